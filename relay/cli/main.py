@@ -1,0 +1,66 @@
+"""``relay`` entry point: command groups and the one place errors become text."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from relay.errors import RelayError
+
+
+class RelayGroup(click.Group):
+    """Maps every RelayError to one clear line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except RelayError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=RelayGroup)
+@click.version_option(package_name="relay")
+def cli() -> None:
+    """relay: signerte situasjonsrapporter mellom kriseledelser over LoRa-radio."""
+
+
+@cli.group()
+def bench() -> None:
+    """Målinger: størrelse og sendetid."""
+
+
+@bench.command("size")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Mappe med .txt-filer.")
+@click.option("--json", "as_json", is_flag=True, help="Skriv ett JSON-dokument.")
+def bench_size(files: tuple[Path, ...], corpus: Path | None, as_json: bool) -> None:
+    """Kodet størrelse, antall pakker og LONG_FAST-sendetid per tekst."""
+    from relay import bench as bench_mod
+
+    paths = list(files) + ([corpus] if corpus else [])
+    texts = bench_mod.files_in(paths) if paths else bench_mod.shipped_messages()
+    if not texts:
+        raise click.ClickException("fant ingen .txt-filer")
+    report = bench_mod.size_report(texts)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'fil':<28} {'tekst B':>8} {'wire B':>7} {'pakker':>6} {'sendetid s':>10}")
+    for row in report["files"]:  # type: ignore[attr-defined]
+        click.echo(
+            f"{Path(row['file']).name:<28} {row['text_bytes']:>8} {row['wire_bytes']:>7} "
+            f"{row['packets']:>6} {row['airtime_s']:>10.3f}"
+        )
+    s = report["summary"]
+    click.echo(
+        f"\n{s['files']} filer, {s['one_packet_fraction']:.0%} i én pakke, "  # type: ignore[index]
+        f"median wire/tekst {s['median_wire_over_text']:.3f}"  # type: ignore[index]
+    )
+
+
+def main() -> None:
+    cli(prog_name="relay")
+    sys.exit(0)

@@ -1,0 +1,646 @@
+"""The message model of domain.md as typed, immutable, validated objects.
+
+A ``Message`` is created through ``Message.create`` (which validates and
+normalises) or by the wire decoder.  Field values are ``str``, ``int``,
+``bool``, ``datetime`` (UTC), an enum member, or, for STATUS, a tuple of
+``StatusRow``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+
+from relay.errors import ValidationError
+
+MAX_TEXT_CHARS = 2000  # all free text of one message; 16 fragments carry about 3.5 KB
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+TIME_BITS = 24  # minutes since EPOCH: good until 2055
+MAX_SEQ = (1 << 32) - 1
+NODE_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
+
+
+class Kind(Enum):
+    SITREP = "SITREP"
+    STATUS = "STATUS"
+    BISTAND = "BISTAND"
+    BISTANDSSVAR = "BISTANDSSVAR"
+    KVITTERING = "KVITTERING"
+    VARSEL = "VARSEL"
+    MOTE = "MØTE"
+    INFO = "INFO"
+    RYKTE = "RYKTE"
+    BESLUTNING = "BESLUTNING"
+    MELDING = "MELDING"
+
+    @classmethod
+    def parse(cls, text: str) -> Kind:
+        wanted = _fold(text)
+        for kind in cls:
+            if _fold(kind.value) == wanted:
+                return kind
+        names = ", ".join(k.value for k in cls)
+        raise ValidationError(f"ukjent meldingstype {text!r} (gyldige: {names})")
+
+
+class Priority(Enum):
+    """Ordered: a lower ``rank`` goes first."""
+
+    NOD = "NØD"
+    HASTER = "HASTER"
+    PRIORITET = "PRIORITET"
+    RUTINE = "RUTINE"
+
+    @property
+    def rank(self) -> int:
+        return list(Priority).index(self)
+
+    @property
+    def target_seconds(self) -> int:
+        return {"NØD": 600, "HASTER": 1800, "PRIORITET": 3 * 3600, "RUTINE": 6 * 3600}[self.value]
+
+    @classmethod
+    def parse(cls, text: str) -> Priority:
+        return _parse_enum(cls, text, "prioritet")  # type: ignore[return-value]
+
+
+class Function(Enum):
+    STROM = "STRØM"
+    VANN = "VANN"
+    AVLOP = "AVLØP"
+    MOBIL = "MOBIL"
+    INTERNETT = "INTERNETT"
+    NODNETT = "NØDNETT"
+    VEI = "VEI"
+    HELSE = "HELSE"
+    IKT = "IKT"
+    DRIVSTOFF = "DRIVSTOFF"
+
+    @classmethod
+    def parse(cls, text: str) -> Function:
+        return _parse_enum(cls, text, "funksjon")  # type: ignore[return-value]
+
+
+class Level(Enum):
+    GRONN = "GRØNN"
+    GUL = "GUL"
+    ROD = "RØD"
+    UKJENT = "UKJENT"
+
+    @classmethod
+    def parse(cls, text: str) -> Level:
+        return _parse_enum(cls, text, "nivå")  # type: ignore[return-value]
+
+
+class Answer(Enum):
+    INNVILGET = "INNVILGET"
+    DELVIS = "DELVIS"
+    AVSLATT = "AVSLÅTT"
+    VIDERESENDT = "VIDERESENDT"
+
+
+class ReceiptLevel(Enum):
+    MOTTATT = "MOTTATT"
+    LEST = "LEST"
+    UTFORT = "UTFØRT"
+
+
+class InfoState(Enum):
+    UTKAST = "UTKAST"
+    TIL_GODKJENNING = "TIL GODKJENNING"
+    GODKJENT = "GODKJENT"
+    PUBLISERT = "PUBLISERT"
+
+
+class RumourState(Enum):
+    AVKREFTET = "AVKREFTET"
+    BEKREFTET = "BEKREFTET"
+    UAVKLART = "UAVKLART"
+
+
+def _fold(text: str) -> str:
+    return text.strip().upper().replace("Ø", "O").replace("Å", "A").replace("Æ", "AE").replace("_", " ")
+
+
+def _parse_enum(cls: type[Enum], text: str, label: str) -> Enum:
+    wanted = _fold(text)
+    for member in cls:
+        if _fold(member.value) == wanted:
+            return member
+    names = ", ".join(m.value for m in cls)
+    raise ValidationError(f"ugyldig {label} {text!r} (gyldige: {names})")
+
+
+def parse_enum(cls: type[Enum], text: str, label: str) -> Enum:
+    """Parse an enum value the way an operator types it (case, ø/o, å/a folded)."""
+    return _parse_enum(cls, text, label)
+
+
+# --- addressing --------------------------------------------------------------
+
+GROUPS: tuple[str, ...] = ("ALLE", "KOMMUNER")
+ROLES: tuple[str, ...] = (
+    "kriseleder",
+    "loggfører",
+    "info",
+    "eps",
+    "beredskap",
+    "kommunedirektør",
+    "ordfører",
+    "kommuneoverlege",
+    "teknisk",
+    "helse",
+    "brann",
+    "politi",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """ALLE, a group, a node, or role@node."""
+
+    group: str | None = None
+    node: str | None = None
+    role: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        raw = text.strip()
+        if "@" in raw:
+            role, _, node = raw.partition("@")
+            return cls(node=_node_id(node), role=_role(role))
+        upper = raw.upper()
+        if upper in GROUPS:
+            return cls(group=upper)
+        return cls(node=_node_id(upper))
+
+    def __str__(self) -> str:
+        if self.group:
+            return self.group
+        if self.role:
+            return f"{self.role}@{self.node}"
+        return str(self.node)
+
+    def nodes(self) -> tuple[str, ...]:
+        """Node ids named explicitly (for roster checks); groups name none."""
+        return (self.node,) if self.node else ()
+
+
+ALL = Address(group="ALLE")
+
+
+def _node_id(text: str) -> str:
+    node = text.strip().upper()
+    if not NODE_ID_RE.match(node):
+        raise ValidationError(f"ugyldig node-ID {text!r} (2-8 tegn, A-Z og 0-9, f.eks. MOD)")
+    return node
+
+
+def _role(text: str) -> str:
+    role = text.strip().lower()
+    if role not in ROLES:
+        raise ValidationError(f"ukjent rolle {text!r} (gyldige: {', '.join(ROLES)})")
+    return role
+
+
+def parse_sender(text: str) -> tuple[str, str | None]:
+    """'MOD' or 'kriseleder@MOD' -> (node, role)."""
+    if "@" in text:
+        role, _, node = text.partition("@")
+        return _node_id(node), _role(role)
+    return _node_id(text), None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class MessageRef:
+    """A reference to another message: origin node and sequence, quoted as MOD-0007."""
+
+    origin: str
+    seq: int
+
+    @classmethod
+    def parse(cls, text: str) -> MessageRef:
+        m = re.match(r"^\s*([A-Za-z][A-Za-z0-9]{1,7})-(\d{1,10})\s*$", text)
+        if not m:
+            raise ValidationError(f"ugyldig meldings-ID {text!r} (forventet f.eks. MOD-0007)")
+        seq = int(m.group(2))
+        if not 1 <= seq <= MAX_SEQ:
+            raise ValidationError(f"ugyldig løpenummer i {text!r}")
+        return cls(m.group(1).upper(), seq)
+
+    def __str__(self) -> str:
+        return f"{self.origin}-{self.seq:04d}"
+
+
+# --- kind schemas ------------------------------------------------------------
+
+
+class FieldType(Enum):
+    TEXT = "text"
+    INT = "int"
+    BOOL = "bool"
+    TIME = "time"
+    ENUM = "enum"
+    ROWS = "rows"  # STATUS rows
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    name: str
+    label: str  # Norwegian label shown to the operator
+    form: FieldType
+    optional: bool = False
+    enum: type[Enum] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KindSpec:
+    kind: Kind
+    label: str
+    fields: tuple[FieldSpec, ...]
+    main_text: str | None  # the field that `text` fills and that lists show
+    needs_ref: bool = False
+
+    def field(self, name: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        known = ", ".join(f.name for f in self.fields)
+        raise ValidationError(f"{self.kind.value} har ikke feltet {name!r} (felter: {known})")
+
+
+def _t(name: str, label: str, optional: bool = False) -> FieldSpec:
+    return FieldSpec(name, label, FieldType.TEXT, optional)
+
+
+def _i(name: str, label: str, optional: bool = False) -> FieldSpec:
+    return FieldSpec(name, label, FieldType.INT, optional)
+
+
+def _time(name: str, label: str, optional: bool = False) -> FieldSpec:
+    return FieldSpec(name, label, FieldType.TIME, optional)
+
+
+def _e(name: str, label: str, enum: type[Enum], optional: bool = False) -> FieldSpec:
+    return FieldSpec(name, label, FieldType.ENUM, optional, enum)
+
+
+# The order of kinds and of fields is part of wire format 1: append, never reorder.
+SCHEMAS: dict[Kind, KindSpec] = {
+    spec.kind: spec
+    for spec in (
+        KindSpec(
+            Kind.SITREP,
+            "Situasjonsrapport",
+            (
+                _i("report_no", "Rapport nr"),
+                _t("period", "Periode", True),
+                _t("situation", "Situasjon"),
+                _t("consequences", "Konsekvenser", True),
+                _t("actions_taken", "Tiltak iverksatt"),
+                _t("planned", "Planlagte tiltak", True),
+                _t("needs", "Behov"),
+                _t("assessment", "Vurdering", True),
+                _t("public_info", "Informasjon til publikum", True),
+                _time("next_report", "Neste rapport"),
+                _i("eps_count", "Antall på EPS", True),
+            ),
+            "situation",
+        ),
+        KindSpec(
+            Kind.STATUS,
+            "Kritiske funksjoner",
+            (FieldSpec("rows", "Funksjoner", FieldType.ROWS), _t("note", "Merknad", True)),
+            "note",
+        ),
+        KindSpec(
+            Kind.BISTAND,
+            "Anmodning om bistand",
+            (
+                _t("resource", "Ressurs"),
+                _i("quantity", "Antall"),
+                _t("task", "Oppdrag"),
+                _t("location", "Oppmøtested"),
+                _t("window", "Tidsrom"),
+                _t("contact", "Kontakt"),
+                _t("substitutes", "Alternativer", True),
+                _t("cost_basis", "Kostnadsdekning", True),
+            ),
+            "task",
+        ),
+        KindSpec(
+            Kind.BISTANDSSVAR,
+            "Svar på bistand",
+            (
+                _e("answer", "Svar", Answer),
+                _t("offer", "Tilbud"),
+                _time("eta", "Ankomst"),
+                _t("contact", "Kontakt"),
+                _t("conditions", "Vilkår", True),
+            ),
+            "offer",
+            needs_ref=True,
+        ),
+        KindSpec(Kind.KVITTERING, "Kvittering", (_e("level", "Nivå", ReceiptLevel),), None, needs_ref=True),
+        KindSpec(
+            Kind.VARSEL,
+            "Varsel",
+            (
+                _t("topic", "Tema"),
+                _t("validity", "Gyldighet"),
+                _t("actions", "Tiltak"),
+                FieldSpec("ack_required", "Krever kvittering", FieldType.BOOL),
+            ),
+            "topic",
+        ),
+        KindSpec(
+            Kind.MOTE,
+            "Møte",
+            (
+                _time("time", "Tidspunkt"),
+                _t("medium", "Sted/medium"),
+                _t("participants", "Deltakere"),
+                _t("agenda", "Agenda"),
+                _time("input_deadline", "Frist for innspill", True),
+            ),
+            "agenda",
+        ),
+        KindSpec(
+            Kind.INFO,
+            "Publikumsinformasjon",
+            (
+                _t("message", "Melding"),
+                _t("audience", "Målgruppe"),
+                _t("channel", "Kanal"),
+                _time("publish_at", "Publiseres"),
+                _e("state", "Tilstand", InfoState),
+            ),
+            "message",
+        ),
+        KindSpec(
+            Kind.RYKTE,
+            "Rykte",
+            (
+                _t("claim", "Påstand"),
+                _t("where_when", "Hvor og når"),
+                _t("facts", "Fakta"),
+                _t("response", "Anbefalt svar"),
+                _e("state", "Tilstand", RumourState),
+            ),
+            "claim",
+        ),
+        KindSpec(
+            Kind.BESLUTNING,
+            "Beslutning",
+            (_t("decision", "Beslutning"), _t("responsible", "Ansvarlig"), _time("effective", "Iverksettes")),
+            "decision",
+        ),
+        KindSpec(Kind.MELDING, "Melding", (_t("subject", "Emne", True), _t("text", "Tekst")), "text"),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    function: Function
+    level: Level
+    note: str | None = None
+    eta_restore: datetime | None = None
+
+
+Value = str | int | bool | datetime | Enum | tuple[StatusRow, ...]
+
+
+# --- the message --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One signed unit of traffic.  ``(origin, seq)`` names it: MOD-0007."""
+
+    kind: Kind
+    origin: str
+    seq: int
+    created: datetime
+    priority: Priority
+    exercise: bool
+    to: Address
+    fields: tuple[tuple[str, Value], ...]
+    sender_role: str | None = None
+    incident: str | None = None
+    expires: datetime | None = None
+    ref: MessageRef | None = None
+    approved_by: str | None = None
+    clock_synced: bool = True
+
+    @property
+    def id(self) -> str:
+        return str(MessageRef(self.origin, self.seq))
+
+    @property
+    def spec(self) -> KindSpec:
+        return SCHEMAS[self.kind]
+
+    def get(self, name: str) -> Value | None:
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return None
+
+    @property
+    def field_map(self) -> dict[str, Value]:
+        return dict(self.fields)
+
+    @property
+    def main_text(self) -> str:
+        name = self.spec.main_text
+        value = self.get(name) if name else None
+        return value if isinstance(value, str) else ""
+
+    @property
+    def status_label(self) -> str:
+        return "ØVELSE" if self.exercise else "REELL"
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        kind: Kind,
+        origin: str,
+        seq: int,
+        created: datetime,
+        fields: Mapping[str, object],
+        priority: Priority = Priority.RUTINE,
+        exercise: bool = False,
+        to: Address = ALL,
+        sender_role: str | None = None,
+        incident: str | None = None,
+        expires: datetime | None = None,
+        ref: MessageRef | None = None,
+        approved_by: str | None = None,
+        clock_synced: bool = True,
+    ) -> Message:
+        """Validate and normalise; raise ValidationError with a clear reason."""
+        spec = SCHEMAS[kind]
+        created = _minute(created, "opprettet")
+        for name in fields:
+            spec.field(name)
+        normalised: list[tuple[str, Value]] = []
+        for fspec in spec.fields:
+            value = _normalise(fspec, fields.get(fspec.name), created)
+            if value is None:
+                if not fspec.optional:
+                    raise ValidationError(f"{kind.value}: feltet {fspec.name} ({fspec.label}) mangler")
+                continue
+            normalised.append((fspec.name, value))
+        if spec.needs_ref and ref is None:
+            raise ValidationError(f"{kind.value} må ha referanse (--ref) til meldingen den svarer på")
+        msg = cls(
+            kind=kind,
+            origin=_node_id(origin),
+            seq=_seq(seq),
+            created=created,
+            priority=priority,
+            exercise=exercise,
+            to=to,
+            fields=tuple(normalised),
+            sender_role=_role(sender_role) if sender_role else None,
+            incident=_text(incident, "hendelse") if incident else None,
+            expires=_minute(expires, "gyldig til") if expires else None,
+            ref=ref,
+            approved_by=_text(approved_by, "godkjent av") if approved_by else None,
+            clock_synced=clock_synced,
+        )
+        if msg.expires is not None and msg.expires < msg.created:
+            raise ValidationError("gyldig til er før opprettet")
+        total = text_chars(msg)
+        if total > MAX_TEXT_CHARS:
+            raise ValidationError(f"teksten er for lang: {total} tegn (grense {MAX_TEXT_CHARS})")
+        return msg
+
+
+def text_chars(msg: Message) -> int:
+    """Characters of free text in a message, the quantity MAX_TEXT_CHARS bounds."""
+    return sum(len(t) for t in texts_of(msg))
+
+
+def texts_of(msg: Message) -> list[str]:
+    """Every free-text value in wire order (envelope first, then fields)."""
+    out = [t for t in (msg.incident, msg.approved_by) if t]
+    for _, value in msg.fields:
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, tuple):
+            out.extend(row.note for row in value if row.note)
+    return out
+
+
+def _seq(seq: int) -> int:
+    if not 1 <= seq <= MAX_SEQ:
+        raise ValidationError(f"ugyldig løpenummer {seq}")
+    return seq
+
+
+def _minute(value: datetime, label: str) -> datetime:
+    if value.tzinfo is None:
+        raise ValidationError(f"{label}: tidspunkt uten tidssone")
+    value = value.astimezone(UTC).replace(second=0, microsecond=0)
+    minutes = (value - EPOCH) // timedelta(minutes=1)
+    if not 0 <= minutes < 1 << TIME_BITS:
+        raise ValidationError(f"{label}: tidspunktet {value:%Y-%m-%d %H:%M} er utenfor gyldig område (sjekk klokken)")
+    return value
+
+
+def minutes_since_epoch(value: datetime) -> int:
+    return (value - EPOCH) // timedelta(minutes=1)
+
+
+def from_minutes(minutes: int) -> datetime:
+    return EPOCH + timedelta(minutes=minutes)
+
+
+def _text(value: object, label: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"{label}: forventet tekst")
+    text = unicodedata.normalize("NFC", value).strip()
+    for ch in text:
+        if ch in "\n\t":
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"):
+            raise ValidationError(f"{label}: ugyldig tegn U+{ord(ch):04X} i teksten")
+    return text
+
+
+def _normalise(spec: FieldSpec, value: object, created: datetime) -> Value | None:
+    if value is None:
+        return None
+    label = f"{spec.name} ({spec.label})"
+    if spec.form is FieldType.TEXT:
+        return _text(value, label) or None
+    if spec.form is FieldType.INT:
+        try:
+            number = int(str(value))
+        except (TypeError, ValueError):
+            raise ValidationError(f"{label}: forventet et heltall, fikk {value!r}") from None
+        if isinstance(value, bool) or not 0 <= number < 1 << 31:
+            raise ValidationError(f"{label}: ugyldig tall {value!r}")
+        return number
+    if spec.form is FieldType.BOOL:
+        if isinstance(value, bool):
+            return value
+        folded = str(value).strip().lower()
+        if folded in ("ja", "j", "yes", "true", "1"):
+            return True
+        if folded in ("nei", "n", "no", "false", "0"):
+            return False
+        raise ValidationError(f"{label}: svar ja eller nei, fikk {value!r}")
+    if spec.form is FieldType.TIME:
+        if not isinstance(value, datetime):
+            raise ValidationError(f"{label}: forventet et tidspunkt")
+        return _minute(value, label)
+    if spec.form is FieldType.ENUM:
+        assert spec.enum is not None
+        if isinstance(value, spec.enum):
+            return value
+        return _parse_enum(spec.enum, str(value), label)
+    return _rows(value, created)
+
+
+def _rows(value: object, created: datetime) -> tuple[StatusRow, ...]:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValidationError("STATUS: minst én funksjon må rapporteres")
+    seen: set[Function] = set()
+    rows = []
+    for row in value:
+        if not isinstance(row, StatusRow):
+            raise ValidationError("STATUS: ugyldig rad")
+        if row.function in seen:
+            raise ValidationError(f"STATUS: {row.function.value} er oppgitt to ganger")
+        seen.add(row.function)
+        note = _text(row.note, row.function.value) if row.note else None
+        eta = _minute(row.eta_restore, "forventet gjenopprettet") if row.eta_restore else None
+        rows.append(StatusRow(row.function, row.level, note or None, eta))
+    rows.sort(key=lambda r: list(Function).index(r.function))
+    return tuple(rows)
+
+
+__all__ = [
+    "ALL",
+    "SCHEMAS",
+    "Address",
+    "Answer",
+    "Function",
+    "InfoState",
+    "Kind",
+    "Level",
+    "Message",
+    "MessageRef",
+    "Priority",
+    "ReceiptLevel",
+    "RumourState",
+    "StatusRow",
+]

@@ -1,0 +1,1 @@
+"""The edge: storage, files and configuration around the pure core."""

@@ -1,0 +1,382 @@
+"""The node's store-and-forward log: SQLite through sqlite-utils, WAL, fsync'd.
+
+The store is the single source of truth and the contract between the CLI and
+the daemon: the CLI commits a signed message and returns; the daemon sends
+what the outbox holds.  Only verified messages enter (``wire.decode`` returns
+a verified message or raises), so a row here is a message that verified
+against the roster in force when it arrived.
+
+Durability: ``journal_mode=WAL`` with ``synchronous=FULL`` -- a COMMIT has
+reached the disk before ``insert`` returns, so a message reported committed
+survives kill -9 and power loss.
+
+Identity: ``(origin, seq)`` names a message (MOD-0007).  A Pi restored from an
+old backup can sign a *different* message with a used number; both are kept,
+keyed by ``(origin, seq, digest)``, and flagged ``conflict``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+
+import sqlite_utils
+
+from relay.core.model import Kind, Message, Priority
+from relay.core.wire import Dictionary, SignedMessage, parse_verified
+from relay.errors import LocalError
+
+SCHEMA_VERSION = 1
+
+
+class Inserted(Enum):
+    NEW = "new"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"  # new, and another message already holds this id
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One row of the log, with its decoded message."""
+
+    message: Message
+    wire: bytes
+    digest: str
+    key_id: int
+    received_at: datetime
+    local: bool
+    conflict: bool
+    transmitted_at: datetime | None
+    read_at: datetime | None
+
+    @property
+    def id(self) -> str:
+        return self.message.id
+
+
+@dataclass(frozen=True)
+class Receipt:
+    origin: str
+    seq: int
+    node: str
+    level: str
+    at: datetime
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class Store:
+    """A node's log.  One instance per thread or process; SQLite does the locking."""
+
+    def __init__(self, path: Path | str, dictionaries: Mapping[int, Dictionary]) -> None:
+        self.path = Path(path)
+        conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self._dictionaries = dictionaries
+        self._migrate()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # --- schema ------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise LocalError(f"databasen har skjemaversjon {version}, nyere enn denne relay ({SCHEMA_VERSION})")
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            with self._transaction():
+                MIGRATIONS[step](self.db)
+                self._conn.execute(f"PRAGMA user_version={step}")
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn)
+
+    # --- writing -----------------------------------------------------------------
+
+    def insert(self, signed: SignedMessage, received_at: datetime, local: bool = False) -> Inserted:
+        """Add a verified message; idempotent.  Returns what happened."""
+        with self._transaction():
+            return self._insert(signed, received_at, local)
+
+    def _insert(self, signed: SignedMessage, received_at: datetime, local: bool) -> Inserted:
+        msg = signed.message
+        rows = self._conn.execute(
+            "SELECT digest FROM messages WHERE origin=? AND seq=?", (msg.origin, msg.seq)
+        ).fetchall()
+        if any(row[0] == signed.digest for row in rows):
+            return Inserted.DUPLICATE
+        self.db.table("messages").insert(
+            {
+                "origin": msg.origin,
+                "seq": msg.seq,
+                "digest": signed.digest,
+                "key_id": signed.key_id,
+                "kind": msg.kind.value,
+                "priority": msg.priority.rank,
+                "exercise": int(msg.exercise),
+                "created": _iso(msg.created),
+                "received_at": _iso(received_at),
+                "wire": signed.wire,
+                "local": int(local),
+                "conflict": int(bool(rows)),
+                "transmitted_at": None,
+                "read_at": _iso(received_at) if local else None,
+                "ref": str(msg.ref) if msg.ref else None,
+            }
+        )
+        if rows:
+            self._conn.execute("UPDATE messages SET conflict=1 WHERE origin=? AND seq=?", (msg.origin, msg.seq))
+            return Inserted.CONFLICT
+        self._advance_head(msg.origin, msg.seq)
+        return Inserted.NEW
+
+    def _advance_head(self, origin: str, seq: int) -> None:
+        row = self._conn.execute("SELECT contiguous, max_seq FROM origins WHERE origin=?", (origin,)).fetchone()
+        contiguous, max_seq = row if row else (0, 0)
+        max_seq = max(max_seq, seq)
+        if seq == contiguous + 1:
+            contiguous = seq
+            while self._conn.execute(
+                "SELECT 1 FROM messages WHERE origin=? AND seq=?", (origin, contiguous + 1)
+            ).fetchone():
+                contiguous += 1
+        self._conn.execute(
+            "INSERT INTO origins(origin, contiguous, max_seq) VALUES(?,?,?) "
+            "ON CONFLICT(origin) DO UPDATE SET contiguous=excluded.contiguous, max_seq=excluded.max_seq",
+            (origin, contiguous, max_seq),
+        )
+
+    def commit_local(self, origin: str, build: Callable[[int], SignedMessage], now: datetime) -> SignedMessage:
+        """Allocate the next sequence number of ``origin``, build and sign, and commit -- atomically.
+
+        The number is above every number this node has ever used or seen for
+        itself, and above the floor a restore may set (see ``raise_sequence_floor``).
+        """
+        with self._transaction():
+            held = self._conn.execute("SELECT max(seq) FROM messages WHERE origin=?", (origin,)).fetchone()[0] or 0
+            floor = int(self.get_state(f"seq_floor:{origin}") or 0)
+            signed = build(max(held, floor) + 1)
+            if signed.message.origin != origin:
+                raise LocalError("built message has the wrong origin")
+            self._insert(signed, now, local=True)
+            return signed
+
+    def raise_sequence_floor(self, origin: str, floor: int) -> None:
+        """Never allocate a number at or below ``floor`` again (used after a restore)."""
+        with self._transaction():
+            current = int(self.get_state(f"seq_floor:{origin}") or 0)
+            self.set_state(f"seq_floor:{origin}", str(max(current, floor)))
+
+    def mark_transmitted(self, origin: str, seq: int, at: datetime) -> None:
+        self._conn.execute(
+            "UPDATE messages SET transmitted_at=? WHERE origin=? AND seq=? AND transmitted_at IS NULL",
+            (_iso(at), origin, seq),
+        )
+
+    def mark_read(self, origin: str, seq: int, at: datetime) -> bool:
+        cur = self._conn.execute(
+            "UPDATE messages SET read_at=coalesce(read_at, ?) WHERE origin=? AND seq=?", (_iso(at), origin, seq)
+        )
+        return cur.rowcount > 0
+
+    def add_receipt(self, origin: str, seq: int, node: str, level: str, at: datetime) -> bool:
+        """Record that ``node`` holds/read/did ``origin-seq``; True if it is news."""
+        cur = self._conn.execute(
+            "INSERT OR IGNORE INTO receipts(origin, seq, node, level, at) VALUES(?,?,?,?,?)",
+            (origin, seq, node, level, _iso(at)),
+        )
+        return cur.rowcount > 0
+
+    def set_state(self, key: str, value: str) -> None:
+        self._conn.execute(
+            "INSERT INTO state(key, value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    def get_state(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    # --- sync queries ------------------------------------------------------------
+
+    def summary(self) -> dict[str, int]:
+        """Per origin, the highest sequence number below which nothing is missing."""
+        return dict(self._conn.execute("SELECT origin, contiguous FROM origins ORDER BY origin").fetchall())
+
+    def held_above(self, origin: str, seq: int, limit: int = 1000) -> list[int]:
+        """Sequence numbers of ``origin`` held above ``seq`` (the holes are the rest)."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT seq FROM messages WHERE origin=? AND seq>? ORDER BY seq LIMIT ?", (origin, seq, limit)
+        )
+        return [r[0] for r in rows]
+
+    def missing(self, peer_summary: Mapping[str, int], limit: int = 1000) -> list[tuple[str, int]]:
+        """What the peer's summary proves exists and this store lacks, oldest first."""
+        ours = self.summary()
+        out: list[tuple[str, int]] = []
+        for origin, theirs in sorted(peer_summary.items()):
+            start = ours.get(origin, 0)
+            if theirs <= start:
+                continue
+            held = set(self.held_above(origin, start, limit=theirs - start))
+            out.extend((origin, s) for s in range(start + 1, theirs + 1) if s not in held)
+            if len(out) >= limit:
+                return out[:limit]
+        return out
+
+    def offer(self, peer_summary: Mapping[str, int], limit: int = 1000) -> list[tuple[str, int]]:
+        """What this store holds above the peer's summary, most urgent first."""
+        rows = self._conn.execute(
+            "SELECT origin, seq, priority FROM messages m WHERE seq > coalesce(("
+            "  SELECT value FROM json_each(?) WHERE key = m.origin), 0) ORDER BY priority, origin, seq LIMIT ?",
+            (_json(peer_summary), limit),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def wire_of(self, origin: str, seq: int) -> list[bytes]:
+        """The wire bytes held for an id (two or more when it is in conflict)."""
+        rows = self._conn.execute("SELECT wire FROM messages WHERE origin=? AND seq=? ORDER BY digest", (origin, seq))
+        return [r[0] for r in rows]
+
+    def digest(self) -> str:
+        """A digest of exactly which messages this store holds: equal stores, equal digests."""
+        h = hashlib.sha256()
+        for origin, seq, digest in self._conn.execute("SELECT origin, seq, digest FROM messages ORDER BY 1, 2, 3"):
+            h.update(f"{origin}-{seq}-{digest}\n".encode())
+        return h.hexdigest()
+
+    # --- operator queries -------------------------------------------------------
+
+    def outbox(self) -> list[Stored]:
+        return self._select("local=1 AND transmitted_at IS NULL", (), "priority, seq")
+
+    def inbox(
+        self,
+        kind: Kind | None = None,
+        node: str | None = None,
+        priority: Priority | None = None,
+        exercise: bool | None = None,
+    ) -> list[Stored]:
+        """Received messages, unread first, then by priority, newest first."""
+        where = ["local=0"]
+        params: list[object] = []
+        if kind is not None:
+            where.append("kind=?")
+            params.append(kind.value)
+        if node is not None:
+            where.append("origin=?")
+            params.append(node)
+        if priority is not None:
+            where.append("priority=?")
+            params.append(priority.rank)
+        if exercise is not None:
+            where.append("exercise=?")
+            params.append(int(exercise))
+        return self._select(" AND ".join(where), params, "read_at IS NOT NULL, priority, received_at DESC")
+
+    def get(self, origin: str, seq: int) -> list[Stored]:
+        return self._select("origin=? AND seq=?", (origin, seq), "digest")
+
+    def log(self) -> list[Stored]:
+        """Every message, in the order it entered this store."""
+        return self._select("1=1", (), "received_at, rowid")
+
+    def receipts(self, origin: str, seq: int) -> list[Receipt]:
+        rows = self._conn.execute(
+            "SELECT origin, seq, node, level, at FROM receipts WHERE origin=? AND seq=? ORDER BY node, at",
+            (origin, seq),
+        )
+        return [Receipt(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4])) for r in rows]
+
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM messages").fetchone()[0])
+
+    def _select(self, where: str, params: Iterable[object], order: str) -> list[Stored]:
+        rows = self._conn.execute(
+            "SELECT origin, wire, digest, key_id, received_at, local, conflict, transmitted_at, read_at "
+            f"FROM messages WHERE {where} ORDER BY {order}",
+            tuple(params),
+        )
+        return [
+            Stored(
+                message=parse_verified(r[1], r[0], self._dictionaries),
+                wire=r[1],
+                digest=r[2],
+                key_id=r[3],
+                received_at=datetime.fromisoformat(r[4]),
+                local=bool(r[5]),
+                conflict=bool(r[6]),
+                transmitted_at=_parse(r[7]),
+                read_at=_parse(r[8]),
+            )
+            for r in rows
+        ]
+
+
+def _json(summary: Mapping[str, int]) -> str:
+    import json
+
+    return json.dumps(dict(summary))
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _schema_1(db: sqlite_utils.Database) -> None:
+    db.table("messages").create(
+        {
+            "origin": str,
+            "seq": int,
+            "digest": str,
+            "key_id": int,
+            "kind": str,
+            "priority": int,
+            "exercise": int,
+            "created": str,
+            "received_at": str,
+            "wire": bytes,
+            "local": int,
+            "conflict": int,
+            "transmitted_at": str,
+            "read_at": str,
+            "ref": str,
+        },
+        not_null={"origin", "seq", "digest", "key_id", "kind", "priority", "wire", "received_at"},
+    )
+    db.table("messages").create_index(["origin", "seq", "digest"], unique=True)
+    db.table("messages").create_index(["local", "transmitted_at"])
+    db.table("messages").create_index(["received_at"])
+    db.table("origins").create({"origin": str, "contiguous": int, "max_seq": int}, pk="origin")
+    db.table("receipts").create(
+        {"origin": str, "seq": int, "node": str, "level": str, "at": str}, pk=("origin", "seq", "node", "level")
+    )
+    db.table("state").create({"key": str, "value": str}, pk="key")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _schema_1}
