@@ -61,6 +61,29 @@ def bench_size(files: tuple[Path, ...], corpus: Path | None, as_json: bool) -> N
     )
 
 
+@cli.group()
+def sim() -> None:
+    """Simulert radionett i virtuell tid."""
+
+
+@sim.command("run")
+@click.argument("scenario_file", metavar="SCENARIO.toml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Skriv én JSON-rapport i stedet for tidslinjen.")
+def sim_run(scenario_file: Path, as_json: bool) -> None:
+    """Kjør et scenario og vis hva som skjer, minutt for minutt."""
+    from relay.sim import scenario as scenario_mod
+    from relay.sim.report import print_summary, timeline_printer
+    from relay.sim.runner import Simulation
+
+    scenario = scenario_mod.load(scenario_file)
+    simulation = Simulation(scenario, timeline=None if as_json else timeline_printer(click.echo))
+    report = simulation.run()
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print_summary(report, scenario, click.echo)
+
+
 def main() -> None:
     cli(prog_name="relay")
     sys.exit(0)

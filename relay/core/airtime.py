@@ -57,3 +57,46 @@ def time_on_air(phy_bytes: int, preset: Preset = LONG_FAST) -> float:
 def packet_airtime(app_bytes: int, preset: Preset = LONG_FAST) -> float:
     """Seconds on air for one Meshtastic packet carrying ``app_bytes``."""
     return time_on_air(phy_payload_bytes(app_bytes), preset)
+
+
+HOUR_S = 3600.0
+
+
+class DutyBudget:
+    """Rolling-hour transmit budget of one radio (EU868: 10 % = 360 s an hour).
+
+    ``limit`` is the share of the hour this node lets itself use; ``reserve``
+    is the part of it that only NØD and HASTER may spend, so that a backlog of
+    routine traffic can never lock out an urgent message.
+    """
+
+    def __init__(self, limit: float = 0.10, reserve: float = 0.25) -> None:
+        self.limit_s = limit * HOUR_S
+        self.reserve_s = reserve * self.limit_s
+        self._sent: list[tuple[float, float]] = []  # (start, duration), oldest first
+
+    def used(self, now: float) -> float:
+        """Seconds transmitted in the hour before ``now``."""
+        horizon = now - HOUR_S
+        while self._sent and self._sent[0][0] + self._sent[0][1] <= horizon:
+            self._sent.pop(0)
+        return sum(d - max(0.0, horizon - s) for s, d in self._sent)
+
+    def allows(self, now: float, duration: float, urgent: bool) -> bool:
+        cap = self.limit_s if urgent else self.limit_s - self.reserve_s
+        return self.used(now) + duration <= cap
+
+    def wait_for(self, now: float, duration: float, urgent: bool) -> float:
+        """Earliest time at or after ``now`` when ``duration`` more fits the budget."""
+        cap = self.limit_s if urgent else self.limit_s - self.reserve_s
+        excess = self.used(now) + duration - cap
+        if excess <= 0:
+            return now
+        for start, dur in self._sent:
+            excess -= dur
+            if excess <= 0:
+                return start + dur + HOUR_S
+        return now + HOUR_S
+
+    def record(self, start: float, duration: float) -> None:
+        self._sent.append((start, duration))

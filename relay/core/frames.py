@@ -23,6 +23,8 @@ import struct
 from dataclasses import dataclass, field
 
 from relay.core.airtime import MAX_APP_PAYLOAD
+from relay.core.bits import BitReader, BitWriter
+from relay.core.model import NODE_ID_RE
 from relay.errors import DecodeError
 
 FRAGMENT = 0x01
@@ -129,3 +131,129 @@ class Reassembler:
         if partial is None:
             return []
         return [i for i in range(partial.count) if i not in partial.pieces]
+
+
+# --- control frames -------------------------------------------------------------
+#
+# SUMMARY byte budget: 1 type + 2 key id + ~1 roster version + ~1 count, then
+# per origin ~3 bytes of node id + ~1.5 bytes of sequence: 8 origins ≈ 40 bytes,
+# 0.8 s at LONG_FAST.  REQUEST: 1 type + 2 key id + ~1 count, then per item
+# ~4.5 bytes (+2 with a fragment mask).  Neither is signed: 64 bytes would
+# double a summary's cost, and a forged one can only cost airtime or claim a
+# MOTTATT that the signed KVITTERING does not.
+
+SUMMARY = 0x02
+REQUEST = 0x03
+MAX_REQUEST_ITEMS = 32
+
+
+def _fitted(w: BitWriter, what: str) -> bytes:
+    data = w.to_bytes()
+    if len(data) > MAX_APP_PAYLOAD:
+        raise ValueError(f"{what} of {len(data)} bytes does not fit one packet")
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Heads per origin.  A region with many origins pages them: ``complete`` is
+    False when this frame lists only some, so a missing origin proves nothing."""
+
+    key_id: int
+    roster_version: int
+    heads: tuple[tuple[str, int], ...]  # (origin, highest contiguous seq), sorted
+    complete: bool = True
+
+    def to_bytes(self) -> bytes:
+        w = BitWriter()
+        w.write(SUMMARY, 8)
+        w.write(self.key_id, 16)
+        w.write_golomb(self.roster_version, 2)
+        w.write_bool(self.complete)
+        w.write_golomb(len(self.heads), 3)
+        for origin, seq in self.heads:
+            write_node(w, origin)
+            w.write_golomb(seq, 6)
+        return _fitted(w, "summary")
+
+    @classmethod
+    def from_bytes(cls, frame: bytes) -> Summary:
+        r = BitReader(frame[:MAX_APP_PAYLOAD])
+        if r.read(8) != SUMMARY:
+            raise DecodeError("not a summary", "malformed")
+        kid = r.read(16)
+        version = r.read_golomb(2)
+        complete = r.read_bool()
+        count = r.read_golomb(3)
+        if count > 256:
+            raise DecodeError("summary lists too many origins", "malformed")
+        heads = tuple((read_node(r), r.read_golomb(6)) for _ in range(count))
+        if [h[0] for h in heads] != sorted({h[0] for h in heads}):
+            raise DecodeError("summary origins not sorted and unique", "malformed")
+        return cls(kid, version, heads, complete)
+
+
+@dataclass(frozen=True, slots=True)
+class Want:
+    origin: str
+    seq: int
+    fragments: int | None = None  # bitmask of wanted fragment indexes; None: the whole message
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    key_id: int
+    wants: tuple[Want, ...]
+
+    def to_bytes(self) -> bytes:
+        w = BitWriter()
+        w.write(REQUEST, 8)
+        w.write(self.key_id, 16)
+        w.write_golomb(len(self.wants), 3)
+        for want in self.wants:
+            write_node(w, want.origin)
+            w.write_golomb(want.seq, 6)
+            w.write_bool(want.fragments is not None)
+            if want.fragments is not None:
+                w.write(want.fragments, MAX_FRAGMENTS)
+        return _fitted(w, "request")
+
+    @classmethod
+    def from_bytes(cls, frame: bytes) -> Request:
+        r = BitReader(frame[:MAX_APP_PAYLOAD])
+        if r.read(8) != REQUEST:
+            raise DecodeError("not a request", "malformed")
+        kid = r.read(16)
+        count = r.read_golomb(3)
+        if count > MAX_REQUEST_ITEMS:
+            raise DecodeError("request lists too many items", "malformed")
+        wants = []
+        for _ in range(count):
+            origin, seq = read_node(r), r.read_golomb(6)
+            mask = r.read(MAX_FRAGMENTS) if r.read_bool() else None
+            wants.append(Want(origin, seq, mask))
+        return cls(kid, tuple(wants))
+
+
+NODE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def write_node(w: BitWriter, node: str) -> None:
+    """A node id in 3 bits of length and 6 bits a character (MOD: 21 bits)."""
+    w.write(len(node) - 1, 3)
+    for ch in node:
+        w.write(NODE_CHARS.index(ch), 6)
+
+
+def read_node(r: BitReader) -> str:
+    length = r.read(3) + 1
+    chars = []
+    for _ in range(length):
+        index = r.read(6)
+        if index >= len(NODE_CHARS):
+            raise DecodeError("invalid node id", "malformed")
+        chars.append(NODE_CHARS[index])
+    node = "".join(chars)
+    if not NODE_ID_RE.match(node):
+        raise DecodeError("invalid node id", "malformed")
+    return node

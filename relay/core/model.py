@@ -509,10 +509,10 @@ class Message:
             to=to,
             fields=tuple(normalised),
             sender_role=_role(sender_role) if sender_role else None,
-            incident=_text(incident, "hendelse") if incident else None,
+            incident=(_text(incident, "hendelse") or None) if incident else None,
             expires=_minute(expires, "gyldig til") if expires else None,
-            ref=ref,
-            approved_by=_text(approved_by, "godkjent av") if approved_by else None,
+            ref=MessageRef(_node_id(ref.origin), _seq(ref.seq)) if ref else None,
+            approved_by=(_text(approved_by, "godkjent av") or None) if approved_by else None,
             clock_synced=clock_synced,
         )
         if msg.expires is not None and msg.expires < msg.created:

@@ -72,11 +72,6 @@ class RangeDecoder:
         self._pos += 1
         return self._data[pos] if pos < len(self._data) else 0
 
-    @property
-    def overrun(self) -> bool:
-        """True when the decoder has read more than 4 bytes past the input."""
-        return self._pos > len(self._data) + 4
-
     def target(self, total: int) -> int:
         """The cumulative frequency the next symbol covers; call ``consume`` next."""
         self._r = self._range // total

@@ -61,7 +61,7 @@ class RosterEntry:
                 valid_from=_parse_iso(str(data["valid_from"])),
                 revoked=_parse_iso(str(data["revoked"])) if data.get("revoked") else None,
             )
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, OverflowError) as exc:
             raise DecodeError(f"roster entry malformed: {exc}", "malformed") from None
         try:
             entry.check()
@@ -194,7 +194,7 @@ class Roster:
             raise DecodeError("rosterfilen er for stor", "too_long")
         try:
             data = json.loads(text)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise DecodeError("rosterfilen er ikke gyldig JSON", "malformed") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise DecodeError("filen er ikke et relay-roster", "malformed")
@@ -207,7 +207,7 @@ class Roster:
                 entries=tuple(RosterEntry.from_json(e) for e in data["entries"]),
                 signature=base64.b64decode(str(data["signature"]), validate=True),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise DecodeError(f"rosterfilen mangler eller har ugyldig felt: {exc}", "malformed") from None
         if authority_key is not None and roster.authority_key != authority_key:
             raise VerificationError("rosteret er signert av en annen autoritet enn den vi stoler på", "wrong_authority")

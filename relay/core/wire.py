@@ -32,10 +32,10 @@ from enum import Enum
 from typing import Any
 
 from relay.core.bits import BitReader, BitWriter
+from relay.core.frames import MAX_FRAGMENTS, MAX_MESSAGE_BYTES, read_node, write_node
 from relay.core.model import (
     GROUPS,
     MAX_TEXT_CHARS,
-    NODE_ID_RE,
     ROLES,
     SCHEMAS,
     TIME_BITS,
@@ -65,7 +65,6 @@ MAX_WIRE_BYTES = 4096  # far above what 16 fragments carry; bounds hostile input
 SEQ_K = 6
 INT_K = 3
 DELTA_K = 6
-NODE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 KINDS = list(Kind)
 PRIORITIES = list(Priority)
 FUNCTIONS = list(Function)
@@ -107,6 +106,11 @@ class Peek:
 
 def encode(msg: Message, signer: Signer, dictionary: Dictionary) -> SignedMessage:
     body = encode_body(msg, signer.key_id, dictionary)
+    if len(body) + SIGNATURE_BYTES > MAX_MESSAGE_BYTES:
+        raise ValidationError(
+            f"meldingen blir {len(body) + SIGNATURE_BYTES} byte, mer enn {MAX_MESSAGE_BYTES} byte i "
+            f"{MAX_FRAGMENTS} radiopakker: forkort teksten"
+        )
     wire = body + signer.sign(MESSAGE_CONTEXT + body)
     return SignedMessage(msg, wire, signer.key_id)
 
@@ -131,7 +135,7 @@ def encode_body(msg: Message, kid: int, dictionary: Dictionary) -> bytes:
     if msg.expires is not None:
         w.write_golomb(minutes_since_epoch(msg.expires) - created, DELTA_K)
     if msg.ref is not None:
-        _write_node(w, msg.ref.origin)
+        write_node(w, msg.ref.origin)
         w.write_golomb(msg.ref.seq, SEQ_K)
     values = msg.field_map
     for spec in SCHEMAS[msg.kind].fields:
@@ -190,8 +194,8 @@ def _decode_body(body: bytes, origin: str, dictionary: Dictionary) -> Message:
     to = _read_address(r)
     has_role, has_incident, has_expires, has_ref, has_approved = (r.read_bool() for _ in range(5))
     sender_role = _read_index(r, ROLES, 4) if has_role else None
-    expires = from_minutes(created_min + r.read_golomb(DELTA_K)) if has_expires else None
-    ref = MessageRef(_read_node(r), r.read_golomb(SEQ_K)) if has_ref else None
+    expires = _minutes(created_min + r.read_golomb(DELTA_K)) if has_expires else None
+    ref = MessageRef(read_node(r), r.read_golomb(SEQ_K)) if has_ref else None
     slots: list[tuple[str, Any]] = []
     text_count = int(has_incident) + int(has_approved)
     for spec in SCHEMAS[kind].fields:
@@ -326,11 +330,11 @@ def _write_address(w: BitWriter, to: Address) -> None:
         w.write(GROUPS.index(to.group), 2)
     elif to.role is None:
         w.write(1, 2)
-        _write_node(w, str(to.node))
+        write_node(w, str(to.node))
     else:
         w.write(2, 2)
         w.write(ROLES.index(to.role), 4)
-        _write_node(w, str(to.node))
+        write_node(w, str(to.node))
 
 
 def _read_address(r: BitReader) -> Address:
@@ -338,25 +342,11 @@ def _read_address(r: BitReader) -> Address:
     if form == 0:
         return Address(group=_read_index(r, GROUPS, 2))
     if form == 1:
-        return Address(node=_read_node(r))
+        return Address(node=read_node(r))
     if form == 2:
         role = _read_index(r, ROLES, 4)
-        return Address(node=_read_node(r), role=role)
+        return Address(node=read_node(r), role=role)
     raise DecodeError("unknown address form", "malformed")
-
-
-def _write_node(w: BitWriter, node: str) -> None:
-    w.write(len(node) - 1, 3)
-    for ch in node:
-        w.write(NODE_CHARS.index(ch), 6)
-
-
-def _read_node(r: BitReader) -> str:
-    length = r.read(3) + 1
-    node = "".join(_read_index(r, NODE_CHARS, 6) for _ in range(length))
-    if not NODE_ID_RE.match(node):
-        raise DecodeError("invalid node id", "malformed")
-    return node
 
 
 def parse_verified(data: bytes, origin: str, dictionaries: Mapping[int, Dictionary]) -> Message:

@@ -22,22 +22,16 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from pathlib import Path
 
 import sqlite_utils
 
+from relay.core.log import Inserted
 from relay.core.model import Kind, Message, Priority
 from relay.core.wire import Dictionary, SignedMessage, parse_verified
 from relay.errors import LocalError
 
 SCHEMA_VERSION = 1
-
-
-class Inserted(Enum):
-    NEW = "new"
-    DUPLICATE = "duplicate"
-    CONFLICT = "conflict"  # new, and another message already holds this id
 
 
 @dataclass(frozen=True)
@@ -189,6 +183,13 @@ class Store:
             (_iso(at), origin, seq),
         )
 
+    def pending(self) -> list[tuple[str, int, int]]:
+        """(origin, seq, priority rank) of local messages not yet transmitted, most urgent first."""
+        rows = self._conn.execute(
+            "SELECT origin, seq, priority FROM messages WHERE local=1 AND transmitted_at IS NULL ORDER BY priority, seq"
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
     def mark_read(self, origin: str, seq: int, at: datetime) -> bool:
         cur = self._conn.execute(
             "UPDATE messages SET read_at=coalesce(read_at, ?) WHERE origin=? AND seq=?", (_iso(at), origin, seq)
@@ -202,6 +203,14 @@ class Store:
             (origin, seq, node, level, _iso(at)),
         )
         return cur.rowcount > 0
+
+    def add_receipts(self, origin: str, first: int, last: int, node: str, level: str, at: datetime) -> None:
+        """Record ``level`` at ``node`` for every held message of ``origin`` numbered first..last."""
+        self._conn.execute(
+            "INSERT OR IGNORE INTO receipts(origin, seq, node, level, at) "
+            "SELECT DISTINCT origin, seq, ?, ?, ? FROM messages WHERE origin=? AND seq BETWEEN ? AND ?",
+            (node, level, _iso(at), origin, first, last),
+        )
 
     def set_state(self, key: str, value: str) -> None:
         self._conn.execute(

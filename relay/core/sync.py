@@ -1,0 +1,426 @@
+"""Store-and-forward sync between town halls: a sans-IO state machine.
+
+One ``SyncNode`` per node.  The driver (the virtual-time simulator, or the
+daemon with a radio) feeds it what the radio heard and asks it what to send;
+time arrives as ``now`` (seconds), randomness as a seeded ``rng``.
+
+How it converges (see README, "Sync"):
+
+* **Push.**  A message committed locally is sent at once, flooded by the
+  firmware with ``flood_hops``; one packet if it fits, else fragments.
+* **Summaries.**  Each node broadcasts, to its neighbours only (hop limit 0),
+  the highest contiguous sequence number it holds per origin.  Timing follows
+  Trickle (RFC 6206): the interval doubles from ``summary_min_s`` up to
+  ``summary_max_s`` while every summary heard agrees with ours, and a node
+  keeps quiet when it already heard ``redundancy`` agreeing summaries in the
+  interval.  Anything inconsistent (a differing summary, a gap, new data)
+  resets the interval to the minimum.
+* **Repair.**  A node that learns, from a summary or a sequence gap, of
+  messages it lacks asks for exactly those (REQUEST, after jitter; a request
+  heard from another node for the same items suppresses ours).  Any node
+  holding an item may answer after a random delay, and stays quiet if it
+  hears someone else send it first (suppression as in SRM).  An incomplete
+  fragmented message is asked for by its missing fragments only.
+* **Receipts.**  A summary from node N proves N holds every message up to
+  its heads: the MOTTATT receipts are derived from summaries, at no airtime.
+
+Transmit order: NØD data, HASTER data, control frames, PRIORITET, RUTINE.
+Each node keeps its own rolling-hour duty budget with a reserve for NØD and
+HASTER (``airtime.DutyBudget``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from relay.core import frames, wire
+from relay.core.airtime import DutyBudget
+from relay.core.frames import FRAGMENT, REQUEST, SUMMARY, Fragment, Reassembler, Request, Summary, Want
+from relay.core.log import Inserted, Log
+from relay.core.roster import Roster
+from relay.errors import DecodeError
+
+RANK_CONTROL = 2  # between HASTER (1) and PRIORITET (2 -> 3)
+
+
+def data_rank(priority_rank: int) -> int:
+    return priority_rank if priority_rank <= 1 else priority_rank + 1
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    # Hop limit of a fresh message.  0: the stores relay, not the firmware.  Measured
+    # on the Modum topology (tools/measure_sync.py, median of 5 seeds), one message to
+    # all 8 nodes costs 1.5x the ideal relay tree in data airtime with 0, 2.5x with 1
+    # and 3.0x with firmware flooding at 3, and arrives as fast (34 s vs 43 s).
+    flood_hops: int = 0
+    repair_hops: int = 0  # answers and control frames reach neighbours; stores relay further
+    summary_min_s: float = 20.0
+    summary_max_s: float = 1280.0
+    redundancy: int = 2  # Trickle k
+    request_jitter_s: float = 4.0
+    response_jitter_s: float = 6.0
+    rerequest_s: float = 60.0  # ask again for an item still missing after this long
+    fragment_timeout_s: float = 20.0
+    push_per_summary: int = 8  # items answered unasked when a neighbour's summary shows it lacks them
+    duty_limit: float = 0.09  # keep under the legal 10 %: firmware relays count too
+    duty_reserve: float = 0.25
+
+
+@dataclass(frozen=True)
+class Transmission:
+    frame: bytes
+    hop_limit: int
+    rank: int
+
+
+@dataclass
+class SyncStats:
+    packets_sent: int = 0
+    bytes_sent: int = 0
+    airtime_s: float = 0.0
+    rejected: Counter[str] = field(default_factory=Counter)
+    duplicates_ignored: int = 0
+    conflicts: int = 0
+    stored: int = 0
+
+
+@dataclass(order=True)
+class _Queued:
+    rank: int
+    order: int
+    key: tuple[object, ...] = field(compare=False)
+    tx: Transmission = field(compare=False)
+    response: bool = field(compare=False, default=False)
+
+
+class SyncNode:
+    """The sync protocol of one node over its ``Log``."""
+
+    def __init__(
+        self,
+        node_id: str,
+        key_id: int,
+        log: Log,
+        roster: Roster,
+        dictionaries: Mapping[int, wire.Dictionary],
+        airtime: Callable[[int], float],
+        rng: random.Random,
+        now: float,
+        config: SyncConfig | None = None,
+        on_stored: Callable[[wire.SignedMessage, float], None] | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self.key_id = key_id
+        self.log = log
+        self.roster = roster
+        self.dictionaries = dictionaries
+        self.airtime = airtime
+        self.rng = rng
+        self.config = config or SyncConfig()
+        self.stats = SyncStats()
+        self.budget = DutyBudget(self.config.duty_limit, self.config.duty_reserve)
+        self._on_stored = on_stored
+        self._queue: list[_Queued] = []
+        self._queued_keys: set[tuple[object, ...]] = set()
+        self._order = itertools.count()
+        self._reassembler = Reassembler()
+        self._fragment_seen: dict[frames.FragmentKey, float] = {}
+        self._requests: dict[tuple[str, int], tuple[float, int | None]] = {}  # item -> (fire at, mask)
+        self._asked_at: dict[tuple[str, int], float] = {}
+        self._responses: dict[tuple[object, ...], tuple[float, Transmission]] = {}
+        self._peer_heads: dict[str, dict[str, int]] = {}
+        self._trickle_i = self.config.summary_min_s
+        self._trickle_start = now
+        self._trickle_t = now + self._pick_t()
+        self._trickle_heard = 0
+        self._trickle_sent = False
+        self._poll_outbox = True
+        self._summary_page = 0
+
+    # --- inputs --------------------------------------------------------------
+
+    def local_message(self) -> None:
+        """The store's outbox changed (the CLI committed a message)."""
+        self._poll_outbox = True
+
+    def receive(self, frame: bytes, now: float) -> None:
+        """A frame heard on the air.  Never raises: bad frames are counted."""
+        try:
+            self._receive(frame, now)
+        except DecodeError as exc:
+            self.stats.rejected[exc.reason] += 1
+
+    def _receive(self, frame: bytes, now: float) -> None:
+        if not frame:
+            raise DecodeError("empty frame", "malformed")
+        if frames.is_message_frame(frame):
+            self._suppress(("msg", *self._item_of(frame)))
+            self._accept_message(frame, now)
+        elif frame[0] == FRAGMENT:
+            self._receive_fragment(Fragment.from_bytes(frame), now)
+        elif frame[0] == SUMMARY:
+            self._receive_summary(Summary.from_bytes(frame), now)
+        elif frame[0] == REQUEST:
+            self._receive_request(Request.from_bytes(frame), now)
+        else:
+            raise DecodeError(f"unknown frame type {frame[0]}", "unknown_frame")
+
+    def _item_of(self, frame: bytes) -> tuple[str, int]:
+        head = wire.peek(frame)
+        entry = self.roster.entry_for_key(head.key_id)
+        return entry.node_id, head.seq
+
+    def _accept_message(self, data: bytes, now: float) -> None:
+        signed = wire.decode(data, self.roster, self.dictionaries)
+        msg = signed.message
+        held_before = self.log.summary().get(msg.origin, 0)
+        result = self.log.insert(signed, _dt(now))
+        item = (msg.origin, msg.seq)
+        self._requests.pop(item, None)
+        self._asked_at.pop(item, None)
+        if result is Inserted.DUPLICATE:
+            self.stats.duplicates_ignored += 1
+            return
+        self.stats.stored += 1
+        if result is Inserted.CONFLICT:
+            self.stats.conflicts += 1
+        if self._on_stored is not None:
+            self._on_stored(signed, now)
+        if msg.seq > held_before + 1:
+            for seq in range(held_before + 1, msg.seq):
+                self._want((msg.origin, seq), now)
+        self._inconsistent(now)
+
+    def _receive_fragment(self, fragment: Fragment, now: float) -> None:
+        entry = self.roster.entry_for_key(fragment.key.key_id)
+        self._suppress(("frag", entry.node_id, fragment.key.seq16, fragment.index))
+        whole = self._reassembler.add(fragment)
+        if whole is None:
+            self._fragment_seen[fragment.key] = now
+            return
+        self._fragment_seen.pop(fragment.key, None)
+        self._accept_message(whole, now)
+
+    def _receive_summary(self, summary: Summary, now: float) -> None:
+        entry = self.roster.entry_for_key(summary.key_id)
+        peer = entry.node_id
+        heads = dict(summary.heads)
+        previous = self._peer_heads.get(peer, {})
+        for origin, seq in heads.items():
+            if seq > previous.get(origin, 0):
+                self.log.add_receipts(origin, previous.get(origin, 0) + 1, seq, peer, "MOTTATT", _dt(now))
+        self._peer_heads[peer] = {**previous, **heads} if not summary.complete else heads
+        ours = self.log.summary()
+        listed = {origin: ours.get(origin, 0) for origin in heads}
+        if heads == listed and (not summary.complete or set(ours) <= set(heads)):
+            self._trickle_heard += 1
+            return
+        if heads != previous:  # a state we have not reacted to yet; repeats only cost airtime
+            self._inconsistent(now)
+        for item in self.log.missing(heads, limit=frames.MAX_REQUEST_ITEMS):
+            self._want(item, now)
+        # Push what the peer provably lacks: saves it a request, and the answer
+        # is suppressed if another holder sends the same item first.
+        for origin, seq in self.log.offer(heads, limit=self.config.push_per_summary):
+            for wire_bytes in self.log.wire_of(origin, seq):
+                self._schedule_response(Want(origin, seq), wire_bytes, now)
+
+    def _receive_request(self, request: Request, now: float) -> None:
+        self.roster.entry_for_key(request.key_id)
+        for want in request.wants:
+            item = (want.origin, want.seq)
+            if item in self._requests:  # someone asked already: the answer will reach us too
+                del self._requests[item]
+                self._asked_at[item] = now
+            for wire_bytes in self.log.wire_of(want.origin, want.seq):
+                self._schedule_response(want, wire_bytes, now)
+
+    # --- repair --------------------------------------------------------------
+
+    def _want(self, item: tuple[str, int], now: float, mask: int | None = None) -> None:
+        asked = self._asked_at.get(item)
+        if item in self._requests or (asked is not None and now - asked < self.config.rerequest_s):
+            return
+        self._requests[item] = (now + self.rng.uniform(0.5, self.config.request_jitter_s), mask)
+
+    def _schedule_response(self, want: Want, wire_bytes: bytes, now: float) -> None:
+        pieces = frames.split(wire_bytes, wire.peek(wire_bytes).key_id, want.seq)
+        rank = data_rank(wire.peek(wire_bytes).priority.rank)
+        for index, piece in enumerate(pieces):
+            if len(pieces) > 1 and want.fragments is not None and not want.fragments >> index & 1:
+                continue
+            key: tuple[object, ...] = (
+                ("msg", want.origin, want.seq) if len(pieces) == 1 else ("frag", want.origin, want.seq & 0xFFFF, index)
+            )
+            if key in self._responses or key in self._queued_keys:
+                continue
+            fire = now + self.rng.uniform(0.2, self.config.response_jitter_s)
+            self._responses[key] = (fire, Transmission(piece, self.config.repair_hops, rank))
+
+    def _suppress(self, key: tuple[object, ...]) -> None:
+        """Someone else sent this item: drop our pending answer to a request for it."""
+        self._responses.pop(key, None)
+        for queued in self._queue:
+            if queued.response and queued.key == key:
+                queued.response = False
+                queued.key = ("cancelled",)
+                queued.tx = Transmission(b"", 0, queued.rank)
+        self._queued_keys.discard(key)
+
+    # --- output -------------------------------------------------------------
+
+    def poll(self, now: float) -> Transmission | None:
+        """The next frame to hand to the radio now, or None."""
+        self._run_timers(now)
+        while self._queue:
+            head = self._queue[0]
+            if not head.tx.frame:
+                heapq.heappop(self._queue)
+                continue
+            duration = self.airtime(len(head.tx.frame))
+            if not self.budget.allows(now, duration, urgent=head.rank <= 1):
+                return None
+            heapq.heappop(self._queue)
+            self._queued_keys.discard(head.key)
+            self.budget.record(now, duration)
+            self.stats.packets_sent += 1
+            self.stats.bytes_sent += len(head.tx.frame)
+            self.stats.airtime_s += duration
+            return head.tx
+        return None
+
+    def next_deadline(self, now: float) -> float:
+        """When ``poll`` next has something to do (a timer or a budget refill)."""
+        times = [self._trickle_start + self._trickle_i]
+        if not self._trickle_sent:
+            times.append(self._trickle_t)
+        times += [t for t, _ in self._requests.values()]
+        times += [t for t, _ in self._responses.values()]
+        times += [t + self.config.fragment_timeout_s for t in self._fragment_seen.values()]
+        if self._poll_outbox:
+            times.append(now)
+        live = [q for q in self._queue if q.tx.frame]
+        if live:
+            head = min(live)
+            times.append(self.budget.wait_for(now, self.airtime(len(head.tx.frame)), urgent=head.rank <= 1))
+        return max(now, min(times))
+
+    def _enqueue(self, key: tuple[object, ...], tx: Transmission, response: bool = False) -> None:
+        if key in self._queued_keys:
+            return
+        self._queued_keys.add(key)
+        heapq.heappush(self._queue, _Queued(tx.rank, next(self._order), key, tx, response))
+
+    def _run_timers(self, now: float) -> None:
+        if self._poll_outbox:
+            self._poll_outbox = False
+            self._push_outbox(now)
+        self._run_trickle(now)
+        due = sorted(item for item, (t, _) in self._requests.items() if t <= now)
+        if due:
+            wants: list[Want] = []
+            frame = b""
+            for item in due[: frames.MAX_REQUEST_ITEMS]:
+                candidate = [*wants, Want(item[0], item[1], self._requests[item][1])]
+                try:
+                    frame = Request(self.key_id, tuple(candidate)).to_bytes()
+                except ValueError:
+                    break  # the rest waits for the next request
+                wants = candidate
+                del self._requests[item]
+                self._asked_at[item] = now
+            if wants:
+                tx = Transmission(frame, self.config.repair_hops, RANK_CONTROL)
+                self._enqueue(("req", next(self._order)), tx)
+        for key, (t, tx) in list(self._responses.items()):
+            if t <= now:
+                del self._responses[key]
+                self._enqueue(key, tx, response=True)
+        for fkey, seen in list(self._fragment_seen.items()):
+            if now - seen >= self.config.fragment_timeout_s:
+                del self._fragment_seen[fkey]
+                self._request_fragments(fkey, now)
+
+    def _request_fragments(self, fkey: frames.FragmentKey, now: float) -> None:
+        missing = self._reassembler.missing(fkey)
+        try:
+            origin = self.roster.entry_for_key(fkey.key_id).node_id
+        except DecodeError:
+            return
+        if not missing:
+            return
+        mask = sum(1 << i for i in missing)
+        seq = self._full_seq(origin, fkey.seq16)
+        self._asked_at.pop((origin, seq), None)
+        self._want((origin, seq), now, mask)
+
+    def _full_seq(self, origin: str, seq16: int) -> int:
+        base = self.log.summary().get(origin, 0)
+        candidate = (base & ~0xFFFF) | seq16
+        return candidate if candidate > base else candidate + 0x10000
+
+    def _push_outbox(self, now: float) -> None:
+        for origin, seq, rank in self.log.pending():
+            for wire_bytes in self.log.wire_of(origin, seq):
+                pieces = frames.split(wire_bytes, wire.peek(wire_bytes).key_id, seq)
+                for index, piece in enumerate(pieces):
+                    key = ("own", origin, seq, index)
+                    self._enqueue(key, Transmission(piece, self.config.flood_hops, data_rank(rank)))
+            self.log.mark_transmitted(origin, seq, _dt(now))
+        self._inconsistent(now)
+
+    # --- Trickle ------------------------------------------------------------
+
+    def _pick_t(self) -> float:
+        return self.rng.uniform(self._trickle_i / 2, self._trickle_i)
+
+    def _inconsistent(self, now: float) -> None:
+        if self._trickle_i > self.config.summary_min_s or self._trickle_start + self._trickle_i < now:
+            self._trickle_i = self.config.summary_min_s
+            self._restart_interval(now)
+
+    def _restart_interval(self, now: float) -> None:
+        self._trickle_start = now
+        self._trickle_t = now + self._pick_t()
+        self._trickle_heard = 0
+        self._trickle_sent = False
+
+    def _run_trickle(self, now: float) -> None:
+        if not self._trickle_sent and now >= self._trickle_t:
+            self._trickle_sent = True
+            if self._trickle_heard < self.config.redundancy:
+                self._enqueue(("summary",), Transmission(self.summary_frame(), self.config.repair_hops, RANK_CONTROL))
+        if now >= self._trickle_start + self._trickle_i:
+            self._trickle_i = min(self._trickle_i * 2, self.config.summary_max_s)
+            self._restart_interval(now)
+
+    def summary_frame(self) -> bytes:
+        """Our heads; with more origins than one packet holds, a rotating page of them."""
+        heads = sorted(self.log.summary().items())
+        try:
+            return Summary(self.key_id, self.roster.version, tuple(heads)).to_bytes()
+        except ValueError:
+            pass
+        start = self._summary_page % len(heads)
+        rotated = heads[start:] + heads[:start]
+        page: list[tuple[str, int]] = []
+        frame = b""
+        for head in rotated:
+            try:
+                frame = Summary(self.key_id, self.roster.version, tuple(sorted([*page, head])), False).to_bytes()
+            except ValueError:
+                break
+            page.append(head)
+        self._summary_page = start + len(page)
+        return frame
+
+
+def _dt(now: float) -> datetime:
+    return datetime.fromtimestamp(now, UTC)

@@ -1,0 +1,51 @@
+"""Readable output of a simulation: the timeline and the closing state of the region."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from relay.sim.scenario import Scenario
+
+Echo = Callable[[str], None]
+
+
+def clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def timeline_printer(echo: Echo) -> Callable[[float, str], None]:
+    def emit(t: float, text: str) -> None:
+        echo(f"[{clock(t)}] {text}")
+
+    return emit
+
+
+def print_summary(report: dict[str, object], scenario: Scenario, echo: Echo) -> None:
+    messages: list[dict[str, object]] = report["messages"]  # type: ignore[assignment]
+    nodes: dict[str, dict[str, object]] = report["nodes"]  # type: ignore[assignment]
+    stores = scenario.store_nodes
+    echo("")
+    echo(f"Regionens tilstand etter {clock(scenario.duration)}:")
+    for m in messages:
+        delivered: dict[str, float] = m["delivered"]  # type: ignore[assignment]
+        missing = [n for n in stores if n not in delivered]
+        last = max(delivered.values()) - float(m["sent_at_s"])  # type: ignore[arg-type]
+        where = "alle noder" if not missing else f"mangler hos {', '.join(missing)}"
+        head = f"  {m['id']:<9} {m['kind']:<12} {m['priority']:<9} {m['wire_bytes']:>4} B"
+        echo(f"{head}  {where} (siste etter {last:.0f} s)")
+    echo("")
+    echo(f"  {'node':<5} {'sendetid':>9} {'pakker':>7} {'maks time':>10}  avvist")
+    for node_id, n in nodes.items():
+        rejected = n.get("rejected") or {}
+        tag = " (kun radio)" if n.get("radio_only") else ""
+        echo(
+            f"  {node_id:<5} {n['airtime_s']:>8.1f}s {n['packets_sent']:>7} {float(n['max_hourly_duty']):>9.2%}  "  # type: ignore[arg-type]
+            f"{', '.join(f'{k}: {v}' for k, v in rejected.items()) or '-'}{tag}"  # type: ignore[attr-defined]
+        )
+    echo("")
+    if report["converged"]:
+        echo(f"Alle lagre er like (konvergert etter {clock(float(report['converged_at_s']))}).")  # type: ignore[arg-type]
+    else:
+        echo("IKKE konvergert: lagrene er ulike ved slutten av scenariet.")
+    echo(f"Kanalutnyttelse: {float(report['channel_utilization']):.2%}")  # type: ignore[arg-type]

@@ -1,0 +1,202 @@
+"""Scenario files (TOML): the mesh, its nodes and links, and a timeline of events."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from relay.core.airtime import PRESETS, Preset
+from relay.core.model import NODE_ID_RE, Address, Kind, MessageRef, Priority
+from relay.errors import ValidationError
+
+DURATION_RE = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$")
+ATTACKS = ("forged", "tampered", "replay", "garbage")
+
+
+def parse_duration(value: object) -> float:
+    """'90s', '10m', '2h30m' (or a number of seconds) -> seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    m = DURATION_RE.match(str(value))
+    if not m or not any(m.groups()):
+        raise ValidationError(f"ugyldig varighet {value!r} (bruk f.eks. 90s, 10m, 2h30m)")
+    h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+    return h * 3600 + mi * 60 + s
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    id: str
+    name: str
+    radio_only: bool = False
+    role: str = "kommune"
+
+
+@dataclass(frozen=True)
+class SendSpec:
+    origin: str
+    kind: Kind
+    priority: Priority
+    to: Address
+    text: str | None
+    fields: dict[str, object]
+    exercise: bool
+    ref: MessageRef | None
+
+
+@dataclass(frozen=True)
+class Event:
+    at: float
+    send: SendSpec | None = None
+    partition: tuple[str, ...] = ()
+    heal: tuple[str, ...] = ()
+    crash: str | None = None
+    restart: str | None = None
+    inject: tuple[str, str] | None = None  # (into, attack)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    preset: Preset
+    seed: int
+    hop_limit: int
+    duty_cycle: float
+    duration: float
+    nodes: tuple[NodeSpec, ...]
+    links: dict[frozenset[str], float]
+    events: tuple[Event, ...] = field(default=())
+    name: str = "scenario"
+    relay_hops: int = 0  # hop limit relay gives its fresh messages (0: stores relay, see SyncConfig)
+
+    @property
+    def store_nodes(self) -> tuple[str, ...]:
+        return tuple(n.id for n in self.nodes if not n.radio_only)
+
+
+def load(path: Path) -> Scenario:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValidationError(f"kan ikke lese scenariofilen {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"{path}: ugyldig TOML: {exc}") from None
+    return parse(data, path.parent, path.stem)
+
+
+def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenario:
+    mesh = _table(data.get("mesh", {}), "[mesh]")
+    preset_name = str(mesh.get("preset", "LONG_FAST"))
+    if preset_name not in PRESETS:
+        raise ValidationError(f"ukjent preset {preset_name!r} (gyldige: {', '.join(PRESETS)})")
+    nodes = tuple(_node(n) for n in _list(data.get("node", []), "[[node]]"))
+    ids = [n.id for n in nodes]
+    if len(set(ids)) != len(ids):
+        raise ValidationError("samme node-ID er oppgitt to ganger i [[node]]")
+    if not nodes:
+        raise ValidationError("scenariet har ingen [[node]]")
+    links: dict[frozenset[str], float] = {}
+    for link in _list(data.get("link", []), "[[link]]"):
+        a, b = str(link.get("a", "")), str(link.get("b", ""))
+        for end in (a, b):
+            if end not in ids:
+                raise ValidationError(f"[[link]] nevner ukjent node {end!r}")
+        loss = float(link.get("loss", 0.0))  # type: ignore[arg-type]
+        if not 0.0 <= loss < 1.0:
+            raise ValidationError(f"[[link]] {a}-{b}: loss må være mellom 0 og 1")
+        links[frozenset((a, b))] = loss
+    events = tuple(
+        sorted((_event(e, ids, base) for e in _list(data.get("event", []), "[[event]]")), key=lambda e: e.at)
+    )
+    return Scenario(
+        preset=PRESETS[preset_name],
+        seed=int(mesh.get("seed", 1)),  # type: ignore[call-overload]
+        hop_limit=int(mesh.get("hop_limit", 3)),  # type: ignore[call-overload]
+        duty_cycle=float(mesh.get("duty_cycle", 0.10)),  # type: ignore[arg-type]
+        duration=parse_duration(mesh.get("duration", "1h")),
+        nodes=nodes,
+        links=links,
+        events=events,
+        name=name,
+        relay_hops=int(mesh.get("relay_hops", 0)),  # type: ignore[call-overload]
+    )
+
+
+def _table(value: object, label: str) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise ValidationError(f"{label} må være en tabell")
+    return value
+
+
+def _list(value: object, label: str) -> list[dict[str, object]]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValidationError(f"{label} må være en liste av tabeller")
+    return value
+
+
+def _node(data: dict[str, object]) -> NodeSpec:
+    node_id = str(data.get("id", ""))
+    if not NODE_ID_RE.match(node_id):
+        raise ValidationError(f"[[node]] har ugyldig id {node_id!r}")
+    radio_only = bool(data.get("radio_only", False))
+    role = str(data.get("role", "repeater" if radio_only else _default_role(node_id)))
+    return NodeSpec(node_id, str(data.get("name", node_id)), radio_only, role)
+
+
+def _default_role(node_id: str) -> str:
+    return {"SF": "statsforvalter", "POL": "politi"}.get(node_id, "kommune")
+
+
+def _event(data: dict[str, object], ids: list[str], base: Path) -> Event:
+    at = parse_duration(data.get("at", 0))
+    if "send" in data:
+        return Event(at, send=_send(_table(data["send"], "send"), ids, base))
+    if "partition" in data:
+        return Event(at, partition=_nodes(data["partition"], ids))
+    if "heal" in data:
+        return Event(at, heal=_nodes(data["heal"], ids))
+    if "crash" in data:
+        return Event(at, crash=_nodes([data["crash"]], ids)[0])
+    if "restart" in data:
+        return Event(at, restart=_nodes([data["restart"]], ids)[0])
+    if "inject" in data:
+        inject = _table(data["inject"], "inject")
+        attack = str(inject.get("attack", ""))
+        if attack not in ATTACKS:
+            raise ValidationError(f"ukjent angrep {attack!r} (gyldige: {', '.join(ATTACKS)})")
+        return Event(at, inject=(_nodes([inject.get("into")], ids)[0], attack))
+    raise ValidationError(f"[[event]] ved {data.get('at')!r} har ingen kjent handling")
+
+
+def _nodes(value: object, ids: list[str]) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if item not in ids:
+            raise ValidationError(f"hendelsen nevner ukjent node {item!r}")
+    return tuple(str(i) for i in items)
+
+
+def _send(data: dict[str, object], ids: list[str], base: Path) -> SendSpec:
+    origin = _nodes([data.get("from")], ids)[0]
+    text = data.get("text")
+    if "text_file" in data:
+        path = base / str(data["text_file"])
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValidationError(f"kan ikke lese {path}: {exc.strerror}") from None
+    fields = data.get("fields", {})
+    if not isinstance(fields, dict):
+        raise ValidationError("send.fields må være en tabell")
+    ref = data.get("ref")
+    return SendSpec(
+        origin=origin,
+        kind=Kind.parse(str(data.get("kind", "MELDING"))),
+        priority=Priority.parse(str(data.get("priority", "RUTINE"))),
+        to=Address.parse(str(data.get("to", "ALLE"))),
+        text=str(text) if text is not None else None,
+        fields=dict(fields),
+        exercise=bool(data.get("exercise", True)),
+        ref=MessageRef.parse(str(ref)) if ref else None,
+    )

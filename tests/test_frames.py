@@ -1,0 +1,250 @@
+"""Air frames: splitting into fragments, reassembly in any order, hostile frames."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from relay.core.airtime import MAX_APP_PAYLOAD
+from relay.core.frames import (
+    FRAGMENT,
+    FRAGMENT_DATA,
+    FRAGMENT_HEADER,
+    MAX_FRAGMENTS,
+    MAX_MESSAGE_BYTES,
+    Fragment,
+    FragmentKey,
+    Reassembler,
+    Request,
+    Summary,
+    Want,
+    is_message_frame,
+    key_for,
+    packets_for,
+    split,
+)
+from relay.core.model import MAX_SEQ
+from relay.errors import DecodeError, LocalError
+
+KEY_ID = 0x6C74
+SEQ = 7
+# Message-like bytes: the first byte 0x11 is format 1, dictionary 1.
+BIG = bytes([0x11]) + bytes((i * 131 + 7) % 256 for i in range(MAX_MESSAGE_BYTES - 1))
+
+wires = st.binary(min_size=MAX_APP_PAYLOAD + 1, max_size=MAX_MESSAGE_BYTES).map(lambda b: b"\x11" + b[1:])
+key_ids = st.integers(0, 0xFFFF)
+seqs = st.integers(1, MAX_SEQ)
+
+
+def test_budget_constants() -> None:
+    assert FRAGMENT_HEADER.size == 8
+    assert FRAGMENT_DATA == MAX_APP_PAYLOAD - 8 == 223
+    assert MAX_MESSAGE_BYTES == MAX_FRAGMENTS * FRAGMENT_DATA == 3568
+
+
+@pytest.mark.parametrize(
+    ("size", "packets"),
+    [(1, 1), (231, 1), (232, 2), (446, 2), (447, 3), (3345, 15), (3346, 16), (3568, 16), (3569, 17)],
+)
+def test_packets_for(size: int, packets: int) -> None:
+    assert packets_for(size) == packets
+
+
+def test_split_every_size() -> None:
+    for size in range(1, MAX_MESSAGE_BYTES + 1):
+        wire = BIG[:size]
+        frames = split(wire, KEY_ID, SEQ)
+        assert len(frames) == packets_for(size), size
+        assert all(len(f) <= MAX_APP_PAYLOAD for f in frames), size
+        if size <= MAX_APP_PAYLOAD:
+            assert frames == [wire]
+            assert is_message_frame(frames[0])
+            continue
+        fragments = [Fragment.from_bytes(f) for f in frames]
+        assert not any(is_message_frame(f) for f in frames)
+        assert [f.index for f in fragments] == list(range(len(frames)))
+        assert {f.count for f in fragments} == {len(frames)}
+        assert {f.key for f in fragments} == {key_for(wire, KEY_ID, SEQ)}
+        assert b"".join(f.data for f in fragments) == wire
+        sizes = [len(f.data) for f in fragments]
+        assert len(set(sizes[:-1])) == 1 and 0 < sizes[-1] <= sizes[0], size  # no runt at the end
+
+
+def test_split_refuses_more_than_sixteen_fragments() -> None:
+    with pytest.raises((ValueError, LocalError)):
+        split(BIG + b"x", KEY_ID, SEQ)
+
+
+def test_key_for_keeps_the_low_sequence_bits() -> None:
+    assert key_for(BIG, KEY_ID, 0x12345).seq16 == 0x2345
+
+
+def reassemble_in_model(frames: list[bytes], count: int, wire: bytes) -> None:
+    """Feed frames; check each answer against a simple model of the reassembler."""
+    r = Reassembler()
+    pending: set[int] = set()
+    for frame in frames:
+        fragment = Fragment.from_bytes(frame)
+        out = r.add(fragment)
+        pending.add(fragment.index)
+        if len(pending) == count:
+            assert out == wire
+            pending = set()
+        else:
+            assert out is None
+        assert r.missing(fragment.key) == ([i for i in range(count) if i not in pending] if pending else [])
+
+
+@given(wire=wires, key_id=key_ids, seq=seqs, data=st.data())
+def test_shuffled_and_duplicated_fragments_reassemble(wire: bytes, key_id: int, seq: int, data: st.DataObject) -> None:
+    frames = split(wire, key_id, seq)
+    duplicates = data.draw(st.lists(st.sampled_from(frames), max_size=2 * len(frames)))
+    order = data.draw(st.permutations(frames + duplicates))
+    reassemble_in_model(order, len(frames), wire)
+
+
+@given(first=wires, second=wires, key_id=key_ids, seq=seqs, data=st.data())
+def test_two_messages_interleaved(first: bytes, second: bytes, key_id: int, seq: int, data: st.DataObject) -> None:
+    """Even two messages with one (sender, seq) but different content: the digest keeps them apart."""
+    assume(key_for(first, key_id, seq) != key_for(second, key_id, seq))
+    frames = split(first, key_id, seq) + split(second, key_id, seq)
+    r = Reassembler()
+    done = [out for f in data.draw(st.permutations(frames)) if (out := r.add(Fragment.from_bytes(f))) is not None]
+    assert sorted(done) == sorted([first, second])
+
+
+@given(wire=wires, which=st.integers(0, 15), pos=st.integers(0, 1000), flip=st.integers(1, 255), data=st.data())
+def test_corrupted_fragment_data_is_a_decode_error(
+    wire: bytes, which: int, pos: int, flip: int, data: st.DataObject
+) -> None:
+    frames = split(wire, KEY_ID, SEQ)
+    which %= len(frames)
+    bad = bytearray(frames[which])
+    at = FRAGMENT_HEADER.size + pos % (len(bad) - FRAGMENT_HEADER.size)
+    bad[at] ^= flip
+    fragments = [Fragment.from_bytes(f) for f in frames]
+    corrupted = Fragment.from_bytes(bytes(bad))
+    whole = b"".join(corrupted.data if f.index == which else f.data for f in fragments)
+    assume(key_for(whole, KEY_ID, SEQ).digest16 != corrupted.key.digest16)  # 1 in 65536 collides
+    order = data.draw(st.permutations([corrupted] + [f for f in fragments if f.index != which]))
+    r = Reassembler()
+    for fragment in order[:-1]:
+        assert r.add(fragment) is None
+    with pytest.raises(DecodeError) as info:
+        r.add(order[-1])
+    assert info.value.reason == "bad_digest"
+
+
+@given(wire=wires, which=st.integers(0, 15), pos=st.integers(0, FRAGMENT_HEADER.size - 1), value=st.integers(0, 255))
+def test_corrupted_fragment_header_never_yields_wrong_bytes(wire: bytes, which: int, pos: int, value: int) -> None:
+    frames = split(wire, KEY_ID, SEQ)
+    which %= len(frames)
+    bad = bytearray(frames[which])
+    bad[pos] = value
+    r = Reassembler()
+    for frame in [bytes(bad), *frames[:which], *frames[which + 1 :]]:
+        try:
+            out = r.add(Fragment.from_bytes(frame))
+        except DecodeError:
+            continue
+        assert out is None or out == wire
+
+
+def test_count_disagreement_is_a_decode_error() -> None:
+    key = key_for(BIG, KEY_ID, SEQ)
+    r = Reassembler()
+    assert r.add(Fragment(key, 0, 3, b"a")) is None
+    with pytest.raises(DecodeError) as info:
+        r.add(Fragment(key, 1, 4, b"b"))
+    assert info.value.reason == "malformed"
+
+
+def test_reassembler_memory_is_bounded() -> None:
+    r = Reassembler(max_partials=4)
+    keys = [FragmentKey(KEY_ID, seq, 0) for seq in range(10)]
+    for key in keys:
+        assert r.add(Fragment(key, 0, 2, b"x")) is None
+    assert [r.missing(k) for k in keys] == [[]] * 6 + [[1]] * 4  # the oldest were dropped
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"",
+        bytes([FRAGMENT]) * 8,  # header only, no data
+        bytes([FRAGMENT, 0, 0, 0, 0, 0, 0, 0x01]) + b"x" * (MAX_APP_PAYLOAD - 7),  # one byte too long
+        bytes([0x02, 0, 0, 0, 0, 0, 0, 0x01, 0]),  # not a fragment
+        bytes([FRAGMENT, 0, 0, 0, 0, 0, 0, 0x32, 0]),  # index 3 of 3
+        bytes([FRAGMENT, 0, 0, 0, 0, 0, 0, 0x00, 0]),  # count 1
+        bytes([0x11]) + b"x" * 40,  # a whole message
+    ],
+    ids=["empty", "no-data", "too-long", "other-type", "index-past-count", "count-one", "message"],
+)
+def test_fragment_from_bytes_rejects(frame: bytes) -> None:
+    with pytest.raises(DecodeError):
+        Fragment.from_bytes(frame)
+
+
+@given(frame=st.one_of(st.binary(max_size=260), st.binary(max_size=240).map(lambda b: bytes([FRAGMENT]) + b)))
+def test_fragment_from_arbitrary_bytes(frame: bytes) -> None:
+    try:
+        fragment = Fragment.from_bytes(frame)
+    except DecodeError:
+        return
+    except Exception as exc:  # any other type breaks the decoding invariant
+        pytest.fail(f"Fragment.from_bytes raised {type(exc).__name__}: {exc!r} on {frame.hex()}")
+    assert fragment.to_bytes() == frame
+    assert 0 <= fragment.index < fragment.count <= MAX_FRAGMENTS
+
+
+# --- control frames ------------------------------------------------------------------
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+node_ids = st.builds(
+    lambda first, rest: first + rest,
+    st.sampled_from(LETTERS),
+    st.text(alphabet=LETTERS + "0123456789", min_size=1, max_size=7),
+)
+
+
+@given(
+    key_id=key_ids,
+    version=st.integers(0, 10_000),
+    heads=st.dictionaries(node_ids, seqs, max_size=20).map(lambda d: tuple(sorted(d.items()))),
+)
+def test_summary_round_trip(key_id: int, version: int, heads: tuple[tuple[str, int], ...]) -> None:
+    summary = Summary(key_id, version, heads)
+    try:
+        data = summary.to_bytes()
+    except ValueError:
+        return  # more than one packet holds: the sender pages it (SyncNode.summary_frame)
+    assert len(data) <= 231
+    assert Summary.from_bytes(data) == summary
+
+
+@given(
+    key_id=key_ids,
+    wants=st.lists(st.builds(Want, node_ids, seqs, st.none() | st.integers(0, 0xFFFF)), max_size=32),
+)
+def test_request_round_trip(key_id: int, wants: list[Want]) -> None:
+    request = Request(key_id, tuple(wants))
+    try:
+        data = request.to_bytes()
+    except ValueError:
+        return  # too big for one packet: SyncNode sends the rest in the next request
+    assert len(data) <= 231
+    assert Request.from_bytes(data) == request
+
+
+@given(frame=st.binary(max_size=240), first=st.sampled_from([0x02, 0x03, None]))
+def test_control_frames_from_arbitrary_bytes(frame: bytes, first: int | None) -> None:
+    if first is not None:
+        frame = bytes([first]) + frame
+    for parse in (Summary.from_bytes, Request.from_bytes):
+        try:
+            parse(frame)
+        except DecodeError:
+            pass
+        except Exception as exc:  # any other type breaks the decoding invariant
+            pytest.fail(f"{parse.__qualname__} raised {type(exc).__name__}: {exc!r} on {frame.hex()}")
