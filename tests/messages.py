@@ -1,4 +1,4 @@
-"""Hypothesis strategies for valid messages of every kind, and a golden set.
+"""Hypothesis strategies for valid messages of every kind.
 
 Messages are built through ``Message.create``, so they are already in the
 normalised form that the wire decoder reproduces.
@@ -122,7 +122,7 @@ def _value(draw: st.DrawFn, spec: FieldSpec, created: datetime) -> object:
 
 
 @st.composite
-def messages(draw: st.DrawFn, kinds: st.SearchStrategy[Kind] | None = None, with_expires: bool = True) -> Message:
+def messages(draw: st.DrawFn, kinds: st.SearchStrategy[Kind] | None = None) -> Message:
     """A valid message of any kind, optional parts present or absent at random.
 
     The origin is a roster node (the decoder takes the origin from the roster);
@@ -144,7 +144,7 @@ def messages(draw: st.DrawFn, kinds: st.SearchStrategy[Kind] | None = None, with
         to=draw(addresses),
         sender_role=draw(st.none() | roles),
         incident=draw(st.none() | free_text),
-        expires=draw(st.none() | times_near(created, earliest_delta=0)) if with_expires else None,
+        expires=draw(st.none() | times_near(created, earliest_delta=0)),
         ref=draw(refs) if spec.needs_ref else draw(st.none() | refs),
         approved_by=draw(st.none() | free_text),
         clock_synced=draw(maybe),

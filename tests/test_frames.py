@@ -212,9 +212,10 @@ node_ids = st.builds(
     key_id=key_ids,
     version=st.integers(0, 10_000),
     heads=st.dictionaries(node_ids, seqs, max_size=20).map(lambda d: tuple(sorted(d.items()))),
+    complete=st.booleans(),
 )
-def test_summary_round_trip(key_id: int, version: int, heads: tuple[tuple[str, int], ...]) -> None:
-    summary = Summary(key_id, version, heads)
+def test_summary_round_trip(key_id: int, version: int, heads: tuple[tuple[str, int], ...], complete: bool) -> None:
+    summary = Summary(key_id, version, heads, complete)
     try:
         data = summary.to_bytes()
     except ValueError:

@@ -316,7 +316,7 @@ def test_no_single_character_edit_changes_content(roster: Roster, data: st.DataO
     assert parsed == roster
 
 
-# --- regressions: bugs found and fixed in review ---------------------------------------
+# --- regressions: found by these tests and fixed in relay/ -----------------------------
 
 
 def _issued(value: str) -> str:
@@ -335,7 +335,8 @@ def _issued(value: str) -> str:
     ],
     ids=["deep-nesting", "year-1", "year-9999", "version-inf"],
 )
-def test_bug_hostile_roster_files_escape_the_error_tree(text: str) -> None:
+def test_hostile_roster_files_are_decode_errors(text: str) -> None:
+    """Were RecursionError (json.loads) and OverflowError (_utc, int) out of Roster.from_json."""
     assert len(text) <= MAX_ROSTER_BYTES
     with pytest.raises(DecodeError):
         Roster.from_json(text)

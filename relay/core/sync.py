@@ -161,7 +161,6 @@ class SyncNode:
         if not frame:
             raise DecodeError("empty frame", "malformed")
         if frames.is_message_frame(frame):
-            self._suppress(("msg", *self._item_of(frame)))
             self._accept_message(frame, now)
         elif frame[0] == FRAGMENT:
             self._receive_fragment(Fragment.from_bytes(frame), now)
@@ -172,14 +171,13 @@ class SyncNode:
         else:
             raise DecodeError(f"unknown frame type {frame[0]}", "unknown_frame")
 
-    def _item_of(self, frame: bytes) -> tuple[str, int]:
-        head = wire.peek(frame)
-        entry = self.roster.entry_for_key(head.key_id)
-        return entry.node_id, head.seq
-
     def _accept_message(self, data: bytes, now: float) -> None:
         signed = wire.decode(data, self.roster, self.dictionaries)
         msg = signed.message
+        # Only a verified copy silences our pending answer: a forged frame naming the
+        # item must not.  (A fragment cannot be verified alone; a forged fragment can
+        # delay one answer until the next request, never lose it.)
+        self._suppress(("msg", msg.origin, msg.seq))
         held_before = self.log.summary().get(msg.origin, 0)
         result = self.log.insert(signed, _dt(now))
         item = (msg.origin, msg.seq)

@@ -243,10 +243,17 @@ class Store:
             start = ours.get(origin, 0)
             if theirs <= start:
                 continue
-            held = set(self.held_above(origin, start, limit=theirs - start))
-            out.extend((origin, s) for s in range(start + 1, theirs + 1) if s not in held)
+            # Bounded by ``limit``, not by the peer's claim: summaries are unsigned.
+            window = self.held_above(origin, start, limit=limit * 2)
+            held = set(window)
+            horizon = min(theirs, window[-1]) if len(window) == limit * 2 else theirs
+            seq = start
+            while seq < horizon and len(out) < limit:
+                seq += 1
+                if seq not in held:
+                    out.append((origin, seq))
             if len(out) >= limit:
-                return out[:limit]
+                break
         return out
 
     def offer(self, peer_summary: Mapping[str, int], limit: int = 1000) -> list[tuple[str, int]]:
