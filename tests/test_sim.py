@@ -9,8 +9,9 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
 import pytest
 from hypothesis import given, settings
@@ -120,15 +121,23 @@ def run(sc: Scenario) -> tuple[Simulation, Report]:
 
 
 def messages(report: Report) -> list[dict[str, object]]:
-    return report["messages"]  # type: ignore[return-value]
+    return cast(list[dict[str, object]], report["messages"])
 
 
 def nodes_of(report: Report) -> dict[str, dict[str, object]]:
-    return report["nodes"]  # type: ignore[return-value]
+    return cast(dict[str, dict[str, object]], report["nodes"])
 
 
 def delivered(message: dict[str, object]) -> dict[str, float]:
-    return message["delivered"]  # type: ignore[return-value]
+    return cast(dict[str, float], message["delivered"])
+
+
+def number(entry: Mapping[str, object], key: str) -> float:
+    return cast(float, entry[key])
+
+
+def wire_size(message: dict[str, object]) -> int:
+    return cast(int, message["wire_bytes"])
 
 
 def done_at(message: dict[str, object]) -> float:
@@ -165,16 +174,18 @@ def test_modum_example_converges_after_the_heal() -> None:
     assert len(stores) == 8
 
     assert_everyone_holds_everything(sim, report)
-    assert healed.at <= float(report["converged_at_s"]) <= sc.duration  # type: ignore[arg-type]
+    assert healed.at <= number(report, "converged_at_s") <= sc.duration
     assert nodes_of(report)["REP"].get("radio_only") is True
     assert "store_digest" not in nodes_of(report)["REP"]
-    duty = {n: float(e["max_hourly_duty"]) for n, e in nodes_of(report).items()}  # type: ignore[arg-type]
+    duty = {n: number(e, "max_hourly_duty") for n, e in nodes_of(report).items()}
     assert max(duty.values()) <= LEGAL_DUTY, duty
 
     # Sigdal hears only Krødsherad and Ringerike, which lost Modum with the partition:
     # what Modum said in the meantime can only reach Sigdal after the heal.
     assert {n for pair in sc.links for n in pair if "SIG" in pair} - {"SIG"} == {"KRO", "RIN"}
-    cut_off = [m for m in messages(report) if m["origin"] == "MOD" and partitioned.at <= m["sent_at_s"] < healed.at]  # type: ignore[operator]
+    cut_off = [
+        m for m in messages(report) if m["origin"] == "MOD" and partitioned.at <= number(m, "sent_at_s") < healed.at
+    ]
     assert len(cut_off) == 3
     for m in cut_off:
         assert delivered(m)["SIG"] >= healed.at, m["id"]
@@ -196,7 +207,7 @@ def test_crash_in_the_middle_of_a_fragmented_transfer_loses_nothing(crashed: str
     sim, report = run(sc)
 
     (m,) = messages(report)
-    size = int(m["wire_bytes"])  # type: ignore[call-overload]
+    size = wire_size(m)
     assert size > 4 * FRAGMENT_DATA > MAX_APP_PAYLOAD  # five fragments or more
     # The fragments need longer on the air than the node had before the crash.
     assert packets_for(size) * packet_airtime(MAX_APP_PAYLOAD, sc.preset) > crash - sent
@@ -222,7 +233,7 @@ def test_thirty_percent_loss_on_every_link_still_converges() -> None:
     sim, report = run(sc)
 
     assert_everyone_holds_everything(sim, report)
-    assert float(report["converged_at_s"]) < sc.duration  # type: ignore[arg-type]
+    assert number(report, "converged_at_s") < sc.duration
 
 
 # --- hostile frames ------------------------------------------------------------------------
@@ -248,7 +259,7 @@ def test_injected_frames_are_rejected_counted_and_never_stored(attack: str) -> N
     for node, entry in nodes_of(baseline).items():
         assert entry["rejected"] == {}, node
     for node, entry in nodes_of(attacked).items():
-        rejected: dict[str, int] = entry["rejected"]  # type: ignore[assignment]
+        rejected = cast(dict[str, int], entry["rejected"])
         assert sum(rejected.values()) == len(times.get(node, [])), (node, rejected)
         if attack == "forged" and node in times:
             assert rejected == {"bad_signature": len(times[node])}
@@ -261,8 +272,8 @@ def test_a_replayed_message_is_a_duplicate_and_is_not_stored_twice() -> None:
     _, baseline = run(square())
     sim, replayed = run(square([inject(50 * MINUTE, "NA", "replay")]))
 
-    before = nodes_of(baseline)["NA"]["duplicates_ignored"]
-    assert nodes_of(replayed)["NA"]["duplicates_ignored"] == before + 1  # type: ignore[operator]
+    before = number(nodes_of(baseline)["NA"], "duplicates_ignored")
+    assert number(nodes_of(replayed)["NA"], "duplicates_ignored") == before + 1
     assert nodes_of(replayed)["NA"]["rejected"] == {}
     assert digests(replayed) == digests(baseline)
     assert sim.nodes["NA"].store.count() == len(QUIET_TRAFFIC)
@@ -285,26 +296,44 @@ def test_nod_overtakes_a_backlog_of_routine_messages() -> None:
     routine = [m for m in messages(report) if m["priority"] == "RUTINE"]
     assert len(routine) == 30
     assert done_at(nod) < max(done_at(m) for m in routine)
-    assert done_at(nod) - float(nod["sent_at_s"]) < 10 * MINUTE  # type: ignore[arg-type]
+    assert done_at(nod) - number(nod, "sent_at_s") < 10 * MINUTE
 
 
-def test_heavy_sender_stays_under_the_duty_cycle_and_keeps_a_reserve_for_nod() -> None:
-    nodes = ["NA", "NB", "NC", "ND"]
-    links = [*chain(nodes, 0.1), ("NA", "NC", 0.1)]
+HEAVY = ["NA", "NB", "NC", "ND"]
+
+
+@pytest.mark.parametrize(
+    "links",
+    [
+        pytest.param([*chain(HEAVY, 0.1), ("NA", "NC", 0.1)], id="mesh"),
+        pytest.param(
+            chain(HEAVY),
+            id="chain",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="BUG: a NØD held above a gap in its origin's sequence is hidden by the contiguous-head "
+                "summary; neighbours with equal heads keep Trickle quiet, so the store does not pass it on "
+                "(seed 1: NC gets it after 345 s, ND not within 20 min)",
+            ),
+        ),
+    ],
+)
+def test_heavy_sender_stays_under_the_duty_cycle_and_its_late_nod_gets_through(links: list[Link]) -> None:
     flood = [send(round(i * HOUR / 200, 3), "NA", prose(700, seed=i)) for i in range(200)]
     nod_at = 55 * MINUTE
-    sc = scenario_of(nodes, links, [*flood, send(nod_at, "NA", NOD_TEXT, priority="NØD")], duration=HOUR + 10 * MINUTE)
+    sc = scenario_of(HEAVY, links, [*flood, send(nod_at, "NA", NOD_TEXT, priority="NØD")], duration=HOUR + 10 * MINUTE)
     _, report = run(sc)
 
     routine = [m for m in messages(report) if m["priority"] == "RUTINE"]
-    demand = sum(packets_for(int(m["wire_bytes"])) * packet_airtime(MAX_APP_PAYLOAD, sc.preset) for m in routine)  # type: ignore[call-overload]
+    airtime = packet_airtime(MAX_APP_PAYLOAD, sc.preset)
+    demand = sum(packets_for(wire_size(m)) * airtime for m in routine)
     assert demand > LEGAL_DUTY * HOUR  # more than the law lets one radio send in an hour
-    duty = {n: float(e["max_hourly_duty"]) for n, e in nodes_of(report).items()}  # type: ignore[arg-type]
+    duty = {n: number(e, "max_hourly_duty") for n, e in nodes_of(report).items()}
     assert max(duty.values()) <= LEGAL_DUTY, duty
     assert duty["NA"] > 0.05, duty  # the sender really ran into its budget
 
     (nod,) = [m for m in messages(report) if m["priority"] == "NØD"]
-    assert set(delivered(nod)) == set(nodes), delivered(nod)
+    assert set(delivered(nod)) == set(HEAVY), delivered(nod)
     assert done_at(nod) - nod_at < 10 * MINUTE
 
 
@@ -317,7 +346,7 @@ def test_an_idle_channel_carries_almost_nothing() -> None:
     sim, report = run(sc)
 
     assert_everyone_holds_everything(sim, report)
-    assert float(report["channel_utilization"]) <= 0.01, report["channel_utilization"]  # type: ignore[arg-type]
+    assert number(report, "channel_utilization") <= 0.01, report["channel_utilization"]
 
 
 # --- determinism -------------------------------------------------------------------------
@@ -366,7 +395,9 @@ def random_regions(draw: st.DrawFn) -> Scenario:
         pairs.add(frozenset((nodes[i], nodes[draw(st.integers(0, i - 1))])))
     others = [frozenset((a, b)) for i, a in enumerate(nodes) for b in nodes[i + 1 :]]
     pairs |= set(draw(st.lists(st.sampled_from(others), max_size=len(nodes))))
-    links = [(*sorted(p), draw(st.floats(0.0, 0.4))) for p in sorted(pairs, key=sorted)]
+    links: list[Link] = []
+    for a, b in sorted(sorted(p) for p in pairs):
+        links.append((a, b, draw(st.floats(0.0, 0.4))))
     sends = [
         send(
             draw(st.floats(0.0, 30 * MINUTE)),
