@@ -326,12 +326,6 @@ def test_news_heard_by_one_of_a_quiet_pair_reaches_the_other() -> None:
     assert c.store.get("HOL", 2) != []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a message held above a gap in its origin's sequence is not in the contiguous-head "
-    "summary; the neighbour's heads agree, Trickle keeps it quiet, and the holder never pushes "
-    "(here HOL-2, a NØD, reaches SF only after 29 min)",
-)
 def test_news_held_above_a_gap_reaches_the_other_of_a_quiet_pair() -> None:
     b, c = stable_pair()  # neither holds HOL-1, and nobody in range does
 
@@ -451,7 +445,7 @@ def mutated_frames(draw: st.DrawFn) -> bytes:
 
 
 def claims_a_huge_head(frame: bytes) -> bool:
-    """A summary whose heads reach far beyond anything real (see the xfail below)."""
+    """A summary whose heads reach far beyond anything real."""
     try:
         return any(seq > 10_000 for _, seq in Summary.from_bytes(frame).heads)
     except DecodeError:

@@ -163,6 +163,7 @@ class Summary:
     roster_version: int
     heads: tuple[tuple[str, int], ...]  # (origin, highest contiguous seq), sorted
     complete: bool = True
+    extras: tuple[tuple[str, int], ...] = ()  # (origin, 16-bit mask of held seqs head+2..head+17), sorted
 
     def to_bytes(self) -> bytes:
         w = BitWriter()
@@ -174,6 +175,10 @@ class Summary:
         for origin, seq in self.heads:
             write_node(w, origin)
             w.write_golomb(seq, 6)
+        w.write_golomb(len(self.extras), 0)
+        for origin, mask in self.extras:
+            write_node(w, origin)
+            w.write(mask, 16)
         return _fitted(w, "summary")
 
     @classmethod
@@ -190,7 +195,13 @@ class Summary:
         heads = tuple((read_node(r), r.read_golomb(6)) for _ in range(count))
         if [h[0] for h in heads] != sorted({h[0] for h in heads}):
             raise DecodeError("summary origins not sorted and unique", "malformed")
-        return cls(kid, version, heads, complete)
+        n_extras = r.read_golomb(0)
+        if n_extras > 64:
+            raise DecodeError("summary lists too many extras", "malformed")
+        extras = tuple((read_node(r), r.read(16)) for _ in range(n_extras))
+        if [e[0] for e in extras] != sorted({e[0] for e in extras}) or any(m == 0 for _, m in extras):
+            raise DecodeError("summary extras not sorted, unique and non-empty", "malformed")
+        return cls(kid, version, heads, complete, extras)
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,7 @@ class SyncNode:
         self._asked_at: dict[tuple[str, int], float] = {}
         self._responses: dict[tuple[object, ...], tuple[float, Transmission]] = {}
         self._peer_heads: dict[str, dict[str, int]] = {}
+        self._peer_state: dict[str, object] = {}
         self._trickle_i = self.config.summary_min_s
         self._trickle_start = now
         self._trickle_t = now + self._pick_t()
@@ -215,18 +216,23 @@ class SyncNode:
             if seq > previous.get(origin, 0):
                 self.log.add_receipts(origin, previous.get(origin, 0) + 1, seq, peer, "MOTTATT", _dt(now))
         self._peer_heads[peer] = {**previous, **heads} if not summary.complete else heads
+        theirs_extra = dict(summary.extras)
         ours = self.log.summary()
+        ours_extra = self.log.extras()
         listed = {origin: ours.get(origin, 0) for origin in heads}
-        if heads == listed and (not summary.complete or set(ours) <= set(heads)):
+        same_extras = theirs_extra == {o: m for o, m in ours_extra.items() if o in heads}
+        if heads == listed and same_extras and (not summary.complete or set(ours) <= set(heads)):
             self._trickle_heard += 1
             return
-        if heads != previous:  # a state we have not reacted to yet; repeats only cost airtime
+        state = (tuple(sorted(heads.items())), summary.extras)
+        if state != self._peer_state.get(peer):  # react once per state; repeats only cost airtime
+            self._peer_state[peer] = state
             self._inconsistent(now)
-        for item in self.log.missing(heads, limit=frames.MAX_REQUEST_ITEMS):
+        for item in self.log.missing(heads, limit=frames.MAX_REQUEST_ITEMS, extras=theirs_extra):
             self._want(item, now)
         # Push what the peer provably lacks: saves it a request, and the answer
         # is suppressed if another holder sends the same item first.
-        for origin, seq in self.log.offer(heads, limit=self.config.push_per_summary):
+        for origin, seq in self.log.offer(heads, limit=self.config.push_per_summary, extras=theirs_extra):
             for wire_bytes in self.log.wire_of(origin, seq):
                 self._schedule_response(Want(origin, seq), wire_bytes, now)
 
@@ -402,8 +408,9 @@ class SyncNode:
     def summary_frame(self) -> bytes:
         """Our heads; with more origins than one packet holds, a rotating page of them."""
         heads = sorted(self.log.summary().items())
+        extras = tuple(sorted(self.log.extras().items()))
         try:
-            return Summary(self.key_id, self.roster.version, tuple(heads)).to_bytes()
+            return Summary(self.key_id, self.roster.version, tuple(heads), True, extras).to_bytes()
         except ValueError:
             pass
         start = self._summary_page % len(heads)

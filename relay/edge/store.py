@@ -26,7 +26,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from relay.core.log import Inserted
+from relay.core.log import EXTRA_BITS, Inserted, extra_held, extras_mask
 from relay.core.model import Kind, Message, Priority
 from relay.core.wire import Dictionary, SignedMessage, parse_verified
 from relay.errors import LocalError
@@ -235,11 +235,27 @@ class Store:
         )
         return [r[0] for r in rows]
 
-    def missing(self, peer_summary: Mapping[str, int], limit: int = 1000) -> list[tuple[str, int]]:
-        """What the peer's summary proves exists and this store lacks, oldest first."""
+    def extras(self) -> dict[str, int]:
+        """Per origin with a hole, which of the next EXTRA_BITS messages above it are held."""
+        rows = self._conn.execute("SELECT origin, contiguous FROM origins WHERE max_seq > contiguous + 1")
+        out = {}
+        for origin, head in rows.fetchall():
+            mask = extras_mask(head, self.held_above(origin, head + 1, limit=EXTRA_BITS))
+            if mask:
+                out[origin] = mask
+        return out
+
+    def missing(
+        self, peer_summary: Mapping[str, int], limit: int = 1000, extras: Mapping[str, int] | None = None
+    ) -> list[tuple[str, int]]:
+        """What the peer's summary (and its extras) proves exists and this store lacks, oldest first."""
         ours = self.summary()
+        extras = extras or {}
         out: list[tuple[str, int]] = []
-        for origin, theirs in sorted(peer_summary.items()):
+        for origin in sorted(set(peer_summary) | set(extras)):
+            head = peer_summary.get(origin, 0)
+            mask = extras.get(origin, 0)
+            theirs = head + 1 + mask.bit_length() if mask else head
             start = ours.get(origin, 0)
             if theirs <= start:
                 continue
@@ -250,20 +266,28 @@ class Store:
             seq = start
             while seq < horizon and len(out) < limit:
                 seq += 1
-                if seq not in held:
+                if seq not in held and extra_held(head, mask, seq):
                     out.append((origin, seq))
             if len(out) >= limit:
                 break
         return out
 
-    def offer(self, peer_summary: Mapping[str, int], limit: int = 1000) -> list[tuple[str, int]]:
-        """What this store holds above the peer's summary, most urgent first."""
+    def offer(
+        self, peer_summary: Mapping[str, int], limit: int = 1000, extras: Mapping[str, int] | None = None
+    ) -> list[tuple[str, int]]:
+        """What this store holds and the peer's summary shows it lacks, most urgent first."""
+        extras = extras or {}
         rows = self._conn.execute(
-            "SELECT origin, seq, priority FROM messages m WHERE seq > coalesce(("
+            "SELECT DISTINCT origin, seq, priority FROM messages m WHERE seq > coalesce(("
             "  SELECT value FROM json_each(?) WHERE key = m.origin), 0) ORDER BY priority, origin, seq LIMIT ?",
-            (_json(peer_summary), limit),
+            (_json(peer_summary), limit + EXTRA_BITS * len(extras)),
         )
-        return [(r[0], r[1]) for r in rows]
+        out = [
+            (origin, seq)
+            for origin, seq, _ in rows
+            if not extra_held(peer_summary.get(origin, 0), extras.get(origin, 0), seq)
+        ]
+        return out[:limit]
 
     def wire_of(self, origin: str, seq: int) -> list[bytes]:
         """The wire bytes held for an id (two or more when it is in conflict)."""
