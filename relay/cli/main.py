@@ -11,6 +11,17 @@ import click
 from relay.errors import RelayError
 
 
+class RelayFailure(click.ClickException):
+    """One line on stderr, «Feil: …» (or «Error: …» with --lang en), exit status 1."""
+
+    def __init__(self, message: str, prefix: str) -> None:
+        super().__init__(message)
+        self.prefix = prefix
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"{self.prefix}: {self.format_message()}", err=True)
+
+
 class RelayGroup(click.Group):
     """Maps every RelayError to one clear line on stderr and exit status 1."""
 
@@ -18,13 +29,27 @@ class RelayGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RelayError as exc:
-            raise click.ClickException(str(exc)) from None
+            from relay.cli.context import tr
+
+            raise RelayFailure(str(exc), tr("Feil", "Error")) from None
 
 
-@click.group(cls=RelayGroup)
+@click.group(cls=RelayGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="relay")
-def cli() -> None:
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="RELAY_HOME",
+    help="Nodens mappe (standard: RELAY_HOME, /var/lib/relay eller ~/.local/share/relay).",
+)
+@click.option("--lang", type=click.Choice(["nb", "en"]), help="Språk for grensesnittet (standard: nb, eller LANG).")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, lang: str | None) -> None:
     """relay: signerte situasjonsrapporter mellom kriseledelser over LoRa-radio."""
+    from relay.cli.context import Settings, detect_lang
+    from relay.edge.home import default_home
+
+    ctx.obj = Settings(home or default_home(), detect_lang(lang))
 
 
 @cli.group()
@@ -82,6 +107,18 @@ def sim_run(scenario_file: Path, as_json: bool) -> None:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print_summary(report, scenario, click.echo)
+
+
+def _register() -> None:
+    from relay.cli.logbook import COMMANDS as LOG_COMMANDS
+    from relay.cli.node import COMMANDS as NODE_COMMANDS
+    from relay.cli.traffic import COMMANDS as TRAFFIC_COMMANDS
+
+    for command in (*NODE_COMMANDS, *TRAFFIC_COMMANDS, *LOG_COMMANDS):
+        cli.add_command(command)
+
+
+_register()
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ from relay.core.model import Kind, Message, Priority
 from relay.core.wire import Dictionary, SignedMessage, parse_verified
 from relay.errors import LocalError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -333,6 +333,10 @@ class Store:
     def get(self, origin: str, seq: int) -> list[Stored]:
         return self._select("origin=? AND seq=?", (origin, seq), "digest")
 
+    def replies(self, origin: str, seq: int) -> list[Stored]:
+        """Messages that answer, acknowledge or replace ``origin-seq`` (their ref names it)."""
+        return self._select("ref=?", (f"{origin}-{seq:04d}",), "created, origin, seq")
+
     def log(self) -> list[Stored]:
         """Every message, in the order it entered this store."""
         return self._select("1=1", (), "received_at, rowid")
@@ -419,4 +423,8 @@ def _schema_1(db: sqlite_utils.Database) -> None:
     db.table("state").create({"key": str, "value": str}, pk="key")
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _schema_1}
+def _schema_2(db: sqlite_utils.Database) -> None:
+    db.table("messages").create_index(["ref"])
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _schema_1, 2: _schema_2}

@@ -120,7 +120,13 @@ class Simulation:
         record = self.messages.get(signed.message.id)
         if record is not None and node_id not in record.delivered:
             record.delivered[node_id] = round(t, 3)
-            self._emit(t, f"{node_id} mottok {signed.message.id} ({signed.message.kind.value})")
+            msg = signed.message
+            if msg.kind is Kind.KVITTERING and msg.ref is not None:
+                level = msg.get("level")
+                what = f"{msg.origin} kvitterer {getattr(level, 'value', level)} for {msg.ref}"
+                self._emit(t, f"{node_id} mottok {msg.id}: {what}")
+            else:
+                self._emit(t, f"{node_id} mottok {msg.id} ({msg.kind.value} fra {msg.origin})")
 
     # --- events --------------------------------------------------------------
 

@@ -1,0 +1,72 @@
+"""What every command shares: the node's home, the interface language, output helpers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+
+from relay.edge.home import Home, default_home
+
+try:
+    LOCAL_TZ: ZoneInfo | None = ZoneInfo("Europe/Oslo")
+except ZoneInfoNotFoundError:  # a Pi without tzdata shows UTC, labelled as such
+    LOCAL_TZ = None
+
+# Documented exit codes (README, "Exit codes").
+EXIT_OK = 0
+EXIT_ERROR = 1  # bad input, unknown id, missing roster, corrupt config: one line on stderr
+EXIT_USAGE = 2  # click: unknown option or missing argument
+
+
+@dataclass
+class Settings:
+    home: Path
+    lang: str  # "nb" or "en"
+
+
+def settings() -> Settings:
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(Settings) if ctx is not None else None
+    if obj is None:
+        obj = Settings(default_home(), detect_lang(None))
+    return obj
+
+
+def home() -> Home:
+    return Home(settings().home)
+
+
+def detect_lang(option: str | None) -> str:
+    if option:
+        return "en" if option.lower().startswith("en") else "nb"
+    env = os.environ.get("RELAY_LANG") or os.environ.get("LANG", "")
+    return "en" if env.lower().startswith("en") else "nb"
+
+
+def tr(nb: str, en: str) -> str:
+    """Interface text: Norwegian bokmål unless --lang en / LANG=en*."""
+    return en if settings().lang == "en" else nb
+
+
+def local(value: datetime) -> str:
+    """A UTC time as the staff reads it: Norwegian local time, or UTC where tzdata is missing."""
+    if LOCAL_TZ is None:
+        return value.astimezone(UTC).strftime("%d.%m %H:%M UTC")
+    return value.astimezone(LOCAL_TZ).strftime("%d.%m %H:%M")
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+clock: Callable[[], datetime] = _wall_clock  # tests replace this to fix the time
+
+
+def now() -> datetime:
+    return clock()

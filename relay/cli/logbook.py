@@ -1,0 +1,184 @@
+"""The crisis log (``relay log``) and the one-command exercise demo (``relay demo``)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from relay.cli.context import home, local, now, tr
+from relay.cli.fields import show_value
+
+
+def _entries() -> tuple[str, list[dict[str, str]]]:
+    h = home()
+    config = h.config()
+    roster = h.roster() if h.roster_path.exists() else None
+    store = h.store()
+    try:
+        rows = []
+        for s in sorted(store.log(), key=lambda s: (s.message.created, s.message.origin, s.message.seq)):
+            m = s.message
+            receipts = store.receipts(m.origin, m.seq)
+            replies = store.replies(m.origin, m.seq)
+            entry = next((e for e in roster.entries if e.key_id == s.key_id), None) if roster else None
+            verified = tr("verifisert", "verified") + (
+                tr(" (nøkkel senere tilbakekalt)", " (key revoked since)") if entry and entry.revoked else ""
+            )
+            fields = "; ".join(f"{m.spec.field(k).label}: {show_value(v)}" for k, v in m.fields)
+            confirmations = [f"{r.node} {r.level}" for r in receipts]
+            confirmations += [
+                f"{r.message.origin} {show_value(r.message.get('level') or r.message.get('answer') or '')}".strip()
+                for r in replies
+            ]
+            rows.append(
+                {
+                    "opprettet": local(m.created),
+                    "mottatt": local(s.received_at),
+                    "id": m.id + (" KONFLIKT" if s.conflict else ""),
+                    "type": m.kind.value,
+                    "prioritet": m.priority.value,
+                    "status": m.status_label,
+                    "fra": (f"{m.sender_role}@" if m.sender_role else "") + m.origin,
+                    "til": str(m.to),
+                    "referanse": str(m.ref) if m.ref else "",
+                    "verifisering": verified,
+                    "innhold": fields,
+                    "kvitteringer": ", ".join(confirmations),
+                    "retning": tr("sendt", "sent") if s.local else tr("mottatt", "received"),
+                }
+            )
+    finally:
+        store.close()
+    return f"{config.name} ({config.node_id})", rows
+
+
+@click.command("log")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "html"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Skriv til fil.")
+@click.option("--json", "as_json", is_flag=True, help="Skriv loggen som JSON.")
+def log(fmt: str, output: Path | None, as_json: bool) -> None:
+    """Krisesloggen: alle meldinger i tidsrekkefølge, med verifisering og kvitteringer."""
+    title, rows = _entries()
+    if as_json:
+        text = json.dumps({"node": title, "entries": rows}, ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["opprettet"])
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buf.getvalue()
+    elif fmt == "html":
+        text = render_html(title, rows)
+    else:
+        text = render_text(title, rows)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(tr(f"Loggen er skrevet til {output}", f"The log is written to {output}"))
+    else:
+        click.echo(text, nl=False)
+
+
+def render_text(title: str, rows: list[dict[str, str]]) -> str:
+    lines = [
+        tr(f"Krisesloggen for {title}, skrevet ut {local(now())}", f"Crisis log of {title}, printed {local(now())}"),
+        "",
+    ]
+    for r in rows:
+        lines.append(
+            f"{r['opprettet']}  {r['id']:<9} {r['type']:<12} {r['prioritet']:<9} {r['status']:<6} "
+            f"{r['fra']} -> {r['til']}  ({r['retning']}, {r['verifisering']})"
+        )
+        if r["innhold"]:
+            lines.append(f"    {r['innhold']}")
+        if r["kvitteringer"]:
+            lines.append(f"    {tr('Kvittert', 'Confirmed')}: {r['kvitteringer']}")
+    if not rows:
+        lines.append(tr("(ingen meldinger)", "(no messages)"))
+    return "\n".join(lines) + "\n"
+
+
+def render_html(title: str, rows: list[dict[str, str]]) -> str:
+    head = ["Opprettet", "ID", "Type", "Prioritet", "Status", "Fra → til", "Innhold", "Verifisering", "Kvitteringer"]
+    body = []
+    for r in rows:
+        cells = [
+            r["opprettet"],
+            r["id"],
+            r["type"],
+            r["prioritet"],
+            r["status"],
+            f"{r['fra']} → {r['til']}",
+            r["innhold"],
+            r["verifisering"],
+            r["kvitteringer"],
+        ]
+        cls = ' class="ovelse"' if r["status"] == "ØVELSE" else ""
+        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    return f"""<!DOCTYPE html>
+<html lang="nb"><head><meta charset="utf-8"><title>Krisesloggen – {html.escape(title)}</title>
+<style>
+@page {{ size: A4 landscape; margin: 12mm; }}
+body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 9pt; color: #000; }}
+h1 {{ font-size: 14pt; margin: 0 0 2mm 0; }}
+p.meta {{ margin: 0 0 4mm 0; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border: 0.3mm solid #444; padding: 1mm 1.5mm; vertical-align: top; text-align: left; }}
+th {{ background: #ddd; }}
+tr {{ page-break-inside: avoid; }}
+tr.ovelse td:nth-child(5) {{ font-weight: bold; }}
+td.sign {{ height: 12mm; }}
+</style></head><body>
+<h1>Krisesloggen – {html.escape(title)}</h1>
+<p class="meta">Skrevet ut {html.escape(local(now()))} · {len(rows)} meldinger · alle tider lokal tid</p>
+<table><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>
+<tbody>
+{chr(10).join(body)}
+</tbody></table>
+<p class="meta" style="margin-top:8mm">Loggfører: ______________________ &nbsp; Kriseleder: ______________________</p>
+</body></html>
+"""
+
+
+@click.command("demo")
+@click.option("--json", "as_json", is_flag=True, help="Skriv simulatorens JSON-rapport.")
+@click.option("--pace", type=float, default=None, help="Sekunder mellom linjene (standard: 0,03 på terminal).")
+def demo(as_json: bool, pace: float | None) -> None:
+    """Spill av Modum-øvelsen: åtte noder, Modum avskåret i to timer, så samlet igjen."""
+    from relay.sim import scenario as scenario_mod
+    from relay.sim.report import print_summary, timeline_printer
+    from relay.sim.runner import Simulation
+
+    source = resources.files("relay.data.scenarios").joinpath("modum.toml")
+    with resources.as_file(source) as path:
+        scenario = scenario_mod.load(Path(path))
+    delay = pace if pace is not None else (0.03 if sys.stdout.isatty() else 0.0)
+
+    def echo(line: str) -> None:
+        click.echo(line)
+        if delay:
+            time.sleep(delay)
+
+    if not as_json:
+        echo(
+            tr(
+                "Modum-øvelsen: dataangrep i Modum. Modum mister sambandet 0:30-2:30 og sender likevel.",
+                "The Modum exercise: a cyber attack on Modum, cut off 0:30-2:30, still sending.",
+            )
+        )
+        echo("")
+    report = Simulation(scenario, timeline=None if as_json else timeline_printer(echo)).run()
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print_summary(report, scenario, echo)
+
+
+COMMANDS = (log, demo)

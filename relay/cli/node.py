@@ -1,0 +1,214 @@
+"""Setting up nodes: ``relay init``, ``relay roster ...``, ``relay lab setup``."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from relay.cli.context import home, now, tr
+
+if TYPE_CHECKING:
+    from relay.core.roster import Roster
+    from relay.core.signing import Signer
+from relay.errors import ConfigError
+
+
+@click.command("init")
+@click.option("--node", "node_id", required=True, help="Node-ID, f.eks. MOD.")
+@click.option("--name", required=True, help="Visningsnavn, f.eks. «Modum kommune».")
+@click.option("--radio", help="Radio: serial:///dev/ttyACM0 eller tcp://HOST:4403.")
+@click.option("--exercise", is_flag=True, help="Merk all trafikk fra noden som ØVELSE.")
+def init(node_id: str, name: str, radio: str | None, exercise: bool) -> None:
+    """Opprett nodens mappe: konfigurasjon, nøkkelpar og tomt lager."""
+    from relay.edge.home import Home, fingerprint
+
+    target = home().path
+    created = Home.init(target, node_id, name, radio, exercise)
+    signer = created.signer()
+    click.echo(tr(f"Node {created.config().node_id} satt opp i {target}", f"Node {node_id} set up in {target}"))
+    click.echo(tr("Offentlig nøkkel (gi den til rosterautoriteten):", "Public key (give it to the roster authority):"))
+    click.echo(f"  {base64.b64encode(signer.public_key).decode()}")
+    click.echo(tr(f"Fingeravtrykk: {fingerprint(signer.public_key)}", f"Fingerprint: {fingerprint(signer.public_key)}"))
+
+
+@click.group("roster")
+def roster() -> None:
+    """Regionens liste over godkjente noder og nøkler."""
+
+
+def _authority() -> Signer:
+    from relay.edge import keys
+
+    path = home().authority_key_path
+    if not path.exists():
+        raise ConfigError(
+            tr(
+                "denne noden er ikke rosterautoritet (fant ingen authority.key); kjør «relay roster create»",
+                "this node is not the roster authority (no authority.key); run «relay roster create»",
+            )
+        )
+    return keys.load(path)
+
+
+def _save(roster_obj: Roster) -> None:
+    h = home()
+    h.path.mkdir(parents=True, exist_ok=True)
+    tmp = h.roster_path.with_suffix(".tmp")
+    tmp.write_text(roster_obj.to_json(), encoding="utf-8")
+    tmp.replace(h.roster_path)
+
+
+@roster.command("create")
+@click.option("--region", default="Ringerike-regionen", show_default=True)
+def roster_create(region: str) -> None:
+    """Bli rosterautoritet: lag autoritetsnøkkel og et tomt roster (versjon 1)."""
+    from relay.core.roster import Roster
+    from relay.edge import keys
+    from relay.edge.home import fingerprint
+
+    h = home()
+    config = h.config()
+    authority = keys.write_new(h.authority_key_path)
+    r = Roster.create(region, authority, now())
+    _save(r)
+    from dataclasses import replace
+
+    h.write_config(replace(config, authority_key=base64.b64encode(authority.public_key).decode()))
+    click.echo(tr(f"Roster for {region} opprettet (versjon 1).", f"Roster for {region} created (version 1)."))
+    click.echo(tr("Autoritetens fingeravtrykk: ", "Authority fingerprint: ") + fingerprint(authority.public_key))
+
+
+@roster.command("add")
+@click.option("--node", "node_id", required=True)
+@click.option("--name", required=True)
+@click.option("--role", default="kommune", show_default=True, help="kommune, statsforvalter, politi, brann, annet")
+@click.option("--key", "public_key", required=True, help="Nodens offentlige nøkkel (base64, fra «relay init»).")
+def roster_add(node_id: str, name: str, role: str, public_key: str) -> None:
+    """Legg til en node (ny versjon av rosteret)."""
+    from relay.core.roster import RosterEntry
+
+    try:
+        key = base64.b64decode(public_key, validate=True)
+    except ValueError:
+        raise ConfigError(tr("nøkkelen er ikke gyldig base64", "the key is not valid base64")) from None
+    entry = RosterEntry(node_id.strip().upper(), name, role, key, now())
+    r = home().roster().with_entry(entry, _authority(), now())
+    _save(r)
+    click.echo(
+        tr(f"{entry.node_id} lagt til (roster versjon {r.version}).", f"{entry.node_id} added (version {r.version}).")
+    )
+
+
+@roster.command("revoke")
+@click.argument("node_id")
+def roster_revoke(node_id: str) -> None:
+    """Tilbakekall nodens nøkkel (f.eks. stjålet Pi); del det nye rosteret."""
+    r = home().roster().with_revoked(node_id.strip().upper(), _authority(), now())
+    _save(r)
+    click.echo(
+        tr(
+            f"Nøkkelen til {node_id.upper()} er tilbakekalt (roster versjon {r.version}). Eksporter og del rosteret.",
+            f"{node_id.upper()}'s key is revoked (version {r.version}). Export and share the roster.",
+        )
+    )
+
+
+@roster.command("show")
+@click.option("--json", "as_json", is_flag=True)
+def roster_show(as_json: bool) -> None:
+    """Vis rosteret noden bruker."""
+    from relay.edge.home import fingerprint
+
+    r = home().roster()
+    if as_json:
+        click.echo(r.to_json(), nl=False)
+        return
+    click.echo(
+        tr(
+            f"{r.region}, versjon {r.version}, utstedt {r.issued:%Y-%m-%d %H:%M} UTC",
+            f"{r.region}, version {r.version}, issued {r.issued:%Y-%m-%d %H:%M} UTC",
+        )
+    )
+    click.echo(tr("Autoritet: ", "Authority: ") + fingerprint(r.authority_key))
+    for e in r.entries:
+        state = tr("TILBAKEKALT", "REVOKED") if e.revoked else tr("aktiv", "active")
+        click.echo(f"  {e.node_id:<5} {e.name:<28} {e.role:<15} {fingerprint(e.public_key)}  {state}")
+
+
+@roster.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def roster_export(file: Path) -> None:
+    """Skriv rosteret til en fil (f.eks. på en minnepinne)."""
+    r = home().roster()
+    file.write_text(r.to_json(), encoding="utf-8")
+    click.echo(tr(f"Roster versjon {r.version} skrevet til {file}", f"Roster version {r.version} written to {file}"))
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def roster_import(file: Path) -> None:
+    """Ta i bruk et roster fra fil; krever kjent autoritet og nyere versjon."""
+    from relay.edge.home import fingerprint
+
+    r, pinned = home().import_roster(file.read_text(encoding="utf-8"))
+    click.echo(
+        tr(
+            f"Roster versjon {r.version} importert ({len(r.entries)} nøkler).",
+            f"Roster version {r.version} imported ({len(r.entries)} keys).",
+        )
+    )
+    if pinned:
+        click.echo(
+            tr(
+                f"Autoriteten er nå låst: {fingerprint(r.authority_key)} (sammenlign med papirkopien).",
+                f"Authority pinned: {fingerprint(r.authority_key)} (compare with the paper copy).",
+            )
+        )
+
+
+@click.group("lab")
+def lab() -> None:
+    """Øvelser: sett opp en hel region på én maskin."""
+
+
+@lab.command("setup")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--scenario", "scenario_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--real", is_flag=True, help="Ikke merk trafikken som ØVELSE.")
+def lab_setup(directory: Path, scenario_file: Path, real: bool) -> None:
+    """Én klar nodemappe per node i scenariet (DIR/RIN, DIR/HOL, …), felles roster."""
+    lab_homes(directory, scenario_file, exercise=not real, when=now())
+    click.echo(tr(f"Laboratoriet er klart i {directory}", f"The lab is ready in {directory}"))
+
+
+def lab_homes(directory: Path, scenario_file: Path, exercise: bool, when: datetime) -> list[str]:
+    """Create one home per store node of a scenario, all trusting one lab roster."""
+    from relay.core.roster import Roster, RosterEntry
+    from relay.edge import keys
+    from relay.edge.home import Home
+    from relay.sim import scenario as scenario_mod
+
+    scenario = scenario_mod.load(scenario_file)
+    directory.mkdir(parents=True, exist_ok=True)
+    authority = keys.write_new(directory / "_authority" / "authority.key")
+    r = Roster.create(f"{scenario.name} (øvelse)", authority, when)
+    created = []
+    for node in scenario.nodes:
+        if node.radio_only:
+            continue
+        h = Home.init(directory / node.id, node.id, node.name, exercise=exercise)
+        r = r.with_entry(RosterEntry(node.id, node.name, node.role, h.signer().public_key, when), authority, when)
+        created.append(node.id)
+    (directory / "_authority" / "roster.json").write_text(r.to_json(), encoding="utf-8")
+    for node_id in created:
+        Home(directory / node_id).import_roster(r.to_json())
+    return created
+
+
+COMMANDS = (init, roster, lab)

@@ -1,0 +1,472 @@
+"""Traffic: ``relay send``, ``inbox``, ``show``, ``ack``, ``reply``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+
+import click
+
+from relay.cli.context import home, local, now, tr
+from relay.cli.fields import json_value, parse_rows, parse_value, show_value
+from relay.core.model import (
+    SCHEMAS,
+    Address,
+    FieldType,
+    Function,
+    Kind,
+    Message,
+    MessageRef,
+    Priority,
+    parse_enum,
+)
+from relay.errors import LocalError, ValidationError
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _split_fields(pairs: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValidationError(f"--field må ha formen NAVN=VERDI, fikk {pair!r}")
+        out[name.strip()] = value
+    return out
+
+
+def _ask_fields(kind: Kind, given: dict[str, object], when: datetime) -> None:
+    """Prompt, with the Norwegian labels, for every field not given (optional ones may be skipped)."""
+    for spec in SCHEMAS[kind].fields:
+        if spec.name in given:
+            continue
+        if spec.form is FieldType.ROWS:
+            rows: dict[str, str] = {}
+            click.echo(
+                tr(
+                    "Kritiske funksjoner: GRØNN, GUL, RØD eller UKJENT (Enter: ikke rapportert).",
+                    "Critical functions: GRØNN, GUL, RØD or UKJENT (Enter: not reported).",
+                )
+            )
+            for function in Function:
+                answer = click.prompt(f"  {function.value}", default="", show_default=False).strip()
+                if answer:
+                    rows[function.value] = answer
+                    note = click.prompt(tr("    merknad", "    note"), default="", show_default=False).strip()
+                    if note:
+                        rows[function.value] += f": {note}"
+            given["rows"] = parse_rows(rows) if rows else None
+            continue
+        hint = ""
+        if spec.form is FieldType.ENUM and spec.enum is not None:
+            hint = " (" + "/".join(str(m.value) for m in spec.enum) + ")"
+        elif spec.form is FieldType.TIME:
+            hint = tr(" (f.eks. 18:00, +2h)", " (e.g. 18:00, +2h)")
+        elif spec.form is FieldType.BOOL:
+            hint = " (ja/nei)"
+        suffix = tr(" [valgfritt]", " [optional]") if spec.optional else ""
+        answer = click.prompt(f"{spec.label}{hint}{suffix}", default="" if spec.optional else None, show_default=False)
+        if answer.strip():
+            given[spec.name] = parse_value(spec, answer, when)
+
+
+def _values(kind: Kind, text: str | None, raw: dict[str, str], when: datetime) -> dict[str, object]:
+    spec = SCHEMAS[kind]
+    values: dict[str, object] = {}
+    rows: dict[str, str] = {}
+    for name, value in raw.items():
+        if kind is Kind.STATUS and _is_function(name):
+            rows[name] = value
+        else:
+            values[name] = parse_value(spec.field(name), value, when)
+    if rows:
+        values["rows"] = parse_rows(rows)
+    if text is not None:
+        if spec.main_text is None:
+            raise ValidationError(f"{kind.value} har ikke et tekstfelt; bruk --field")
+        values[spec.main_text] = text
+    return values
+
+
+def _is_function(name: str) -> bool:
+    try:
+        parse_enum(Function, name, "funksjon")
+    except ValidationError:
+        return False
+    return True
+
+
+def _check_address(to: Address, nodes: tuple[str, ...]) -> None:
+    for node in to.nodes():
+        if node not in nodes:
+            raise ValidationError(f"ukjent node {node} (noder i rosteret: {', '.join(nodes)})")
+
+
+def compose_and_commit(
+    kind: Kind,
+    values: dict[str, object],
+    *,
+    to: str,
+    priority: str,
+    exercise: bool | None,
+    ref: str | None,
+    incident: str | None = None,
+    approved_by: str | None = None,
+    confirm: bool,
+) -> Message:
+    """Validate, preview, confirm (on a terminal), sign and commit; return the committed message."""
+    from relay.core import frames, wire
+    from relay.core.airtime import packet_airtime
+    from relay.edge import dictionaries
+
+    h = home()
+    config = h.config()
+    roster = h.roster()
+    signer = h.signer()
+    if roster.active(config.node_id) is None or roster.active(config.node_id).public_key != signer.public_key:  # type: ignore[union-attr]
+        raise LocalError(
+            tr(
+                f"nøkkelen til {config.node_id} står ikke (aktiv) i rosteret: andre noder vil avvise meldingen",
+                f"{config.node_id}'s key is not active in the roster: other nodes would reject the message",
+            )
+        )
+    address = Address.parse(to)
+    _check_address(address, roster.node_ids)
+    message_ref = MessageRef.parse(ref) if ref else None
+    when = now()
+    store = h.store()
+    try:
+
+        def build(seq: int) -> wire.SignedMessage:
+            msg = Message.create(
+                kind=kind,
+                origin=config.node_id,
+                seq=seq,
+                created=when,
+                fields=values,
+                priority=Priority.parse(priority),
+                exercise=config.exercise if exercise is None else exercise,
+                to=address,
+                ref=message_ref,
+                incident=incident,
+                approved_by=approved_by,
+            )
+            return wire.encode(msg, signer, dictionaries.current())
+
+        preview = build(1)
+        pieces = frames.split(preview.wire, preview.key_id, 1)
+        airtime = sum(packet_airtime(len(p)) for p in pieces)
+        click.echo(
+            tr(
+                f"{kind.value} til {address}, {preview.message.priority.value}, {preview.message.status_label}: "
+                f"{len(preview.wire)} byte, {len(pieces)} pakke(r), {airtime:.1f} s sendetid (LONG_FAST)",
+                f"{kind.value} to {address}, {preview.message.priority.value}, {preview.message.status_label}: "
+                f"{len(preview.wire)} bytes, {len(pieces)} packet(s), {airtime:.1f} s airtime (LONG_FAST)",
+            )
+        )
+        if len(pieces) > 1:
+            click.echo(
+                tr(
+                    f"Advarsel: meldingen trenger {len(pieces)} radiopakker. Kortere tekst går raskere og sikrere.",
+                    f"Warning: the message needs {len(pieces)} radio packets. Shorter text is faster and safer.",
+                )
+            )
+        if confirm and not click.confirm(tr("Sende?", "Send?"), default=True):
+            raise click.Abort()
+        signed = store.commit_local(config.node_id, build, when)
+    finally:
+        store.close()
+    click.echo(tr(f"{signed.message.id} lagt i utboksen.", f"{signed.message.id} queued in the outbox."))
+    return signed.message
+
+
+@click.command("send")
+@click.argument("kind_name", metavar="TYPE")
+@click.option("--to", "to", default="ALLE", show_default=True, help="ALLE, KOMMUNER, node (HOL) eller rolle@node.")
+@click.option("--priority", default="RUTINE", show_default=True, help="NØD, HASTER, PRIORITET eller RUTINE.")
+@click.option("--exercise/--real", default=None, help="ØVELSE eller REELL (standard: nodens innstilling).")
+@click.option("--ref", help="Meldingen denne svarer på, f.eks. MOD-0007.")
+@click.option("--text", help="Hovedteksten.")
+@click.option("--text-file", type=click.File(encoding="utf-8"), help="Hovedteksten fra fil.")
+@click.option("--field", "fields", multiple=True, metavar="NAVN=VERDI", help="Et felt; kan gjentas.")
+@click.option("--incident", help="Hendelse.")
+@click.option("--approved-by", help="Godkjent av, f.eks. kriseleder.")
+@click.option("--yes", "-y", is_flag=True, help="Ikke spør før sending.")
+def send(
+    kind_name: str,
+    to: str,
+    priority: str,
+    exercise: bool | None,
+    ref: str | None,
+    text: str | None,
+    text_file: object,
+    fields: tuple[str, ...],
+    incident: str | None,
+    approved_by: str | None,
+    yes: bool,
+) -> None:
+    """Skriv, signer og legg en melding i utboksen.  TYPE: SITREP, STATUS, BISTAND, …"""
+    kind = Kind.parse(kind_name)
+    if text_file is not None:
+        text = text_file.read().strip()  # type: ignore[attr-defined]
+    when = now()
+    values = _values(kind, text, _split_fields(fields), when)
+    if _interactive():
+        _ask_fields(kind, values, when)
+    compose_and_commit(
+        kind,
+        values,
+        to=to,
+        priority=priority,
+        exercise=exercise,
+        ref=ref,
+        incident=incident,
+        approved_by=approved_by,
+        confirm=_interactive() and not yes,
+    )
+
+
+def _find(ident: str):  # type: ignore[no-untyped-def]
+    ref = MessageRef.parse(ident)
+    h = home()
+    h.config()
+    store = h.store()
+    held = store.get(ref.origin, ref.seq)
+    if not held:
+        store.close()
+        raise LocalError(tr(f"fant ingen melding {ref}", f"no message {ref}"))
+    return ref, store, held
+
+
+def _as_json(stored, roster) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    msg: Message = stored.message
+    entry = next((e for e in roster.entries if e.key_id == stored.key_id), None) if roster else None
+    out: dict[str, object] = {
+        "id": msg.id,
+        "origin": msg.origin,
+        "kind": msg.kind.value,
+        "priority": msg.priority.value,
+        "exercise": msg.exercise,
+        "verified": True,
+        "key_revoked": bool(entry and entry.revoked),
+        "conflict": stored.conflict,
+        "to": str(msg.to),
+        "created": msg.created.isoformat(),
+        "received_at": stored.received_at.isoformat(),
+        "read": stored.read_at is not None,
+        "ref": str(msg.ref) if msg.ref else None,
+        "text": msg.main_text,
+    }
+    for name, value in msg.fields:
+        out[name] = json_value(value)
+    return out
+
+
+@click.command("inbox")
+@click.option("--kind", "kind_name", help="Bare denne typen.")
+@click.option("--node", help="Bare fra denne noden.")
+@click.option("--priority", help="Bare denne prioriteten.")
+@click.option("--status", type=click.Choice(["REELL", "ØVELSE", "OVELSE"], case_sensitive=False))
+@click.option("--json", "as_json", is_flag=True)
+def inbox(kind_name: str | None, node: str | None, priority: str | None, status: str | None, as_json: bool) -> None:
+    """Innkomne meldinger: uleste først, så etter prioritet."""
+    h = home()
+    h.config()
+    roster = h.roster() if h.roster_path.exists() else None
+    store = h.store()
+    try:
+        rows = store.inbox(
+            kind=Kind.parse(kind_name) if kind_name else None,
+            node=node.upper() if node else None,
+            priority=Priority.parse(priority) if priority else None,
+            exercise=None if status is None else status.upper() != "REELL",
+        )
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([_as_json(s, roster) for s in rows], ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(tr("Innboksen er tom.", "The inbox is empty."))
+        return
+    for s in rows:
+        m = s.message
+        unread = "*" if s.read_at is None else " "
+        tag = " ØVELSE" if m.exercise else ""
+        preview = m.main_text.replace("\n", " ")
+        if len(preview) > 60:
+            preview = preview[:59] + "…"
+        click.echo(f"{unread} {m.id:<9} {m.priority.value:<9} {m.kind.value:<12} {local(m.created)}{tag}  {preview}")
+    click.echo(tr("(* = ulest)", "(* = unread)"))
+
+
+@click.command("show")
+@click.argument("ident", metavar="ID")
+@click.option("--json", "as_json", is_flag=True)
+def show(ident: str, as_json: bool) -> None:
+    """Alle felt, verifisering og kvitteringer for én melding (markeres som lest)."""
+    ref, store, held = _find(ident)
+    h = home()
+    roster = h.roster() if h.roster_path.exists() else None
+    try:
+        receipts = store.receipts(ref.origin, ref.seq)
+        replies = store.replies(ref.origin, ref.seq)
+        store.mark_read(ref.origin, ref.seq, now())
+    finally:
+        store.close()
+    if as_json:
+        docs = []
+        for s in held:
+            doc = _as_json(s, roster)
+            doc["receipts"] = [{"node": r.node, "level": r.level, "at": r.at.isoformat()} for r in receipts]
+            doc["replies"] = [r.message.id for r in replies]
+            docs.append(doc)
+        click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, ensure_ascii=False, indent=2))
+        return
+    for s in held:
+        _print_message(s, roster, receipts, replies)
+
+
+def _print_message(s, roster, receipts, replies) -> None:  # type: ignore[no-untyped-def]
+    from relay.edge.home import fingerprint
+
+    m: Message = s.message
+    spec = SCHEMAS[m.kind]
+    entry = next((e for e in roster.entries if e.key_id == s.key_id), None) if roster else None
+    label = [
+        (
+            "Meldings-ID",
+            m.id + (tr("  (KONFLIKT: flere meldinger med samme ID)", "  (CONFLICT)") if s.conflict else ""),
+        ),
+        ("Type", f"{m.kind.value} ({spec.label})"),
+        ("Status", m.status_label),
+        ("Prioritet", m.priority.value),
+        (
+            "Fra",
+            f"{m.sender_role + '@' if m.sender_role else ''}{m.origin}"
+            + (f" ({roster.name_of(m.origin)})" if roster else ""),
+        ),
+        ("Til", str(m.to)),
+        (
+            "Opprettet",
+            local(m.created)
+            + ("" if m.clock_synced else tr("  (avsenderens klokke usikker)", "  (sender clock unsure)")),
+        ),
+        ("Mottatt", local(s.received_at)),
+    ]
+    if m.incident:
+        label.append(("Hendelse", m.incident))
+    if m.expires:
+        label.append(("Gyldig til", local(m.expires)))
+    if m.ref:
+        label.append(("Referanse", str(m.ref)))
+    if m.approved_by:
+        label.append(("Godkjent av", m.approved_by))
+    for fspec in spec.fields:
+        value = m.get(fspec.name)
+        if value is not None:
+            label.append((fspec.label, show_value(value)))
+    verified = tr("VERIFISERT", "VERIFIED") + (
+        f": {entry.node_id}, {tr('nøkkel', 'key')} {fingerprint(entry.public_key)}" if entry else ""
+    )
+    if entry and entry.revoked:
+        verified += tr(f"  (nøkkelen er tilbakekalt {local(entry.revoked)})", f"  (key revoked {local(entry.revoked)})")
+    label.append(("Signatur", verified))
+    width = max(len(k) for k, _ in label)
+    for k, v in label:
+        click.echo(f"{k + ':':<{width + 1}} {v}")
+    if receipts:
+        click.echo(tr("Kvitteringer:", "Receipts:"))
+        for r in receipts:
+            click.echo(f"  {r.node:<5} {r.level:<8} {local(r.at)}")
+    for reply in replies:
+        rm = reply.message
+        click.echo(
+            tr("Svar/kvittering: ", "Reply/receipt: ")
+            + f"{rm.id} {rm.kind.value} "
+            + " ".join(show_value(v) for k, v in rm.fields if k in ("level", "answer"))
+        )
+    click.echo("")
+
+
+@click.command("ack")
+@click.argument("ident", metavar="ID")
+@click.option(
+    "--level", type=click.Choice(["LEST", "UTFØRT", "UTFORT"], case_sensitive=False), default="LEST", show_default=True
+)
+def ack(ident: str, level: str) -> None:
+    """Kvitter for en melding: LEST (lest av operatør) eller UTFØRT."""
+    ref, store, held = _find(ident)
+    original = held[0].message
+    store.mark_read(ref.origin, ref.seq, now())
+    store.close()
+    priority = original.priority if original.priority.rank <= 1 else Priority.RUTINE
+    compose_and_commit(
+        Kind.KVITTERING,
+        {"level": level},
+        to=original.origin,
+        priority=priority.value,
+        exercise=original.exercise,
+        ref=str(ref),
+        confirm=False,
+    )
+
+
+@click.command("reply")
+@click.argument("ident", metavar="ID")
+@click.option("--answer", help="INNVILGET, DELVIS, AVSLÅTT eller VIDERESENDT.")
+@click.option("--offer", help="Hva dere tilbyr.")
+@click.option("--eta", help="Ankomst, f.eks. 17:00 eller +2h.")
+@click.option("--contact", help="Kontaktperson/rolle.")
+@click.option("--conditions", help="Vilkår (valgfritt).")
+@click.option("--priority", default=None, help="Standard: samme som anmodningen.")
+@click.option("--yes", "-y", is_flag=True)
+def reply(
+    ident: str,
+    answer: str | None,
+    offer: str | None,
+    eta: str | None,
+    contact: str | None,
+    conditions: str | None,
+    priority: str | None,
+    yes: bool,
+) -> None:
+    """Svar på en anmodning om bistand (BISTANDSSVAR)."""
+    ref, store, held = _find(ident)
+    store.close()
+    original = held[0].message
+    if original.kind is not Kind.BISTAND:
+        raise LocalError(
+            tr(
+                f"{ref} er {original.kind.value}, ikke en anmodning om bistand",
+                f"{ref} is {original.kind.value}, not a request for assistance",
+            )
+        )
+    when = now()
+    raw: Mapping[str, str | None] = {
+        "answer": answer,
+        "offer": offer,
+        "eta": eta,
+        "contact": contact,
+        "conditions": conditions,
+    }
+    spec = SCHEMAS[Kind.BISTANDSSVAR]
+    values = {k: parse_value(spec.field(k), v, when) for k, v in raw.items() if v}
+    if _interactive():
+        _ask_fields(Kind.BISTANDSSVAR, values, when)
+    compose_and_commit(
+        Kind.BISTANDSSVAR,
+        values,
+        to=original.origin,
+        priority=priority or original.priority.value,
+        exercise=original.exercise,
+        ref=str(ref),
+        confirm=_interactive() and not yes,
+    )
+
+
+COMMANDS = (send, inbox, show, ack, reply)

@@ -1,0 +1,168 @@
+"""A node's home directory: config, key pair, roster, store.
+
+    relay.toml      node id, name, radio URL, channel, exercise default, pinned authority
+    node.key        the node's Ed25519 seed, mode 0600
+    roster.json     the region's signed roster (as imported)
+    relay.db        the store (SQLite, WAL)
+    authority.key   only at the coordinating municipality: the roster authority's seed
+
+``RELAY_HOME`` or ``--home`` chooses it; otherwise ``/var/lib/relay`` when
+that exists (the system service), else ``~/.local/share/relay``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from relay.core.model import NODE_ID_RE
+from relay.core.roster import Roster
+from relay.core.signing import Signer
+from relay.edge import dictionaries, keys
+from relay.edge.store import Store
+from relay.errors import ConfigError, DecodeError
+
+SYSTEM_HOME = Path("/var/lib/relay")
+
+
+def default_home() -> Path:
+    env = os.environ.get("RELAY_HOME")
+    if env:
+        return Path(env)
+    if SYSTEM_HOME.is_dir():
+        return SYSTEM_HOME
+    return Path.home() / ".local" / "share" / "relay"
+
+
+def fingerprint(public_key: bytes) -> str:
+    """A short, readable fingerprint to compare by phone or on paper: 4 groups of 4 hex."""
+    h = hashlib.sha256(public_key).hexdigest()[:16].upper()
+    return " ".join(h[i : i + 4] for i in range(0, 16, 4))
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    node_id: str
+    name: str
+    radio: str | None = None
+    channel_index: int = 0
+    exercise: bool = False
+    authority_key: str | None = None  # base64, pinned at the first roster import
+
+    def to_toml(self) -> str:
+        lines = [
+            "# relay node configuration",
+            f"node_id = {json.dumps(self.node_id)}",
+            f"name = {json.dumps(self.name, ensure_ascii=False)}",
+            f"channel_index = {self.channel_index}",
+            f"exercise = {'true' if self.exercise else 'false'}  # true: all traffic is marked ØVELSE",
+        ]
+        if self.radio:
+            lines.append(f"radio = {json.dumps(self.radio)}  # serial:///dev/ttyACM0 or tcp://HOST:4403")
+        if self.authority_key:
+            lines.append(f"authority_key = {json.dumps(self.authority_key)}")
+        return "\n".join(lines) + "\n"
+
+
+class Home:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    config_path = property(lambda self: self.path / "relay.toml")
+    key_path = property(lambda self: self.path / "node.key")
+    roster_path = property(lambda self: self.path / "roster.json")
+    db_path = property(lambda self: self.path / "relay.db")
+    authority_key_path = property(lambda self: self.path / "authority.key")
+
+    # --- creating --------------------------------------------------------------
+
+    @classmethod
+    def init(cls, path: Path, node_id: str, name: str, radio: str | None = None, exercise: bool = False) -> Home:
+        node_id = node_id.strip().upper()
+        if not NODE_ID_RE.match(node_id):
+            raise ConfigError(f"ugyldig node-ID {node_id!r} (2-8 tegn, A-Z og 0-9, f.eks. MOD)")
+        home = cls(path)
+        if home.config_path.exists():
+            raise ConfigError(f"{path} er allerede satt opp for en node (fant {home.config_path.name})")
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        keys.write_new(home.key_path)
+        home.write_config(NodeConfig(node_id, name.strip() or node_id, radio, exercise=exercise))
+        home.store().close()
+        return home
+
+    def write_config(self, config: NodeConfig) -> None:
+        tmp = self.config_path.with_suffix(".tmp")
+        tmp.write_text(config.to_toml(), encoding="utf-8")
+        os.replace(tmp, self.config_path)
+
+    # --- reading ---------------------------------------------------------------
+
+    def config(self) -> NodeConfig:
+        try:
+            data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"fant ingen node i {self.path}: kjør «relay init» først") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"konfigurasjonsfilen {self.config_path} er skadet: {exc}") from None
+        try:
+            config = NodeConfig(
+                node_id=str(data["node_id"]),
+                name=str(data["name"]),
+                radio=str(data["radio"]) if data.get("radio") else None,
+                channel_index=int(data.get("channel_index", 0)),
+                exercise=bool(data.get("exercise", False)),
+                authority_key=str(data["authority_key"]) if data.get("authority_key") else None,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"konfigurasjonsfilen {self.config_path} mangler eller har ugyldig felt: {exc}") from None
+        if not NODE_ID_RE.match(config.node_id):
+            raise ConfigError(f"konfigurasjonsfilen {self.config_path}: ugyldig node_id {config.node_id!r}")
+        return config
+
+    def signer(self) -> Signer:
+        return keys.load(self.key_path)
+
+    def store(self) -> Store:
+        return Store(self.db_path, dictionaries.available())
+
+    def roster(self) -> Roster:
+        config = self.config()
+        try:
+            text = self.roster_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError("noden har ikke noe roster: importer det med «relay roster import FIL»") from None
+        pinned = base64.b64decode(config.authority_key) if config.authority_key else None
+        try:
+            return Roster.from_json(text, pinned)
+        except DecodeError as exc:
+            raise ConfigError(f"rosteret i {self.roster_path} kan ikke brukes: {exc}") from None
+
+    # --- roster import ---------------------------------------------------------
+
+    def import_roster(self, text: str) -> tuple[Roster, bool]:
+        """Verify and install a roster; returns (roster, pinned_now).
+
+        The first import pins the authority key (compare its fingerprint with
+        the paper copy); later imports must carry the same authority and a
+        higher version.
+        """
+        config = self.config()
+        pinned = base64.b64decode(config.authority_key) if config.authority_key else None
+        roster = Roster.from_json(text, pinned)  # raises DecodeError/VerificationError
+        if self.roster_path.exists():
+            current = self.roster()
+            if not roster.supersedes(current):
+                raise ConfigError(
+                    f"rosteret (versjon {roster.version}) er ikke nyere enn det noden har (versjon {current.version})"
+                )
+        tmp = self.roster_path.with_suffix(".tmp")
+        tmp.write_text(roster.to_json(), encoding="utf-8")
+        os.replace(tmp, self.roster_path)
+        if pinned is None:
+            self.write_config(replace(config, authority_key=base64.b64encode(roster.authority_key).decode()))
+        return roster, pinned is None
