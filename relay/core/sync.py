@@ -68,6 +68,7 @@ class SyncConfig:
     response_jitter_s: float = 6.0
     rerequest_s: float = 60.0  # ask again for an item still missing after this long
     fragment_timeout_s: float = 20.0
+    hold_down_s: float = 15.0  # ignore requests for an item this soon after we sent it (they crossed it)
     push_per_summary: int = 8  # items answered unasked when a neighbour's summary shows it lacks them
     duty_limit: float = 0.09  # keep under the legal 10 %: firmware relays count too
     duty_reserve: float = 0.25
@@ -137,6 +138,7 @@ class SyncNode:
         self._responses: dict[tuple[object, ...], tuple[float, Transmission]] = {}
         self._peer_heads: dict[str, dict[str, int]] = {}
         self._peer_state: dict[str, object] = {}
+        self._on_air: dict[tuple[object, ...], float] = {}  # item key -> when we last sent it
         self._trickle_i = self.config.summary_min_s
         self._trickle_start = now
         self._trickle_t = now + self._pick_t()
@@ -265,6 +267,8 @@ class SyncNode:
             )
             if key in self._responses or key in self._queued_keys:
                 continue
+            if now - self._on_air.get(key, -1e18) < self.config.hold_down_s:
+                continue  # we sent it moments ago: this request crossed it (SRM hold-down)
             fire = now + self.rng.uniform(0.2, self.config.response_jitter_s)
             self._responses[key] = (fire, Transmission(piece, self.config.repair_hops, rank))
 
@@ -293,12 +297,22 @@ class SyncNode:
                 return None
             heapq.heappop(self._queue)
             self._queued_keys.discard(head.key)
+            self._note_on_air(head.key, now)
             self.budget.record(now, duration)
             self.stats.packets_sent += 1
             self.stats.bytes_sent += len(head.tx.frame)
             self.stats.airtime_s += duration
             return head.tx
         return None
+
+    def _note_on_air(self, key: tuple[object, ...], now: float) -> None:
+        """Remember when we sent an item ourselves (not when we heard others: the
+        requester may not hear the node we heard)."""
+        if key and key[0] in ("msg", "frag"):
+            if len(self._on_air) > 4096:
+                horizon = now - self.config.hold_down_s
+                self._on_air = {k: t for k, t in self._on_air.items() if t >= horizon}
+            self._on_air[key] = now
 
     def next_deadline(self, now: float) -> float:
         """When ``poll`` next has something to do (a timer or a budget refill)."""
@@ -375,7 +389,9 @@ class SyncNode:
             for wire_bytes in self.log.wire_of(origin, seq):
                 pieces = frames.split(wire_bytes, wire.peek(wire_bytes).key_id, seq)
                 for index, piece in enumerate(pieces):
-                    key = ("own", origin, seq, index)
+                    key: tuple[object, ...] = (
+                        ("msg", origin, seq) if len(pieces) == 1 else ("frag", origin, seq & 0xFFFF, index)
+                    )
                     self._enqueue(key, Transmission(piece, self.config.flood_hops, data_rank(rank)))
             self.log.mark_transmitted(origin, seq, _dt(now))
         self._inconsistent(now)
