@@ -116,6 +116,7 @@ class Medium:
         self.slot_s = 8.5 * preset.symbol_s
         self.frame_counts: dict[int, int] = {}  # frame length -> transmissions (relays included)
         self.bytes_log: list[tuple[float, int]] = []  # (start, frame bytes) of every transmission
+        self.last_packet_id = 0  # id of the packet the last QUEUED send created (its Delivery.packet_id)
 
     # --- topology ------------------------------------------------------------
 
@@ -148,8 +149,13 @@ class Medium:
         packet = _Packet(next(self._ids), node, frame, hop_limit)
         radio.seen.add(packet.id)
         radio.queue.append(packet)
+        self.last_packet_id = packet.id
         self._kick(radio, now)
         return SendResult.QUEUED
+
+    def queue_free(self, node: str) -> int:
+        """Free places in the radio's transmit queue (the firmware's QueueStatus.free)."""
+        return RADIO_QUEUE - len(self.radios[node].queue)
 
     def idle(self, node: str, now: float) -> bool:
         """True when the radio has nothing queued or on the air."""
