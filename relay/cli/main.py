@@ -109,6 +109,44 @@ def sim_run(scenario_file: Path, as_json: bool) -> None:
         print_summary(report, scenario, click.echo)
 
 
+@cli.command("hw-sim")
+@click.option(
+    "--scenario",
+    "scenario_file",
+    required=True,
+    metavar="FILE.toml",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Scenariofil: [mesh], [[node]] og [[link]] brukes.",
+)
+@click.option(
+    "--speedup",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Simulerte sekunder per sekund på veggklokka (sendetid og driftssyklus skaleres).",
+)
+@click.option("--pty", "use_pty", is_flag=True, help="Gi hver enhet også en pseudoterminal (SerialInterface).")
+@click.option(
+    "--control",
+    "control_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Unix-socket for styring, én kommando per linje: unplug NODE, replug NODE, partition NODE, heal NODE, status.",
+)
+def hw_sim(scenario_file: Path, speedup: float, use_pty: bool, control_path: Path | None) -> None:
+    """Simulerte Meshtastic-enheter på loopback, én per node, over det delte radiomediet.
+
+    Skriver én JSON-linje per enhet, {"node": ..., "tcp": "127.0.0.1:PORT", "pty": ... eller null},
+    og kjører til SIGTERM eller SIGINT.  Etter replug skrives enhetens linje på nytt.
+    """
+    import asyncio
+
+    from relay.hwsim.server import serve  # the only command that imports meshtastic (its protobufs)
+    from relay.sim import scenario as scenario_mod
+
+    scenario = scenario_mod.load(scenario_file)
+    asyncio.run(serve(scenario, speedup, use_pty, control_path, lambda endpoint: click.echo(endpoint.to_json())))
+
+
 def _register() -> None:
     from relay.cli.logbook import COMMANDS as LOG_COMMANDS
     from relay.cli.node import COMMANDS as NODE_COMMANDS
