@@ -279,6 +279,33 @@ def test_a_replayed_message_is_a_duplicate_and_is_not_stored_twice() -> None:
     assert sim.nodes["NA"].store.count() == len(QUIET_TRAFFIC)
 
 
+def test_a_replay_before_anything_was_heard_adds_nothing() -> None:
+    sim, report = run(square([inject(0.0, "NB", "replay")]))
+
+    assert sorted(str(m["id"]) for m in messages(report)) == ["NA-0001", "NC-0001", "ND-0001"]
+    assert all(node.store.count() == len(QUIET_TRAFFIC) for node in sim.nodes.values())
+
+
+# --- restores -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("floor", [0, 10, 100])
+def test_news_after_a_restore_that_raised_the_sequence_floor_reaches_everyone(floor: int) -> None:
+    nodes = ["NA", "NB", "NC"]
+    events = [
+        send(1 * MINUTE, "NA", "Første melding etter gjenoppretting."),
+        {"at": 10 * MINUTE, "partition": ["NC"]},
+        send(15 * MINUTE, "NA", "Andre melding; Sigdal var borte."),
+        {"at": 20 * MINUTE, "heal": ["NC"]},
+    ]
+    sim = Simulation(scenario_of(nodes, chain(nodes), events, duration=3 * HOUR))
+    sim.nodes["NA"].store.raise_sequence_floor("NA", floor)  # the restore step that prevents reuse
+    report = sim.run()
+
+    assert [m["id"] for m in messages(report)] == [f"NA-{floor + 1:04d}", f"NA-{floor + 2:04d}"]
+    assert_everyone_holds_everything(sim, report)
+
+
 # --- priorities and the duty cycle ------------------------------------------------------
 
 NOD_TEXT = "Dambrudd ved Vikerfoss. Evakuer alle nedstrøms nå."
@@ -306,10 +333,7 @@ HEAVY = ["NA", "NB", "NC", "ND"]
     "links",
     [
         pytest.param([*chain(HEAVY, 0.1), ("NA", "NC", 0.1)], id="mesh"),
-        pytest.param(
-            chain(HEAVY),
-            id="chain",
-        ),
+        pytest.param(chain(HEAVY), id="chain"),
     ],
 )
 def test_heavy_sender_stays_under_the_duty_cycle_and_its_late_nod_gets_through(links: list[Link]) -> None:

@@ -16,6 +16,22 @@ import click
 from relay.cli.context import home, local, now, tr
 from relay.cli.fields import show_value
 
+COLUMNS = (
+    "opprettet",
+    "mottatt",
+    "id",
+    "type",
+    "prioritet",
+    "status",
+    "fra",
+    "til",
+    "referanse",
+    "verifisering",
+    "innhold",
+    "kvitteringer",
+    "retning",
+)
+
 
 def _entries() -> tuple[str, list[dict[str, str]]]:
     h = home()
@@ -71,7 +87,7 @@ def log(fmt: str, output: Path | None, as_json: bool) -> None:
         text = json.dumps({"node": title, "entries": rows}, ensure_ascii=False, indent=2) + "\n"
     elif fmt == "csv":
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["opprettet"])
+        writer = csv.DictWriter(buf, fieldnames=list(COLUMNS))
         writer.writeheader()
         writer.writerows(rows)
         text = buf.getvalue()
@@ -106,6 +122,7 @@ def render_text(title: str, rows: list[dict[str, str]]) -> str:
 
 
 def render_html(title: str, rows: list[dict[str, str]]) -> str:
+    count = f"{len(rows)} melding" if len(rows) == 1 else f"{len(rows)} meldinger"
     head = ["Opprettet", "ID", "Type", "Prioritet", "Status", "Fra → til", "Innhold", "Verifisering", "Kvitteringer"]
     body = []
     for r in rows:
@@ -134,10 +151,10 @@ th, td {{ border: 0.3mm solid #444; padding: 1mm 1.5mm; vertical-align: top; tex
 th {{ background: #ddd; }}
 tr {{ page-break-inside: avoid; }}
 tr.ovelse td:nth-child(5) {{ font-weight: bold; }}
-td.sign {{ height: 12mm; }}
+td:nth-child(1), td:nth-child(2) {{ white-space: nowrap; }}
 </style></head><body>
 <h1>Krisesloggen – {html.escape(title)}</h1>
-<p class="meta">Skrevet ut {html.escape(local(now()))} · {len(rows)} meldinger · alle tider lokal tid</p>
+<p class="meta">Skrevet ut {html.escape(local(now()))} · {count} · alle tider lokal tid</p>
 <table><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>
 <tbody>
 {chr(10).join(body)}

@@ -29,7 +29,8 @@ def init(node_id: str, name: str, radio: str | None, exercise: bool) -> None:
     target = home().path
     created = Home.init(target, node_id, name, radio, exercise)
     signer = created.signer()
-    click.echo(tr(f"Node {created.config().node_id} satt opp i {target}", f"Node {node_id} set up in {target}"))
+    node = created.config().node_id
+    click.echo(tr(f"Node {node} satt opp i {target}", f"Node {node} set up in {target}"))
     click.echo(tr("Offentlig nøkkel (gi den til rosterautoriteten):", "Public key (give it to the roster authority):"))
     click.echo(f"  {base64.b64encode(signer.public_key).decode()}")
     click.echo(tr(f"Fingeravtrykk: {fingerprint(signer.public_key)}", f"Fingerprint: {fingerprint(signer.public_key)}"))
@@ -72,6 +73,15 @@ def roster_create(region: str) -> None:
 
     h = home()
     config = h.config()
+    if h.roster_path.exists() or config.authority_key:
+        raise ConfigError(
+            tr(
+                "noden har allerede et roster fra en autoritet; «roster create» ville erstatte det "
+                "(bruk en egen mappe for autoriteten, f.eks. --home /var/lib/relay-autoritet)",
+                "this node already has a roster from an authority; «roster create» would replace it "
+                "(use a separate home for the authority)",
+            )
+        )
     authority = keys.write_new(h.authority_key_path)
     r = Roster.create(region, authority, now())
     _save(r)
@@ -144,7 +154,12 @@ def roster_show(as_json: bool) -> None:
 def roster_export(file: Path) -> None:
     """Skriv rosteret til en fil (f.eks. på en minnepinne)."""
     r = home().roster()
-    file.write_text(r.to_json(), encoding="utf-8")
+    try:
+        file.write_text(r.to_json(), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            tr(f"kan ikke skrive {file}: {exc.strerror}", f"cannot write {file}: {exc.strerror}")
+        ) from None
     click.echo(tr(f"Roster versjon {r.version} skrevet til {file}", f"Roster version {r.version} written to {file}"))
 
 
@@ -154,7 +169,16 @@ def roster_import(file: Path) -> None:
     """Ta i bruk et roster fra fil; krever kjent autoritet og nyere versjon."""
     from relay.edge.home import fingerprint
 
-    r, pinned = home().import_roster(file.read_text(encoding="utf-8"))
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError(
+            tr(
+                f"{file} er ikke en rosterfil (kan ikke leses som tekst)",
+                f"{file} is not a roster file (not readable as text)",
+            )
+        ) from None
+    r, pinned = home().import_roster(text)
     click.echo(
         tr(
             f"Roster versjon {r.version} importert ({len(r.entries)} nøkler).",

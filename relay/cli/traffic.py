@@ -24,6 +24,20 @@ from relay.core.model import (
 )
 from relay.errors import LocalError, ValidationError
 
+YES = ("j", "ja", "y", "yes", "")
+NO = ("n", "nei", "no")
+
+
+def _confirm(question: str) -> bool:
+    """Ja/nei in Norwegian (and English); Enter means yes."""
+    while True:
+        answer = click.prompt(f"{question} [J/n]", default="", show_default=False).strip().lower()
+        if answer in YES:
+            return True
+        if answer in NO:
+            return False
+        click.echo(tr("Svar j (ja) eller n (nei).", "Answer y (yes) or n (no)."))
+
 
 def _interactive() -> bool:
     return sys.stdin.isatty()
@@ -175,8 +189,8 @@ def compose_and_commit(
                     f"Warning: the message needs {len(pieces)} radio packets. Shorter text is faster and safer.",
                 )
             )
-        if confirm and not click.confirm(tr("Sende?", "Send?"), default=True):
-            raise click.Abort()
+        if confirm and not _confirm(tr("Sende?", "Send?")):
+            raise LocalError(tr("avbrutt: ingenting er sendt", "cancelled: nothing was sent"))
         signed = store.commit_local(config.node_id, build, when)
     finally:
         store.close()
@@ -212,7 +226,15 @@ def send(
     """Skriv, signer og legg en melding i utboksen.  TYPE: SITREP, STATUS, BISTAND, …"""
     kind = Kind.parse(kind_name)
     if text_file is not None:
-        text = text_file.read().strip()  # type: ignore[attr-defined]
+        try:
+            text = text_file.read().strip()  # type: ignore[attr-defined]
+        except UnicodeDecodeError:
+            raise ValidationError(
+                tr(
+                    "tekstfilen er ikke UTF-8: lagre den som UTF-8 og prøv igjen",
+                    "the text file is not UTF-8: save it as UTF-8 and try again",
+                )
+            ) from None
     when = now()
     values = _values(kind, text, _split_fields(fields), when)
     if _interactive():
@@ -401,9 +423,8 @@ def _print_message(s, roster, receipts, replies) -> None:  # type: ignore[no-unt
 def ack(ident: str, level: str) -> None:
     """Kvitter for en melding: LEST (lest av operatør) eller UTFØRT."""
     ref, store, held = _find(ident)
-    original = held[0].message
-    store.mark_read(ref.origin, ref.seq, now())
     store.close()
+    original = held[0].message
     priority = original.priority if original.priority.rank <= 1 else Priority.RUTINE
     compose_and_commit(
         Kind.KVITTERING,
@@ -414,6 +435,11 @@ def ack(ident: str, level: str) -> None:
         ref=str(ref),
         confirm=False,
     )
+    store = home().store()  # only a receipt that was committed marks the original read
+    try:
+        store.mark_read(ref.origin, ref.seq, now())
+    finally:
+        store.close()
 
 
 @click.command("reply")

@@ -163,7 +163,8 @@ class Summary:
     roster_version: int
     heads: tuple[tuple[str, int], ...]  # (origin, highest contiguous seq), sorted
     complete: bool = True
-    extras: tuple[tuple[str, int], ...] = ()  # (origin, 16-bit mask of held seqs head+2..head+17), sorted
+    # (origin, held (first, last) runs above its head), sorted: news behind a hole
+    extras: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = ()
 
     def to_bytes(self) -> bytes:
         w = BitWriter()
@@ -175,10 +176,16 @@ class Summary:
         for origin, seq in self.heads:
             write_node(w, origin)
             w.write_golomb(seq, 6)
+        heads = dict(self.heads)
         w.write_golomb(len(self.extras), 0)
-        for origin, mask in self.extras:
+        for origin, ranges in self.extras:
             write_node(w, origin)
-            w.write(mask, 16)
+            w.write_golomb(len(ranges) - 1, 0)
+            previous = heads.get(origin, 0)
+            for first, last in ranges:  # each run: the gap before it, then its length
+                w.write_golomb(first - previous - 2, 4)
+                w.write_golomb(last - first, 2)
+                previous = last
         return _fitted(w, "summary")
 
     @classmethod
@@ -198,10 +205,24 @@ class Summary:
         n_extras = r.read_golomb(0)
         if n_extras > 64:
             raise DecodeError("summary lists too many extras", "malformed")
-        extras = tuple((read_node(r), r.read(16)) for _ in range(n_extras))
-        if [e[0] for e in extras] != sorted({e[0] for e in extras}) or any(m == 0 for _, m in extras):
-            raise DecodeError("summary extras not sorted, unique and non-empty", "malformed")
-        return cls(kid, version, heads, complete, extras)
+        by_origin = dict(heads)
+        extras = []
+        for _ in range(n_extras):
+            origin = read_node(r)
+            count = r.read_golomb(0) + 1
+            if count > 8:
+                raise DecodeError("summary lists too many ranges", "malformed")
+            previous = by_origin.get(origin, 0)
+            ranges = []
+            for _ in range(count):
+                first = previous + 2 + r.read_golomb(4)
+                last = first + r.read_golomb(2)
+                ranges.append((first, last))
+                previous = last
+            extras.append((origin, tuple(ranges)))
+        if [e[0] for e in extras] != sorted({e[0] for e in extras}):
+            raise DecodeError("summary extras not sorted and unique", "malformed")
+        return cls(kid, version, heads, complete, tuple(extras))
 
 
 @dataclass(frozen=True, slots=True)

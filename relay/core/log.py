@@ -13,18 +13,26 @@ from typing import Protocol
 
 from relay.core.wire import SignedMessage
 
-EXTRA_BITS = 16  # a summary can name held messages up to this far above a hole
+MAX_RANGES = 4  # held ranges above a hole that one summary names per origin
+Ranges = tuple[tuple[int, int], ...]  # (first, last) inclusive, ascending, above the head
 
 
-def extra_held(head: int, mask: int, seq: int) -> bool:
-    """Does a peer with contiguous ``head`` and extras ``mask`` hold ``seq``?"""
-    offset = seq - head - 2
-    return seq <= head or (0 <= offset < EXTRA_BITS and bool(mask >> offset & 1))
+def held_in(head: int, ranges: Ranges, seq: int) -> bool:
+    """Does a peer with contiguous ``head`` and these extra ranges hold ``seq``?"""
+    return seq <= head or any(first <= seq <= last for first, last in ranges)
 
 
-def extras_mask(head: int, held_above: list[int]) -> int:
-    """Bit i set: the message head+2+i is held (head+1 is the hole)."""
-    return sum(1 << (s - head - 2) for s in held_above if 0 <= s - head - 2 < EXTRA_BITS)
+def ranges_of(seqs: list[int], limit: int = MAX_RANGES) -> Ranges:
+    """Ascending sequence numbers as at most ``limit`` (first, last) runs."""
+    out: list[tuple[int, int]] = []
+    for seq in seqs:
+        if out and seq == out[-1][1] + 1:
+            out[-1] = (out[-1][0], seq)
+        elif len(out) < limit:
+            out.append((seq, seq))
+        else:
+            break
+    return tuple(out)
 
 
 class Inserted(Enum):
@@ -38,14 +46,14 @@ class Log(Protocol):
 
     def summary(self) -> dict[str, int]: ...
 
-    def extras(self) -> dict[str, int]: ...
+    def extras(self) -> dict[str, Ranges]: ...
 
     def missing(
-        self, peer_summary: Mapping[str, int], limit: int = 1000, extras: Mapping[str, int] | None = None
+        self, peer_summary: Mapping[str, int], limit: int = 1000, extras: Mapping[str, Ranges] | None = None
     ) -> list[tuple[str, int]]: ...
 
     def offer(
-        self, peer_summary: Mapping[str, int], limit: int = 1000, extras: Mapping[str, int] | None = None
+        self, peer_summary: Mapping[str, int], limit: int = 1000, extras: Mapping[str, Ranges] | None = None
     ) -> list[tuple[str, int]]: ...
 
     def wire_of(self, origin: str, seq: int) -> list[bytes]: ...

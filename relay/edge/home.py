@@ -16,6 +16,7 @@ import base64
 import hashlib
 import json
 import os
+import sqlite3
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -128,7 +129,12 @@ class Home:
         return keys.load(self.key_path)
 
     def store(self) -> Store:
-        return Store(self.db_path, dictionaries.available())
+        try:
+            return Store(self.db_path, dictionaries.available())
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(
+                f"lageret {self.db_path} kan ikke åpnes ({exc}); gjenopprett det fra sikkerhetskopien (hw/README.md)"
+            ) from None
 
     def roster(self) -> Roster:
         config = self.config()

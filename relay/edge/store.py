@@ -26,7 +26,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from relay.core.log import EXTRA_BITS, Inserted, extra_held, extras_mask
+from relay.core.log import MAX_RANGES, Inserted, Ranges, held_in, ranges_of
 from relay.core.model import Kind, Message, Priority
 from relay.core.wire import Dictionary, SignedMessage, parse_verified
 from relay.errors import LocalError
@@ -235,57 +235,59 @@ class Store:
         )
         return [r[0] for r in rows]
 
-    def extras(self) -> dict[str, int]:
-        """Per origin with a hole, which of the next EXTRA_BITS messages above it are held."""
+    def extras(self) -> dict[str, Ranges]:
+        """Per origin with a hole, the first MAX_RANGES runs of messages held above it."""
         rows = self._conn.execute("SELECT origin, contiguous FROM origins WHERE max_seq > contiguous + 1")
         out = {}
         for origin, head in rows.fetchall():
-            mask = extras_mask(head, self.held_above(origin, head + 1, limit=EXTRA_BITS))
-            if mask:
-                out[origin] = mask
+            ranges = ranges_of(self.held_above(origin, head + 1, limit=256), MAX_RANGES)
+            if ranges:
+                out[origin] = ranges
         return out
 
     def missing(
-        self, peer_summary: Mapping[str, int], limit: int = 1000, extras: Mapping[str, int] | None = None
+        self, peer_summary: Mapping[str, int], limit: int = 1000, extras: Mapping[str, Ranges] | None = None
     ) -> list[tuple[str, int]]:
-        """What the peer's summary (and its extras) proves exists and this store lacks, oldest first."""
+        """What the peer's summary (and its extra ranges) proves exists and this store lacks, oldest first.
+
+        Bounded by ``limit``, never by the peer's claim: summaries are unsigned.
+        """
         ours = self.summary()
         extras = extras or {}
         out: list[tuple[str, int]] = []
         for origin in sorted(set(peer_summary) | set(extras)):
-            head = peer_summary.get(origin, 0)
-            mask = extras.get(origin, 0)
-            theirs = head + 1 + mask.bit_length() if mask else head
             start = ours.get(origin, 0)
-            if theirs <= start:
-                continue
-            # Bounded by ``limit``, not by the peer's claim: summaries are unsigned.
-            window = self.held_above(origin, start, limit=limit * 2)
-            held = set(window)
-            horizon = min(theirs, window[-1]) if len(window) == limit * 2 else theirs
-            seq = start
-            while seq < horizon and len(out) < limit:
-                seq += 1
-                if seq not in held and extra_held(head, mask, seq):
-                    out.append((origin, seq))
+            spans = [(start + 1, peer_summary.get(origin, 0))] + [
+                (max(first, start + 1), last) for first, last in extras.get(origin, ())[:MAX_RANGES]
+            ]
+            for first, last in spans:
+                seq = first
+                while seq <= last and len(out) < limit:
+                    window = self.held_above(origin, seq - 1, limit=64)
+                    held = set(window)
+                    stop = min(last, window[-1]) if len(window) == 64 else last
+                    while seq <= stop and len(out) < limit:
+                        if seq not in held:
+                            out.append((origin, seq))
+                        seq += 1
             if len(out) >= limit:
                 break
-        return out
+        return out[:limit]
 
     def offer(
-        self, peer_summary: Mapping[str, int], limit: int = 1000, extras: Mapping[str, int] | None = None
+        self, peer_summary: Mapping[str, int], limit: int = 1000, extras: Mapping[str, Ranges] | None = None
     ) -> list[tuple[str, int]]:
         """What this store holds and the peer's summary shows it lacks, most urgent first."""
         extras = extras or {}
         rows = self._conn.execute(
             "SELECT DISTINCT origin, seq, priority FROM messages m WHERE seq > coalesce(("
             "  SELECT value FROM json_each(?) WHERE key = m.origin), 0) ORDER BY priority, origin, seq LIMIT ?",
-            (_json(peer_summary), limit + EXTRA_BITS * len(extras)),
+            (_json(peer_summary), limit + sum(last - first + 1 for r in extras.values() for first, last in r)),
         )
         out = [
             (origin, seq)
             for origin, seq, _ in rows
-            if not extra_held(peer_summary.get(origin, 0), extras.get(origin, 0), seq)
+            if not held_in(peer_summary.get(origin, 0), extras.get(origin, ()), seq)
         ]
         return out[:limit]
 

@@ -196,6 +196,9 @@ class Simulation:
     def _inject(self, into: str, attack: str) -> None:
         node = self.nodes[into]
         frame = self._attack_frame(into, attack)
+        if not frame:
+            self._emit(self.now, f"angrep ({attack}) mot {into}: ingen melding å spille av ennå")
+            return
         if node.sync is not None:
             node.sync.receive(frame, EPOCH0 + self.now)
         self._emit(self.now, f"angrep ({attack}) sendt inn mot {into}")
@@ -213,10 +216,11 @@ class Simulation:
             data[12] ^= 0x20
             return bytes(data)
         if attack == "replay":
-            held = self.nodes[into].store.log()
-            if held:
-                return held[0].wire
-            return wire.encode(msg, self.nodes[victim].signer, dictionaries.current()).wire
+            for node in (self.nodes[into], *self.nodes.values()):  # a real message heard before
+                held = node.store.log()
+                if held:
+                    return held[0].wire
+            return b""  # nothing has been sent yet: nothing to replay
         return bytes(self.rng.getrandbits(8) for _ in range(self.rng.randint(1, 231)))
 
     def _retire(self, node: SimNode) -> None:
