@@ -78,6 +78,7 @@ class _Transmission:
 class _Radio:
     node: str
     router: bool
+    mute: bool  # CLIENT_MUTE: never rebroadcasts others' packets (the store relays instead)
     budget: DutyBudget
     queue: list[_Packet] = field(default_factory=list)
     busy_until: float = 0.0
@@ -101,12 +102,14 @@ class Medium:
         rng: random.Random,
         duty_cycle: float = 0.10,
         routers: Iterable[str] = (),
+        mute: Iterable[str] = (),
     ) -> None:
         routers = set(routers)
+        muted = set(mute)
         self.preset = preset
         self.rng = rng
         self.links = dict(links)
-        self.radios = {n: _Radio(n, n in routers, DutyBudget(duty_cycle, reserve=0.0)) for n in nodes}
+        self.radios = {n: _Radio(n, n in routers, n in muted, DutyBudget(duty_cycle, reserve=0.0)) for n in nodes}
         self.cut: set[str] = set()
         self._events: list[tuple[float, int, Callable[[float], list[Delivery] | None]]] = []
         self._order = itertools.count()
@@ -253,7 +256,7 @@ class Medium:
                 radio.queue = [p for p in radio.queue if p.id != packet.id or p.origin == radio.node]
             return None
         radio.seen.add(packet.id)
-        if packet.hop_limit > 0:
+        if packet.hop_limit > 0 and not radio.mute:
             relay = _Packet(packet.id, packet.origin, packet.frame, packet.hop_limit - 1)
             radio.pending_relays[packet.id] = relay
             slots = ROUTER_SLOTS if radio.router else REBROADCAST_SLOTS

@@ -86,6 +86,7 @@ class Simulation:
             random.Random(self.rng.random()),
             scenario.duty_cycle,
             routers=[n.id for n in scenario.nodes if n.radio_only],
+            mute=[n.id for n in scenario.nodes if not n.radio_only] if scenario.client_mute else [],
         )
         self.nodes = {nid: SimNode(nid, signer, Store(":memory:", self.dicts)) for nid, signer in signers.items()}
         self.messages: dict[str, MessageRecord] = {}

@@ -69,6 +69,7 @@ class Scenario:
     events: tuple[Event, ...] = field(default=())
     name: str = "scenario"
     relay_hops: int = 0  # hop limit relay gives its fresh messages (0: stores relay, see SyncConfig)
+    client_mute: bool = False  # town-hall radios CLIENT_MUTE (only repeaters rebroadcast) or CLIENT
 
     @property
     def store_nodes(self) -> tuple[str, ...]:
@@ -120,7 +121,15 @@ def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenar
         events=events,
         name=name,
         relay_hops=int(mesh.get("relay_hops", 0)),  # type: ignore[call-overload]
+        client_mute=_town_hall_role(mesh.get("town_hall_role", "CLIENT")) == "CLIENT_MUTE",
     )
+
+
+def _town_hall_role(value: object) -> str:
+    role = str(value).upper()
+    if role not in ("CLIENT", "CLIENT_MUTE"):
+        raise ValidationError(f"ukjent town_hall_role {value!r} (gyldige: CLIENT, CLIENT_MUTE)")
+    return role
 
 
 def _table(value: object, label: str) -> dict[str, object]:
