@@ -148,11 +148,12 @@ def hw_sim(scenario_file: Path, speedup: float, use_pty: bool, control_path: Pat
 
 
 def _register() -> None:
+    from relay.cli.firmware import COMMANDS as FIRMWARE_COMMANDS
     from relay.cli.logbook import COMMANDS as LOG_COMMANDS
     from relay.cli.node import COMMANDS as NODE_COMMANDS
     from relay.cli.traffic import COMMANDS as TRAFFIC_COMMANDS
 
-    for command in (*NODE_COMMANDS, *TRAFFIC_COMMANDS, *LOG_COMMANDS):
+    for command in (*NODE_COMMANDS, *TRAFFIC_COMMANDS, *LOG_COMMANDS, *FIRMWARE_COMMANDS):
         cli.add_command(command)
 
 
