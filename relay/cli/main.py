@@ -147,6 +147,43 @@ def hw_sim(scenario_file: Path, speedup: float, use_pty: bool, control_path: Pat
     asyncio.run(serve(scenario, speedup, use_pty, control_path, lambda endpoint: click.echo(endpoint.to_json())))
 
 
+@cli.command("daemon")
+@click.option("--radio", metavar="URL", help="serial:///dev/ttyACM0 eller tcp://HOST:4403 (standard: fra relay.toml).")
+@click.option("--verbose", "-v", is_flag=True, help="Logg også hver ramme som sendes og høres.")
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    hidden=True,
+    help="Kjør protokollens tidtakere N ganger fortere (bare mot «relay hw-sim --speedup N»).",
+)
+def daemon(radio: str | None, verbose: bool, time_scale: float) -> None:
+    """Radiobroen: sender det lageret har, lagrer det som høres (for systemd; logger til stderr)."""
+    from relay import daemon as daemon_mod
+    from relay.cli.context import home
+
+    code = daemon_mod.serve(home(), radio, time_scale=time_scale, verbose=verbose)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Skriv ett JSON-dokument.")
+def status(as_json: bool) -> None:
+    """Radiolenke, sist hørt, sendekø, sendetid, og hvem som har meldingene sendt herfra."""
+    import time
+
+    from relay import daemon as daemon_mod
+    from relay.cli.context import LOCAL_TZ, home
+
+    report = daemon_mod.status_report(home(), time.time(), daemon_mod.clock_synchronised())
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for line in daemon_mod.render_status(report, LOCAL_TZ):
+        click.echo(line)
+
+
 def _register() -> None:
     from relay.cli.firmware import COMMANDS as FIRMWARE_COMMANDS
     from relay.cli.logbook import COMMANDS as LOG_COMMANDS

@@ -1,0 +1,849 @@
+"""The radio daemon: the sync protocol on a real radio and the wall clock, and its status.
+
+``relay daemon`` runs one ``Daemon``: what the radio hears goes to
+``SyncNode.receive``; when the radio is free, ``SyncNode.poll`` says what to
+send next; messages the CLI commits to the store are noticed (``PRAGMA
+data_version``, polled every second) and handed to the sync.  It is the
+simulator's loop (``relay.sim.runner``) with a radio for the medium and
+``time.time`` for the virtual clock.
+
+The radio sits behind ``Transport``: ``relay.edge.radio.MeshtasticTransport``
+(imported only by ``serve``, so nothing else pays for meshtastic), or a fake
+in the tests.  The daemon hands the radio one frame per airtime, so that the
+sync's priority order (NØD before RUTINE) holds on the air instead of being
+lost in the device's 16-packet transmit queue.
+
+Logging goes to stderr, one line per event, with sd-daemon priority prefixes
+that journald understands: ``<6>relay[MOD]: stored HOL-0003 SITREP from the air``.
+
+Status: every ``STATUS_INTERVAL_S`` and on change, the daemon writes a JSON
+snapshot into the store's ``state`` table (``STATUS_KEY``).  ``relay status``
+reads it back with the store (``status_report``, ``render_status``) and never
+imports meshtastic.  Both ends of the snapshot format live in this file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol, TextIO
+
+from relay.core import frames, wire
+from relay.core.airtime import HOUR_S, LONG_FAST, MAX_APP_PAYLOAD, Preset, packet_airtime
+from relay.core.roster import Roster
+from relay.core.sync import SyncConfig, SyncNode, Transmission
+from relay.edge import dictionaries
+from relay.edge.home import Home
+from relay.edge.store import Store
+from relay.errors import ConfigError, DecodeError
+
+log = logging.getLogger("relay.daemon")
+
+STATUS_KEY = "daemon.status"
+STATUS_FORMAT = 1
+STATUS_INTERVAL_S = 10.0
+STATUS_MIN_GAP_S = 1.0  # "on change" writes coalesce to at most one a second
+STALE_AFTER_S = 60.0  # an older snapshot means the daemon is not running
+OUTBOX_POLL_S = 1.0
+MAX_WAIT_S = 0.5  # the loop wakes at least this often (signals, the outbox, the link)
+MAX_FRAMES_PER_STEP = 64  # a flood of received frames cannot starve sending
+TX_MARGIN = 1.1  # the radio's listen-before-talk delay on top of the airtime
+REJECT_LOG_GAP_S = 10.0  # per reason, at most one line this often; the rest are counted
+REJECT_MEMORY = 256  # a rejected frame heard again (rebroadcast, repeated attack) is logged once
+
+RANK_LABELS = {0: "NØD", 1: "HASTER", 2: "KONTROLL", 3: "PRIORITET", 4: "RUTINE"}
+
+
+class Transport(Protocol):
+    """What the daemon needs of a radio."""
+
+    @property
+    def connected(self) -> bool:
+        """The link to the device is up and configured."""
+        ...
+
+    @property
+    def link_detail(self) -> str | None:
+        """Why the link is down or sending is paused; None when all is well."""
+        ...
+
+    @property
+    def modem(self) -> Preset | None:
+        """The device's modem settings, once known."""
+        ...
+
+    def send(self, frame: bytes, hop_limit: int) -> bool:
+        """Hand one frame to the radio; False if it cannot take it now.  Never raises."""
+        ...
+
+    def receive(self, timeout: float) -> bytes | None:
+        """The next frame heard, waiting up to ``timeout`` seconds.  Never raises."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def scaled_config(time_scale: float, base: SyncConfig | None = None) -> SyncConfig:
+    """The sync's timers run ``time_scale`` times faster (to match ``relay hw-sim --speedup``)."""
+    base = base or SyncConfig()
+    if time_scale == 1.0:
+        return base
+    return replace(
+        base,
+        summary_min_s=base.summary_min_s / time_scale,
+        summary_max_s=base.summary_max_s / time_scale,
+        request_jitter_s=base.request_jitter_s / time_scale,
+        response_jitter_s=base.response_jitter_s / time_scale,
+        rerequest_s=base.rerequest_s / time_scale,
+        fragment_timeout_s=base.fragment_timeout_s / time_scale,
+    )
+
+
+def describe_frame(frame: bytes, roster: Roster) -> str:
+    """A frame in a few words for the log; never raises."""
+    try:
+        if frames.is_message_frame(frame):
+            peek = wire.peek(frame)
+            return f"{_node_of(peek.key_id, roster)}-{peek.seq:04d} {peek.kind.value} {peek.priority.value}"
+        if frame[0] == frames.FRAGMENT:
+            fragment = frames.Fragment.from_bytes(frame)
+            node = _node_of(fragment.key.key_id, roster)
+            return f"fragment {fragment.index + 1}/{fragment.count} of {node}-{fragment.key.seq16:04d}"
+        if frame[0] in (frames.SUMMARY, frames.REQUEST) and len(frame) >= 3:
+            name = "SUMMARY" if frame[0] == frames.SUMMARY else "REQUEST"
+            return f"{name} of {_node_of(int.from_bytes(frame[1:3], 'big'), roster)}"
+    except (DecodeError, IndexError):
+        pass
+    return "unreadable frame"
+
+
+def _node_of(key_id: int, roster: Roster) -> str:
+    try:
+        return roster.entry_for_key(key_id).node_id
+    except DecodeError:
+        return f"key {key_id:04x}"
+
+
+def _heard_from(frame: bytes) -> tuple[int, str] | None:
+    """(key id, how) of the node a well-formed frame names: its sender or its message's origin."""
+    try:
+        if frames.is_message_frame(frame):
+            return wire.peek(frame).key_id, "message"
+        kind = {frames.FRAGMENT: "fragment", frames.SUMMARY: "summary", frames.REQUEST: "request"}.get(frame[0])
+        if kind is not None and len(frame) >= 3:
+            return int.from_bytes(frame[1:3], "big"), kind
+    except (DecodeError, IndexError):
+        pass
+    return None
+
+
+class Daemon:
+    """One node's sync over a ``Transport``, on a clock (``time.time``, or a fake in tests)."""
+
+    def __init__(
+        self,
+        node_id: str,
+        key_id: int,
+        store: Store,
+        roster: Roster,
+        transport: Transport,
+        *,
+        url: str = "",
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        time_scale: float = 1.0,
+        config: SyncConfig | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self.store = store
+        self.roster = roster
+        self.transport = transport
+        self.url = url
+        self.clock = clock
+        self.time_scale = time_scale
+        now = clock()
+        self.started = now
+        self.sync = SyncNode(
+            node_id,
+            key_id,
+            store,
+            roster,
+            dictionaries.available(),
+            self.airtime,
+            rng or random.Random(),
+            now,
+            config or scaled_config(time_scale),
+            on_stored=self._stored,
+        )
+        self.frames_heard = 0
+        self.frames_sent = 0
+        self._conflicts = 0
+        self.heard: dict[str, dict[str, Any]] = {}
+        self._stopping: str | None = None
+        self._held: Transmission | None = None  # polled from the sync, not yet taken by the radio
+        self._radio_free_at = now
+        self._next_outbox = now
+        self._data_version: int | None = None
+        self._announced: set[tuple[str, int]] = set()
+        self._next_status = now
+        self._last_status = float("-inf")
+        self._status_dirty = True
+        self._link_seen: tuple[bool, str | None] | None = None
+        self._link_since = now
+        self._rejected_seen: OrderedDict[bytes, None] = OrderedDict()
+        self._rejected_log: dict[str, tuple[float, int]] = {}  # reason -> (last logged, suppressed since)
+        self._seed_heard()
+
+    # --- the loop ----------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until ``stop``; the current step (and its store transaction) always finishes."""
+        log.info(
+            "started: node %s, radio %s, roster v%d (%d nodes), %d messages held",
+            self.node_id,
+            self.url or "?",
+            self.roster.version,
+            len(self.roster.node_ids),
+            self.store.count(),
+        )
+        while self._stopping is None:
+            self.step()
+
+    def stop(self, why: str = "stop requested") -> None:
+        """Ask the loop to end after the current step (safe from a signal handler)."""
+        self._stopping = self._stopping or why
+
+    def step(self) -> None:
+        """One turn: wait for a frame or the next deadline, then receive, notice, send, report."""
+        now = self.clock()
+        frame = self.transport.receive(max(0.0, min(self._next_wake(now) - now, MAX_WAIT_S)))
+        now = self.clock()
+        count = 0
+        while frame is not None:
+            self._on_frame(frame, now)
+            count += 1
+            if count >= MAX_FRAMES_PER_STEP or self._stopping is not None:
+                break
+            frame = self.transport.receive(0.0)
+        self._watch_link(now)
+        if now >= self._next_outbox:
+            self._next_outbox = now + OUTBOX_POLL_S
+            self._check_outbox()
+        self._transmit(now)
+        self._report(now)
+
+    def shutdown(self) -> None:
+        """Close the radio and leave a last snapshot saying the daemon stopped."""
+        self.transport.close()
+        self.write_status(self.clock(), stopped=self._stopping or "stopped")
+        log.info("stopped (%s)", self._stopping or "stopped")
+
+    def _next_wake(self, now: float) -> float:
+        wake = min(self._next_outbox, self._status_due())
+        if self.transport.connected:
+            if self._held is not None:
+                wake = min(wake, max(self._radio_free_at, now + 0.1))
+            else:
+                wake = min(wake, max(self._radio_free_at, self.sync.next_deadline(now)))
+        return wake
+
+    # --- receiving ---------------------------------------------------------------------
+
+    def _on_frame(self, frame: bytes, now: float) -> None:
+        self.frames_heard += 1
+        before = Counter(self.sync.stats.rejected)
+        try:
+            self.sync.receive(frame, now)
+        except sqlite3.Error:
+            raise  # the store is broken: unrecoverable, let systemd restart us
+        except Exception as exc:  # a bug reached by bytes from the air must not take the daemon down
+            self.sync.stats.rejected["internal_error"] += 1
+            log.error(
+                "internal error on a %d-byte frame (%s): %s: %s", len(frame), frame[:8].hex(), type(exc).__name__, exc
+            )
+            return
+        rejected = self.sync.stats.rejected - before
+        if rejected:
+            self._log_rejected(next(iter(rejected)), frame, now)
+            return
+        heard = _heard_from(frame)
+        if heard is not None:
+            self._note_heard(heard[0], heard[1], now)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("heard %s (%d B)", describe_frame(frame, self.roster), len(frame))
+
+    def _stored(self, signed: wire.SignedMessage, now: float) -> None:
+        msg = signed.message
+        log.info("stored %s %s %s from the air", msg.id, msg.kind.value, msg.priority.value)
+        if self.sync.stats.conflicts > self._conflicts:
+            self._conflicts = self.sync.stats.conflicts
+            log.warning("conflict: a second, different %s was signed by its origin; both are kept", msg.id)
+        self._status_dirty = True
+
+    def _note_heard(self, key_id: int, via: str, now: float) -> None:
+        try:
+            node = self.roster.entry_for_key(key_id).node_id
+        except DecodeError:
+            return
+        if node != self.node_id:
+            self.heard[node] = {"at": now, "via": via}
+
+    def _log_rejected(self, reason: str, frame: bytes, now: float) -> None:
+        digest = hashlib.sha256(frame).digest()[:12]
+        if digest in self._rejected_seen:
+            return
+        self._rejected_seen[digest] = None
+        while len(self._rejected_seen) > REJECT_MEMORY:
+            self._rejected_seen.popitem(last=False)
+        last, suppressed = self._rejected_log.get(reason, (float("-inf"), 0))
+        if now - last < REJECT_LOG_GAP_S:
+            self._rejected_log[reason] = (last, suppressed + 1)
+            return
+        more = f" ({suppressed} more like it since the last report)" if suppressed else ""
+        log.warning("rejected a %d-byte frame: %s%s", len(frame), reason, more)
+        self._rejected_log[reason] = (now, 0)
+        self._status_dirty = True
+
+    # --- the outbox --------------------------------------------------------------------
+
+    def _check_outbox(self) -> None:
+        version = self.store.db.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._data_version:
+            return
+        self._data_version = version
+        pending = self.store.pending()
+        for origin, seq, _ in pending:
+            if (origin, seq) not in self._announced:
+                self._announced.add((origin, seq))
+                self._announce(origin, seq)
+        if pending:
+            self.sync.local_message()
+            self._status_dirty = True
+
+    def _announce(self, origin: str, seq: int) -> None:
+        wires = self.store.wire_of(origin, seq)
+        if not wires:
+            return
+        peek = wire.peek(wires[0])
+        packets = frames.packets_for(len(wires[0]))
+        log.info(
+            "queued %s-%04d %s %s for sending (%d B, %d packet%s)",
+            origin,
+            seq,
+            peek.kind.value,
+            peek.priority.value,
+            len(wires[0]),
+            packets,
+            "" if packets == 1 else "s",
+        )
+
+    # --- sending -----------------------------------------------------------------------
+
+    def airtime(self, length: int) -> float:
+        """Seconds on air for a frame, for the sync's duty budget and the pacing of the radio."""
+        return packet_airtime(length, self.transport.modem or LONG_FAST) / self.time_scale
+
+    def _transmit(self, now: float) -> None:
+        if self._stopping is not None or not self.transport.connected or now < self._radio_free_at:
+            return
+        tx = self._held
+        if tx is None:
+            if self.sync.next_deadline(now) > now:
+                return
+            tx = self.sync.poll(now)
+            if tx is None:
+                return
+        if len(tx.frame) > MAX_APP_PAYLOAD:  # cannot happen: frames.split and _fitted cap it
+            log.error("dropping a %d-byte frame: too large for one packet", len(tx.frame))
+            self._held = None
+            return
+        if not self.transport.send(tx.frame, tx.hop_limit):
+            self._held = tx  # not now (busy, paused, link just dropped): the same frame goes next
+            return
+        self._held = None
+        self.frames_sent += 1
+        self._radio_free_at = now + self.airtime(len(tx.frame)) * TX_MARGIN
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "sent %s (%d B, hop limit %d)", describe_frame(tx.frame, self.roster), len(tx.frame), tx.hop_limit
+            )
+
+    # --- link and status ----------------------------------------------------------------
+
+    def _watch_link(self, now: float) -> None:
+        seen = (self.transport.connected, self.transport.link_detail)
+        if seen != self._link_seen:
+            if self._link_seen is None or seen[0] != self._link_seen[0]:
+                self._link_since = now
+            self._link_seen = seen
+            self._status_dirty = True
+
+    def _status_due(self) -> float:
+        if self._status_dirty:
+            return min(self._next_status, self._last_status + STATUS_MIN_GAP_S)
+        return self._next_status
+
+    def _report(self, now: float) -> None:
+        if now >= self._status_due():
+            self.write_status(now)
+
+    def write_status(self, now: float, stopped: str | None = None) -> None:
+        self.store.set_state(STATUS_KEY, json.dumps(self.snapshot(now, stopped), ensure_ascii=False))
+        self._last_status = now
+        self._next_status = now + STATUS_INTERVAL_S
+        self._status_dirty = False
+
+    def snapshot(self, now: float, stopped: str | None = None) -> dict[str, Any]:
+        """What ``relay status`` shows about the daemon (times are Unix seconds)."""
+        connected = self.transport.connected
+        detail = self.transport.link_detail
+        state = "stopped" if stopped else "connected" if connected else "down" if detail else "connecting"
+        modem = self.transport.modem
+        budget = self.sync.budget
+        stats = self.sync.stats
+        return {
+            "format": STATUS_FORMAT,
+            "node": self.node_id,
+            "pid": os.getpid(),
+            "at": now,
+            "started": self.started,
+            "stopped": stopped,
+            "link": {
+                "state": state,
+                "url": self.url,
+                "detail": detail,
+                "since": self._link_since,
+                "modem": modem.name if modem else None,
+            },
+            "heard": dict(sorted(self.heard.items())),
+            "queue": self.queue_by_priority(),
+            "airtime": {
+                "used_s": round(budget.used(now), 3),
+                "limit_s": round(budget.limit_s, 3),
+                "reserve_s": round(budget.reserve_s, 3),
+                "window_s": HOUR_S,
+                "time_scale": self.time_scale,
+            },
+            "stats": {
+                "frames_heard": self.frames_heard,
+                "frames_sent": self.frames_sent,
+                "stored": stats.stored,
+                "duplicates_ignored": stats.duplicates_ignored,
+                "conflicts": stats.conflicts,
+                "rejected": dict(sorted(stats.rejected.items())),
+                "airtime_s": round(stats.airtime_s, 3),
+            },
+        }
+
+    def queue_by_priority(self) -> dict[str, int]:
+        """Frames waiting for the radio, by transmit rank."""
+        counts = dict.fromkeys(RANK_LABELS.values(), 0)
+        # SyncNode keeps its queue private; reading it here is the one reach into the core.
+        ranks = [q.rank for q in self.sync._queue if q.tx.frame]
+        if self._held is not None:
+            ranks.append(self._held.rank)
+        for rank in ranks:
+            counts[RANK_LABELS.get(rank, "RUTINE")] += 1
+        return counts
+
+    def _seed_heard(self) -> None:
+        """Start from the last snapshot's "last heard" (a restart should not forget who is out there)."""
+        try:
+            previous = json.loads(self.store.get_state(STATUS_KEY) or "{}")
+            for node, entry in dict(previous.get("heard", {})).items():
+                if isinstance(entry, dict) and isinstance(entry.get("at"), (int, float)):
+                    self.heard[str(node)] = {"at": float(entry["at"]), "via": str(entry.get("via", "?"))}
+        except (ValueError, TypeError, AttributeError):
+            pass
+
+
+# --- running it for real ------------------------------------------------------------------
+
+PRIORITIES = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+
+class JournalHandler(logging.Handler):
+    """Log records as ``<PRIO>relay[NODE]: text`` lines (sd-daemon(3) prefixes), one per line of text."""
+
+    def __init__(self, node_id: str, stream: TextIO) -> None:
+        super().__init__()
+        self.node_id = node_id
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            prio = next(p for level, p in sorted(PRIORITIES.items(), reverse=True) if record.levelno >= level)
+            text = record.getMessage()
+            if record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            source = "meshtastic: " if record.name.startswith("meshtastic") else ""
+            lines = [line for line in text.splitlines() if line.strip()] or [""]
+            self.stream.write("".join(f"<{prio}>relay[{self.node_id}]: {source}{line}\n" for line in lines))
+            self.stream.flush()
+        except Exception:
+            self.handleError(record)
+
+
+class LogStream(io.TextIOBase):
+    """A file that turns what is written to it into log lines (the library prints)."""
+
+    def __init__(self, logger: logging.Logger, level: int) -> None:
+        self._logger = logger
+        self._level = level
+        self._buffer = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._buffer += text
+            *lines, self._buffer = self._buffer.split("\n")
+        for line in lines:
+            if line.strip():
+                self._logger.log(self._level, line.rstrip())
+        return len(text)
+
+    def writable(self) -> bool:
+        return True
+
+
+@contextlib.contextmanager
+def journal(node_id: str, verbose: bool = False, stream: TextIO | None = None) -> Iterator[None]:
+    """Route logging, the library's prints and stray stderr output to journald-style lines."""
+    real_stderr = stream or sys.stderr
+    handler = JournalHandler(node_id, real_stderr)
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers), sys.stdout, sys.stderr)
+    root.handlers = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    library = logging.getLogger("meshtastic")
+    library_level = library.level
+    library.setLevel(logging.WARNING)  # its INFO and DEBUG are per-packet chatter
+    # The library prints errors (util.our_exit, DeferredExecution) and tracebacks (the stream reader).
+    sys.stdout = LogStream(logging.getLogger("meshtastic.stdout"), logging.WARNING)
+    sys.stderr = LogStream(logging.getLogger("meshtastic.stderr"), logging.ERROR)
+    try:
+        yield
+    finally:
+        root.handlers = saved[1]
+        root.setLevel(saved[0])
+        library.setLevel(library_level)
+        sys.stdout, sys.stderr = saved[2], saved[3]
+
+
+def serve(home: Home, radio: str | None = None, *, time_scale: float = 1.0, verbose: bool = False) -> int:
+    """``relay daemon``: run until SIGTERM/SIGINT.  0 on a clean stop, 1 on a fatal error.
+
+    Configuration errors (no radio, no roster, a key the roster does not list)
+    raise ``ConfigError`` before anything starts, so the CLI prints one line
+    and exits 1, and systemd restarts the unit once they are fixed.
+    """
+    from relay.edge import radio as radio_mod
+
+    config = home.config()
+    url = radio_mod.parse_url(radio or config.radio or _no_radio())
+    signer = home.signer()
+    roster = home.roster()
+    entry = roster.active(config.node_id)
+    if entry is None or entry.public_key != signer.public_key:
+        raise ConfigError(
+            f"rosteret (versjon {roster.version}) har ikke nøkkelen til {config.node_id}: importer et nytt"
+        )
+    if time_scale <= 0:
+        raise ConfigError("--time-scale må være større enn 0")
+    with journal(config.node_id, verbose):
+        store = home.store()
+        transport = radio_mod.MeshtasticTransport(url, config.channel_index)
+        daemon = Daemon(config.node_id, signer.key_id, store, roster, transport, url=str(url), time_scale=time_scale)
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            daemon.stop(signal.Signals(signum).name)
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        code = 0
+        try:
+            transport.start()
+            daemon.run()
+        except Exception as exc:
+            log.critical("fatal: %s: %s", type(exc).__name__, exc, exc_info=True)
+            daemon.stop(f"fatal: {type(exc).__name__}")
+            code = 1
+        finally:
+            try:
+                daemon.shutdown()
+            except Exception as exc:
+                log.error("while stopping: %s: %s", type(exc).__name__, exc)
+                code = 1
+            store.close()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+    return code
+
+
+def _no_radio() -> str:
+    raise ConfigError(
+        "ingen radio oppgitt: bruk --radio serial:///dev/ttyACM0 eller tcp://HOST:4403, eller sett radio i relay.toml"
+    )
+
+
+# --- relay status ---------------------------------------------------------------------------
+
+SENT_SHOWN = 20
+
+
+def clock_synchronised(run: Callable[..., Any] = subprocess.run) -> bool | None:
+    """Is the system clock NTP-synchronised?  None when this cannot be told."""
+    try:
+        result = run(
+            ["timedatectl", "show", "-p", "NTPSynchronized", "--value"], capture_output=True, text=True, timeout=3
+        )
+        answer = str(result.stdout).strip()
+        if result.returncode == 0 and answer in ("yes", "no"):
+            return answer == "yes"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    timesync = Path("/run/systemd/timesync")
+    if (timesync / "synchronized").exists():
+        return True
+    return False if timesync.is_dir() else None
+
+
+def _pid_alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # running as another user (the service account)
+    return True
+
+
+def _iso(t: float | None) -> str | None:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds") if t is not None else None
+
+
+def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str, Any]:
+    """The JSON document of ``relay status --json``: the daemon's snapshot and the store."""
+    config = home.config()
+    try:
+        roster: Roster | None = home.roster()
+    except ConfigError:
+        roster = None
+    store = home.store()
+    try:
+        raw = store.get_state(STATUS_KEY)
+        pending = store.pending()
+        sent = _sent_messages(store, config.node_id, roster)
+    finally:
+        store.close()
+    try:
+        snap: dict[str, Any] | None = json.loads(raw) if raw else None
+    except ValueError:
+        snap = None
+    warnings: list[dict[str, str]] = []
+    age = now - float(snap["at"]) if snap and isinstance(snap.get("at"), (int, float)) else None
+    running = bool(snap) and age is not None and age <= STALE_AFTER_S and not (snap or {}).get("stopped")
+    if running and snap and snap.get("node") == config.node_id and not _pid_alive(snap.get("pid")):
+        running = False
+    if not running:
+        warnings.append({"code": "daemon_not_running", "text": _not_running_text(snap, age)})
+    link = dict(snap.get("link", {})) if snap else {}
+    if running and link.get("state") != "connected":
+        detail = f": {link['detail']}" if link.get("detail") else ""
+        warnings.append({"code": "radio_down", "text": f"radioen er ikke tilkoblet{detail}"})
+    if clock_synced is False:
+        warnings.append(
+            {"code": "clock_not_synchronised", "text": "systemklokka er ikke synkronisert: tidsstempler kan være feil"}
+        )
+    heard_raw: dict[str, Any] = dict(snap.get("heard", {})) if snap else {}
+    nodes = [n for n in (roster.node_ids if roster else ()) if n != config.node_id and roster and roster.active(n)]
+    heard = []
+    for node in nodes or sorted(heard_raw):
+        entry = heard_raw.get(node) or {}
+        at = entry.get("at")
+        heard.append(
+            {
+                "node": node,
+                "name": _name(roster, node),
+                "at": _iso(at),
+                "ago_s": round(now - at, 1) if isinstance(at, (int, float)) else None,
+                "via": entry.get("via"),
+            }
+        )
+    return {
+        "node": config.node_id,
+        "name": config.name,
+        "now": _iso(now),
+        "daemon": {
+            "running": running,
+            "pid": snap.get("pid") if snap else None,
+            "snapshot_at": _iso(snap.get("at")) if snap else None,
+            "snapshot_age_s": round(age, 1) if age is not None else None,
+            "started": _iso(snap.get("started")) if snap else None,
+            "stopped": snap.get("stopped") if snap else None,
+        },
+        "radio": {
+            "state": link.get("state", "unknown") if running else "unknown",
+            "url": link.get("url") or config.radio,
+            "detail": link.get("detail"),
+            "since": _iso(link.get("since")),
+            "modem": link.get("modem"),
+        },
+        "clock_synchronised": clock_synced,
+        "heard": heard,
+        "queue": snap.get("queue") if snap else None,
+        "outbox": [f"{origin}-{seq:04d}" for origin, seq, _ in pending],
+        "airtime": snap.get("airtime") if snap else None,
+        "stats": snap.get("stats") if snap else None,
+        "sent": sent,
+        "warnings": warnings,
+    }
+
+
+def _not_running_text(snap: dict[str, Any] | None, age: float | None) -> str:
+    if not snap or age is None:
+        return "daemon kjører ikke: ingen statusrapport fra daemon i lageret"
+    if snap.get("stopped"):
+        return f"daemon kjører ikke: stoppet for {_ago(age)} siden"
+    if age > STALE_AFTER_S:
+        return f"daemon kjører ikke: siste statusrapport er {_ago(age)} gammel"
+    return "daemon kjører ikke: prosessen som skrev siste statusrapport finnes ikke lenger"
+
+
+def _name(roster: Roster | None, node: str) -> str:
+    entry = roster.active(node) if roster else None
+    return entry.name if entry else node
+
+
+def _sent_messages(store: Store, node_id: str, roster: Roster | None) -> list[dict[str, Any]]:
+    """This node's own messages, newest first, with the nodes whose summaries show they hold them."""
+    rows = store.db.execute(
+        "SELECT DISTINCT seq FROM messages WHERE origin=? AND local=1 ORDER BY seq DESC LIMIT ?",
+        [node_id, SENT_SHOWN],
+    ).fetchall()
+    others = [n for n in roster.node_ids if n != node_id and roster.active(n)] if roster else []
+    out = []
+    for (seq,) in rows:
+        held = store.get(node_id, seq)
+        if not held:
+            continue
+        msg = held[0].message
+        holders = sorted({r.node for r in store.receipts(node_id, seq)} - {node_id})
+        out.append(
+            {
+                "id": msg.id,
+                "kind": msg.kind.value,
+                "priority": msg.priority.value,
+                "created": msg.created.isoformat(timespec="seconds"),
+                "transmitted_at": held[0].transmitted_at.isoformat(timespec="seconds")
+                if held[0].transmitted_at
+                else None,
+                "held_by": holders,
+                "missing": [n for n in others if n not in holders],
+            }
+        )
+    return out
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.0f} t"
+    return f"{seconds / 86400:.0f} døgn"
+
+
+def _clock(iso: str | None, tz: tzinfo | None, now_iso: str | None) -> str:
+    if iso is None:
+        return "aldri"
+    t = datetime.fromisoformat(iso).astimezone(tz or UTC)
+    today = now_iso is not None and datetime.fromisoformat(now_iso).astimezone(tz or UTC).date() == t.date()
+    return t.strftime("%H:%M:%S" if today else "%d.%m %H:%M") + ("" if tz else " UTC")
+
+
+def _number(value: float, decimals: int = 1) -> str:
+    return f"{value:.{decimals}f}".replace(".", ",")
+
+
+LINK_TEXT = {
+    "connected": "tilkoblet",
+    "down": "frakoblet",
+    "connecting": "kobler til",
+    "stopped": "stoppet",
+    "unknown": "ukjent tilstand (daemon kjører ikke)",
+}
+VIA_TEXT = {"summary": "oppsummering", "request": "forespørsel", "message": "melding", "fragment": "fragment"}
+
+
+def render_status(report: dict[str, Any], tz: tzinfo | None) -> list[str]:
+    """``relay status`` as lines of Norwegian text."""
+    now_iso = report["now"]
+    lines = [f"Status for {report['node']} ({report['name']})"]
+    lines += [f"ADVARSEL: {w['text']}" for w in report["warnings"]]
+    daemon = report["daemon"]
+    if daemon["running"]:
+        lines.append(f"Daemon:    kjører (pid {daemon['pid']}), status {_clock(daemon['snapshot_at'], tz, now_iso)}")
+    elif daemon["snapshot_at"]:
+        lines.append(f"Daemon:    kjører ikke (siste status {_clock(daemon['snapshot_at'], tz, now_iso)})")
+    else:
+        lines.append("Daemon:    kjører ikke")
+    radio = report["radio"]
+    where = f", {radio['url']}" if radio["url"] else ""
+    modem = f" ({radio['modem']})" if radio["modem"] and radio["state"] == "connected" else ""
+    detail = f": {radio['detail']}" if radio["detail"] and radio["state"] != "unknown" else ""
+    lines.append(f"Radio:     {LINK_TEXT.get(radio['state'], radio['state'])}{where}{modem}{detail}")
+    clock = {True: "synkronisert", False: "IKKE synkronisert", None: "ukjent"}[report["clock_synchronised"]]
+    lines.append(f"Klokke:    {clock}")
+    airtime = report["airtime"]
+    if airtime:
+        used, limit = airtime["used_s"], airtime["limit_s"]
+        share = used / limit if limit else 0.0
+        lines.append(f"Sendetid:  {_number(used)} s av {_number(limit, 0)} s siste time ({_number(share * 100)} %)")
+    queue = report["queue"]
+    if queue:
+        lines.append("Sendekø:   " + " · ".join(f"{label} {queue.get(label, 0)}" for label in RANK_LABELS.values()))
+    if report["outbox"]:
+        lines.append(f"Utboks:    {', '.join(report['outbox'])} (ikke gitt til radioen ennå)")
+    lines += ["", "Sist hørt:"]
+    if not report["heard"]:
+        lines.append("  (ingen andre noder i rosteret)")
+    width = max((len(h["node"]) for h in report["heard"]), default=0)
+    name_width = max((len(h["name"]) for h in report["heard"]), default=0)
+    for h in report["heard"]:
+        when = _clock(h["at"], tz, now_iso)
+        if h["ago_s"] is not None:
+            when += f" (for {_ago(h['ago_s'])} siden, {VIA_TEXT.get(h['via'], h['via'])})"
+        lines.append(f"  {h['node']:<{width}}  {h['name']:<{name_width}}  {when}")
+    lines += ["", "Sendt herfra:"]
+    if not report["sent"]:
+        lines.append("  (ingen meldinger sendt fra denne noden)")
+    for m in report["sent"]:
+        total = len(m["held_by"]) + len(m["missing"])
+        holders = f"mottatt av {len(m['held_by'])} av {total}"
+        if m["held_by"]:
+            holders += ": " + ", ".join(m["held_by"])
+        if m["transmitted_at"] is None:
+            holders = "ikke sendt ennå"
+        lines.append(f"  {m['id']}  {m['kind']:<12} {m['priority']:<9} {_clock(m['created'], tz, now_iso)}  {holders}")
+    return lines

@@ -1,0 +1,1060 @@
+"""The radio daemon, its transport and ``relay status``.
+
+Unit tests run the daemon loop against a fake transport on a fake clock: the
+clock moves only when the loop waits for the radio, so nothing sleeps.  The
+integration tests at the end run real daemons in their own processes against
+``relay hw-sim`` (the loopback Meshtastic devices) on the wall clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from relay import daemon as daemon_mod
+from relay.cli.main import cli
+from relay.core import frames, wire
+from relay.core.airtime import LONG_FAST, PRESETS, packet_airtime
+from relay.core.compose import compose
+from relay.core.model import Kind, Priority
+from relay.core.roster import Roster, RosterEntry
+from relay.core.signing import Signer
+from relay.daemon import STATUS_KEY, Daemon
+from relay.edge import dictionaries
+from relay.edge.home import Home
+from relay.edge.radio import MeshtasticTransport, RadioUrl, parse_url
+from relay.edge.store import Store
+from relay.errors import ConfigError
+from tests.helpers import SIGNERS, STRANGER, build_roster
+
+ROSTER = build_roster()
+SHORT_FAST = PRESETS["SHORT_FAST"]
+EPOCH = datetime(2026, 5, 29, 12, 0, tzinfo=UTC).timestamp()
+REPO = Path(__file__).resolve().parents[1]
+
+
+# --- a fake radio on a fake clock ---------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self, now: float = EPOCH) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeTransport:
+    """Frames in through ``inbox``, out into ``sent``; waiting for a frame moves the clock."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.inbox: deque[bytes] = deque()
+        self.sent: list[tuple[float, bytes, int]] = []
+        self.connected = True
+        self.accepting = True
+        self.link_detail: str | None = None
+        self.modem = LONG_FAST
+        self.closed = False
+        self.waits = 0
+        self.on_wait: Callable[[], None] | None = None
+
+    def send(self, frame: bytes, hop_limit: int) -> bool:
+        if not (self.connected and self.accepting):
+            return False
+        self.sent.append((self.clock.now, frame, hop_limit))
+        return True
+
+    def receive(self, timeout: float) -> bytes | None:
+        if self.inbox:
+            return self.inbox.popleft()
+        if timeout > 0:
+            self.waits += 1
+            self.clock.now += timeout
+            if self.on_wait is not None:
+                self.on_wait()
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+    def frames_sent(self) -> list[bytes]:
+        return [frame for _, frame, _ in self.sent]
+
+
+def make_daemon(tmp_path: Path, node: str = "MOD", seed: int = 1) -> tuple[Daemon, FakeTransport, FakeClock]:
+    clock = FakeClock()
+    transport = FakeTransport(clock)
+    store = Store(tmp_path / f"{node}.db", dictionaries.available())
+    d = Daemon(
+        node,
+        SIGNERS[node].key_id,
+        store,
+        ROSTER,
+        transport,
+        url="tcp://fake:4403",
+        clock=clock,
+        rng=random.Random(seed),
+    )
+    return d, transport, clock
+
+
+def run_for(d: Daemon, clock: FakeClock, seconds: float, max_steps: int = 100_000) -> None:
+    """Step the loop until ``seconds`` of fake time have passed (bounded: a stall fails the test)."""
+    end = clock.now + seconds
+    for _ in range(max_steps):
+        if clock.now >= end:
+            return
+        d.step()
+    raise AssertionError(f"the loop stalled at {clock.now - EPOCH:.3f} s")
+
+
+def message(
+    origin: str, seq: int, text: str = "Strømbrudd i sentrum.", priority: Priority = Priority.RUTINE
+) -> wire.SignedMessage:
+    created = datetime.fromtimestamp(EPOCH, UTC)
+    msg = compose(Kind.SITREP, origin, seq, created, text=text, priority=priority)
+    return wire.encode(msg, SIGNERS[origin], dictionaries.current())
+
+
+def long_message(origin: str, seq: int, packets: int = 3, priority: Priority = Priority.RUTINE) -> wire.SignedMessage:
+    """A message of at least ``packets`` fragments: reference codes barely compress."""
+    rng = random.Random(seq)
+    words = " ".join("".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ0123456789") for _ in range(6)) for _ in range(200))
+    for n in range(20, 200, 10):
+        m = message(origin, seq, words[: n * 7], priority)
+        if frames.packets_for(len(m.wire)) >= packets:
+            return m
+    raise AssertionError("no text long enough")
+
+
+def commit(store: Store, signed: wire.SignedMessage) -> None:
+    """What the CLI does: the next number, signed, committed locally."""
+    origin = signed.message.origin
+    store.commit_local(origin, lambda seq: signed, datetime.fromtimestamp(EPOCH, UTC))
+
+
+# --- the loop ------------------------------------------------------------------------------
+
+
+def test_a_committed_message_goes_out_and_frames_heard_are_stored(tmp_path: Path) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    mine = message("MOD", 1, priority=Priority.HASTER)
+    commit(d.store, mine)
+    run_for(d, clock, 2.0)
+    assert mine.wire in radio.frames_sent()
+    assert [hop for _, frame, hop in radio.sent if frame == mine.wire] == [0]  # the stores relay, not the firmware
+    theirs = message("HOL", 1)
+    radio.inbox.append(theirs.wire)
+    run_for(d, clock, 1.0)
+    assert [s.message for s in d.store.get("HOL", 1)] == [theirs.message]
+    assert d.heard["HOL"]["via"] == "message"
+    assert d.sync.stats.stored == 1
+
+
+def test_a_message_the_cli_commits_while_the_daemon_runs_is_sent_within_a_second(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    run_for(d, clock, 30.0)
+    cli_store = Store(tmp_path / "MOD.db", dictionaries.available())  # another connection, as the CLI has
+    signed = message("MOD", 1, priority=Priority.NOD)
+    caplog.set_level(logging.INFO, "relay.daemon")
+    committed_at = clock.now
+    commit(cli_store, signed)
+    cli_store.close()
+    run_for(d, clock, 3.0)
+    sent_at = [t for t, frame, _ in radio.sent if frame == signed.wire]
+    assert sent_at and sent_at[0] - committed_at <= daemon_mod.OUTBOX_POLL_S + daemon_mod.MAX_WAIT_S
+    assert "queued MOD-0001 SITREP NØD for sending (" in caplog.text
+    assert d.store.pending() == []
+
+
+def test_frames_go_out_one_airtime_apart_and_nod_overtakes_a_routine_backlog(tmp_path: Path) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    routine = long_message("MOD", 1, packets=4)
+    commit(d.store, routine)
+    run_for(d, clock, 0.1)
+    commit(d.store, message("MOD", 2, "Brann i rådhuset.", Priority.NOD))
+    d.sync.local_message()
+    run_for(d, clock, 30.0)
+    data = [(t, f) for t, f, _ in radio.sent if f[0] != frames.SUMMARY]
+    kinds = ["nød" if frames.is_message_frame(f) else "fragment" for _, f in data]
+    assert kinds[0] == "fragment" and "nød" in kinds[1:3]  # overtakes the fragments still queued
+    for (t1, f1), (t2, _) in itertools.pairwise(data):
+        assert t2 - t1 >= packet_airtime(len(f1), LONG_FAST)  # the radio is never handed a second frame early
+
+
+def test_the_airtime_follows_the_modem_the_radio_reports(tmp_path: Path) -> None:
+    d, radio, _ = make_daemon(tmp_path)
+    assert d.airtime(100) == packet_airtime(100, LONG_FAST)
+    radio.modem = SHORT_FAST
+    assert d.airtime(100) == packet_airtime(100, SHORT_FAST)
+    d.time_scale = 20.0
+    assert d.airtime(100) == pytest.approx(packet_airtime(100, SHORT_FAST) / 20)
+
+
+def test_nothing_is_taken_from_the_sync_while_the_link_is_down(tmp_path: Path) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    radio.connected = False
+    radio.link_detail = "ConnectionRefusedError"
+    commit(d.store, message("MOD", 1))
+    run_for(d, clock, 120.0)
+    assert radio.sent == []
+    assert d.store.pending() != []  # still in the outbox: nothing was lost to a dead link
+    assert radio.waits <= 120.0 / daemon_mod.MAX_WAIT_S + 5  # waiting, not spinning
+    assert d.snapshot(clock.now)["link"]["state"] == "down"
+    radio.connected, radio.link_detail = True, None
+    run_for(d, clock, 2.0)
+    assert message("MOD", 1).wire in radio.frames_sent()
+
+
+def test_a_frame_the_radio_refuses_is_kept_and_sent_first_later(tmp_path: Path) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    radio.accepting = False  # e.g. paused after a DUTY_CYCLE_LIMIT NAK
+    signed = message("MOD", 1, priority=Priority.HASTER)
+    commit(d.store, signed)
+    run_for(d, clock, 60.0)
+    assert radio.sent == []
+    assert d.queue_by_priority()["HASTER"] == 1
+    radio.accepting = True
+    run_for(d, clock, 1.0)
+    assert radio.frames_sent()[0] == signed.wire
+
+
+def test_a_rejected_frame_is_counted_and_logged_once_with_its_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    body = wire.encode_body(
+        compose(Kind.MELDING, "HOL", 9, datetime.fromtimestamp(EPOCH, UTC), text="Evakuer."),
+        SIGNERS["HOL"].key_id,
+        dictionaries.current(),
+    )
+    forged = body + STRANGER.sign(b"relay/msg/1\x00" + body)
+    caplog.set_level(logging.INFO, "relay.daemon")
+    radio.inbox.extend([forged, forged, forged])  # heard again (a neighbour rebroadcast it)
+    run_for(d, clock, 1.0)
+    lines = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert lines == [f"rejected a {len(forged)}-byte frame: bad_signature"]
+    assert d.sync.stats.rejected["bad_signature"] == 3
+    assert d.store.get("HOL", 9) == []
+    d.write_status(clock.now)
+    snapshot = json.loads(d.store.get_state(STATUS_KEY) or "{}")
+    assert snapshot["stats"]["rejected"] == {"bad_signature": 3}
+    assert "HOL" not in d.heard  # a forgery does not count as hearing HOL
+
+
+def test_two_different_messages_with_one_id_are_stored_and_flagged_in_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    caplog.set_level(logging.INFO, "relay.daemon")
+    radio.inbox.extend([message("HOL", 1, "Første versjon.").wire, message("HOL", 1, "Fra en gammel backup.").wire])
+    run_for(d, clock, 1.0)
+    assert len(d.store.get("HOL", 1)) == 2
+    assert "conflict: a second, different HOL-0001 was signed by its origin; both are kept" in caplog.text
+
+
+def test_garbage_and_truncated_frames_neither_crash_nor_stall_the_loop(tmp_path: Path) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    rng = random.Random(7)
+    good = long_message("HOL", 1, packets=3)
+    pieces = frames.split(good.wire, SIGNERS["HOL"].key_id, 1)
+    junk = [bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 240))) for _ in range(300)]
+    junk += [p[:cut] for p in pieces for cut in range(0, len(p), 7)]  # truncated fragments
+    junk += [good.wire[:cut] for cut in range(0, len(good.wire), 11)]  # truncated messages
+    junk += [
+        bytes([t]) + bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 30))) for t in range(16) for _ in range(5)
+    ]
+    rng.shuffle(junk)
+    radio.inbox.extend(junk)
+    run_for(d, clock, 5.0)
+    assert not radio.inbox  # every frame was taken
+    assert sum(d.sync.stats.rejected.values()) > 0
+    radio.inbox.extend(pieces)  # the loop still works: the real thing arrives and is stored
+    run_for(d, clock, 5.0)
+    assert [s.message for s in d.store.get("HOL", 1)] == [good.message]
+
+
+def test_stop_ends_the_loop_after_the_current_step_and_leaves_a_stopped_snapshot(tmp_path: Path) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    radio.on_wait = lambda: d.stop("SIGTERM") if clock.now - EPOCH > 5 else None
+    d.run()  # returns: the stop request was honoured
+    d.shutdown()
+    assert radio.closed
+    snapshot = json.loads(d.store.get_state(STATUS_KEY) or "{}")
+    assert snapshot["stopped"] == "SIGTERM" and snapshot["link"]["state"] == "stopped"
+    assert 5 < clock.now - EPOCH < 6
+
+
+def test_the_snapshot_says_what_status_needs(tmp_path: Path) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    commit(d.store, long_message("MOD", 1, packets=3, priority=Priority.PRIORITET))
+    run_for(d, clock, 0.01)
+    peer = frames.Summary(SIGNERS["RIN"].key_id, ROSTER.version, (("MOD", 0),)).to_bytes()
+    radio.inbox.append(peer)
+    run_for(d, clock, 0.5)
+    snap = d.snapshot(clock.now)
+    assert snap["pid"] == os.getpid() and snap["node"] == "MOD" and snap["at"] == clock.now
+    assert snap["link"] | {"since": None} == {
+        "state": "connected",
+        "url": "tcp://fake:4403",
+        "detail": None,
+        "since": None,
+        "modem": "LONG_FAST",
+    }
+    assert snap["heard"]["RIN"] == {"at": pytest.approx(clock.now, abs=0.5), "via": "summary"}
+    assert snap["queue"]["PRIORITET"] >= 1 and snap["queue"]["NØD"] == 0
+    assert 0 < snap["airtime"]["used_s"] < snap["airtime"]["limit_s"] == 324.0
+    run_for(d, clock, daemon_mod.STATUS_INTERVAL_S + 1)
+    written = json.loads(d.store.get_state(STATUS_KEY) or "{}")
+    assert clock.now - written["at"] <= daemon_mod.STATUS_INTERVAL_S
+
+
+def test_a_restarted_daemon_remembers_who_it_heard(tmp_path: Path) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    radio.inbox.append(frames.Summary(SIGNERS["RIN"].key_id, ROSTER.version, ()).to_bytes())
+    run_for(d, clock, 1.0)
+    d.stop()
+    d.shutdown()
+    again = Daemon("MOD", SIGNERS["MOD"].key_id, d.store, ROSTER, FakeTransport(clock), clock=clock)
+    assert again.heard["RIN"]["via"] == "summary"
+
+
+def test_two_daemons_on_a_fake_air_converge(tmp_path: Path) -> None:
+    clock = FakeClock()
+    nodes = {}
+    for i, node in enumerate(("MOD", "RIN")):
+        store = Store(tmp_path / f"{node}.db", dictionaries.available())
+        transport = FakeTransport(clock)
+        nodes[node] = (
+            Daemon(node, SIGNERS[node].key_id, store, ROSTER, transport, clock=clock, rng=random.Random(i)),
+            transport,
+        )
+    commit(nodes["MOD"][0].store, long_message("MOD", 1, packets=2))
+    for _ in range(2000):
+        for node, (d, radio) in nodes.items():
+            d.step()
+            for _, frame, _ in radio.sent:
+                for other, (_, other_radio) in nodes.items():
+                    if other != node:
+                        other_radio.inbox.append(frame)
+            radio.sent.clear()
+        if nodes["RIN"][0].store.get("MOD", 1):
+            break
+    assert nodes["RIN"][0].store.digest() == nodes["MOD"][0].store.digest()
+
+
+# --- serve(): the real entry point, with the radio faked ------------------------------------
+
+
+def make_homes(base: Path, nodes: tuple[str, ...] = ("MOD", "RIN", "SIG"), radio: str | None = None) -> dict[str, Home]:
+    now = datetime.now(UTC)
+    authority = Signer.generate()
+    roster = Roster.create("Testregionen", authority, now)
+    homes = {}
+    for node in nodes:
+        home = Home.init(base / node, node, f"{node} kommune", radio=radio)
+        homes[node] = home
+        entry = RosterEntry(node, f"{node} kommune", "kommune", home.signer().public_key, now)
+        roster = roster.with_entry(entry, authority, now)
+    for home in homes.values():
+        home.import_roster(roster.to_json())
+    return homes
+
+
+def test_serve_stops_cleanly_on_sigterm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = make_homes(tmp_path, ("MOD", "RIN"))["MOD"]
+    clock = FakeClock(time.time())
+    fake = FakeTransport(clock)
+    fake.on_wait = lambda: os.kill(os.getpid(), signal.SIGTERM) if fake.waits == 3 else None
+    monkeypatch.setattr("relay.edge.radio.MeshtasticTransport", lambda url, channel: _Started(fake))
+    before = signal.getsignal(signal.SIGTERM)
+    stream = _Capture()
+    monkeypatch.setattr(sys, "stderr", stream)
+    assert daemon_mod.serve(home, "tcp://127.0.0.1:1") == 0
+    assert fake.closed
+    assert signal.getsignal(signal.SIGTERM) is before
+    text = stream.getvalue()
+    assert "<6>relay[MOD]: started: node MOD, radio tcp://127.0.0.1:1" in text
+    assert text.endswith("<6>relay[MOD]: stopped (SIGTERM)\n")
+    store = home.store()
+    assert json.loads(store.get_state(STATUS_KEY) or "{}")["stopped"] == "SIGTERM"
+    store.close()
+
+
+class _Started:
+    """A FakeTransport with the start() of the real one."""
+
+    def __init__(self, fake: FakeTransport) -> None:
+        self._fake = fake
+
+    def start(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fake, name)
+
+
+class _Capture:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+def test_serve_exits_nonzero_after_a_fatal_store_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = make_homes(tmp_path, ("MOD", "RIN"))["MOD"]
+    fake = FakeTransport(FakeClock(time.time()))
+    fake.inbox.append(message("MOD", 1).wire)
+
+    def disk_error(self: Daemon, frame: bytes, now: float) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr("relay.edge.radio.MeshtasticTransport", lambda url, channel: _Started(fake))
+    monkeypatch.setattr(Daemon, "_on_frame", disk_error)
+    stream = _Capture()
+    monkeypatch.setattr(sys, "stderr", stream)
+    assert daemon_mod.serve(home, "tcp://127.0.0.1:1") == 1  # non-zero: systemd restarts the unit
+    assert "<2>relay[MOD]: fatal: OperationalError: disk I/O error\n" in stream.getvalue()
+    assert fake.closed
+
+
+@pytest.mark.parametrize(
+    ("setup", "error"),
+    [
+        ("no-radio", "Feil: ingen radio oppgitt: bruk --radio serial:///dev/ttyACM0 eller tcp://HOST:4403"),
+        ("no-roster", "Feil: noden har ikke noe roster: importer det med «relay roster import FIL»"),
+        ("bad-url", "Feil: ugyldig radioadresse 'http://x': bruk serial:///dev/ttyACM0 eller tcp://HOST:4403"),
+        ("no-home", "Feil: fant ingen node i"),
+    ],
+)
+def test_the_daemon_refuses_to_start_without_what_it_needs(tmp_path: Path, setup: str, error: str) -> None:
+    if setup == "no-roster":
+        Home.init(tmp_path / "MOD", "MOD", "Modum", radio="tcp://127.0.0.1:4403")
+    elif setup != "no-home":
+        make_homes(tmp_path, ("MOD", "RIN"))
+    args = ["--lang", "nb", "--home", str(tmp_path / "MOD"), "daemon"] + (
+        ["--radio", "http://x"] if setup == "bad-url" else []
+    )
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert result.output.startswith(error)
+
+
+def test_the_daemon_refuses_a_roster_without_its_key(tmp_path: Path) -> None:
+    homes = make_homes(tmp_path, ("MOD", "RIN"))
+    other = Home.init(tmp_path / "MOD2", "MOD", "Modum igjen")
+    other.import_roster(homes["MOD"].roster_path.read_text())
+    with pytest.raises(ConfigError, match="har ikke nøkkelen til MOD"):
+        daemon_mod.serve(other, "tcp://127.0.0.1:1")
+
+
+def test_log_lines_carry_sd_daemon_priorities() -> None:
+    stream = _Capture()
+    handler = daemon_mod.JournalHandler("MOD", stream)  # type: ignore[arg-type]
+    for name, level, text in [
+        ("relay.daemon", logging.INFO, "stored HOL-0003 SITREP from the air"),
+        ("relay.radio", logging.WARNING, "radio link lost"),
+        ("meshtastic.stdout", logging.ERROR, "two\nlines"),
+        ("relay.daemon", logging.DEBUG, "sent SUMMARY of MOD (8 B, hop limit 0)"),
+        ("relay.daemon", logging.CRITICAL, "fatal"),
+    ]:
+        handler.emit(logging.LogRecord(name, level, __file__, 1, text, None, None))
+    assert stream.getvalue().splitlines() == [
+        "<6>relay[MOD]: stored HOL-0003 SITREP from the air",
+        "<4>relay[MOD]: radio link lost",
+        "<3>relay[MOD]: meshtastic: two",
+        "<3>relay[MOD]: meshtastic: lines",
+        "<7>relay[MOD]: sent SUMMARY of MOD (8 B, hop limit 0)",
+        "<2>relay[MOD]: fatal",
+    ]
+
+
+def test_the_library_prints_become_log_lines() -> None:
+    stream = _Capture()
+    with daemon_mod.journal("MOD", stream=stream):  # type: ignore[arg-type]
+        print("No Serial Meshtastic device detected", end="")
+        print(", attempting TCP connection on localhost.")
+        print("Traceback (most recent call last):", file=sys.stderr)
+    assert stream.getvalue().splitlines() == [
+        "<4>relay[MOD]: meshtastic: No Serial Meshtastic device detected, attempting TCP connection on localhost.",
+        "<3>relay[MOD]: meshtastic: Traceback (most recent call last):",
+    ]
+
+
+# --- the transport, without a device ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "url"),
+    [
+        ("serial:///dev/ttyACM0", RadioUrl("serial", "/dev/ttyACM0")),
+        ("/dev/serial/by-id/usb-RAK_4631-if00", RadioUrl("serial", "/dev/serial/by-id/usb-RAK_4631-if00")),
+        ("serial:///dev/pts/3", RadioUrl("serial", "/dev/pts/3")),
+        ("tcp://10.0.0.5:4403", RadioUrl("tcp", "10.0.0.5", 4403)),
+        ("tcp://radio.local", RadioUrl("tcp", "radio.local", 4403)),
+        ("tcp://[::1]:4404", RadioUrl("tcp", "::1", 4404)),
+    ],
+)
+def test_radio_urls(text: str, url: RadioUrl) -> None:
+    assert parse_url(text) == url
+    assert parse_url(str(url)) == url
+
+
+@pytest.mark.parametrize(
+    "text", ["", "ttyACM0", "serial://ttyACM0", "tcp://", "tcp://h:99999", "udp://h:1", "tcp://h/x"]
+)
+def test_bad_radio_urls(text: str) -> None:
+    with pytest.raises(ConfigError, match="ugyldig radioadresse"):
+        parse_url(text)
+
+
+class _Info:
+    my_node_num = 0x1234
+
+
+class _FakeIface:
+    myInfo = _Info()
+
+
+def _transport() -> tuple[MeshtasticTransport, _FakeIface]:
+    transport = MeshtasticTransport(parse_url("tcp://127.0.0.1:1"))
+    iface = _FakeIface()
+    transport._iface = iface
+    return transport, iface
+
+
+def test_the_transport_takes_private_app_payloads_of_its_own_interface_only() -> None:
+    transport, iface = _transport()
+    packet = {"from": 0x9999, "decoded": {"portnum": "PRIVATE_APP", "payload": b"\x02abc"}}
+    transport._on_receive(packet, iface)
+    transport._on_receive(packet, _FakeIface())  # another interface in this process
+    transport._on_receive({"from": 0x1234, "decoded": {"portnum": "PRIVATE_APP", "payload": b"mine"}}, iface)
+    transport._on_receive({"from": 0x9999, "decoded": {"portnum": "TEXT_MESSAGE_APP", "payload": b"hei"}}, iface)
+    transport._on_receive({"from": 0x9999, "encrypted": "AAAA"}, iface)  # not our channel key
+    transport._on_receive({"from": 0x9999, "decoded": "garbage"}, iface)
+    assert transport.receive(0) == b"\x02abc"
+    assert transport.receive(0) is None
+
+
+def test_a_duty_cycle_nak_pauses_sending_and_too_large_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    transport, iface = _transport()
+    transport._sent.update({1: 200, 2: 231, 3: 50})
+    transport._on_receive(
+        {"from": 0x1234, "decoded": {"portnum": "ROUTING_APP", "requestId": 3, "routing": {"errorReason": "NONE"}}},
+        iface,
+    )
+    assert transport._paused_until == 0.0
+    transport._on_receive(
+        {
+            "from": 0x1234,
+            "decoded": {"portnum": "ROUTING_APP", "requestId": 1, "routing": {"errorReason": "DUTY_CYCLE_LIMIT"}},
+        },
+        iface,
+    )
+    assert transport._paused_until > time.monotonic() + 20
+    transport._on_receive(
+        {
+            "from": 0x1234,
+            "decoded": {"portnum": "ROUTING_APP", "requestId": 2, "routing": {"errorReason": "TOO_LARGE"}},
+        },
+        iface,
+    )
+    assert "radio refused a 200-byte packet: duty cycle limit; pausing sending for 30 s" in caplog.text
+    assert "radio refused a 231-byte packet as too large; dropped" in caplog.text
+
+
+def test_the_firmware_says_when_sending_may_resume() -> None:
+    transport, iface = _transport()
+
+    class Note:
+        message = "Duty cycle limit exceeded. You can send again in 7 mins"
+
+    transport._on_notification(Note(), iface)
+    assert 6.9 * 60 < transport._paused_until - time.monotonic() <= 7 * 60
+
+
+def test_the_transport_refuses_oversized_frames_and_sends_nothing_while_down() -> None:
+    transport = MeshtasticTransport(parse_url("tcp://127.0.0.1:1"))
+    assert not transport.send(bytes(232), 0)
+    assert not transport.send(b"\x02", 0)
+    assert not transport.connected
+
+
+def test_modem_settings_from_the_device_config() -> None:
+    from meshtastic.protobuf import config_pb2
+
+    from relay.edge.radio import modem_of
+
+    lora = config_pb2.Config.LoRaConfig
+    assert modem_of(lora(use_preset=True, modem_preset=lora.ModemPreset.MEDIUM_FAST)).name == "MEDIUM_FAST"
+    assert modem_of(lora(use_preset=True, modem_preset=lora.ModemPreset.LONG_SLOW)).spreading_factor == 12
+    custom = modem_of(lora(use_preset=False, bandwidth=62, spread_factor=10, coding_rate=5))
+    assert custom is not None and custom.bandwidth_hz == 62_500 and custom.spreading_factor == 10
+    assert modem_of(lora(use_preset=False)) is None
+
+
+# --- relay status -------------------------------------------------------------------------------
+
+
+NOW = datetime(2026, 5, 29, 12, 0, tzinfo=UTC).timestamp()
+
+
+@pytest.fixture
+def status_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+    homes = make_homes(tmp_path, ("MOD", "RIN", "SIG"), radio="tcp://10.0.0.5:4403")
+    monkeypatch.setattr("relay.daemon.clock_synchronised", lambda: False)
+    monkeypatch.setattr(time, "time", lambda: NOW)
+    monkeypatch.setattr("relay.cli.context.LOCAL_TZ", None)
+    return homes["MOD"]
+
+
+def status(home: Home, *args: str) -> Any:
+    return CliRunner().invoke(cli, ["--lang", "nb", "--home", str(home.path), "status", *args])
+
+
+def test_status_without_a_daemon(status_home: Home) -> None:
+    result = status(status_home)
+    assert result.exit_code == 0
+    assert result.output == (
+        "Status for MOD (MOD kommune)\n"
+        "ADVARSEL: daemon kjører ikke: ingen statusrapport fra daemon i lageret\n"
+        "ADVARSEL: systemklokka er ikke synkronisert: tidsstempler kan være feil\n"
+        "Daemon:    kjører ikke\n"
+        "Radio:     ukjent tilstand (daemon kjører ikke), tcp://10.0.0.5:4403\n"
+        "Klokke:    IKKE synkronisert\n"
+        "\n"
+        "Sist hørt:\n"
+        "  RIN  RIN kommune  aldri\n"
+        "  SIG  SIG kommune  aldri\n"
+        "\n"
+        "Sendt herfra:\n"
+        "  (ingen meldinger sendt fra denne noden)\n"
+    )
+
+
+def _write_snapshot(home: Home, at: float, **changes: Any) -> dict[str, Any]:
+    snap: dict[str, Any] = {
+        "format": 1,
+        "node": "MOD",
+        "pid": os.getpid(),
+        "at": at,
+        "started": at - 3600,
+        "stopped": None,
+        "link": {
+            "state": "connected",
+            "url": "tcp://10.0.0.5:4403",
+            "detail": None,
+            "since": at - 3500,
+            "modem": "LONG_FAST",
+        },
+        "heard": {"RIN": {"at": at - 40, "via": "summary"}},
+        "queue": {"NØD": 0, "HASTER": 1, "KONTROLL": 2, "PRIORITET": 0, "RUTINE": 3},
+        "airtime": {"used_s": 12.25, "limit_s": 324.0, "reserve_s": 81.0, "window_s": 3600.0, "time_scale": 1.0},
+        "stats": {
+            "frames_heard": 10,
+            "frames_sent": 4,
+            "stored": 2,
+            "duplicates_ignored": 1,
+            "conflicts": 0,
+            "rejected": {},
+            "airtime_s": 12.25,
+        },
+    }
+    snap.update(changes)
+    store = home.store()
+    store.set_state(STATUS_KEY, json.dumps(snap))
+    store.close()
+    return snap
+
+
+def _send_from(home: Home, seq_text: str, transmitted: bool, holders: tuple[str, ...]) -> None:
+    store = home.store()
+    signer = home.signer()
+    created = datetime.fromtimestamp(NOW - 600, UTC)
+
+    def build(seq: int) -> wire.SignedMessage:
+        msg = compose(Kind.SITREP, "MOD", seq, created, text=seq_text, priority=Priority.HASTER)
+        return wire.encode(msg, signer, dictionaries.current())
+
+    signed = store.commit_local("MOD", build, created)
+    if transmitted:
+        store.mark_transmitted("MOD", signed.message.seq, created + timedelta(seconds=1))
+    for node in holders:
+        store.add_receipts(
+            "MOD", signed.message.seq, signed.message.seq, node, "MOTTATT", created + timedelta(minutes=1)
+        )
+    store.close()
+
+
+def test_status_with_a_running_daemon(status_home: Home) -> None:
+    _write_snapshot(status_home, NOW - 4)
+    _send_from(status_home, "Strømmen er tilbake i sentrum.", transmitted=True, holders=("RIN",))
+    _send_from(status_home, "Vannverket går på aggregat.", transmitted=False, holders=())
+    result = status(status_home)
+    assert result.exit_code == 0
+    assert result.output == (
+        "Status for MOD (MOD kommune)\n"
+        "ADVARSEL: systemklokka er ikke synkronisert: tidsstempler kan være feil\n"
+        f"Daemon:    kjører (pid {os.getpid()}), status 11:59:56 UTC\n"
+        "Radio:     tilkoblet, tcp://10.0.0.5:4403 (LONG_FAST)\n"
+        "Klokke:    IKKE synkronisert\n"
+        "Sendetid:  12,2 s av 324 s siste time (3,8 %)\n"
+        "Sendekø:   NØD 0 · HASTER 1 · KONTROLL 2 · PRIORITET 0 · RUTINE 3\n"
+        "Utboks:    MOD-0002 (ikke gitt til radioen ennå)\n"
+        "\n"
+        "Sist hørt:\n"
+        "  RIN  RIN kommune  11:59:16 UTC (for 44 s siden, oppsummering)\n"
+        "  SIG  SIG kommune  aldri\n"
+        "\n"
+        "Sendt herfra:\n"
+        "  MOD-0002  SITREP       HASTER    11:50:00 UTC  ikke sendt ennå\n"
+        "  MOD-0001  SITREP       HASTER    11:50:00 UTC  mottatt av 1 av 2: RIN\n"
+    )
+
+
+def test_status_warns_when_the_snapshot_is_old_or_the_daemon_stopped(status_home: Home) -> None:
+    _write_snapshot(status_home, NOW - 61)
+    assert "ADVARSEL: daemon kjører ikke: siste statusrapport er 61 s gammel\n" in status(status_home).output
+    _write_snapshot(status_home, NOW - 300, stopped="SIGTERM")
+    assert "ADVARSEL: daemon kjører ikke: stoppet for 5 min siden\n" in status(status_home).output
+    _write_snapshot(status_home, NOW - 5, pid=2**22 + 12345)  # fresh, but that process is gone (kill -9)
+    output = status(status_home).output
+    assert "ADVARSEL: daemon kjører ikke: prosessen som skrev siste statusrapport finnes ikke lenger\n" in output
+    _write_snapshot(
+        status_home,
+        NOW - 5,
+        link={
+            "state": "down",
+            "url": "serial:///dev/ttyACM0",
+            "detail": "FileNotFoundError: /dev/ttyACM0",
+            "since": NOW - 100,
+            "modem": None,
+        },
+    )
+    output = status(status_home).output
+    assert "ADVARSEL: radioen er ikke tilkoblet: FileNotFoundError: /dev/ttyACM0\n" in output
+    assert "Radio:     frakoblet, serial:///dev/ttyACM0: FileNotFoundError: /dev/ttyACM0\n" in output
+
+
+def test_status_json(status_home: Home) -> None:
+    _write_snapshot(status_home, NOW - 4)
+    _send_from(status_home, "Strømmen er tilbake i sentrum.", transmitted=True, holders=("RIN", "SIG"))
+    result = status(status_home, "--json")
+    assert result.exit_code == 0
+    doc = json.loads(result.output)
+    assert doc["daemon"] == {
+        "running": True,
+        "pid": os.getpid(),
+        "snapshot_at": "2026-05-29T11:59:56+00:00",
+        "snapshot_age_s": 4.0,
+        "started": "2026-05-29T10:59:56+00:00",
+        "stopped": None,
+    }
+    assert doc["radio"]["state"] == "connected" and doc["clock_synchronised"] is False
+    assert doc["heard"] == [
+        {"node": "RIN", "name": "RIN kommune", "at": "2026-05-29T11:59:16+00:00", "ago_s": 44.0, "via": "summary"},
+        {"node": "SIG", "name": "SIG kommune", "at": None, "ago_s": None, "via": None},
+    ]
+    assert doc["sent"][0]["id"] == "MOD-0001" and doc["sent"][0]["held_by"] == ["RIN", "SIG"]
+    assert doc["sent"][0]["missing"] == []
+    assert [w["code"] for w in doc["warnings"]] == ["clock_not_synchronised"]
+    assert doc["airtime"]["used_s"] == 12.25
+
+
+def test_status_never_imports_meshtastic(tmp_path: Path) -> None:
+    home = make_homes(tmp_path, ("MOD", "RIN"))["MOD"]
+    code = (
+        "import sys\n"
+        "from relay.cli.main import cli\n"
+        "try:\n"
+        f"    cli(['--home', {str(home.path)!r}, 'status', '--json'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "assert 'meshtastic' not in sys.modules, 'status imported meshtastic'\n"
+        "assert 'relay.edge.radio' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True, timeout=60)
+
+
+def test_clock_synchronisation_is_asked_of_timedatectl(tmp_path: Path) -> None:
+    class Result:
+        def __init__(self, out: str, code: int = 0) -> None:
+            self.stdout, self.returncode = out, code
+
+    assert daemon_mod.clock_synchronised(lambda *a, **k: Result("yes\n")) is True
+    assert daemon_mod.clock_synchronised(lambda *a, **k: Result("no\n")) is False
+
+    def missing(*args: object, **kwargs: object) -> Result:
+        raise FileNotFoundError("timedatectl")
+
+    expected = (
+        True
+        if Path("/run/systemd/timesync/synchronized").exists()
+        else False
+        if Path("/run/systemd/timesync").is_dir()
+        else None
+    )
+    assert daemon_mod.clock_synchronised(missing) is expected
+
+
+# --- integration: real daemons, the library, and relay hw-sim --------------------------------------
+
+CHAIN = """
+[mesh]
+preset = "LONG_FAST"
+seed = 3
+hop_limit = 3
+duty_cycle = 0.10
+duration = "1h"
+
+[[node]]
+id = "MOD"
+name = "Modum kommune"
+
+[[node]]
+id = "RIN"
+name = "Ringerike kommune"
+
+[[node]]
+id = "SIG"
+name = "Sigdal kommune"
+
+[[link]]
+a = "MOD"
+b = "RIN"
+loss = 0.0
+
+[[link]]
+a = "RIN"
+b = "SIG"
+loss = 0.0
+"""
+
+
+def _wait_for(predicate: Callable[[], Any], timeout: float, what: str, step: float = 0.02) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Lab:
+    """``relay hw-sim`` and one daemon process per node, each with its own home."""
+
+    def __init__(self, base: Path, speedup: float, pty: bool) -> None:
+        self.base = base
+        self.speedup = speedup
+        self.homes = make_homes(base / "homes")
+        (base / "chain.toml").write_text(CHAIN)
+        self.control = base / "hwsim.sock"
+        self.sim_out = (base / "hwsim.out").open("w+")
+        args = ["hw-sim", "--scenario", str(base / "chain.toml"), "--speedup", str(speedup)]
+        args += ["--control", str(self.control)] + (["--pty"] if pty else [])
+        self.sim = subprocess.Popen(
+            [sys.executable, "-m", "relay", *args], cwd=REPO, stdout=self.sim_out, stderr=subprocess.DEVNULL
+        )
+        self.endpoints: dict[str, dict[str, Any]] = {}
+        _wait_for(self._read_endpoints, 30, "hw-sim endpoints")
+        self.daemons: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _read_endpoints(self) -> bool:
+        self.sim_out.seek(0)
+        for line in self.sim_out.read().splitlines():
+            entry = json.loads(line)
+            self.endpoints[entry["node"]] = entry
+        return len(self.endpoints) == 3
+
+    def url(self, node: str, pty: bool = False) -> str:
+        entry = self.endpoints[node]
+        return f"serial://{entry['pty']}" if pty else f"tcp://{entry['tcp']}"
+
+    def start(self, node: str, pty: bool = False) -> subprocess.Popen[bytes]:
+        log = (self.base / f"{node}.log").open("ab")
+        args = ["--home", str(self.homes[node].path), "daemon", "--radio", self.url(node, pty)]
+        args += ["--time-scale", str(self.speedup), "--verbose"]
+        proc = subprocess.Popen([sys.executable, "-m", "relay", *args], cwd=REPO, stdout=log, stderr=log)
+        self.daemons[node] = proc
+        return proc
+
+    def log(self, node: str) -> str:
+        return (self.base / f"{node}.log").read_text(errors="replace")
+
+    def connected(self, *nodes: str) -> None:
+        for node in nodes:
+            _wait_for(lambda n=node: "radio connected" in self.log(n), 30, f"{node} to connect")
+
+    def held(self, node: str, origin: str, seq: int) -> list[Any]:
+        store = self.homes[node].store()
+        try:
+            return store.get(origin, seq)
+        finally:
+            store.close()
+
+    def stop(self) -> None:
+        for proc in self.daemons.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.daemons.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.sim.send_signal(signal.SIGTERM)
+        try:
+            self.sim.wait(10)
+        except subprocess.TimeoutExpired:
+            self.sim.kill()
+            self.sim.wait()
+        self.sim_out.close()
+
+
+@contextmanager
+def lab(tmp_path: Path, speedup: float = 20.0, pty: bool = False) -> Iterator[Lab]:
+    the_lab = Lab(tmp_path, speedup, pty)
+    try:
+        yield the_lab
+    finally:
+        the_lab.stop()
+
+
+def send_sitrep(home: Home, text: str, priority: Priority = Priority.HASTER) -> wire.SignedMessage:
+    """Commit a SITREP the way the CLI does: a store connection of its own, Store.commit_local."""
+    store = home.store()
+    signer = home.signer()
+    now = datetime.now(UTC)
+
+    def build(seq: int) -> wire.SignedMessage:
+        msg = compose(Kind.SITREP, home.config().node_id, seq, now, text=text, priority=priority)
+        return wire.encode(msg, signer, dictionaries.current())
+
+    try:
+        return store.commit_local(home.config().node_id, build, now)
+    finally:
+        store.close()
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def test_a_sitrep_from_mod_reaches_sig_two_hops_away_over_tcp(tmp_path: Path) -> None:
+    with lab(tmp_path, speedup=20) as the_lab:
+        for node in ("MOD", "RIN", "SIG"):
+            the_lab.start(node)
+        the_lab.connected("MOD", "RIN", "SIG")
+        committed = time.monotonic()
+        sent = send_sitrep(the_lab.homes["MOD"], "Strømbrudd i hele Vikersund. Aggregat på rådhuset.")
+        seq = sent.message.seq
+        for node in ("RIN", "SIG"):
+            held = _wait_for(lambda n=node: the_lab.held(n, "MOD", seq), 30, f"MOD-{seq:04d} at {node}")
+            assert [h.message for h in held] == [sent.message]  # verified: only verified messages enter
+            print(f"\ncommit -> held at {node}: {time.monotonic() - committed:.2f} s (speedup and time scale 20)")
+        for node, proc in the_lab.daemons.items():
+            print(f"{node}: RSS {_rss_kb(proc.pid)} kB")
+        assert "<6>relay[RIN]: stored MOD-0001 SITREP HASTER from the air" in the_lab.log("RIN")
+        daemons = dict(the_lab.daemons)
+    for node, proc in daemons.items():
+        assert proc.returncode == 0, the_lab.log(node)  # SIGTERM: a clean stop
+        assert the_lab.log(node).endswith(f"<6>relay[{node}]: stopped (SIGTERM)\n")
+
+
+def test_a_daemon_on_a_serial_pty_takes_part(tmp_path: Path) -> None:
+    with lab(tmp_path, speedup=20, pty=True) as the_lab:
+        the_lab.start("MOD", pty=True)
+        the_lab.start("RIN", pty=True)
+        the_lab.start("SIG")
+        the_lab.connected("MOD", "RIN", "SIG")
+        assert "radio connected: serial:///dev/" in the_lab.log("MOD")
+        sent = send_sitrep(the_lab.homes["MOD"], "Vannverket går på aggregat.")
+        _wait_for(lambda: the_lab.held("SIG", "MOD", sent.message.seq), 30, "the SITREP at SIG")
+        sig_sent = send_sitrep(the_lab.homes["SIG"], "Fylkesvei 280 stengt ved Eggedal.")
+        _wait_for(lambda: the_lab.held("MOD", "SIG", sig_sent.message.seq), 30, "SIG's SITREP at MOD")
+
+
+def test_a_daemon_killed_mid_transfer_finishes_the_message_after_a_restart(tmp_path: Path) -> None:
+    with lab(tmp_path, speedup=10) as the_lab:
+        for node in ("MOD", "RIN", "SIG"):
+            the_lab.start(node)
+        the_lab.connected("MOD", "RIN", "SIG")
+        signer = the_lab.homes["MOD"].signer()
+        text = long_message("MOD", 1, packets=4).message.main_text
+        store = the_lab.homes["MOD"].store()
+        now = datetime.now(UTC)
+        sent = store.commit_local(
+            "MOD",
+            lambda seq: wire.encode(compose(Kind.SITREP, "MOD", seq, now, text=text), signer, dictionaries.current()),
+            now,
+        )
+        store.close()
+        count = frames.packets_for(len(sent.wire))
+        assert count >= 4
+        _wait_for(lambda: f"sent fragment 1/{count} of MOD-0001" in the_lab.log("MOD"), 30, "the first fragment")
+        the_lab.daemons["MOD"].send_signal(signal.SIGKILL)
+        the_lab.daemons["MOD"].wait()
+        time.sleep(0.5)  # what was on the air lands
+        assert the_lab.held("RIN", "MOD", 1) == []  # mid-transfer indeed
+        the_lab.start("MOD")
+        for node in ("RIN", "SIG"):
+            _wait_for(lambda n=node: the_lab.held(n, "MOD", 1), 60, f"MOD-0001 at {node}")
+        for node in ("MOD", "RIN", "SIG"):
+            held = the_lab.held(node, "MOD", 1)
+            assert len(held) == 1 and held[0].wire == sent.wire  # one copy, no conflict, no duplicate
+
+
+def test_a_daemon_reconnects_after_the_device_is_unplugged(tmp_path: Path) -> None:
+    import socket
+
+    def control(command: str) -> dict[str, Any]:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(str(the_lab.control))
+            sock.sendall(command.encode() + b"\n")
+            return dict(json.loads(sock.makefile().readline()))
+
+    with lab(tmp_path, speedup=20) as the_lab:
+        for node in ("MOD", "RIN"):
+            the_lab.start(node)
+        the_lab.connected("MOD", "RIN")
+        control("unplug MOD")
+        _wait_for(lambda: "radio link lost" in the_lab.log("MOD"), 20, "MOD to notice the lost link")
+        sent = send_sitrep(the_lab.homes["MOD"], "Sendt mens radioen var frakoblet.")
+        time.sleep(1.5)
+        assert the_lab.held("RIN", "MOD", sent.message.seq) == []
+        control("replug MOD")
+        _wait_for(lambda: the_lab.log("MOD").count("radio connected") >= 2, 90, "MOD to reconnect")
+        _wait_for(lambda: the_lab.held("RIN", "MOD", sent.message.seq), 30, "the SITREP at RIN")
+        assert the_lab.daemons["MOD"].poll() is None
