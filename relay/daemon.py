@@ -570,7 +570,17 @@ def serve(home: Home, radio: str | None = None, *, time_scale: float = 1.0, verb
     with journal(config.node_id, verbose):
         store = home.store()
         transport = radio_mod.MeshtasticTransport(url, config.channel_index)
-        daemon = Daemon(config.node_id, signer.key_id, store, roster, transport, url=str(url), time_scale=time_scale)
+        sync_config = scaled_config(time_scale, SyncConfig(flood_hops=config.relay_hops))
+        daemon = Daemon(
+            config.node_id,
+            signer.key_id,
+            store,
+            roster,
+            transport,
+            url=str(url),
+            time_scale=time_scale,
+            config=sync_config,
+        )
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             daemon.stop(signal.Signals(signum).name)

@@ -54,6 +54,9 @@ class NodeConfig:
     channel_index: int = 0
     exercise: bool = False
     authority_key: str | None = None  # base64, pinned at the first roster import
+    # Hop limit of fresh messages.  The stores relay between town halls; the hilltop
+    # repeaters of firmware-config/ only carry frames with a hop limit of at least 1.
+    relay_hops: int = 2
 
     def to_toml(self) -> str:
         lines = [
@@ -62,6 +65,7 @@ class NodeConfig:
             f"name = {json.dumps(self.name, ensure_ascii=False)}",
             f"channel_index = {self.channel_index}",
             f"exercise = {'true' if self.exercise else 'false'}  # true: all traffic is marked ØVELSE",
+            f"relay_hops = {self.relay_hops}  # hop limit of fresh messages: 2 reaches over the hilltop repeaters",
         ]
         if self.radio:
             lines.append(f"radio = {json.dumps(self.radio)}  # serial:///dev/ttyACM0 or tcp://HOST:4403")
@@ -118,9 +122,12 @@ class Home:
                 channel_index=int(data.get("channel_index", 0)),
                 exercise=bool(data.get("exercise", False)),
                 authority_key=str(data["authority_key"]) if data.get("authority_key") else None,
+                relay_hops=int(data.get("relay_hops", 2)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"konfigurasjonsfilen {self.config_path} mangler eller har ugyldig felt: {exc}") from None
+        if not 0 <= config.relay_hops <= 7:
+            raise ConfigError(f"konfigurasjonsfilen {self.config_path}: relay_hops må være 0-7")
         if not NODE_ID_RE.match(config.node_id):
             raise ConfigError(f"konfigurasjonsfilen {self.config_path}: ugyldig node_id {config.node_id!r}")
         return config
