@@ -135,6 +135,7 @@ def compose_and_commit(
     """Validate, preview, confirm (on a terminal), sign and commit; return the committed message."""
     from relay.core import frames, wire
     from relay.core.airtime import packet_airtime
+    from relay.daemon import clock_synchronised
     from relay.edge import dictionaries
 
     h = home()
@@ -155,6 +156,10 @@ def compose_and_commit(
     store = h.store()
     try:
 
+        # The header's clock flag: a receiver shows the time of a message from an
+        # unsynchronised clock as unsure (design question 4).  Unknown counts as synced.
+        synced = clock_synchronised() is not False
+
         def build(seq: int) -> wire.SignedMessage:
             msg = Message.create(
                 kind=kind,
@@ -168,6 +173,7 @@ def compose_and_commit(
                 ref=message_ref,
                 incident=incident,
                 approved_by=approved_by,
+                clock_synced=synced,
             )
             return wire.encode(msg, signer, dictionaries.current())
 
