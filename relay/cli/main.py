@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -62,7 +63,7 @@ def bench() -> None:
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Mappe med .txt-filer.")
 @click.option("--json", "as_json", is_flag=True, help="Skriv ett JSON-dokument.")
 def bench_size(files: tuple[Path, ...], corpus: Path | None, as_json: bool) -> None:
-    """Kodet størrelse, antall pakker og LONG_FAST-sendetid per tekst."""
+    """Kodet størrelse, antall pakker og LONG_FAST-sendetid per tekst, mot Meshtastic-tekst og LXMF."""
     from relay import bench as bench_mod
 
     paths = list(files) + ([corpus] if corpus else [])
@@ -70,20 +71,59 @@ def bench_size(files: tuple[Path, ...], corpus: Path | None, as_json: bool) -> N
     if not texts:
         raise click.ClickException("fant ingen .txt-filer")
     report = bench_mod.size_report(texts)
+    s: dict[str, Any] = report["summary"]  # type: ignore[assignment]
+    if s["lxmf"] != "measured":
+        click.echo(f"LXMF ikke målt: {s['lxmf']}; feltene lxmf_* er null.", err=True)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{'fil':<28} {'tekst B':>8} {'wire B':>7} {'pakker':>6} {'sendetid s':>10}")
+    click.echo(
+        f"{'fil':<28} {'tekst B':>8} {'wire B':>7} {'pakker':>6} {'sendetid s':>10} "
+        f"{'Mesh.tekst B':>12} {'LXMF B':>7} {'LXMF s':>7}"
+    )
     for row in report["files"]:  # type: ignore[attr-defined]
+        lxmf = f"{row['lxmf_bytes']:>7} {row['lxmf_airtime_s']:>7.3f}" if row["lxmf_bytes"] else f"{'-':>7} {'-':>7}"
         click.echo(
             f"{Path(row['file']).name:<28} {row['text_bytes']:>8} {row['wire_bytes']:>7} "
-            f"{row['packets']:>6} {row['airtime_s']:>10.3f}"
+            f"{row['packets']:>6} {row['airtime_s']:>10.3f} {row['meshtastic_text_bytes']:>12} {lxmf}"
         )
-    s = report["summary"]
-    click.echo(
-        f"\n{s['files']} filer, {s['one_packet_fraction']:.0%} i én pakke, "  # type: ignore[index]
-        f"median wire/tekst {s['median_wire_over_text']:.3f}"  # type: ignore[index]
+    line = (
+        f"\n{s['files']} filer, {s['one_packet_fraction']:.0%} i én pakke, "
+        f"median wire/tekst {s['median_wire_over_text']:.3f}"
     )
+    if s["median_ratio_vs_lxmf"] is not None:
+        line += f", median wire/LXMF {s['median_ratio_vs_lxmf']:.3f} (sendetid {s['median_airtime_ratio_vs_lxmf']:.3f})"
+    click.echo(line)
+
+
+@bench.command("all")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Mappe for rapporten."
+)
+@click.option(
+    "--corpus",
+    "corpora",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Mappe med .txt-filer i tillegg til de medfølgende eksemplene; kan gjentas.",
+)
+@click.option("--quick", is_flag=True, help="Små parametre (sekunder): for å prøve, ikke for tall.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Prosesser for simuleringene."
+)
+@click.option("--store-messages", type=click.IntRange(min=8), help="Meldinger i lagertesten (standard: 100 000).")
+def bench_all(out_dir: Path, corpora: tuple[Path, ...], quick: bool, workers: int, store_messages: int | None) -> None:
+    """Alle målinger i én kjøring: DIR/report.md, PNG-plott og results.json."""
+    from relay import bench_report
+
+    cfg = bench_report.main_config(bench_report.default_corpora(list(corpora)), quick, workers, store_messages)
+    results = bench_report.run(cfg, bench_report.stderr_progress)
+    for path in bench_report.write(results, out_dir):
+        click.echo(str(path))
+    for target in results["targets"]:
+        verdict = {True: "OK", False: "IKKE NÅDD", None: "ikke målt"}[target["met"]]
+        click.echo(f"{verdict:>10}  {target['target']}: {target['measured']}")
+    click.echo(f"Kjøretid {results['elapsed_s']['total']:.0f} s.")
 
 
 @cli.group()

@@ -1,0 +1,527 @@
+"""Sync figures from the virtual-time simulator, for ``relay bench all``.
+
+Every figure comes from real ``SyncNode``s and real stores on the simulated
+medium (``relay.sim``), deterministic for its seed:
+
+* idle channel utilisation: the Modum region (8 store nodes and a repeater,
+  LONG_FAST) for hours with a single message;
+* repair after Modum's two-hour partition against the ideal (the approach of
+  ``tools/measure_sync.py``), and one message to all 8 against the ideal
+  relay tree;
+* time to converge against link loss (every link of the Modum topology at
+  0-40 %) and against the number of nodes (connected random geometric
+  topologies, fixed seeds), each with a burst of messages from several
+  origins, beside a no-contention lower bound: every hop of the farthest
+  node's shortest path is one transmission, nothing is lost and nobody waits;
+* delivery time per priority under load: a backlog of RUTINE from three
+  nodes with NØD, HASTER and PRIORITET sent into it.
+
+Runs are independent, so ``workers`` > 1 spreads them over processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import statistics
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, TypeVar
+
+from relay.core import frames
+from relay.core.airtime import packet_airtime
+from relay.core.model import Address, Kind, Priority
+from relay.sim import scenario as sc
+from relay.sim.medium import SendResult
+from relay.sim.runner import Simulation
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+HEAL_S = 9000.0  # Modum's partition heals at 2h30m
+
+
+@dataclass(frozen=True)
+class SyncBenchConfig:
+    seeds: tuple[int, ...] = (1, 2, 3, 4, 5)
+    idle_hours: float = 6.0
+    losses: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4)
+    node_counts: tuple[int, ...] = (8, 16, 32, 64)
+    burst: int = 6  # messages in each convergence run
+    cap_s: float = 2 * 3600.0  # simulated time of a convergence run
+    node_cap_s: float = 2 * 3600.0  # ... of a node-count run
+    backlog_per_node: int = 10  # RUTINE messages from each of three nodes in the load run
+    load_cap_s: float = 2 * 3600.0
+    repair: bool = True
+    workers: int = 2
+
+
+QUICK = SyncBenchConfig(
+    seeds=(1,),
+    idle_hours=0.5,
+    losses=(0.0, 0.4),
+    node_counts=(4, 6),
+    burst=2,
+    cap_s=1800.0,
+    node_cap_s=1800.0,
+    backlog_per_node=2,
+    load_cap_s=1800.0,
+    repair=False,
+    workers=1,
+)
+
+
+# --- scenarios ------------------------------------------------------------------------------
+
+
+def modum() -> sc.Scenario:
+    source = resources.files("relay.data.scenarios").joinpath("modum.toml")
+    with resources.as_file(source) as path:
+        return sc.load(Path(path))
+
+
+def sample_texts() -> list[str]:
+    folder = resources.files("relay.data.messages")
+    return [
+        entry.read_text(encoding="utf-8").strip()
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".txt")
+    ]
+
+
+def send_event(at: float, origin: str, text: str, priority: Priority = Priority.PRIORITET) -> sc.Event:
+    spec = sc.SendSpec(
+        origin=origin,
+        kind=Kind.MELDING,
+        priority=priority,
+        to=Address.parse("ALLE"),
+        text=text,
+        fields={},
+        exercise=True,
+        ref=None,
+    )
+    return sc.Event(at, send=spec)
+
+
+def burst(
+    scenario: sc.Scenario, count: int, seed: int, start: float = 120.0, gap: float = 10.0
+) -> tuple[sc.Event, ...]:
+    """``count`` messages from distinct store nodes (chosen by ``seed``), ``gap`` seconds apart."""
+    rng = random.Random(f"burst/{seed}")
+    nodes = list(scenario.store_nodes)
+    origins = rng.sample(nodes, min(count, len(nodes)))
+    origins += [rng.choice(nodes) for _ in range(count - len(origins))]
+    texts = sample_texts()
+    return tuple(send_event(start + i * gap, o, texts[(seed + i) % len(texts)]) for i, o in enumerate(origins))
+
+
+def geometric(n: int, seed: int, degree: float = 6.0) -> sc.Scenario:
+    """A connected random geometric mesh of ``n`` store nodes, LONG_FAST, fixed by ``seed``.
+
+    Nodes are uniform in a square sized for ``degree`` neighbours on average
+    (range 1); a link's loss grows with distance, 5 % close by to 30 % at the
+    edge of range.  Redrawn until connected.
+    """
+    rng = random.Random(f"geometric/{n}/{seed}")
+    side = math.sqrt(n * math.pi / degree)
+    ids = [f"N{i:02d}" for i in range(1, n + 1)]
+    for _ in range(1000):
+        pos = {i: (rng.uniform(0, side), rng.uniform(0, side)) for i in ids}
+        links: dict[frozenset[str], float] = {}
+        for a_i, a in enumerate(ids):
+            for b in ids[a_i + 1 :]:
+                d = math.dist(pos[a], pos[b])
+                if d <= 1.0:
+                    links[frozenset((a, b))] = round(0.05 + 0.25 * d * d, 3)
+        if _connected(ids, links):
+            break
+    else:  # pragma: no cover - 1000 draws of a dense enough mesh
+        raise RuntimeError(f"no connected mesh of {n} nodes")
+    nodes = tuple(sc.NodeSpec(i, f"Node {i}") for i in ids)
+    return sc.Scenario(
+        preset=modum().preset,
+        seed=seed,
+        hop_limit=3,
+        duty_cycle=0.10,
+        duration=3600.0,
+        nodes=nodes,
+        links=links,
+        name=f"geometric-{n}",
+    )
+
+
+def _neighbours(nodes: Iterable[str], links: Iterable[frozenset[str]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {n: set() for n in nodes}
+    for link in links:
+        a, b = tuple(link)
+        if a in out and b in out:
+            out[a].add(b)
+            out[b].add(a)
+    return out
+
+
+def hops_from(origin: str, nodes: Iterable[str], links: Iterable[frozenset[str]]) -> dict[str, int]:
+    graph = _neighbours(nodes, links)
+    dist = {origin: 0}
+    todo = deque([origin])
+    while todo:
+        cur = todo.popleft()
+        for nxt in graph[cur]:
+            if nxt not in dist:
+                dist[nxt] = dist[cur] + 1
+                todo.append(nxt)
+    return dist
+
+
+def _connected(nodes: list[str], links: Iterable[frozenset[str]]) -> bool:
+    return len(hops_from(nodes[0], nodes, links)) == len(nodes)
+
+
+# --- one run each ---------------------------------------------------------------------------
+
+
+def _store_hops(s: sc.Scenario, origin: str) -> int:
+    """Hops from ``origin`` to the farthest store node: over every radio when fresh messages go out
+    with a hop limit (then a radio-only repeater relays them), else over store nodes only (hop
+    limit 0: only the stores relay)."""
+    relays = [n.id for n in s.nodes] if s.relay_hops > 0 else list(s.store_nodes)
+    dist = hops_from(origin, relays, s.links)
+    return max(dist.get(n, 10**6) for n in s.store_nodes)
+
+
+def convergence_run(s: sc.Scenario) -> dict[str, Any]:
+    """Run ``s`` (its sends are the burst) and measure how long until every store holds everything."""
+    started = time.perf_counter()
+    report = Simulation(s).run()
+    wall = time.perf_counter() - started
+    messages: list[dict[str, Any]] = report["messages"]  # type: ignore[assignment]
+    stores = set(s.store_nodes)
+    first = min(float(m["sent_at_s"]) for m in messages)
+    complete = all(set(m["delivered"]) >= stores for m in messages)
+    latency = [max(m["delivered"].values()) - float(m["sent_at_s"]) for m in messages]
+    bound = max(
+        float(m["sent_at_s"]) - first + _store_hops(s, m["origin"]) * packet_airtime(int(m["wire_bytes"]), s.preset)
+        for m in messages
+    )
+    all_held = max(max(m["delivered"].values()) for m in messages) - first if complete else None
+    nodes: dict[str, dict[str, Any]] = report["nodes"]  # type: ignore[assignment]
+    return {
+        "converged": bool(report["converged"]) and complete,
+        "all_held_s": round(all_held, 1) if all_held is not None else None,
+        "median_latency_s": round(statistics.median(latency), 1) if complete else None,
+        "lower_bound_s": round(bound, 2),
+        "utilization": float(report["channel_utilization"]),  # type: ignore[arg-type]
+        "airtime_s": round(sum(float(n["airtime_s"]) for n in nodes.values()), 1),
+        "wall_s": round(wall, 2),
+    }
+
+
+def _loss_run(args: tuple[float, int, int, float]) -> dict[str, Any]:
+    loss, seed, count, cap = args
+    base = modum()
+    s = dataclasses.replace(base, seed=seed, duration=cap, links=dict.fromkeys(base.links, loss), events=())
+    s = dataclasses.replace(s, events=burst(s, count, seed))
+    return {"loss": loss, "seed": seed, **convergence_run(s)}
+
+
+def _nodes_run(args: tuple[int, int, int, float]) -> dict[str, Any]:
+    n, seed, count, cap = args
+    base = geometric(n, seed)
+    s = dataclasses.replace(base, duration=cap, events=burst(base, count, seed))
+    diameter = max(max(hops_from(a, s.store_nodes, s.links).values()) for a in s.store_nodes)
+    degree = 2 * len(s.links) / n
+    return {"nodes": n, "seed": seed, "diameter": diameter, "mean_degree": round(degree, 2), **convergence_run(s)}
+
+
+def _idle_run(args: tuple[int, float]) -> dict[str, Any]:
+    seed, hours = args
+    base = modum()
+    s = dataclasses.replace(
+        base, seed=seed, duration=hours * 3600.0, events=(dataclasses.replace(base.events[0], at=60.0),)
+    )
+    started = time.perf_counter()
+    report = Simulation(s).run()
+    return {
+        "seed": seed,
+        "utilization": float(report["channel_utilization"]),  # type: ignore[arg-type]
+        "wall_s": round(time.perf_counter() - started, 2),
+    }
+
+
+def _repair_run(seed: int) -> dict[str, Any]:
+    """Bytes on air from the heal until convergence against the ideal: one packet per message MOD
+    missed, two per message of MOD's (MOD -> RIN/KRO -> the rest); as tools/measure_sync.py."""
+    base = modum()
+    s = dataclasses.replace(base, seed=seed, events=tuple(e for e in base.events if e.at <= HEAL_S))
+    started = time.perf_counter()
+    sim = Simulation(s)
+    sent = _record_sends(sim)
+    report = sim.run()
+    messages: list[dict[str, Any]] = report["messages"]  # type: ignore[assignment]
+    late = [m for m in messages if any(t > HEAL_S for t in m["delivered"].values())]
+    missing = sum(int(m["wire_bytes"]) for m in late)
+    ideal = sum(int(m["wire_bytes"]) * (2 if m["origin"] == "MOD" else 1) for m in late)
+    end = float(report["converged_at_s"] or s.duration)  # type: ignore[arg-type]
+    # Everything on the air, the firmware's relays included ...
+    window = [b for t, b in sim.medium.bytes_log if HEAL_S <= t - sim.epoch0 <= end]
+    on_air = sum(window)
+    airtime = sum(packet_airtime(b, s.preset) for b in window)
+    # ... and what the stores themselves sent: messages and fragments against control frames.
+    ours = [f for t, f in sent if HEAL_S <= t - sim.epoch0 <= end]
+    data = sum(len(f) for f in ours if f[0] >= 0x10 or f[0] == frames.FRAGMENT)
+    ideal_airtime = sum(
+        packet_airtime(int(m["wire_bytes"]), s.preset) * (2 if m["origin"] == "MOD" else 1) for m in late
+    )
+    return {
+        "seed": seed,
+        "converged": bool(report["converged"]),
+        "missing_wire_bytes": missing,
+        "ideal_bytes": ideal,
+        "on_air_bytes": on_air,
+        "data_bytes": data,
+        "sent_by_stores_bytes": sum(len(f) for f in ours),
+        "airtime_s": round(airtime, 2),
+        "ideal_airtime_s": round(ideal_airtime, 2),
+        "converged_after_heal_s": round(end - HEAL_S, 1),
+        "wall_s": round(time.perf_counter() - started, 2),
+    }
+
+
+def _record_sends(sim: Simulation) -> list[tuple[float, bytes]]:
+    """Every frame a store hands its radio from now on, with the time (the radios' relays are not in it)."""
+    sent: list[tuple[float, bytes]] = []
+    send = sim.medium.send
+
+    def recording(node: str, frame: bytes, hop_limit: int, now: float) -> SendResult:
+        result = send(node, frame, hop_limit, now)
+        if result is SendResult.QUEUED:
+            sent.append((now, frame))
+        return result
+
+    sim.medium.send = recording  # type: ignore[method-assign]
+    return sent
+
+
+def _one_message_run(seed: int) -> dict[str, Any]:
+    """One message from MOD to all 8 after an idle hour: airtime until all hold it against the ideal
+    relay tree (MOD reaches RIN and KRO, RIN the rest: two transmissions)."""
+    base = modum()
+    s = dataclasses.replace(
+        base, seed=seed, duration=3600.0 + 900.0, events=(dataclasses.replace(base.events[0], at=3600.0),)
+    )
+    sim = Simulation(s)
+    report = sim.run()
+    message = report["messages"][0]  # type: ignore[index]
+    done = max(message["delivered"].values())
+    size = int(message["wire_bytes"])
+    data = every = 0.0
+    for start, length in sim.medium.bytes_log:
+        if 3600.0 <= start - sim.epoch0 <= done:
+            airtime = packet_airtime(length, s.preset)
+            every += airtime
+            data += airtime if length == size else 0.0
+    ideal = 2 * packet_airtime(size, s.preset)
+    return {
+        "seed": seed,
+        "data_airtime_s": round(data, 2),
+        "all_airtime_s": round(every, 2),
+        "ideal_airtime_s": round(ideal, 2),
+        "all_hold_after_s": round(done - 3600.0, 1),
+    }
+
+
+def _load_run(args: tuple[int, int, float]) -> dict[str, Any]:
+    """A RUTINE backlog from RIN, HOL and SIG, with NØD, HASTER and PRIORITET sent into it."""
+    seed, per_node, cap = args
+    base = modum()
+    texts = sample_texts()
+    events: list[sc.Event] = []
+    for i in range(per_node):
+        for j, origin in enumerate(("RIN", "HOL", "SIG")):
+            events.append(send_event(120.0 + i * 3.0 + j, origin, texts[(i * 3 + j) % len(texts)], Priority.RUTINE))
+    urgent = [
+        (180.0, "MOD", Priority.NOD, "Brann i Vikersund samfunnshus. Evakuering pågår, trenger ambulanse."),
+        (190.0, "JEV", Priority.HASTER, "Vannverket melder trykkfall. Kok vannet inntil videre."),
+        (200.0, "SF", Priority.PRIORITET, "Meld status for kritiske funksjoner innen kl 16."),
+        (240.0, "POL", Priority.NOD, "Savnet person ved Tyrifjorden, be om frivillige til leteaksjon."),
+        (260.0, "KRO", Priority.HASTER, "Fv 287 stengt ved Eggedal etter ras. Omkjøring via Sigdal."),
+        (280.0, "MOD", Priority.PRIORITET, "Evakuerte- og pårørendesenter åpnet i Vikersund samfunnshus."),
+    ]
+    events += [send_event(at, origin, text, prio) for at, origin, prio, text in urgent]
+    s = dataclasses.replace(base, seed=seed, duration=cap, events=tuple(sorted(events, key=lambda e: e.at)))
+    started = time.perf_counter()
+    report = Simulation(s).run()
+    stores = set(s.store_nodes)
+    out = []
+    for m in report["messages"]:  # type: ignore[attr-defined]
+        delivered: dict[str, float] = m["delivered"]
+        full = set(delivered) >= stores
+        out.append(
+            {
+                "priority": m["priority"],
+                "all_s": round(max(delivered.values()) - float(m["sent_at_s"]), 1) if full else None,
+            }
+        )
+    return {"seed": seed, "messages": out, "wall_s": round(time.perf_counter() - started, 2)}
+
+
+# --- the whole set --------------------------------------------------------------------------
+
+
+def _map(fn: Callable[[T], R], args: Sequence[T], workers: int) -> list[R]:
+    if workers <= 1 or len(args) <= 1:
+        return [fn(a) for a in args]
+    # spawn, not fork: the parent may hold threads (Reticulum's, from the size benchmark)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(fn, args))
+
+
+def _median(values: Iterable[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return round(statistics.median(vals), 4) if vals else None
+
+
+def idle_utilization(cfg: SyncBenchConfig) -> dict[str, Any]:
+    runs = _map(_idle_run, [(seed, cfg.idle_hours) for seed in cfg.seeds], cfg.workers)
+    return {
+        "nodes": len(modum().store_nodes),
+        "hours": cfg.idle_hours,
+        "utilization": _median(r["utilization"] for r in runs),
+        "max": max(r["utilization"] for r in runs),
+        "runs": runs,
+    }
+
+
+def repair_vs_ideal(cfg: SyncBenchConfig) -> dict[str, Any]:
+    runs = _map(_repair_run, list(cfg.seeds), cfg.workers)
+    ones = _map(_one_message_run, list(cfg.seeds), cfg.workers)
+    return {
+        "converged": all(r["converged"] for r in runs),
+        "missing_wire_bytes": _median(r["missing_wire_bytes"] for r in runs),
+        "ideal_bytes": _median(r["ideal_bytes"] for r in runs),
+        "on_air_bytes": _median(r["on_air_bytes"] for r in runs),
+        "data_bytes": _median(r["data_bytes"] for r in runs),
+        "sent_by_stores_bytes": _median(r["sent_by_stores_bytes"] for r in runs),
+        "relay_hops": modum().relay_hops,
+        "ratio_vs_ideal": _median(r["on_air_bytes"] / r["ideal_bytes"] for r in runs if r["ideal_bytes"]),
+        "ratio_vs_missing": _median(
+            r["on_air_bytes"] / r["missing_wire_bytes"] for r in runs if r["missing_wire_bytes"]
+        ),
+        "data_ratio_vs_ideal": _median(r["data_bytes"] / r["ideal_bytes"] for r in runs if r["ideal_bytes"]),
+        "airtime_ratio_vs_ideal": _median(r["airtime_s"] / r["ideal_airtime_s"] for r in runs if r["ideal_airtime_s"]),
+        "converged_after_heal_s": _median(r["converged_after_heal_s"] for r in runs),
+        "one_message": {
+            "data_airtime_s": _median(r["data_airtime_s"] for r in ones),
+            "all_airtime_s": _median(r["all_airtime_s"] for r in ones),
+            "ideal_airtime_s": _median(r["ideal_airtime_s"] for r in ones),
+            "data_ratio_vs_ideal": _median(r["data_airtime_s"] / r["ideal_airtime_s"] for r in ones),
+            "all_ratio_vs_ideal": _median(r["all_airtime_s"] / r["ideal_airtime_s"] for r in ones),
+            "all_hold_after_s": _median(r["all_hold_after_s"] for r in ones),
+        },
+        "runs": runs,
+    }
+
+
+def _summarise(runs: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    rows = []
+    for value in sorted({r[key] for r in runs}):
+        group = [r for r in runs if r[key] == value]
+        held = [r["all_held_s"] for r in group]
+        row: dict[str, Any] = {
+            key: value,
+            "runs": len(group),
+            "converged": sum(r["converged"] for r in group),
+            "all_held_s": _median(held),
+            "max_all_held_s": max((h for h in held if h is not None), default=None),
+            "median_latency_s": _median(r["median_latency_s"] for r in group),
+            "lower_bound_s": _median(r["lower_bound_s"] for r in group),
+            "utilization": _median(r["utilization"] for r in group),
+            "wall_s": round(sum(r["wall_s"] for r in group), 2),
+        }
+        row["ratio_vs_bound"] = (
+            round(row["all_held_s"] / row["lower_bound_s"], 2) if row["all_held_s"] and row["lower_bound_s"] else None
+        )
+        for extra in ("diameter", "mean_degree"):
+            if extra in group[0]:
+                row[extra] = _median(r[extra] for r in group)
+        rows.append(row)
+    return rows
+
+
+def convergence_vs_loss(cfg: SyncBenchConfig) -> dict[str, Any]:
+    args = [(loss, seed, cfg.burst, cfg.cap_s) for loss in cfg.losses for seed in cfg.seeds]
+    runs = _map(_loss_run, args, cfg.workers)
+    return {
+        "messages": cfg.burst,
+        "cap_s": cfg.cap_s,
+        "relay_hops": modum().relay_hops,
+        "rows": _summarise(runs, "loss"),
+        "runs": runs,
+    }
+
+
+def convergence_vs_nodes(cfg: SyncBenchConfig) -> dict[str, Any]:
+    # largest first, so the slowest runs start at once
+    args = [(n, seed, cfg.burst, cfg.node_cap_s) for n in sorted(cfg.node_counts, reverse=True) for seed in cfg.seeds]
+    runs = _map(_nodes_run, args, cfg.workers)
+    return {
+        "messages": cfg.burst,
+        "cap_s": cfg.node_cap_s,
+        "relay_hops": geometric(8, 1).relay_hops,
+        "rows": _summarise(runs, "nodes"),
+        "runs": runs,
+    }
+
+
+def delivery_by_priority(cfg: SyncBenchConfig) -> dict[str, Any]:
+    runs = _map(_load_run, [(seed, cfg.backlog_per_node, cfg.load_cap_s) for seed in cfg.seeds], cfg.workers)
+    rows = []
+    for prio in Priority:
+        times = [m["all_s"] for r in runs for m in r["messages"] if m["priority"] == prio.value]
+        if not times:
+            continue
+        done = [t for t in times if t is not None]
+        rows.append(
+            {
+                "priority": prio.value,
+                "messages": len(times),
+                "delivered": len(done),
+                "median_s": _median(done),
+                "max_s": max(done) if done else None,
+                "target_s": prio.target_seconds,
+                "within_target": sum(t <= prio.target_seconds for t in done),
+                "times": sorted(done),
+            }
+        )
+    return {
+        "backlog": 3 * cfg.backlog_per_node,
+        "relay_hops": modum().relay_hops,
+        "cap_s": cfg.load_cap_s,
+        "rows": rows,
+        "wall_s": round(sum(r["wall_s"] for r in runs), 2),
+    }
+
+
+def run_all(cfg: SyncBenchConfig, progress: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    steps: list[tuple[str, Callable[[SyncBenchConfig], dict[str, Any]]]] = [
+        ("idle", idle_utilization),
+        ("loss", convergence_vs_loss),
+        ("nodes", convergence_vs_nodes),
+        ("priority", delivery_by_priority),
+    ]
+    if cfg.repair:
+        steps.insert(1, ("repair", repair_vs_ideal))
+    for name, fn in steps:
+        started = time.perf_counter()
+        progress(f"sync: {name} ...")
+        out[name] = fn(cfg)
+        out[name]["elapsed_s"] = round(time.perf_counter() - started, 1)
+    return out

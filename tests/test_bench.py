@@ -1,0 +1,173 @@
+"""Benchmarks: ``relay bench size`` beside LXMF and Meshtastic text, the sync benchmarks, ``relay bench all``."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from relay import bench, bench_lxmf, bench_sync
+from relay.cli.main import cli
+from relay.core.airtime import LONG_FAST, time_on_air
+
+# ../shared/corpus/s01.txt: 292 bytes of UTF-8.
+S01 = (
+    "SITREP nr 1 Modum kommune 29.05 kl 14:30. Situasjon: Dataangrep, bortfall av telefoni, e-post, internett og "
+    "fagsystemer. Kriseledelse samlet på rådhuset i Vikersund. Tiltak: Informasjon via plakater og FM-radio. "
+    "Behov: Bistand til EPS, 2 personer med IKT-kompetanse. Neste rapport kl 18:00."
+)
+LXMF_INSTALLED = bench_lxmf.available()
+NEW_KEYS = {
+    "lxmf_bytes",
+    "lxmf_frames",
+    "lxmf_airtime_s",
+    "lxmf_method",
+    "meshtastic_text_bytes",
+    "meshtastic_text_packets",
+    "meshtastic_text_airtime_s",
+}
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "s01.txt").write_text(S01 + "\n", encoding="utf-8")
+    (folder / "kort.txt").write_text("Strømmen er tilbake.", encoding="utf-8")
+    return folder
+
+
+def size_json(corpus: Path) -> tuple[dict[str, object], str]:
+    result = CliRunner().invoke(cli, ["bench", "size", "--json", "--corpus", str(corpus)])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout), result.stderr
+
+
+def test_bench_size_without_the_extra_has_null_lxmf_fields_and_says_so(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench, "lxmf_available", lambda: False)
+    report, stderr = size_json(corpus)
+    files: list[dict[str, object]] = report["files"]  # type: ignore[assignment]
+    assert len(files) == 2
+    for row in files:
+        assert set(row) >= NEW_KEYS
+        assert row["lxmf_bytes"] is None and row["lxmf_airtime_s"] is None
+        assert isinstance(row["meshtastic_text_bytes"], int)
+    summary: dict[str, object] = report["summary"]  # type: ignore[assignment]
+    assert summary["median_ratio_vs_lxmf"] is None
+    assert summary["one_packet_fraction"] == 1.0
+    assert "LXMF ikke målt" in stderr and "relay[bench]" in stderr
+
+
+@pytest.mark.skipif(not LXMF_INSTALLED, reason="the bench extra (lxmf, rns) is not installed")
+def test_bench_size_with_the_extra_measures_lxmf(corpus: Path) -> None:
+    report, _ = size_json(corpus)
+    files: list[dict[str, object]] = report["files"]  # type: ignore[assignment]
+    s01 = next(r for r in files if str(r["file"]).endswith("s01.txt"))
+    # 388 bytes (packed 404 less the destination hash) -> padded 400 + IV 16 + HMAC 32 + ephemeral key 32
+    # + RNS header 19 = 499, in two RNode frames of 255 and 246 bytes.
+    assert s01["lxmf_bytes"] == 501
+    assert s01["lxmf_frames"] == 2
+    assert s01["lxmf_method"] == "link"  # 292 bytes of content is over LXMF's opportunistic limit of 287
+    assert s01["lxmf_airtime_s"] == pytest.approx(time_on_air(255, LONG_FAST) + time_on_air(246, LONG_FAST), abs=1e-3)
+    summary: dict[str, float] = report["summary"]  # type: ignore[assignment]
+    assert 0 < summary["median_ratio_vs_lxmf"] < 0.5
+    assert 0 < summary["median_airtime_ratio_vs_lxmf"] < 1
+
+
+@pytest.mark.skipif(not LXMF_INSTALLED, reason="the bench extra (lxmf, rns) is not installed")
+def test_lxmf_packs_s01_as_404_bytes() -> None:
+    size = bench_lxmf.measure(S01)
+    assert (size.packed_bytes, size.rns_bytes) == (404, 499)
+
+
+def test_rnode_frames() -> None:
+    assert bench_lxmf.lora_frames(100) == [101]
+    assert bench_lxmf.lora_frames(254) == [255]
+    assert bench_lxmf.lora_frames(255) == [255, 2]
+    assert bench_lxmf.lora_frames(499) == [255, 246]
+
+
+def test_meshtastic_text_is_utf8_in_chunks_of_at_most_200_bytes() -> None:
+    text = "a" + "ø" * 150  # 301 bytes; byte 200 falls inside an ø
+    chunks = bench.meshtastic_text_chunks(text)
+    assert [len(c) for c in chunks] == [199, 102]
+    assert "".join(c.decode("utf-8") for c in chunks) == text
+    assert [len(c) for c in bench.meshtastic_text_chunks("x" * 450)] == [200, 200, 50]
+    assert bench.meshtastic_text_chunks("") == []
+
+
+def test_meshtastic_text_fields_for_a_known_text() -> None:
+    report = bench.size_report([("s01.txt", S01)], lxmf=False)
+    row: dict[str, object] = report["files"][0]  # type: ignore[index]
+    assert row["text_bytes"] == 292
+    assert row["meshtastic_text_bytes"] == 292
+    assert row["meshtastic_text_packets"] == 2
+    # TEXT_MESSAGE_APP: 16-byte header + Data protobuf with a one-byte portnum: N + 23 bytes for N >= 128.
+    expected = time_on_air(200 + 23, LONG_FAST) + time_on_air(92 + 22, LONG_FAST)
+    assert row["meshtastic_text_airtime_s"] == pytest.approx(expected, abs=1e-3)
+    summary: dict[str, object] = report["summary"]  # type: ignore[index]
+    assert summary["lxmf"] == "not measured"
+    assert 0 < summary["median_ratio_vs_meshtastic_text"] < 1  # type: ignore[operator]
+
+
+# --- sync benchmarks, tiny ----------------------------------------------------------------------
+
+
+def test_geometric_meshes_are_connected_and_fixed_by_their_seed() -> None:
+    a, b = bench_sync.geometric(16, 1), bench_sync.geometric(16, 1)
+    assert a.links == b.links and len(a.nodes) == 16
+    hops = bench_sync.hops_from("N01", a.store_nodes, a.links)
+    assert set(hops) == set(a.store_nodes)
+    assert all(0.05 <= loss <= 0.3 for loss in a.links.values())
+
+
+def test_the_sync_benchmarks_run_on_tiny_parameters() -> None:
+    lossy = bench_sync._loss_run((0.4, 1, 2, 1800.0))
+    assert lossy["converged"] and lossy["all_held_s"] >= lossy["lower_bound_s"] > 0
+    small = bench_sync._nodes_run((5, 1, 2, 1800.0))
+    assert small["converged"] and small["diameter"] >= 1
+    idle = bench_sync.idle_utilization(bench_sync.QUICK)
+    assert 0 < idle["utilization"] < 0.05
+    prio = bench_sync.delivery_by_priority(bench_sync.QUICK)
+    assert {r["priority"] for r in prio["rows"]} == {"NØD", "HASTER", "PRIORITET", "RUTINE"}
+    assert all(r["delivered"] == r["messages"] for r in prio["rows"])
+
+
+def test_repair_and_one_message_against_their_ideal() -> None:
+    one = bench_sync._one_message_run(1)
+    assert one["data_airtime_s"] >= one["ideal_airtime_s"] > 0
+    repair = bench_sync._repair_run(1)
+    assert repair["converged"]
+    assert repair["on_air_bytes"] >= repair["data_bytes"] >= repair["missing_wire_bytes"] > 0
+    assert repair["ideal_bytes"] >= repair["missing_wire_bytes"]
+
+
+# --- relay bench all ------------------------------------------------------------------------------
+
+
+def test_bench_all_quick_writes_the_report_and_plots(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = CliRunner().invoke(cli, ["bench", "all", "--quick", "--out", str(out), "--corpus", str(corpus)])
+    assert result.exit_code == 0, result.output
+    report = (out / "report.md").read_text(encoding="utf-8")
+    for heading in ("## Targets", "## 1. Size", "## 2. Sync", "## 3. Footprint"):
+        assert heading in report
+    assert "idle utilization" in report and "convergence at 40% loss" in report
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert [s["corpus"] for s in results["size"]] == ["relay/data/messages", str(corpus)]
+    assert results["footprint"]["store"]["messages"] > 0
+    assert "Kjøretid" in result.stdout
+    if importlib.util.find_spec("matplotlib") is not None:
+        names = {p.name for p in out.glob("*.png")}
+        assert {"convergence-loss.png", "convergence-nodes.png", "priority.png"} <= names
+        assert len([n for n in names if n.startswith("size-")]) == 2
+        for png in out.glob("*.png"):
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert f"]({png.name})" in report
+    else:
+        assert "No plots" in report
