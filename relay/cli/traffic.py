@@ -155,7 +155,6 @@ def compose_and_commit(
     when = now()
     store = h.store()
     try:
-
         # The header's clock flag: a receiver shows the time of a message from an
         # unsynchronised clock as unsure (design question 4).  Unknown counts as synced.
         synced = clock_synchronised() is not False
