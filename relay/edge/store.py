@@ -18,6 +18,7 @@ keyed by ``(origin, seq, digest)``, and flagged ``conflict``.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -376,8 +377,6 @@ class Store:
 
 
 def _json(summary: Mapping[str, int]) -> str:
-    import json
-
     return json.dumps(dict(summary))
 
 

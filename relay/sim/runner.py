@@ -14,7 +14,7 @@ from functools import partial
 
 from relay.core import wire
 from relay.core.compose import compose
-from relay.core.model import Kind, Message
+from relay.core.model import Kind
 from relay.core.roster import Roster, RosterEntry
 from relay.core.signing import Signer
 from relay.core.sync import SyncConfig, SyncNode
@@ -314,9 +314,3 @@ class Simulation:
             "messages": [vars(m) for m in self.messages.values()],
             "nodes": nodes,
         }
-
-
-def message_of(store: Store, msg_id: str) -> Message | None:
-    origin, _, seq = msg_id.partition("-")
-    held = store.get(origin, int(seq))
-    return held[0].message if held else None
