@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from relay.cli.context import LOCAL_TZ, local
-from relay.core.model import FieldSpec, FieldType, Function, Level, StatusRow, Value, parse_enum
+from relay.core.model import FieldSpec, FieldType, Value
 from relay.errors import ValidationError
 
 _CLOCK = re.compile(r"^(?:kl\.?\s*)?(\d{1,2})[:.](\d{2})$", re.I)
@@ -50,25 +50,10 @@ def parse_time(text: str, now: datetime) -> datetime:
 
 
 def parse_value(spec: FieldSpec, text: str, now: datetime) -> object:
-    """One field from text; STATUS rows come through parse_rows."""
+    """One field from text; STATUS rows come through relay.core.compose.status_rows."""
     if spec.form is FieldType.TIME:
         return parse_time(text, now)
     return text  # Message.create parses and validates ints, booleans and enums from text
-
-
-def parse_rows(pairs: dict[str, str]) -> list[StatusRow]:
-    """{'STRØM': 'GRØNN', 'VEI': 'GUL: Fv 287 stengt'} -> rows."""
-    rows = []
-    for name, spec in pairs.items():
-        level, _, note = spec.partition(":")
-        rows.append(
-            StatusRow(
-                parse_enum(Function, name, "funksjon"),  # type: ignore[arg-type]
-                parse_enum(Level, level, "nivå"),  # type: ignore[arg-type]
-                note.strip() or None,
-            )
-        )
-    return rows
 
 
 def show_value(value: Value) -> str:

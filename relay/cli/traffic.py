@@ -10,7 +10,8 @@ from datetime import datetime
 import click
 
 from relay.cli.context import home, local, now, tr
-from relay.cli.fields import json_value, parse_rows, parse_value, show_value
+from relay.cli.fields import json_value, parse_value, show_value
+from relay.core.compose import status_rows
 from relay.core.model import (
     SCHEMAS,
     Address,
@@ -73,7 +74,7 @@ def _ask_fields(kind: Kind, given: dict[str, object], when: datetime) -> None:
                     note = click.prompt(tr("    merknad", "    note"), default="", show_default=False).strip()
                     if note:
                         rows[function.value] += f": {note}"
-            given["rows"] = parse_rows(rows) if rows else None
+            given["rows"] = status_rows(rows) if rows else None
             continue
         hint = ""
         if spec.form is FieldType.ENUM and spec.enum is not None:
@@ -98,7 +99,7 @@ def _values(kind: Kind, text: str | None, raw: dict[str, str], when: datetime) -
         else:
             values[name] = parse_value(spec.field(name), value, when)
     if rows:
-        values["rows"] = parse_rows(rows)
+        values["rows"] = status_rows(rows)
     if text is not None:
         if spec.main_text is None:
             raise ValidationError(f"{kind.value} har ikke et tekstfelt; bruk --field")
