@@ -299,8 +299,11 @@ def _as_json(stored, roster) -> dict[str, object]:  # type: ignore[no-untyped-de
 @click.option("--node", help="Bare fra denne noden.")
 @click.option("--priority", help="Bare denne prioriteten.")
 @click.option("--status", type=click.Choice(["REELL", "ØVELSE", "OVELSE"], case_sensitive=False))
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="Høyst så mange (0: alle).")
 @click.option("--json", "as_json", is_flag=True)
-def inbox(kind_name: str | None, node: str | None, priority: str | None, status: str | None, as_json: bool) -> None:
+def inbox(
+    kind_name: str | None, node: str | None, priority: str | None, status: str | None, limit: int, as_json: bool
+) -> None:
     """Innkomne meldinger: uleste først, så etter prioritet."""
     h = home()
     h.config()
@@ -312,6 +315,7 @@ def inbox(kind_name: str | None, node: str | None, priority: str | None, status:
             node=node.upper() if node else None,
             priority=Priority.parse(priority) if priority else None,
             exercise=None if status is None else status.upper() != "REELL",
+            limit=limit or None,
         )
     finally:
         store.close()

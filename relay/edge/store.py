@@ -315,8 +315,9 @@ class Store:
         node: str | None = None,
         priority: Priority | None = None,
         exercise: bool | None = None,
+        limit: int | None = None,
     ) -> list[Stored]:
-        """Received messages, unread first, then by priority, newest first."""
+        """Received messages, unread first, then by priority, newest first; at most ``limit``."""
         where = ["local=0"]
         params: list[object] = []
         if kind is not None:
@@ -331,7 +332,7 @@ class Store:
         if exercise is not None:
             where.append("exercise=?")
             params.append(int(exercise))
-        return self._select(" AND ".join(where), params, "read_at IS NOT NULL, priority, received_at DESC")
+        return self._select(" AND ".join(where), params, "read_at IS NOT NULL, priority, received_at DESC", limit=limit)
 
     def get(self, origin: str, seq: int) -> list[Stored]:
         return self._select("origin=? AND seq=?", (origin, seq), "digest")
@@ -354,11 +355,12 @@ class Store:
     def count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM messages").fetchone()[0])
 
-    def _select(self, where: str, params: Iterable[object], order: str) -> list[Stored]:
+    def _select(self, where: str, params: Iterable[object], order: str, limit: int | None = None) -> list[Stored]:
+        """Decode only the rows asked for: decoding is the cost (about 0.2 ms a message)."""
         rows = self._conn.execute(
             "SELECT origin, wire, digest, key_id, received_at, local, conflict, transmitted_at, read_at "
-            f"FROM messages WHERE {where} ORDER BY {order}",
-            tuple(params),
+            f"FROM messages WHERE {where} ORDER BY {order} LIMIT ?",
+            (*params, -1 if limit is None else limit),
         )
         return [
             Stored(
