@@ -1058,3 +1058,33 @@ def test_a_daemon_reconnects_after_the_device_is_unplugged(tmp_path: Path) -> No
         _wait_for(lambda: the_lab.log("MOD").count("radio connected") >= 2, 90, "MOD to reconnect")
         _wait_for(lambda: the_lab.held("RIN", "MOD", sent.message.seq), 30, "the SITREP at RIN")
         assert the_lab.daemons["MOD"].poll() is None
+
+
+def test_a_device_unplugged_for_a_minute_catches_up_both_ways(tmp_path: Path) -> None:
+    """The issue's case as written: 60 s of wall-clock time without the radio, traffic on both sides."""
+    import socket
+
+    def control(command: str) -> dict[str, Any]:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(str(the_lab.control))
+            sock.sendall(command.encode() + b"\n")
+            return dict(json.loads(sock.makefile().readline()))
+
+    with lab(tmp_path, speedup=20) as the_lab:
+        for node in ("MOD", "RIN"):
+            the_lab.start(node)
+        the_lab.connected("MOD", "RIN")
+        control("unplug MOD")
+        _wait_for(lambda: "radio link lost" in the_lab.log("MOD"), 20, "MOD to notice the lost link")
+        from_mod = send_sitrep(the_lab.homes["MOD"], "Skrevet i Modum mens radioen var frakoblet.")
+        from_rin = send_sitrep(the_lab.homes["RIN"], "Skrevet på Ringerike mens Modum var borte.")
+        time.sleep(60.0)  # the unplugged minute itself, not a wait for an event
+        assert the_lab.held("RIN", "MOD", from_mod.message.seq) == []
+        control("replug MOD")
+        _wait_for(lambda: the_lab.log("MOD").count("radio connected") >= 2, 90, "MOD to reconnect")
+        _wait_for(lambda: the_lab.held("RIN", "MOD", from_mod.message.seq), 60, "Modum's SITREP at RIN")
+        _wait_for(lambda: the_lab.held("MOD", "RIN", from_rin.message.seq), 60, "Ringerike's SITREP at MOD")
+        for node, origin, sent in (("RIN", "MOD", from_mod), ("MOD", "RIN", from_rin)):
+            held = the_lab.held(node, origin, sent.message.seq)
+            assert len(held) == 1 and held[0].wire == sent.wire  # nothing lost, nothing twice
+        assert the_lab.daemons["MOD"].poll() is None
