@@ -103,6 +103,18 @@ class _MediumRadio:
         return self._sim.medium.airtime_of_length(payload_len)
 
 
+# Garbage a client may meet on the stream: log text, a stray start byte, a frame
+# whose protobuf does not parse, a truncated frame, a length over the 512 limit.
+NOISE = (
+    b"DEBUG | ??:??:?? 1 [Router] garbage on the wire\r\n"
+    + b"\x94\x00\xff"
+    + b"\x94\xc3\x00\x05\xff\xff\xff\xff\xff"
+    + b"\x94\xc3\x00\x40\x0a\x02"
+    + b"\x94\xc3\xff\xff"
+    + b"\r\nINFO  | back to normal\r\n"
+)
+
+
 @dataclass
 class _Port:
     """One device and its connections to the world."""
@@ -425,7 +437,8 @@ class HardwareSimulator:
             writer.close()
 
     async def command(self, line: str) -> dict[str, Any]:
-        """One control command: ``unplug NODE``, ``replug NODE``, ``partition NODE..``, ``heal NODE..``, ``status``."""
+        """One control command: ``unplug NODE``, ``replug NODE``, ``partition NODE..``, ``heal NODE..``,
+        ``noise NODE`` (hostile bytes on the device's stream), ``status``."""
         words = line.split()
         if not words:
             return {"ok": False, "error": "empty command"}
@@ -440,9 +453,19 @@ class HardwareSimulator:
             self._step(self.clock.now())
             (self.medium.partition if verb == "partition" else self.medium.heal)(nodes)
             return {"ok": True, "cut": sorted(self.medium.cut)}
+        if verb == "noise" and len(nodes) == 1:
+            return {"ok": True, "node": nodes[0], "bytes": self._noise(self.ports[nodes[0]])}
         if verb == "status" and not nodes:
             return {"ok": True, "devices": [self._status(port.endpoint()) for port in self.ports.values()]}
         return {"ok": False, "error": f"unknown command {line.strip()!r}"}
+
+    def _noise(self, port: _Port) -> int:
+        """Write hostile bytes to the device's clients, as a flaky USB cable or firmware bug would."""
+        if port.pty_link is not None:
+            self._pty_write(port, NOISE)
+        if port.tcp_client is not None:
+            port.tcp_client[1].write(NOISE)
+        return len(NOISE)
 
     def _status(self, endpoint: Endpoint) -> dict[str, Any]:
         port = self.ports[endpoint.node]
