@@ -1037,24 +1037,16 @@ def test_a_daemon_killed_mid_transfer_finishes_the_message_after_a_restart(tmp_p
 
 
 def test_a_daemon_reconnects_after_the_device_is_unplugged(tmp_path: Path) -> None:
-    import socket
-
-    def control(command: str) -> dict[str, Any]:
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.connect(str(the_lab.control))
-            sock.sendall(command.encode() + b"\n")
-            return dict(json.loads(sock.makefile().readline()))
-
     with lab(tmp_path, speedup=20) as the_lab:
         for node in ("MOD", "RIN"):
             the_lab.start(node)
         the_lab.connected("MOD", "RIN")
-        control("unplug MOD")
+        hw_control(the_lab, "unplug MOD")
         _wait_for(lambda: "radio link lost" in the_lab.log("MOD"), 20, "MOD to notice the lost link")
         sent = send_sitrep(the_lab.homes["MOD"], "Sendt mens radioen var frakoblet.")
         time.sleep(1.5)
         assert the_lab.held("RIN", "MOD", sent.message.seq) == []
-        control("replug MOD")
+        hw_control(the_lab, "replug MOD")
         _wait_for(lambda: the_lab.log("MOD").count("radio connected") >= 2, 90, "MOD to reconnect")
         _wait_for(lambda: the_lab.held("RIN", "MOD", sent.message.seq), 30, "the SITREP at RIN")
         assert the_lab.daemons["MOD"].poll() is None
@@ -1062,25 +1054,17 @@ def test_a_daemon_reconnects_after_the_device_is_unplugged(tmp_path: Path) -> No
 
 def test_a_device_unplugged_for_a_minute_catches_up_both_ways(tmp_path: Path) -> None:
     """The issue's case as written: 60 s of wall-clock time without the radio, traffic on both sides."""
-    import socket
-
-    def control(command: str) -> dict[str, Any]:
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.connect(str(the_lab.control))
-            sock.sendall(command.encode() + b"\n")
-            return dict(json.loads(sock.makefile().readline()))
-
     with lab(tmp_path, speedup=20) as the_lab:
         for node in ("MOD", "RIN"):
             the_lab.start(node)
         the_lab.connected("MOD", "RIN")
-        control("unplug MOD")
+        hw_control(the_lab, "unplug MOD")
         _wait_for(lambda: "radio link lost" in the_lab.log("MOD"), 20, "MOD to notice the lost link")
         from_mod = send_sitrep(the_lab.homes["MOD"], "Skrevet i Modum mens radioen var frakoblet.")
         from_rin = send_sitrep(the_lab.homes["RIN"], "Skrevet på Ringerike mens Modum var borte.")
         time.sleep(60.0)  # the unplugged minute itself, not a wait for an event
         assert the_lab.held("RIN", "MOD", from_mod.message.seq) == []
-        control("replug MOD")
+        hw_control(the_lab, "replug MOD")
         _wait_for(lambda: the_lab.log("MOD").count("radio connected") >= 2, 90, "MOD to reconnect")
         _wait_for(lambda: the_lab.held("RIN", "MOD", from_mod.message.seq), 60, "Modum's SITREP at RIN")
         _wait_for(lambda: the_lab.held("MOD", "RIN", from_rin.message.seq), 60, "Ringerike's SITREP at MOD")
@@ -1093,23 +1077,25 @@ def test_a_device_unplugged_for_a_minute_catches_up_both_ways(tmp_path: Path) ->
 @pytest.mark.parametrize("pty", [False, True], ids=["tcp", "pty"])
 def test_garbage_on_the_stream_neither_crashes_nor_stalls_the_daemon(tmp_path: Path, pty: bool) -> None:
     """Log text, a stray start byte, an unparsable frame, a truncated one and an oversize length on the wire."""
-    import socket
-
-    def control(command: str) -> dict[str, Any]:
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.connect(str(the_lab.control))
-            sock.sendall(command.encode() + b"\n")
-            return dict(json.loads(sock.makefile().readline()))
-
     with lab(tmp_path, speedup=20, pty=pty) as the_lab:
         for node in ("MOD", "RIN"):
             the_lab.start(node)
         the_lab.connected("MOD", "RIN")
         for _ in range(3):
-            assert control("noise MOD")["ok"]
+            assert hw_control(the_lab, "noise MOD")["ok"]
         sent = send_sitrep(the_lab.homes["RIN"], "Sendt etter støy på linjen til Modum.")
         _wait_for(lambda: the_lab.held("MOD", "RIN", sent.message.seq), 90, "the SITREP at MOD after the noise")
         assert the_lab.daemons["MOD"].poll() is None
         # The library reports the unparsable frame (its own traceback, captured into our log
         # at error level); the daemon itself never hits a fatal error.
         assert "fatal:" not in the_lab.log("MOD")
+
+
+def hw_control(the_lab: Lab, command: str) -> dict[str, Any]:
+    """One command on relay hw-sim's control socket (unplug, replug, noise, ...)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(str(the_lab.control))
+        sock.sendall(command.encode() + b"\n")
+        return dict(json.loads(sock.makefile().readline()))
