@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 from relay.core import frames
 from relay.core.airtime import packet_airtime
 from relay.core.model import Address, Kind, Priority
+from relay.core.sync import SyncConfig
 from relay.sim import scenario as sc
 from relay.sim.medium import SendResult
 from relay.sim.runner import Simulation
@@ -310,13 +311,18 @@ def _record_sends(sim: Simulation) -> list[tuple[float, bytes]]:
 
 
 def _one_message_run(seed: int) -> dict[str, Any]:
+    return one_message_figures(seed)
+
+
+def one_message_figures(seed: int, config: SyncConfig | None = None) -> dict[str, Any]:
     """One message from MOD to all 8 after an idle hour: airtime until all hold it against the ideal
-    relay tree (MOD reaches RIN and KRO, RIN the rest: two transmissions)."""
+    relay tree (MOD reaches RIN and KRO, RIN the rest: two transmissions).  ``config`` overrides
+    the scenario's sync settings (tools/measure_sync.py compares hop limits with it)."""
     base = modum()
     s = dataclasses.replace(
         base, seed=seed, duration=3600.0 + 900.0, events=(dataclasses.replace(base.events[0], at=3600.0),)
     )
-    sim = Simulation(s)
+    sim = Simulation(s, config=config)
     report = sim.run()
     message = report["messages"][0]  # type: ignore[index]
     done = max(message["delivered"].values())

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from typing import Any  # noqa: E402
 
+from relay.bench_sync import one_message_figures  # noqa: E402
 from relay.core import wire  # noqa: E402
-from relay.core.airtime import packet_airtime  # noqa: E402
 from relay.core.sync import SyncConfig  # noqa: E402
 from relay.sim import scenario as sc  # noqa: E402
 from relay.sim.runner import Simulation  # noqa: E402
@@ -45,28 +45,10 @@ def idle(seed: int) -> float:
 
 
 def one_message(seed: int, flood_hops: int) -> tuple[float, float, float, float]:
-    """(data airtime, all airtime, ideal airtime, seconds until all 8 hold it) for one message from MOD.
-
-    Idle mesh first (an hour, so Trickle has backed off), then the message;
-    all airtime is counted from the send until every node holds it, summaries
-    and requests included.
-    """
-    send = sc.Event(3600.0, send=MODUM.events[0].send)
-    s = dataclasses.replace(MODUM, seed=seed, duration=3600.0 + 900.0, events=(send,))
-    sim = Simulation(s, config=SyncConfig(flood_hops=flood_hops, duty_limit=0.09))
-    report = sim.run()
-    message = report["messages"][0]  # type: ignore[index]
-    done = max(message["delivered"].values())
-    size = int(message["wire_bytes"])
-    data = every = 0.0
-    for start, length in sim.medium.bytes_log:
-        if 3600.0 <= start - sim.epoch0 <= done:
-            airtime = packet_airtime(length, s.preset)
-            every += airtime
-            data += airtime if length == size else 0.0
-    # Minimal relay tree for a message from MOD: MOD reaches RIN, KRO, REP; RIN reaches the rest.
-    ideal = 2 * packet_airtime(size, s.preset)
-    return data, every, ideal, done - 3600.0
+    """(data airtime, all airtime, ideal airtime, seconds until all 8 hold it) for one message from MOD,
+    sent with hop limit ``flood_hops`` after an idle hour (relay.bench_sync does the run)."""
+    r = one_message_figures(seed, SyncConfig(flood_hops=flood_hops, duty_limit=0.09))
+    return r["data_airtime_s"], r["all_airtime_s"], r["ideal_airtime_s"], r["all_hold_after_s"]
 
 
 def repair(seed: int) -> dict[str, float]:
