@@ -306,14 +306,17 @@ def _sync_section(results: dict[str, Any], plots: list[str]) -> list[str]:
         r = sync["repair"]
         one = r["one_message"]
         lines += [
-            "**Repair after Modum's two-hour partition** (median over seeds): "
-            f"{r['missing_wire_bytes']:.0f} wire bytes were missing somewhere; the ideal (one transmission per "
-            f"message Modum missed, two per message of Modum's) is {r['ideal_bytes']:.0f} bytes on air.  "
-            f"The repair put {r['on_air_bytes']:.0f} bytes on the air, the radios' relays included, "
-            f"**{_x(r['ratio_vs_ideal'])}** the ideal ({_x(r['airtime_ratio_vs_ideal'])} in airtime; "
-            f"{_x(r['ratio_vs_missing'])} the missing wire bytes); the stores themselves sent "
-            f"{r['sent_by_stores_bytes']:.0f} bytes, of which data frames {r['data_bytes']:.0f} "
-            f"({_x(r['data_ratio_vs_ideal'])} the ideal); converged {_s(r['converged_after_heal_s'])} after the heal "
+            "**Repair after Modum's two-hour partition** (median over seeds, every frame on the air from the heal "
+            f"until the stores agree): {r['missing_wire_bytes']:.0f} wire bytes were missing somewhere; the ideal (one "
+            "transmission per message Modum missed, two per message of Modum's) is "
+            f"{r['ideal_bytes']:.0f} bytes on air.  The repair put {r['on_air_bytes']:.0f} bytes on the air "
+            f"(data {r['data_bytes']:.0f}, summaries and requests {r['control_bytes']:.0f}): "
+            f"**{_x(r['ratio_vs_ideal'])}** the ideal in bytes, {_x(r['airtime_ratio_vs_ideal'])} in airtime "
+            f"(data frames alone {_x(r['data_ratio_vs_ideal'])}, {_x(r['data_airtime_ratio_vs_ideal'])}); "
+            f"{_x(r['ratio_vs_missing'])} the missing wire bytes.  The messages Modum itself missed "
+            f"({r['mod_missed_wire_bytes']:.0f} wire bytes) took {r['mod_missed_data_bytes']:.0f} bytes of data "
+            f"frames, **{_x(r['mod_missed_ratio'])}** ({_x(r['mod_missed_airtime_ratio'])} in airtime against one "
+            f"packet each: answers share packets).  Converged {_s(r['converged_after_heal_s'])} after the heal "
             f"(fresh messages go out with hop limit {r['relay_hops']}).",
             "",
             f"**One message to all 8** (MOD, after an idle hour): data airtime {_s(one['data_airtime_s'], 2)}, all "

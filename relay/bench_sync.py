@@ -5,9 +5,9 @@ medium (``relay.sim``), deterministic for its seed:
 
 * idle channel utilisation: the Modum region (8 store nodes and a repeater,
   LONG_FAST) for hours with a single message;
-* repair after Modum's two-hour partition against the ideal (the approach of
-  ``tools/measure_sync.py``), and one message to all 8 against the ideal
-  relay tree;
+* repair after Modum's two-hour partition against the ideal, and one message
+  to all 8 against the ideal relay tree (``tools/measure_sync.py`` prints
+  these alone, in seconds);
 * time to converge against link loss (every link of the Modum topology at
   0-40 %) and against the number of nodes (connected random geometric
   topologies, fixed seeds), each with a burst of messages from several
@@ -35,12 +35,11 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
 
-from relay.core import frames
+from relay.core import frames, wire
 from relay.core.airtime import packet_airtime
 from relay.core.model import Address, Kind, Priority
 from relay.core.sync import SyncConfig
 from relay.sim import scenario as sc
-from relay.sim.medium import SendResult
 from relay.sim.runner import Simulation
 
 T = TypeVar("T")
@@ -256,58 +255,86 @@ def _idle_run(args: tuple[int, float]) -> dict[str, Any]:
     }
 
 
+def carried(frame: bytes, names: dict[int, str]) -> list[tuple[str, int]]:
+    """(message id, bytes of the frame spent on it) for each message a frame carries;
+    empty for a control frame.  A bundle's header is shared out by entry size."""
+    try:
+        if frames.is_message_frame(frame):
+            head = wire.peek(frame)
+            return [(f"{names[head.key_id]}-{head.seq:04d}", len(frame))]
+        if frame[0] == frames.FRAGMENT:
+            fragment = frames.Fragment.from_bytes(frame)
+            return [(f"{names[fragment.key.key_id]}-{fragment.key.seq16:04d}", len(frame))]
+        if frame[0] == frames.BUNDLE:
+            entries = frames.Bundle.from_bytes(frame).messages
+            spare = len(frame) - sum(len(m) for m in entries)
+            out = []
+            for i, m in enumerate(entries):
+                head = wire.peek(m)
+                share = len(m) + spare // len(entries) + (1 if i < spare % len(entries) else 0)
+                out.append((f"{names[head.key_id]}-{head.seq:04d}", share))
+            return out
+    except (ValueError, KeyError):
+        pass
+    return []
+
+
 def _repair_run(seed: int) -> dict[str, Any]:
-    """Bytes on air from the heal until convergence against the ideal: one packet per message MOD
-    missed, two per message of MOD's (MOD -> RIN/KRO -> the rest); as tools/measure_sync.py."""
+    """Everything on the air from the heal until every store agrees again, after Modum's
+    two-hour partition (the scenario's events up to the heal).
+
+    Two yardsticks: ``ideal_bytes``, one transmission per message Modum missed and two
+    per message of Modum's (MOD -> RIN/KRO -> the rest); and ``mod_missed_wire_bytes``,
+    the messages Modum itself missed, against the bytes of data frames spent on them
+    (``mod_missed_data_bytes``; a bundle's bytes are shared out by entry)."""
     base = modum()
     s = dataclasses.replace(base, seed=seed, events=tuple(e for e in base.events if e.at <= HEAL_S))
     started = time.perf_counter()
     sim = Simulation(s)
-    sent = _record_sends(sim)
     report = sim.run()
     messages: list[dict[str, Any]] = report["messages"]  # type: ignore[assignment]
     late = [m for m in messages if any(t > HEAL_S for t in m["delivered"].values())]
-    missing = sum(int(m["wire_bytes"]) for m in late)
-    ideal = sum(int(m["wire_bytes"]) * (2 if m["origin"] == "MOD" else 1) for m in late)
+    mod_missed = {m["id"]: int(m["wire_bytes"]) for m in late if m["delivered"].get("MOD", 0.0) > HEAL_S}
     end = float(report["converged_at_s"] or s.duration)  # type: ignore[arg-type]
-    # Everything on the air, the firmware's relays included ...
-    window = [b for t, b in sim.medium.bytes_log if HEAL_S <= t - sim.epoch0 <= end]
-    on_air = sum(window)
-    airtime = sum(packet_airtime(b, s.preset) for b in window)
-    # ... and what the stores themselves sent: messages and fragments against control frames.
-    ours = [f for t, f in sent if HEAL_S <= t - sim.epoch0 <= end]
-    data = sum(len(f) for f in ours if f[0] >= 0x10 or f[0] == frames.FRAGMENT)
-    ideal_airtime = sum(
-        packet_airtime(int(m["wire_bytes"]), s.preset) * (2 if m["origin"] == "MOD" else 1) for m in late
-    )
+    names = {node.signer.key_id: node.id for node in sim.nodes.values()}
+    window = [frame for t, _, frame in sim.medium.frames_log if HEAL_S <= t - sim.epoch0 <= end]
+    on_air = data = mod_data = 0
+    airtime = data_airtime = mod_airtime = 0.0
+    for frame in window:
+        seconds = packet_airtime(len(frame), s.preset)
+        on_air += len(frame)
+        airtime += seconds
+        parts = carried(frame, names)
+        if parts:
+            data += len(frame)
+            data_airtime += seconds
+        for message_id, share in parts:
+            if message_id in mod_missed:
+                mod_data += share
+                mod_airtime += seconds * share / len(frame)
+
+    def once(size: int) -> float:
+        return packet_airtime(size, s.preset)
+
     return {
         "seed": seed,
         "converged": bool(report["converged"]),
-        "missing_wire_bytes": missing,
-        "ideal_bytes": ideal,
+        "missing_wire_bytes": sum(int(m["wire_bytes"]) for m in late),
+        "ideal_bytes": sum(int(m["wire_bytes"]) * (2 if m["origin"] == "MOD" else 1) for m in late),
+        "ideal_airtime_s": round(sum(once(m["wire_bytes"]) * (2 if m["origin"] == "MOD" else 1) for m in late), 2),
         "on_air_bytes": on_air,
-        "data_bytes": data,
-        "sent_by_stores_bytes": sum(len(f) for f in ours),
         "airtime_s": round(airtime, 2),
-        "ideal_airtime_s": round(ideal_airtime, 2),
+        "data_bytes": data,
+        "data_airtime_s": round(data_airtime, 2),
+        "control_bytes": on_air - data,
+        "frames": len(window),
+        "mod_missed_wire_bytes": sum(mod_missed.values()),
+        "mod_missed_ideal_airtime_s": round(sum(once(n) for n in mod_missed.values()), 2),
+        "mod_missed_data_bytes": mod_data,
+        "mod_missed_data_airtime_s": round(mod_airtime, 2),
         "converged_after_heal_s": round(end - HEAL_S, 1),
         "wall_s": round(time.perf_counter() - started, 2),
     }
-
-
-def _record_sends(sim: Simulation) -> list[tuple[float, bytes]]:
-    """Every frame a store hands its radio from now on, with the time (the radios' relays are not in it)."""
-    sent: list[tuple[float, bytes]] = []
-    send = sim.medium.send
-
-    def recording(node: str, frame: bytes, hop_limit: int, now: float) -> SendResult:
-        result = send(node, frame, hop_limit, now)
-        if result is SendResult.QUEUED:
-            sent.append((now, frame))
-        return result
-
-    sim.medium.send = recording  # type: ignore[method-assign]
-    return sent
 
 
 def _one_message_run(seed: int) -> dict[str, Any]:
@@ -327,12 +354,13 @@ def one_message_figures(seed: int, config: SyncConfig | None = None) -> dict[str
     message = report["messages"][0]  # type: ignore[index]
     done = max(message["delivered"].values())
     size = int(message["wire_bytes"])
+    names = {node.signer.key_id: node.id for node in sim.nodes.values()}
     data = every = 0.0
-    for start, length in sim.medium.bytes_log:
+    for start, _, frame in sim.medium.frames_log:
         if 3600.0 <= start - sim.epoch0 <= done:
-            airtime = packet_airtime(length, s.preset)
+            airtime = packet_airtime(len(frame), s.preset)
             every += airtime
-            data += airtime if length == size else 0.0
+            data += airtime if carried(frame, names) else 0.0
     ideal = 2 * packet_airtime(size, s.preset)
     return {
         "seed": seed,
@@ -408,28 +436,40 @@ def idle_utilization(cfg: SyncBenchConfig) -> dict[str, Any]:
 def repair_vs_ideal(cfg: SyncBenchConfig) -> dict[str, Any]:
     runs = _map(_repair_run, list(cfg.seeds), cfg.workers)
     ones = _map(_one_message_run, list(cfg.seeds), cfg.workers)
+    return repair_summary(runs, ones)
+
+
+def repair_summary(runs: list[dict[str, Any]], ones: list[dict[str, Any]]) -> dict[str, Any]:
+    def med(fn: Callable[[dict[str, Any]], float], rows: list[dict[str, Any]]) -> float | None:
+        return _median(fn(r) for r in rows)
+
     return {
         "converged": all(r["converged"] for r in runs),
-        "missing_wire_bytes": _median(r["missing_wire_bytes"] for r in runs),
-        "ideal_bytes": _median(r["ideal_bytes"] for r in runs),
-        "on_air_bytes": _median(r["on_air_bytes"] for r in runs),
-        "data_bytes": _median(r["data_bytes"] for r in runs),
-        "sent_by_stores_bytes": _median(r["sent_by_stores_bytes"] for r in runs),
+        "missing_wire_bytes": med(lambda r: r["missing_wire_bytes"], runs),
+        "ideal_bytes": med(lambda r: r["ideal_bytes"], runs),
+        "on_air_bytes": med(lambda r: r["on_air_bytes"], runs),
+        "data_bytes": med(lambda r: r["data_bytes"], runs),
+        "control_bytes": med(lambda r: r["control_bytes"], runs),
         "relay_hops": modum().relay_hops,
-        "ratio_vs_ideal": _median(r["on_air_bytes"] / r["ideal_bytes"] for r in runs if r["ideal_bytes"]),
-        "ratio_vs_missing": _median(
-            r["on_air_bytes"] / r["missing_wire_bytes"] for r in runs if r["missing_wire_bytes"]
+        "ratio_vs_ideal": med(lambda r: r["on_air_bytes"] / r["ideal_bytes"], runs),
+        "ratio_vs_missing": med(lambda r: r["on_air_bytes"] / r["missing_wire_bytes"], runs),
+        "data_ratio_vs_ideal": med(lambda r: r["data_bytes"] / r["ideal_bytes"], runs),
+        "airtime_ratio_vs_ideal": med(lambda r: r["airtime_s"] / r["ideal_airtime_s"], runs),
+        "data_airtime_ratio_vs_ideal": med(lambda r: r["data_airtime_s"] / r["ideal_airtime_s"], runs),
+        "mod_missed_wire_bytes": med(lambda r: r["mod_missed_wire_bytes"], runs),
+        "mod_missed_data_bytes": med(lambda r: r["mod_missed_data_bytes"], runs),
+        "mod_missed_ratio": med(lambda r: r["mod_missed_data_bytes"] / r["mod_missed_wire_bytes"], runs),
+        "mod_missed_airtime_ratio": med(
+            lambda r: r["mod_missed_data_airtime_s"] / r["mod_missed_ideal_airtime_s"], runs
         ),
-        "data_ratio_vs_ideal": _median(r["data_bytes"] / r["ideal_bytes"] for r in runs if r["ideal_bytes"]),
-        "airtime_ratio_vs_ideal": _median(r["airtime_s"] / r["ideal_airtime_s"] for r in runs if r["ideal_airtime_s"]),
-        "converged_after_heal_s": _median(r["converged_after_heal_s"] for r in runs),
+        "converged_after_heal_s": med(lambda r: r["converged_after_heal_s"], runs),
         "one_message": {
-            "data_airtime_s": _median(r["data_airtime_s"] for r in ones),
-            "all_airtime_s": _median(r["all_airtime_s"] for r in ones),
-            "ideal_airtime_s": _median(r["ideal_airtime_s"] for r in ones),
-            "data_ratio_vs_ideal": _median(r["data_airtime_s"] / r["ideal_airtime_s"] for r in ones),
-            "all_ratio_vs_ideal": _median(r["all_airtime_s"] / r["ideal_airtime_s"] for r in ones),
-            "all_hold_after_s": _median(r["all_hold_after_s"] for r in ones),
+            "data_airtime_s": med(lambda r: r["data_airtime_s"], ones),
+            "all_airtime_s": med(lambda r: r["all_airtime_s"], ones),
+            "ideal_airtime_s": med(lambda r: r["ideal_airtime_s"], ones),
+            "data_ratio_vs_ideal": med(lambda r: r["data_airtime_s"] / r["ideal_airtime_s"], ones),
+            "all_ratio_vs_ideal": med(lambda r: r["all_airtime_s"] / r["ideal_airtime_s"], ones),
+            "all_hold_after_s": med(lambda r: r["all_hold_after_s"], ones),
         },
         "runs": runs,
     }

@@ -111,6 +111,9 @@ def scaled_config(time_scale: float, base: SyncConfig | None = None) -> SyncConf
         summary_max_s=base.summary_max_s / time_scale,
         request_jitter_s=base.request_jitter_s / time_scale,
         response_jitter_s=base.response_jitter_s / time_scale,
+        answer_guard_s=base.answer_guard_s / time_scale,
+        hold_down_s=base.hold_down_s / time_scale,
+        neighbour_ttl_s=base.neighbour_ttl_s / time_scale,
         rerequest_s=base.rerequest_s / time_scale,
         fragment_timeout_s=base.fragment_timeout_s / time_scale,
     )
@@ -126,6 +129,10 @@ def describe_frame(frame: bytes, roster: Roster) -> str:
             fragment = frames.Fragment.from_bytes(frame)
             node = _node_of(fragment.key.key_id, roster)
             return f"fragment {fragment.index + 1}/{fragment.count} of {node}-{fragment.key.seq16:04d}"
+        if frame[0] == frames.BUNDLE:
+            bundle = frames.Bundle.from_bytes(frame)
+            carried = ", ".join(describe_frame(m, roster).split(" ")[0] for m in bundle.messages)
+            return f"BUNDLE of {_node_of(bundle.key_id, roster)}: {carried}"
         if frame[0] in (frames.SUMMARY, frames.REQUEST) and len(frame) >= 3:
             name = "SUMMARY" if frame[0] == frames.SUMMARY else "REQUEST"
             return f"{name} of {_node_of(int.from_bytes(frame[1:3], 'big'), roster)}"
@@ -146,7 +153,13 @@ def _heard_from(frame: bytes) -> tuple[int, str] | None:
     try:
         if frames.is_message_frame(frame):
             return wire.peek(frame).key_id, "message"
-        kind = {frames.FRAGMENT: "fragment", frames.SUMMARY: "summary", frames.REQUEST: "request"}.get(frame[0])
+        kinds = {
+            frames.FRAGMENT: "fragment",
+            frames.SUMMARY: "summary",
+            frames.REQUEST: "request",
+            frames.BUNDLE: "bundle",
+        }
+        kind = kinds.get(frame[0])
         if kind is not None and len(frame) >= 3:
             return int.from_bytes(frame[1:3], "big"), kind
     except (DecodeError, IndexError):
@@ -803,7 +816,13 @@ LINK_TEXT = {
     "stopped": "stoppet",
     "unknown": "ukjent tilstand (daemon kjører ikke)",
 }
-VIA_TEXT = {"summary": "oppsummering", "request": "forespørsel", "message": "melding", "fragment": "fragment"}
+VIA_TEXT = {
+    "summary": "oppsummering",
+    "request": "forespørsel",
+    "message": "melding",
+    "fragment": "fragment",
+    "bundle": "svar",
+}
 
 
 def render_status(report: dict[str, Any], tz: tzinfo | None) -> list[str]:

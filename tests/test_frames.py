@@ -8,11 +8,13 @@ from hypothesis import strategies as st
 
 from relay.core.airtime import MAX_APP_PAYLOAD
 from relay.core.frames import (
+    BUNDLE,
     FRAGMENT,
     FRAGMENT_DATA,
     FRAGMENT_HEADER,
     MAX_FRAGMENTS,
     MAX_MESSAGE_BYTES,
+    Bundle,
     Fragment,
     FragmentKey,
     Reassembler,
@@ -249,3 +251,48 @@ def test_control_frames_from_arbitrary_bytes(frame: bytes, first: int | None) ->
             pass
         except Exception as exc:  # any other type breaks the decoding invariant
             pytest.fail(f"{parse.__qualname__} raised {type(exc).__name__}: {exc!r} on {frame.hex()}")
+
+
+# --- bundles -------------------------------------------------------------------------
+
+messages = st.binary(min_size=1, max_size=120).map(lambda b: b"\x11" + b[:-1] if b else b"\x11")
+
+
+@given(key_id=key_ids, entries=st.lists(messages, min_size=1, max_size=4))
+def test_bundle_round_trip_or_refused_when_too_big(key_id: int, entries: list[bytes]) -> None:
+    bundle = Bundle(key_id, tuple(entries))
+    if Bundle.size_of([len(e) for e in entries]) > MAX_APP_PAYLOAD:
+        with pytest.raises(ValueError):
+            bundle.to_bytes()
+        return
+    data = bundle.to_bytes()
+    assert len(data) == Bundle.size_of([len(e) for e in entries])
+    assert Bundle.from_bytes(data) == bundle
+
+
+def test_a_bundle_carries_whole_messages_only() -> None:
+    with pytest.raises(ValueError):
+        Bundle(KEY_ID, (bytes([FRAGMENT, 1, 2]),)).to_bytes()
+    with pytest.raises(ValueError):
+        Bundle(KEY_ID, ()).to_bytes()
+
+
+@given(frame=st.one_of(st.binary(max_size=260), st.binary(max_size=240).map(lambda b: bytes([BUNDLE]) + b)))
+def test_bundle_from_arbitrary_bytes(frame: bytes) -> None:
+    try:
+        bundle = Bundle.from_bytes(frame)
+    except DecodeError:
+        return
+    except Exception as exc:  # any other type breaks the decoding invariant
+        pytest.fail(f"Bundle.from_bytes raised {type(exc).__name__}: {exc!r} on {frame.hex()}")
+    assert bundle.to_bytes() == frame
+    assert all(is_message_frame(m) for m in bundle.messages)
+
+
+@given(neighbours=st.sets(st.integers(0, 63), max_size=64).map(lambda s: tuple(sorted(s))))
+def test_summary_carries_who_the_sender_hears(neighbours: tuple[int, ...]) -> None:
+    summary = Summary(KEY_ID, 3, (("HOL", 4), ("RIN", 9)), True, (), neighbours)
+    assert Summary.from_bytes(summary.to_bytes()) == summary
+    # eight town halls cost one byte and a few bits over a summary without the list
+    plain = Summary(KEY_ID, 3, (("HOL", 4),), True)
+    assert len(Summary(KEY_ID, 3, plain.heads, True, (), tuple(range(8))).to_bytes()) - len(plain.to_bytes()) <= 2

@@ -56,7 +56,7 @@ def big(origin: str, seq: int) -> wire.SignedMessage:
 class Node:
     """One SyncNode with its own store and its own notion of now."""
 
-    def __init__(self, node_id: str, seed: int = 1, now: float = NOW) -> None:
+    def __init__(self, node_id: str, seed: int = 1, now: float = NOW, config: SyncConfig = CONFIG) -> None:
         self.id = node_id
         self.store = Store(":memory:", dictionaries.available())
         self.now = now
@@ -69,7 +69,7 @@ class Node:
             lambda n: packet_airtime(n, LONG_FAST),
             random.Random(seed),
             now,
-            CONFIG,
+            config,
         )
 
     def hold(self, *messages: wire.SignedMessage) -> None:
@@ -139,7 +139,14 @@ def asked(sent: list[Transmission]) -> list[Want]:
 
 
 def data_frames(sent: list[Transmission]) -> list[bytes]:
-    return [tx.frame for tx in sent if tx.frame[0] == FRAGMENT or frames.is_message_frame(tx.frame)]
+    """The messages and fragments sent, a bundle's messages one by one."""
+    out: list[bytes] = []
+    for tx in sent:
+        if tx.frame[0] == frames.BUNDLE:
+            out += frames.Bundle.from_bytes(tx.frame).messages
+        elif tx.frame[0] == FRAGMENT or frames.is_message_frame(tx.frame):
+            out.append(tx.frame)
+    return out
 
 
 def rejected(node: Node) -> int:
@@ -246,6 +253,83 @@ def test_a_forged_copy_does_not_suppress_our_answer() -> None:
 
     assert a.sync.stats.rejected["bad_signature"] == 1
     assert data_frames(sent) == [HOL[1].wire]
+
+
+def bundles(sent: list[Transmission]) -> list[frames.Bundle]:
+    return [frames.Bundle.from_bytes(tx.frame) for tx in sent if tx.frame[0] == frames.BUNDLE]
+
+
+def summary_of(node: str, heads: dict[str, int], hears: tuple[str, ...]) -> bytes:
+    """``node``'s summary: its heads, and the neighbours it says it hears."""
+    positions = tuple(sorted(ROSTER.node_ids.index(n) for n in hears))
+    return Summary(SIGNERS[node].key_id, ROSTER.version, tuple(sorted(heads.items())), True, (), positions).to_bytes()
+
+
+def test_answers_to_one_request_share_one_packet_that_names_the_sender() -> None:
+    a = Node("RIN")
+    a.hold(*HOL[:3])
+
+    a.hear(Request(SIGNERS["SF"].key_id, (Want("HOL", 2), Want("HOL", 3))).to_bytes())
+    sent = a.run(SETTLE_S)
+
+    assert data_frames(sent) != [] and requests(sent) == []
+    (bundle,) = bundles(sent)  # every answer in one packet
+    assert bundle.key_id == SIGNERS["RIN"].key_id
+    assert sorted(bundle.messages) == sorted([HOL[1].wire, HOL[2].wire])
+    # one packet of two messages costs less airtime than two packets
+    two = sum(packet_airtime(len(m), LONG_FAST) for m in bundle.messages)
+    assert packet_airtime(len(bundle.to_bytes()), LONG_FAST) < 0.9 * two
+
+
+@pytest.mark.parametrize(
+    ("kro_hears", "we_answer"),
+    [(("RIN", "MOD"), True), (("RIN", "MOD", "SF"), False)],
+    ids=["sf-unreached", "sf-reached"],
+)
+def test_an_answer_we_overhear_silences_ours_only_for_the_nodes_it_reached(
+    kro_hears: tuple[str, ...], we_answer: bool
+) -> None:
+    a = Node("RIN")
+    a.hold(*HOL[:2])
+
+    a.hear(Request(SIGNERS["SF"].key_id, (Want("HOL", 2),)).to_bytes())
+    a.hear(summary_of("KRO", {"HOL": 1}, kro_hears), after=0.05)
+    a.hear(frames.Bundle(SIGNERS["KRO"].key_id, (HOL[1].wire,)).to_bytes(), after=0.05)
+    sent = a.run(SETTLE_S)
+
+    assert data_frames(sent) == ([HOL[1].wire] if we_answer else [])
+
+
+@pytest.mark.parametrize(
+    ("jev_holds", "flood_hops", "age_s", "forwarded"),
+    [(1, 0, 0.0, True), (2, 0, 0.0, False), (1, 2, 0.0, False), (1, 2, 3600.0, True)],
+    ids=["jev-lacks-it", "jev-has-it", "fresh-the-firmware-floods-it", "old-so-it-came-by-repair"],
+)
+def test_a_message_that_came_by_repair_is_passed_on_to_neighbours_known_to_lack_it(
+    jev_holds: int, flood_hops: int, age_s: float, forwarded: bool
+) -> None:
+    a = Node("RIN", now=NOW + age_s, config=SyncConfig(flood_hops=flood_hops))
+    a.hold(HOL[0])
+
+    a.hear(summary_of("JEV", {"HOL": jev_holds}, ("RIN",)))
+    a.hear(summary_of("KRO", {"HOL": 2}, ("RIN", "MOD")), after=0.05)
+    a.hear(frames.Bundle(SIGNERS["KRO"].key_id, (HOL[1].wire,)).to_bytes(), after=0.05)
+    sent = a.run(SETTLE_S)
+
+    assert a.store.count() == 2
+    assert (HOL[1].wire in data_frames(sent)) is forwarded
+    assert requests(sent) == []
+
+
+def test_a_bundle_with_a_tampered_entry_keeps_the_good_one() -> None:
+    a = Node("RIN")
+    bad = bytearray(HOL[2].wire)
+    bad[12] ^= 0x20
+
+    a.hear(frames.Bundle(SIGNERS["KRO"].key_id, (bytes(bad), HOL[1].wire)).to_bytes())
+
+    assert a.store.count() == 1 and a.store.wire_of("HOL", 2) == [HOL[1].wire]
+    assert rejected(a) == 1
 
 
 # --- a lost fragment ----------------------------------------------------------------------

@@ -144,7 +144,9 @@ class Reassembler:
 
 SUMMARY = 0x02
 REQUEST = 0x03
+BUNDLE = 0x04
 MAX_REQUEST_ITEMS = 32
+MAX_NEIGHBOURS = 64
 
 
 def _fitted(w: BitWriter, what: str) -> bytes:
@@ -165,6 +167,9 @@ class Summary:
     complete: bool = True
     # (origin, held (first, last) runs above its head), sorted: news behind a hole
     extras: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = ()
+    # Positions in the roster's node list of the nodes the sender hears: with them a
+    # holder can tell whether someone else's answer reached every node it meant to serve.
+    neighbours: tuple[int, ...] = ()
 
     def to_bytes(self) -> bytes:
         w = BitWriter()
@@ -186,6 +191,10 @@ class Summary:
                 w.write_golomb(first - previous - 2, 4)
                 w.write_golomb(last - first, 2)
                 previous = last
+        width = max(self.neighbours, default=-1) + 1
+        w.write_golomb(width, 2)  # a bitmap as wide as the highest position heard
+        for position in range(width):
+            w.write_bool(position in self.neighbours)
         return _fitted(w, "summary")
 
     @classmethod
@@ -222,7 +231,11 @@ class Summary:
             extras.append((origin, tuple(ranges)))
         if [e[0] for e in extras] != sorted({e[0] for e in extras}):
             raise DecodeError("summary extras not sorted and unique", "malformed")
-        return cls(kid, version, heads, complete, tuple(extras))
+        width = r.read_golomb(2)
+        if width > MAX_NEIGHBOURS:
+            raise DecodeError("summary lists too many neighbours", "malformed")
+        neighbours = tuple(position for position in range(width) if r.read_bool())
+        return cls(kid, version, heads, complete, tuple(extras), neighbours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,3 +302,51 @@ def read_node(r: BitReader) -> str:
     if not NODE_ID_RE.match(node):
         raise DecodeError("invalid node id", "malformed")
     return node
+
+
+# BUNDLE: whole messages sent as answers (repair and forwarding), packed to fill
+# one packet, with the sender's key id so that a node which overhears it knows
+# whose neighbours it reached.  1 type + 2 key id, then per message 1 length
+# byte and the message (each one signed and verified on its own).  The key id is
+# not authenticated: a forged one can only make a holder skip one answer, which
+# the next summary asks for again.
+
+BUNDLE_HEADER = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    key_id: int
+    messages: tuple[bytes, ...]
+
+    @staticmethod
+    def size_of(lengths: list[int]) -> int:
+        return BUNDLE_HEADER + sum(1 + n for n in lengths)
+
+    def to_bytes(self) -> bytes:
+        if not self.messages:
+            raise ValueError("an empty bundle")
+        out = bytearray((BUNDLE,)) + self.key_id.to_bytes(2, "big")
+        for message in self.messages:
+            if not is_message_frame(message) or len(message) > 255:
+                raise ValueError("a bundle carries whole messages only")
+            out += bytes((len(message),)) + message
+        if len(out) > MAX_APP_PAYLOAD:
+            raise ValueError(f"bundle of {len(out)} bytes does not fit one packet")
+        return bytes(out)
+
+    @classmethod
+    def from_bytes(cls, frame: bytes) -> Bundle:
+        if len(frame) > MAX_APP_PAYLOAD or len(frame) < BUNDLE_HEADER + 2 or frame[0] != BUNDLE:
+            raise DecodeError("bundle of impossible size", "malformed")
+        kid = int.from_bytes(frame[1:3], "big")
+        messages = []
+        at = BUNDLE_HEADER
+        while at < len(frame):
+            length = frame[at]
+            message = frame[at + 1 : at + 1 + length]
+            if length == 0 or len(message) < length or not is_message_frame(message):
+                raise DecodeError("bundle entry cut short or not a message", "malformed")
+            messages.append(message)
+            at += 1 + length
+        return cls(kid, tuple(messages))

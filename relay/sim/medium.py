@@ -119,6 +119,7 @@ class Medium:
         self.slot_s = 8.5 * preset.symbol_s
         self.frame_counts: dict[int, int] = {}  # frame length -> transmissions (relays included)
         self.bytes_log: list[tuple[float, int]] = []  # (start, frame bytes) of every transmission
+        self.frames_log: list[tuple[float, str, bytes]] = []  # (start, sender, frame) of every transmission
         self.last_packet_id = 0  # id of the packet the last QUEUED send created (its Delivery.packet_id)
 
     # --- topology ------------------------------------------------------------
@@ -220,6 +221,7 @@ class Medium:
         radio.history.append((now, duration))
         self.frame_counts[len(packet.frame)] = self.frame_counts.get(len(packet.frame), 0) + 1
         self.bytes_log.append((now, len(packet.frame)))
+        self.frames_log.append((now, radio.node, packet.frame))
         self._at(tx.end, partial(self._end, tx))
 
     def _end(self, tx: _Transmission, now: float) -> list[Delivery]:
