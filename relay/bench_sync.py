@@ -279,7 +279,7 @@ def carried(frame: bytes, names: dict[int, str]) -> list[tuple[str, int]]:
     return []
 
 
-def _repair_run(seed: int) -> dict[str, Any]:
+def repair_run(seed: int) -> dict[str, Any]:
     """Everything on the air from the heal until every store agrees again, after Modum's
     two-hour partition (the scenario's events up to the heal).
 
@@ -434,7 +434,7 @@ def idle_utilization(cfg: SyncBenchConfig) -> dict[str, Any]:
 
 
 def repair_vs_ideal(cfg: SyncBenchConfig) -> dict[str, Any]:
-    runs = _map(_repair_run, list(cfg.seeds), cfg.workers)
+    runs = _map(repair_run, list(cfg.seeds), cfg.workers)
     ones = _map(_one_message_run, list(cfg.seeds), cfg.workers)
     return repair_summary(runs, ones)
 

@@ -124,14 +124,14 @@ def describe_frame(frame: bytes, roster: Roster) -> str:
     try:
         if frames.is_message_frame(frame):
             peek = wire.peek(frame)
-            return f"{_node_of(peek.key_id, roster)}-{peek.seq:04d} {peek.kind.value} {peek.priority.value}"
+            return f"{_message_id(peek, roster)} {peek.kind.value} {peek.priority.value}"
         if frame[0] == frames.FRAGMENT:
             fragment = frames.Fragment.from_bytes(frame)
             node = _node_of(fragment.key.key_id, roster)
             return f"fragment {fragment.index + 1}/{fragment.count} of {node}-{fragment.key.seq16:04d}"
         if frame[0] == frames.BUNDLE:
             bundle = frames.Bundle.from_bytes(frame)
-            carried = ", ".join(describe_frame(m, roster).split(" ")[0] for m in bundle.messages)
+            carried = ", ".join(_message_id(wire.peek(m), roster) for m in bundle.messages)
             return f"BUNDLE of {_node_of(bundle.key_id, roster)}: {carried}"
         if frame[0] in (frames.SUMMARY, frames.REQUEST) and len(frame) >= 3:
             name = "SUMMARY" if frame[0] == frames.SUMMARY else "REQUEST"
@@ -139,6 +139,10 @@ def describe_frame(frame: bytes, roster: Roster) -> str:
     except (DecodeError, IndexError):
         pass
     return "unreadable frame"
+
+
+def _message_id(peek: wire.Peek, roster: Roster) -> str:
+    return f"{_node_of(peek.key_id, roster)}-{peek.seq:04d}"
 
 
 def _node_of(key_id: int, roster: Roster) -> str:

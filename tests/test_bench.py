@@ -141,7 +141,7 @@ def test_the_sync_benchmarks_run_on_tiny_parameters() -> None:
 def test_repair_and_one_message_against_their_ideal() -> None:
     one = bench_sync._one_message_run(1)
     assert one["data_airtime_s"] >= one["ideal_airtime_s"] > 0
-    repair = bench_sync._repair_run(1)
+    repair = bench_sync.repair_run(1)
     assert repair["converged"]
     assert repair["on_air_bytes"] >= repair["data_bytes"] >= repair["missing_wire_bytes"] > 0
     assert repair["ideal_bytes"] >= repair["missing_wire_bytes"]

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from relay.bench_sync import _repair_run, one_message_figures, repair_summary  # noqa: E402
+from relay.bench_sync import one_message_figures, repair_run, repair_summary  # noqa: E402
 from relay.core.sync import SyncConfig  # noqa: E402
 from relay.sim import scenario as sc  # noqa: E402
 from relay.sim.runner import Simulation  # noqa: E402
@@ -63,7 +63,7 @@ def main() -> None:
             f" {statistics.median(e / i for _, e, i, _ in one):.2f} (all); all hold it after "
             f"{statistics.median(t for _, _, _, t in one):.0f} s"
         )
-    r = repair_summary([_repair_run(s) for s in SEEDS], [])
+    r = repair_summary([repair_run(s) for s in SEEDS], [])
     print(
         f"repair after the 2 h partition (heal to convergence, every frame on the air):"
         f" {r['missing_wire_bytes']:.0f} wire bytes missing somewhere, ideal {r['ideal_bytes']:.0f} B on air;"

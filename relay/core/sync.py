@@ -76,10 +76,12 @@ class SyncConfig:
     summary_max_s: float = 1280.0
     redundancy: int = 2  # Trickle k
     request_jitter_s: float = 4.0
-    # Answers are staggered, not random: for each item the roster is ranked by a hash
-    # of (item, node), and a holder waits its rank times (the frame's airtime plus
-    # ``answer_guard_s``), so the next holder in line hears the first answer and keeps
-    # quiet.  Random jitter over a few seconds let two 1.3 s frames overlap too often.
+    # RUTINE and PRIORITET answers are staggered, not random: for each item the roster
+    # is ranked by a hash of (item, node), and a holder waits its rank times (a full
+    # packet's airtime plus ``answer_guard_s``), plus up to ``response_jitter_s``, so
+    # the next holder in line hears the first answer and keeps quiet.  Random jitter
+    # over a few seconds let two 2 s bundles overlap too often.  NØD and HASTER answer
+    # after 0.2 s to ``urgent_jitter_s``: time before airtime.
     answer_guard_s: float = 1.6
     urgent_jitter_s: float = 6.0
     response_jitter_s: float = 0.5
@@ -130,8 +132,7 @@ class _Queued:
     order: int
     key: tuple[object, ...] = field(compare=False)
     tx: Transmission = field(compare=False)
-    response: bool = field(compare=False, default=False)
-    answer: _Answer | None = field(compare=False, default=None)
+    answer: _Answer | None = field(compare=False, default=None)  # set for an answer to others
     wants: tuple[Want, ...] = field(compare=False, default=())
 
 
@@ -351,10 +352,10 @@ class SyncNode:
             if pending is not None:
                 pending.waiting |= requesters
                 continue
-            queued = next((q for q in self._queue if q.key == key), None)
-            if queued is not None:
-                if queued.answer is not None:
-                    queued.answer.waiting |= requesters
+            if key in self._queued_keys:
+                for queued in self._queue:
+                    if queued.key == key and queued.answer is not None:
+                        queued.answer.waiting |= requesters
                 continue
             if now - self._on_air.get(key, -1e18) < self.config.hold_down_s:
                 continue  # we sent it moments ago: this request crossed it (SRM hold-down)
@@ -432,14 +433,10 @@ class SyncNode:
 
     def _suppress(self, key: tuple[object, ...]) -> None:
         """Someone else sent this item: drop our pending answer to a request for it."""
-        self._responses.pop(key, None)
-        for queued in self._queue:
-            if queued.response and queued.key == key:
-                self._cancel(queued)
+        self._thin(key, lambda *_: True)
 
     def _cancel(self, queued: _Queued) -> None:
         self._queued_keys.discard(queued.key)
-        queued.response = False
         queued.answer = None
         queued.key = ("cancelled",)
         queued.tx = Transmission(b"", 0, queued.rank)
@@ -489,35 +486,31 @@ class SyncNode:
         packet of 200 bytes costs 1.9 s on LONG_FAST; two of 100 cost 2.3 s."""
         assert head.answer is not None
         pieces = [head.answer.tx.frame]
-        if Bundle.size_of([len(pieces[0])]) > MAX_APP_PAYLOAD:
+        size = Bundle.size_of([len(pieces[0])])
+        if size > MAX_APP_PAYLOAD:
             return pieces[0], [], []  # a message that fills a packet alone goes bare
-        riders = []
-        pending = []
+
+        def fits(piece: bytes) -> bool:
+            nonlocal size
+            if size + 1 + len(piece) > MAX_APP_PAYLOAD:
+                return False
+            size += 1 + len(piece)
+            pieces.append(piece)
+            return True
+
         queued = sorted(q for q in self._queue if q is not head and q.answer is not None and q.key[0] == "msg")
-        for q in queued:
-            assert q.answer is not None
-            if Bundle.size_of([len(p) for p in (*pieces, q.answer.tx.frame)]) <= MAX_APP_PAYLOAD:
-                pieces.append(q.answer.tx.frame)
-                riders.append(q)
-        waiting = sorted((a.tx.rank, a.fire, i) for i, (k, a) in enumerate(self._responses.items()) if k[0] == "msg")
-        keys = list(self._responses)
-        for _, _, i in waiting:
-            piece = self._responses[keys[i]].tx.frame
-            if Bundle.size_of([len(p) for p in (*pieces, piece)]) <= MAX_APP_PAYLOAD:
-                pieces.append(piece)
-                pending.append(keys[i])
+        riders = [q for q in queued if q.answer is not None and fits(q.answer.tx.frame)]
+        waiting = sorted((a.tx.rank, a.fire, k) for k, a in self._responses.items() if k[0] == "msg")
+        pending = [k for _, _, k in waiting if fits(self._responses[k].tx.frame)]
         return Bundle(self.key_id, tuple(pieces)).to_bytes(), riders, pending
 
     def _refresh_request(self, queued: _Queued) -> None:
         """A request waiting for the radio drops the items that arrived meanwhile."""
-        wants = tuple(w for w in queued.wants if not self._holds(w))
+        wants = tuple(w for w in queued.wants if not self.log.wire_of(w.origin, w.seq))
         if wants != queued.wants:
             queued.wants = wants
             frame = Request(self.key_id, wants).to_bytes() if wants else b""
             queued.tx = replace(queued.tx, frame=frame)
-
-    def _holds(self, want: Want) -> bool:
-        return bool(self.log.wire_of(want.origin, want.seq))
 
     def _note_on_air(self, key: tuple[object, ...], now: float) -> None:
         """Remember when we sent an item ourselves (not when we heard others: the
@@ -554,7 +547,7 @@ class SyncNode:
         if key in self._queued_keys:
             return
         self._queued_keys.add(key)
-        heapq.heappush(self._queue, _Queued(tx.rank, next(self._order), key, tx, answer is not None, answer, wants))
+        heapq.heappush(self._queue, _Queued(tx.rank, next(self._order), key, tx, answer, wants))
 
     def _run_timers(self, now: float) -> None:
         if self._poll_outbox:
