@@ -114,6 +114,9 @@ def scaled_config(time_scale: float, base: SyncConfig | None = None) -> SyncConf
         answer_guard_s=base.answer_guard_s / time_scale,
         hold_down_s=base.hold_down_s / time_scale,
         neighbour_ttl_s=base.neighbour_ttl_s / time_scale,
+        lonely_after_s=base.lonely_after_s / time_scale,
+        lonely_max_s=base.lonely_max_s / time_scale,
+        keepalive_s=base.keepalive_s / time_scale,
         rerequest_s=base.rerequest_s / time_scale,
         fragment_timeout_s=base.fragment_timeout_s / time_scale,
     )

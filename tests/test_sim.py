@@ -6,6 +6,7 @@ fixed seed, so each test is deterministic and can be replayed from its numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import random
@@ -189,6 +190,20 @@ def test_modum_example_converges_after_the_heal() -> None:
     assert len(cut_off) == 3
     for m in cut_off:
         assert delivered(m)["SIG"] >= healed.at, m["id"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_modum_is_back_in_step_within_minutes_of_the_heal(seed: int) -> None:
+    # Cut off for two hours, Modum hears nobody and keeps its summaries a couple of
+    # minutes apart, so the heal is found at once, not at the next 20-minute one.
+    sc = scenario.load(EXAMPLES / "modum.toml")
+    healed = next(e for e in sc.events if e.heal)
+    up_to_heal = dataclasses.replace(sc, seed=seed, events=tuple(e for e in sc.events if e.at <= healed.at))
+
+    sim, report = run(up_to_heal)
+
+    assert_everyone_holds_everything(sim, report)
+    assert number(report, "converged_at_s") - healed.at <= 5 * MINUTE
 
 
 # --- crashes -----------------------------------------------------------------------------

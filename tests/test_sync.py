@@ -332,6 +332,125 @@ def test_a_bundle_with_a_tampered_entry_keeps_the_good_one() -> None:
     assert rejected(a) == 1
 
 
+# --- whose turn it is to answer ---------------------------------------------------------
+
+
+def advertise(node: Node) -> bytes:
+    """``node``'s summary, as it would put it on the air now."""
+    return node.sync.summary_frame(node.now)
+
+
+def test_the_holder_that_reaches_most_nodes_lacking_it_answers_alone() -> None:
+    # RIN and KRO both hold HOL-2 and hear SIG, which lacks it; RIN also hears JEV and
+    # SF, which lack it too.  By a hash alone KRO would go first for SIG, and RIN would
+    # still have to send for JEV and SF: two packets.  RIN reaches more, so RIN goes.
+    rin, kro = Node("RIN", seed=1), Node("KRO", seed=2)
+    for n in (rin, kro):
+        n.hold(*HOL[:2])
+    rin.hear(summary_of("JEV", {"HOL": 1}, ("RIN",)))
+    rin.hear(summary_of("SF", {"HOL": 1}, ("RIN",)))
+    for n in (rin, kro):
+        n.hear(summary_of("SIG", {"HOL": 1}, ("RIN", "KRO")))
+    rin.hear(advertise(kro))
+    kro.hear(advertise(rin))
+
+    sent = exchange([rin, kro], SETTLE_S)
+
+    answers = [(sender, frame) for _, sender, frame in sent if frame[0] == frames.BUNDLE]
+    assert [sender for sender, _ in answers] == ["RIN"]
+    assert frames.Bundle.from_bytes(answers[0][1]).messages == (HOL[1].wire,)
+
+
+def test_an_answer_overheard_for_the_same_peer_holds_ours_back_a_turn() -> None:
+    # MOD asks for HOL-2 and HOL-3.  RIN, first in turn for MOD, answers with HOL-2 only
+    # (say it holds more for MOD than one packet carries).  KRO does not step in with
+    # HOL-3 at its own turn while RIN may still be sending: it waits a full turn after
+    # RIN's answer, then sends what is still missing.
+    kro = Node("KRO")
+    kro.hold(*HOL[:3])
+    kro.hear(summary_of("RIN", {"HOL": 3}, ("KRO", "MOD")))
+    kro.hear(summary_of("MOD", {"HOL": 1}, ("KRO", "RIN")))
+    kro.sync.summary_frame(kro.now)
+    slot = packet_airtime(MAX_APP_PAYLOAD, LONG_FAST) + CONFIG.answer_guard_s
+
+    kro.hear(Request(SIGNERS["MOD"].key_id, (Want("HOL", 2), Want("HOL", 3))).to_bytes())
+    early = kro.run(slot - 0.8)
+    kro.hear(frames.Bundle(SIGNERS["RIN"].key_id, (HOL[1].wire,)).to_bytes())
+    held_back = kro.run(slot - 0.2)
+    later = kro.run(SETTLE_S)
+
+    assert data_frames(early) == data_frames(held_back) == []
+    assert data_frames(later) == [HOL[2].wire]
+
+
+# --- summaries that find a partition and a straggler ------------------------------------
+
+
+def summaries(sent: list[Transmission]) -> int:
+    return sum(1 for tx in sent if tx.frame[0] == SUMMARY)
+
+
+def test_a_node_that_hears_nobody_summarises_every_few_minutes_until_it_does() -> None:
+    alone = Node("MOD")
+    alone.hold(HOL[0])
+
+    alone.run(2 * 3600)
+    lonely_hour = alone.run(3600)
+    back_among_others: list[Transmission] = []
+    for minute in range(0, 120, 10):  # a neighbour that agrees, heard every ten minutes
+        alone.hear(summary_of("RIN", {"HOL": 1}, ("MOD",)))
+        sent = alone.run(600)
+        if minute >= 60:
+            back_among_others += sent
+
+    assert summaries(lonely_hour) >= 3600 / CONFIG.lonely_max_s - 2
+    assert summaries(back_among_others) <= 3600 / CONFIG.lonely_max_s / 4
+
+
+@pytest.mark.parametrize(("keepalive_s", "at_least"), [(CONFIG.keepalive_s, 3), (1e9, 0)], ids=["keepalive", "none"])
+def test_a_node_whose_neighbours_always_agree_still_speaks_now_and_then(keepalive_s: float, at_least: int) -> None:
+    # Two agreeing neighbours every minute would keep a Trickle node silent for ever
+    # (k = 2); its leaves would then take it for gone, and turn lonely.
+    hub = Node("RIN", config=SyncConfig(keepalive_s=keepalive_s))
+    hub.hold(HOL[0])
+    sent: list[Transmission] = []
+    hub.run(3600)
+    for _ in range(180):
+        hub.hear(summary_of("HOL", {"HOL": 1}, ("RIN",)))
+        hub.hear(summary_of("POL", {"HOL": 1}, ("RIN",)))
+        sent += hub.run(60)
+
+    assert summaries(sent) >= at_least
+    if at_least == 0:
+        assert summaries(sent) == 0
+
+
+def test_a_neighbour_known_to_lack_something_keeps_our_summary_coming() -> None:
+    # JEV's summary says it lacks HOL-2; our push to it may have been lost.  Others
+    # agreeing with us must not silence the summary that would show JEV what it lacks.
+    rin = Node("RIN")
+    rin.hold(*HOL[:2])
+    rin.run(3600)
+    rin.hear(summary_of("JEV", {"HOL": 1}, ("RIN",)))
+    sent: list[Transmission] = []
+    for _ in range(30):
+        rin.hear(summary_of("HOL", {"HOL": 2}, ("RIN",)))
+        rin.hear(summary_of("POL", {"HOL": 2}, ("RIN",)))
+        sent += rin.run(20)
+
+    assert summaries(sent) >= 2
+
+
+def test_a_missing_item_is_asked_for_again_when_no_answer_comes() -> None:
+    sf = Node("SF")
+    sf.hold(HOL[0])
+
+    sf.hear(summary_of("RIN", {"HOL": 2}, ("SF",)))
+    sent = sf.run(4 * 60)
+
+    assert [w for r in requests(sent) for w in r.wants] == [Want("HOL", 2)] * 3  # after ~0, 60 and 180 s
+
+
 # --- a lost fragment ----------------------------------------------------------------------
 
 

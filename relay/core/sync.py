@@ -9,28 +9,35 @@ How it converges (see README, "Sync"):
 * **Push.**  A message committed locally is sent at once, flooded by the
   firmware with ``flood_hops``; one packet if it fits, else fragments.
 * **Summaries.**  Each node broadcasts, to its neighbours only (hop limit 0),
-  the highest contiguous sequence number it holds per origin.  Timing follows
-  Trickle (RFC 6206): the interval doubles from ``summary_min_s`` up to
-  ``summary_max_s`` while every summary heard agrees with ours, and a node
-  keeps quiet when it already heard ``redundancy`` agreeing summaries in the
-  interval.  Anything inconsistent (a differing summary, a gap, new data)
-  resets the interval to the minimum.
+  the highest contiguous sequence number it holds per origin, and who it hears.
+  Timing follows Trickle (RFC 6206): the interval doubles from
+  ``summary_min_s`` up to ``summary_max_s`` while every summary heard agrees
+  with ours, and a node keeps quiet when it already heard ``redundancy``
+  agreeing summaries in the interval.  Anything inconsistent (a differing
+  summary, a gap, new data) resets the interval to the minimum.  Three
+  additions: a node that has heard nobody for an hour (cut off) keeps its
+  interval at ``lonely_max_s``, so a heal is found within minutes; a node that
+  knows a neighbour lacks something is not kept quiet by others agreeing; and
+  nobody stays quiet past ``keepalive_s``, so neighbour lists stay true.
 * **Repair.**  A node that learns, from a summary, of messages it lacks asks
   for exactly those (one REQUEST for all of them, after jitter; a request
-  heard from another node for the same items suppresses ours).  Every holder
-  that hears the request, or a summary showing a neighbour lacks something,
-  answers in its own turn: the roster ranked by a hash of (item, node) gives
-  each node a slot one full packet apart, so the next in line hears the first
+  heard from another node for the same items suppresses ours), and asks again,
+  at growing intervals, while they do not come.  Every holder that hears the
+  request, or a summary showing a neighbour lacks something, answers in its
+  own turn: among the holders it knows to reach the waiting node, the one
+  that reaches the most nodes still lacking the item goes first (ties by a
+  hash of peer and node), the next a full packet later, so it hears the first
   answer before its own turn comes.  Answers go out as BUNDLEs: as many whole
   messages as fit one packet, with the sender's key id.  Summaries carry the
   sender's neighbour list, so a holder that overhears an answer knows which of
   the nodes it meant to serve that answer reached; it stays quiet only for
   those (plain SRM suppression would leave a hidden neighbour waiting for the
-  next summary).  A message that arrives by repair is passed on at once to
-  neighbours whose last summary shows they lack it.  An incomplete fragmented
-  message is asked for by its missing fragments only.  Summaries and requests
-  are built when the radio takes them, so they never ask for what arrived
-  while they waited in the queue.
+  next summary), and holds its other answers for them back a turn, since the
+  other holder may have more for them.  A message that arrives by repair is passed on at once
+  to neighbours whose last summary shows they lack it.  An incomplete
+  fragmented message is asked for by its missing fragments only.  Summaries
+  and requests are built when the radio takes them, so they never ask for
+  what arrived while they waited in the queue.
 * **Receipts.**  A summary from node N proves N holds every message up to
   its heads: the MOTTATT receipts are derived from summaries, at no airtime.
 
@@ -76,20 +83,28 @@ class SyncConfig:
     summary_max_s: float = 1280.0
     redundancy: int = 2  # Trickle k
     request_jitter_s: float = 4.0
-    # RUTINE and PRIORITET answers are staggered, not random: for each item the roster
-    # is ranked by a hash of (item, node), and a holder waits its rank times (a full
-    # packet's airtime plus ``answer_guard_s``), plus up to ``response_jitter_s``, so
-    # the next holder in line hears the first answer and keeps quiet.  Random jitter
-    # over a few seconds let two 2 s bundles overlap too often.  NØD and HASTER answer
-    # after 0.2 s to ``urgent_jitter_s``: time before airtime.
+    # Answers are staggered, not random: the holders a node knows to reach the waiting
+    # peer take turns (see ``SyncNode._turn``), each waiting its place times a full
+    # packet's airtime plus ``answer_guard_s``, plus up to ``response_jitter_s``, so
+    # the next in line hears the first answer and keeps quiet.  Random jitter over a
+    # few seconds let two 2 s bundles overlap too often.  The first turn comes at
+    # once, so NØD and HASTER lose no time by it.
     answer_guard_s: float = 1.6
-    urgent_jitter_s: float = 6.0
     response_jitter_s: float = 0.5
-    rerequest_s: float = 60.0  # ask again for an item still missing after this long
+    rerequest_s: float = 60.0  # ask again for an item still missing after this long, then twice as long...
+    reask_limit: int = 6  # ...up to this many requests (about an hour), until a summary names it again
     fragment_timeout_s: float = 20.0
     hold_down_s: float = 5.0  # ignore requests for an item this soon after we sent it (they crossed it)
     push_per_summary: int = 8  # items answered unasked when a neighbour's summary shows it lacks them
     neighbour_ttl_s: float = 3600.0  # a node heard within this long is a neighbour
+    # A node that has heard nobody for ``lonely_after_s`` (cut off, or just started)
+    # keeps its summary interval at ``lonely_max_s``, so a heal is found in minutes,
+    # not at the next 10-20 minute Trickle summary.  A node never stays silent longer
+    # than ``keepalive_s`` (plus one interval), even when Trickle would suppress it:
+    # quiet neighbours must not look like a partition, and neighbour lists stay fresh.
+    lonely_after_s: float = 3600.0
+    lonely_max_s: float = 120.0
+    keepalive_s: float = 1800.0
     # A message older than this arrived by repair, not by the firmware's flood: the
     # store passes it on at once to neighbours known to lack it.  (With flood_hops 0
     # the stores relay every message so.)
@@ -170,6 +185,7 @@ class SyncNode:
         self._fragment_seen: dict[frames.FragmentKey, float] = {}
         self._requests: dict[tuple[str, int], tuple[float, int | None]] = {}  # item -> (fire at, mask)
         self._asked_at: dict[tuple[str, int], float] = {}
+        self._asks: dict[tuple[str, int], tuple[int, int | None]] = {}  # item -> (requests we sent, fragment mask)
         self._responses: dict[tuple[object, ...], _Answer] = {}
         self._peer_heads: dict[str, dict[str, int]] = {}
         self._peer_extras: dict[str, dict[str, Ranges]] = {}
@@ -178,11 +194,16 @@ class SyncNode:
         self._heard_since: dict[str, float] = {}  # peer -> when we began to hear it (again)
         self._peer_state: dict[str, object] = {}
         self._on_air: dict[tuple[object, ...], float] = {}  # item key -> when we last sent it
+        self._stored_at: dict[tuple[str, int], float] = {}  # item -> when it reached our store
+        self._advertised: frozenset[str] = frozenset()  # the neighbour list of our last summary
+        self._news_at: dict[str, float] = {}  # peer -> when its last summary or request told us what it holds
+        self._sends: dict[tuple[str, int], dict[str, float]] = {}  # item -> who sent it (we heard, or us), when
         self._trickle_i = self.config.summary_min_s
         self._trickle_start = now
         self._trickle_t = now + self._pick_t()
         self._trickle_heard = 0
         self._trickle_sent = False
+        self._summary_sent_at = now
         self._poll_outbox = True
         self._summary_page = 0
 
@@ -223,6 +244,18 @@ class SyncNode:
                 self._accept_message(data, now, sender)
             except DecodeError as exc:  # one bad entry costs only itself
                 self.stats.rejected[exc.reason] += 1
+        self._defer(sender, now)
+
+    def _defer(self, sender: str, now: float) -> None:
+        """``sender`` is answering: our answers to the peers it reaches wait until it has
+        been quiet for a turn, since it may hold more for them than one packet carries
+        (its next bundle would cross ours)."""
+        if sender not in self._peer_neighbours:
+            return
+        slot = self.airtime(MAX_APP_PAYLOAD) + self.config.answer_guard_s
+        for answer in self._responses.values():
+            if any(self._reaches(sender, p) for p in answer.waiting):
+                answer.fire = max(answer.fire, now + slot + self.rng.uniform(0.0, self.config.response_jitter_s))
 
     def _accept_message(self, data: bytes, now: float, sender: str | None = None) -> None:
         signed = wire.decode(data, self.roster, self.dictionaries)
@@ -233,12 +266,17 @@ class SyncNode:
         self._overheard(("msg", msg.origin, msg.seq), sender)
         result = self.log.insert(signed, _dt(now))
         item = (msg.origin, msg.seq)
+        self._sent(item, sender or msg.origin, now)  # a bare frame: most likely its origin's push
         self._requests.pop(item, None)
         self._asked_at.pop(item, None)
+        self._asks.pop(item, None)
         if result is Inserted.DUPLICATE:
             self.stats.duplicates_ignored += 1
             return
         self.stats.stored += 1
+        if len(self._stored_at) > 4096:
+            self._stored_at.clear()  # a memory bound: what we forget counts as held long
+        self._stored_at[item] = now
         if result is Inserted.CONFLICT:
             self.stats.conflicts += 1
         if self._on_stored is not None:
@@ -252,6 +290,8 @@ class SyncNode:
     def _receive_fragment(self, fragment: Fragment, now: float) -> None:
         entry = self.roster.entry_for_key(fragment.key.key_id)
         self._suppress(("frag", entry.node_id, fragment.key.seq16, fragment.index))
+        if self._already_held(entry.node_id, fragment.key):
+            return  # a late copy: reassembling it again would ask for a message we hold
         whole = self._reassembler.add(fragment)
         if whole is None:
             self._fragment_seen[fragment.key] = now
@@ -269,6 +309,7 @@ class SyncNode:
             if seq > previous.get(origin, 0):
                 self.log.add_receipts(origin, previous.get(origin, 0) + 1, seq, peer, "MOTTATT", _dt(now))
         self._peer_heads[peer] = {**previous, **heads} if not summary.complete else heads
+        self._news_at[peer] = now
         theirs_extra = dict(summary.extras)
         known = self._peer_extras.get(peer, {})
         self._peer_extras[peer] = theirs_extra if summary.complete else {**known, **theirs_extra}
@@ -322,6 +363,7 @@ class SyncNode:
     def _receive_request(self, request: Request, now: float) -> None:
         requester = self.roster.entry_for_key(request.key_id).node_id
         self._heard_from(requester, now)
+        self._news_at[requester] = now  # what it lacks now: older sends did not reach it
         for want in request.wants:
             item = (want.origin, want.seq)
             if item in self._requests:  # someone asked already: the answer will reach us too
@@ -359,21 +401,57 @@ class SyncNode:
                 continue
             if now - self._on_air.get(key, -1e18) < self.config.hold_down_s:
                 continue  # we sent it moments ago: this request crossed it (SRM hold-down)
-            # NØD and HASTER trade airtime for time: random jitter, no waiting for our turn.
-            fire = now + (self.rng.uniform(0.2, self.config.urgent_jitter_s) if rank <= 1 else self._answer_delay(key))
+            fire = now + self._answer_delay(item, requesters, now)
             tx = Transmission(piece, self.config.repair_hops, rank)
             self._responses[key] = _Answer(fire, tx, item, set(requesters))
 
-    def _answer_delay(self, key: tuple[object, ...]) -> float:
-        """Our turn to answer for ``key``: the roster ranked by a hash of (item, node)
-        gives every holder its own slot, one full packet's airtime plus a guard apart."""
-        tag = repr(key).encode()
-        order = sorted(
-            self.roster.node_ids, key=lambda node: hashlib.blake2s(tag + b"/" + node.encode(), digest_size=8).digest()
-        )
-        rank = order.index(self.node_id) if self.node_id in order else len(order)
+    def _answer_delay(self, item: tuple[str, int], waiting: set[str], now: float) -> float:
+        """Our turn to answer ``item`` to ``waiting``: for each waiting peer, the holders
+        we know to reach it take turns (``_turn``) one full packet's airtime plus a guard
+        apart; we go at our earliest.  Only known holders take a place, so the first
+        turn comes at once."""
+        rank = min(self._turn(item, peer, now) for peer in waiting)
         slot = self.airtime(MAX_APP_PAYLOAD) + self.config.answer_guard_s  # answers go out in bundles
         return 0.2 + rank * slot + self.rng.uniform(0.0, self.config.response_jitter_s)
+
+    def _turn(self, item: tuple[str, int], peer: str, now: float) -> int:
+        """Our place among the holders of ``item`` we know to reach ``peer``.  The one
+        that reaches the most nodes not known to hold it goes first, so a relay tree
+        forms (RIN before KRO for Sigdal after Modum's push); ties go by a hash of
+        (peer, node), which puts one holder first for everything a peer misses, so one
+        bundle carries it all."""
+        holders = [n for n in self._neighbours(now) if n != peer and self._holds(n, item) and self._reaches(n, peer)]
+        tag = peer.encode() + b"/"
+
+        def place(n: str) -> tuple[int, bytes]:
+            return (-self._coverage(n, item), hashlib.blake2s(tag + n.encode(), digest_size=8).digest())
+
+        order = sorted([*holders, self.node_id], key=place)
+        return order.index(self.node_id)
+
+    def _coverage(self, node: str, item: tuple[str, int]) -> int:
+        """How many of ``node``'s neighbours are not known to hold ``item``."""
+        # Our own list as we last said it, so that every holder counts from the same lists.
+        around = self._advertised if node == self.node_id else self._peer_neighbours.get(node, (frozenset(), 0.0))[0]
+        return sum(1 for n in around if n != node and n != self.node_id and not self._holds(n, item))
+
+    def _holds(self, peer: str, item: tuple[str, int]) -> bool:
+        """Does ``peer`` hold ``item``, as far as we know?  Yes if it is the origin, if it
+        sent the item, if its last summary says so, or if a node that reaches it sent
+        the item after that summary (most likely it heard)."""
+        origin, seq = item
+        sends = self._sends.get(item, {})
+        if peer == origin or peer in sends:
+            return True
+        if peer in self._peer_heads and not self._lacks(peer, origin, seq):
+            return True
+        since = self._news_at.get(peer, -1e18)
+        return any(t > since and self._reaches(sender, peer) for sender, t in sends.items())
+
+    def _sent(self, item: tuple[str, int], sender: str, now: float) -> None:
+        if len(self._sends) > 4096:
+            self._sends.clear()  # a memory bound: what we forget only costs a turn
+        self._sends.setdefault(item, {})[sender] = now
 
     def _overheard(self, key: tuple[object, ...], sender: str | None) -> None:
         """``sender`` sent this item: whoever it reaches no longer waits for our answer.
@@ -520,13 +598,19 @@ class SyncNode:
                 horizon = now - self.config.hold_down_s
                 self._on_air = {k: t for k, t in self._on_air.items() if t >= horizon}
             self._on_air[key] = now
+            origin, seq = key[1], key[2]
+            if key[0] == "msg" and isinstance(origin, str) and isinstance(seq, int):
+                self._sent((origin, seq), self.node_id, now)
 
     def next_deadline(self, now: float) -> float:
         """When ``poll`` next has something to do (a timer or a budget refill)."""
         times = [self._trickle_start + self._trickle_i]
+        if self._trickle_i > self.config.lonely_max_s:
+            times.append(self._lonely_at())
         if not self._trickle_sent:
             times.append(self._trickle_t)
         times += [t for t, _ in self._requests.values()]
+        times += [t + self._reask_after(item) for item, t in self._asked_at.items() if item not in self._requests]
         times += [a.fire for a in self._responses.values()]
         times += [t + self.config.fragment_timeout_s for t in self._fragment_seen.values()]
         if self._poll_outbox:
@@ -566,8 +650,9 @@ class SyncNode:
                 except ValueError:
                     break  # the rest waits for the next request
                 wants = candidate
-                del self._requests[item]
+                mask = self._requests.pop(item)[1]
                 self._asked_at[item] = now
+                self._asks[item] = (self._asks.get(item, (0, None))[0] + 1, mask)
             if wants:
                 tx = Transmission(frame, self.config.repair_hops, RANK_CONTROL)
                 self._enqueue(("req", next(self._order)), tx, wants=tuple(wants))
@@ -575,10 +660,25 @@ class SyncNode:
             if answer.fire <= now:
                 del self._responses[key]
                 self._enqueue(key, answer.tx, answer=answer)
+        for item, asked in list(self._asked_at.items()):
+            if now >= asked + self._reask_after(item):
+                tries, mask = self._asks.get(item, (0, None))
+                if tries >= self.config.reask_limit or self.log.wire_of(*item):
+                    del self._asked_at[item]  # the next summary that names it starts over
+                    self._asks.pop(item, None)
+                else:
+                    self._want(item, now, mask)
         for fkey, seen in list(self._fragment_seen.items()):
             if now - seen >= self.config.fragment_timeout_s:
                 del self._fragment_seen[fkey]
                 self._request_fragments(fkey, now)
+
+    def _reask_after(self, item: tuple[str, int]) -> float:
+        """An item a summary named and we asked for (or heard asked for) is asked for
+        again if it has not come: the answer may have been lost, and the holder's next
+        summary may be long in coming.  The wait doubles with each request we send."""
+        tries = self._asks.get(item, (0, None))[0]
+        return min(self.config.rerequest_s * float(2 ** max(tries - 1, 0)), self.config.summary_max_s)
 
     def _request_fragments(self, fkey: frames.FragmentKey, now: float) -> None:
         missing = self._reassembler.missing(fkey)
@@ -592,6 +692,10 @@ class SyncNode:
         seq = self._full_seq(origin, fkey.seq16)
         self._asked_at.pop((origin, seq), None)
         self._want((origin, seq), now, mask)
+
+    def _already_held(self, origin: str, fkey: frames.FragmentKey) -> bool:
+        seq = (self.log.summary().get(origin, 0) & ~0xFFFF) | fkey.seq16
+        return any(frames.key_for(w, fkey.key_id, fkey.seq16) == fkey for w in self.log.wire_of(origin, seq))
 
     def _full_seq(self, origin: str, seq16: int) -> int:
         base = self.log.summary().get(origin, 0)
@@ -627,13 +731,42 @@ class SyncNode:
         self._trickle_sent = False
 
     def _run_trickle(self, now: float) -> None:
+        if self._trickle_i > self.config.lonely_max_s and self._lonely(now):
+            self._trickle_i = self.config.lonely_max_s
+            self._restart_interval(now)
         if not self._trickle_sent and now >= self._trickle_t:
             self._trickle_sent = True
-            if self._trickle_heard < self.config.redundancy:
+            keepalive = now - self._summary_sent_at >= self.config.keepalive_s
+            if self._trickle_heard < self.config.redundancy or keepalive or self._lagging(now):
+                self._summary_sent_at = now
                 self._enqueue(("summary",), Transmission(self.summary_frame(), self.config.repair_hops, RANK_CONTROL))
         if now >= self._trickle_start + self._trickle_i:
-            self._trickle_i = min(self._trickle_i * 2, self.config.summary_max_s)
+            cap = self.config.lonely_max_s if self._lonely(now) else self.config.summary_max_s
+            self._trickle_i = min(self._trickle_i * 2, max(cap, self.config.summary_min_s))
             self._restart_interval(now)
+
+    def _lagging(self, now: float) -> bool:
+        """Does a neighbour's last summary show it lacks something we have held for a
+        while?  Then agreeing summaries from others must not keep ours back: the
+        lagging node may have missed our answer and, agreeing with everyone it hears,
+        has nothing to wake it.  (Something we got moments ago does not count: a node
+        that got it too says so in its own summary soon.)"""
+        settled = now - 2 * self.config.summary_min_s
+        for peer in self._neighbours(now):
+            heads = self._peer_heads.get(peer)
+            if heads is None:
+                continue
+            lacks = self.log.offer(heads, limit=self.config.push_per_summary, extras=self._peer_extras.get(peer, {}))
+            if any(self._stored_at.get(item, -1e18) <= settled for item in lacks):
+                return True
+        return False
+
+    def _lonely(self, now: float) -> bool:
+        return now >= self._lonely_at()
+
+    def _lonely_at(self) -> float:
+        """When we turn lonely if we hear nobody before."""
+        return max(self._heard.values(), default=-1e18) + self.config.lonely_after_s
 
     def summary_frame(self, now: float | None = None) -> bytes:
         """Our heads and who we hear; with more origins than one packet holds, a rotating page of them."""
@@ -642,6 +775,7 @@ class SyncNode:
         heard = self._neighbours(now) if now is not None else list(self._heard)
         ids = self.roster.node_ids
         neighbours = tuple(sorted(ids.index(p) for p in heard if p in ids))
+        self._advertised = frozenset(ids[i] for i in neighbours)
         try:
             return Summary(self.key_id, self.roster.version, tuple(heads), True, extras, neighbours).to_bytes()
         except ValueError:
