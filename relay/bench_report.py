@@ -316,8 +316,12 @@ def _sync_section(results: dict[str, Any], plots: list[str]) -> list[str]:
             f"{_x(r['ratio_vs_missing'])} the missing wire bytes.  The messages Modum itself missed "
             f"({r['mod_missed_wire_bytes']:.0f} wire bytes) took {r['mod_missed_data_bytes']:.0f} bytes of data "
             f"frames, **{_x(r['mod_missed_ratio'])}** ({_x(r['mod_missed_airtime_ratio'])} in airtime against one "
-            f"packet each: answers share packets).  Converged {_s(r['converged_after_heal_s'])} after the heal "
-            f"(fresh messages go out with hop limit {r['relay_hops']}).",
+            f"packet each: answers share packets).  Against the loss floor (an omniscient scheduler over the same "
+            f"lossy links, one message a packet, no control frames, no collisions: {_s(r['floor_airtime_s'])} of "
+            f"airtime) the repair took {_x(r['airtime_ratio_vs_floor'])} in all, "
+            f"{_x(r['data_airtime_ratio_vs_floor'])} in data frames, and Modum's part "
+            f"{_x(r['mod_missed_airtime_ratio_vs_floor'])}.  Converged {_s(r['converged_after_heal_s'])} after the "
+            f"heal (fresh messages go out with hop limit {r['relay_hops']}).",
             "",
             f"**One message to all 8** (MOD, after an idle hour): data airtime {_s(one['data_airtime_s'], 2)}, all "
             f"frames {_s(one['all_airtime_s'], 2)}, ideal relay tree {_s(one['ideal_airtime_s'], 2)}: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 from pathlib import Path
@@ -11,7 +12,8 @@ from click.testing import CliRunner
 
 from relay import bench, bench_lxmf, bench_sync
 from relay.cli.main import cli
-from relay.core.airtime import LONG_FAST, time_on_air
+from relay.core.airtime import LONG_FAST, packet_airtime, time_on_air
+from relay.sim import scenario as sc
 
 # ../shared/corpus/s01.txt: 292 bytes of UTF-8.
 S01 = (
@@ -145,6 +147,22 @@ def test_repair_and_one_message_against_their_ideal() -> None:
     assert repair["converged"]
     assert repair["on_air_bytes"] >= repair["data_bytes"] >= repair["missing_wire_bytes"] > 0
     assert repair["ideal_bytes"] >= repair["missing_wire_bytes"]
+    assert repair["floor_airtime_s"] >= repair["ideal_airtime_s"] > 0
+
+
+@pytest.mark.parametrize(("loss", "sends"), [(0.0, 2.0), (0.5, 4.0)])
+def test_the_loss_floor_counts_the_sends_an_omniscient_scheduler_needs(loss: float, sends: float) -> None:
+    # A-B-C in a line: B needs one send from A, C one from B; each takes 1/(1 - loss) tries.
+    chain = dataclasses.replace(
+        bench_sync.modum(),
+        nodes=tuple(sc.NodeSpec(n, n) for n in "ABC"),
+        links={frozenset("AB"): loss, frozenset("BC"): loss},
+    )
+    one = packet_airtime(100, chain.preset)
+
+    floor = bench_sync.loss_floor_airtime(chain, [(100, {"A"}, {"B", "C"})], trials=4000)
+
+    assert floor == pytest.approx(sends * one, rel=0.05)
 
 
 # --- relay bench all ------------------------------------------------------------------------------

@@ -85,6 +85,13 @@ def main() -> None:
         f" {r['ratio_vs_missing']:.2f}x the missing wire bytes"
     )
     print(
+        f"  against the loss floor (an omniscient scheduler over these lossy links, one message a packet,"
+        f" no control, no collisions: {r['floor_airtime_s']:.1f} s against the ideal's"
+        f" {statistics.median(run['ideal_airtime_s'] for run in runs):.1f} s):"
+        f" all frames {r['airtime_ratio_vs_floor']:.2f}x, data {r['data_airtime_ratio_vs_floor']:.2f}x;"
+        f" what Modum missed {r['mod_missed_airtime_ratio_vs_floor']:.2f}x"
+    )
+    print(
         f"  converged after the heal: median {r['converged_after_heal_s']:.0f} s,"
         f" 90th percentile {after[int(0.9 * (len(after) - 1))]:.0f} s, worst {after[-1]:.0f} s"
         f" ({sum(run['converged'] for run in runs)}/{len(runs)} runs converged)"
