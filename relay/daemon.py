@@ -590,7 +590,9 @@ def serve(home: Home, radio: str | None = None, *, time_scale: float = 1.0, verb
     with journal(config.node_id, verbose):
         store = home.store()
         transport = radio_mod.MeshtasticTransport(url, config.channel_index)
-        sync_config = scaled_config(time_scale, SyncConfig(flood_hops=config.relay_hops))
+        sync_config = scaled_config(
+            time_scale, SyncConfig(flood_hops=config.relay_hops, routine_hops=config.routine_hops)
+        )
         daemon = Daemon(
             config.node_id,
             signer.key_id,

@@ -61,6 +61,7 @@ from relay.core.signing import Signer
 from relay.edge import dictionaries, keys
 from relay.edge.home import Home, NodeConfig, fingerprint
 from relay.edge.store import Stored
+from relay.errors import ConfigError
 
 REPO = Path(relay.__file__).resolve().parents[1]  # the checkout that holds the relay package
 SCENARIO = REPO / "relay" / "data" / "scenarios" / "modum.toml"
@@ -947,6 +948,19 @@ def test_config_without_node_id(lab: Path) -> None:
         f"konfigurasjonsfilen {lab}/JEV/relay.toml mangler eller har ugyldig felt: 'node_id'",
     )
     assert counts(lab)["JEV"] == 0
+
+
+@pytest.mark.parametrize(("line", "routine_hops"), [("", None), ("routine_hops = 0\n", 0), ("routine_hops = 9\n", "9")])
+def test_routine_hops_in_the_config(lab: Path, line: str, routine_hops: int | str | None) -> None:
+    path = lab / "JEV" / "relay.toml"
+    path.write_text(path.read_text(encoding="utf-8") + line, encoding="utf-8")
+    home = Home(lab / "JEV")
+    if isinstance(routine_hops, str):
+        with pytest.raises(ConfigError, match=f"konfigurasjonsfilen {path}: routine_hops må være 0-7"):
+            home.config()
+    else:
+        assert home.config().routine_hops == routine_hops
+        assert "routine_hops" in home.config().to_toml()  # written, or shown commented out
 
 
 def test_roster_signed_by_the_wrong_authority(lab: Path) -> None:

@@ -1007,7 +1007,7 @@ def test_a_daemon_on_a_serial_pty_takes_part(tmp_path: Path) -> None:
 
 
 def test_a_daemon_killed_mid_transfer_finishes_the_message_after_a_restart(tmp_path: Path) -> None:
-    with lab(tmp_path, speedup=10) as the_lab:
+    with lab(tmp_path, speedup=4) as the_lab:
         for node in ("MOD", "RIN", "SIG"):
             the_lab.start(node)
         the_lab.connected("MOD", "RIN", "SIG")

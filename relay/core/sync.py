@@ -61,6 +61,7 @@ from relay.core import frames, wire
 from relay.core.airtime import MAX_APP_PAYLOAD, DutyBudget
 from relay.core.frames import BUNDLE, FRAGMENT, REQUEST, SUMMARY, Bundle, Fragment, Reassembler, Request, Summary, Want
 from relay.core.log import Inserted, Log, Ranges, held_in
+from relay.core.model import Priority
 from relay.core.roster import Roster
 from relay.errors import DecodeError
 
@@ -73,11 +74,18 @@ def data_rank(priority_rank: int) -> int:
 
 @dataclass(frozen=True)
 class SyncConfig:
-    # Hop limit of a fresh message.  0: the stores relay, not the firmware.  Measured
-    # on the Modum topology (tools/measure_sync.py, median of 5 seeds), one message to
-    # all 8 nodes costs 1.5x the ideal relay tree in data airtime with 0, 2.5x with 1
-    # and 3.0x with firmware flooding at 3, and arrives as fast (34 s vs 43 s).
+    # Hop limit of a fresh NØD or HASTER message.  0: the stores relay, not the
+    # firmware.  Measured on the Modum topology (tools/measure_sync.py, 100 seeds), one
+    # message to all 8 nodes costs 1.5x the ideal relay tree in data airtime with 0,
+    # 2.5x with 1 and 3.5x with firmware flooding at 3, and arrives about as fast.
     flood_hops: int = 0
+    # Hop limit of a fresh PRIORITET or RUTINE message (None: ``flood_hops``).  Where
+    # the town halls hear each other, 0: flooded, a RUTINE backlog from nodes Modum
+    # cannot hear kept Modum's NØD off Ringerike for minutes (bench_sync's load run,
+    # 30 seeds: NØD to all 8 in 363 s, median of 60, against 278 s with RUTINE at hop
+    # 0; RUTINE itself 321 s against 214 s).  Where they reach each other only over
+    # hilltop repeaters, they need the hops.
+    routine_hops: int | None = None
     repair_hops: int = 0  # answers and control frames reach neighbours; stores relay further
     summary_min_s: float = 20.0
     summary_max_s: float = 1280.0
@@ -478,7 +486,7 @@ class SyncNode:
         they would otherwise wait for a summary, then ask.  ``sender`` None: a bare
         frame, which is its origin's own push."""
         msg = signed.message
-        if self.config.flood_hops > 0 and now - msg.created.timestamp() < self.config.fresh_s:
+        if self._flood_hops(msg.priority.rank) > 0 and now - msg.created.timestamp() < self.config.fresh_s:
             return  # a fresh message: the firmware floods it
         sender = sender or msg.origin
         waiting = {
@@ -490,6 +498,12 @@ class SyncNode:
         }
         if waiting:
             self._schedule_response(Want(msg.origin, msg.seq), signed.wire, now, waiting)
+
+    def _flood_hops(self, priority_rank: int) -> int:
+        """Hop limit of a fresh message of this priority."""
+        if priority_rank <= Priority.HASTER.rank or self.config.routine_hops is None:
+            return self.config.flood_hops
+        return self.config.routine_hops
 
     def _heard_from(self, peer: str, now: float) -> None:
         if peer == self.node_id:
@@ -710,7 +724,7 @@ class SyncNode:
                     key: tuple[object, ...] = (
                         ("msg", origin, seq) if len(pieces) == 1 else ("frag", origin, seq & 0xFFFF, index)
                     )
-                    self._enqueue(key, Transmission(piece, self.config.flood_hops, data_rank(rank)))
+                    self._enqueue(key, Transmission(piece, self._flood_hops(rank), data_rank(rank)))
             self.log.mark_transmitted(origin, seq, _dt(now))
         self._inconsistent(now)
 

@@ -57,6 +57,10 @@ class NodeConfig:
     # Hop limit of fresh messages.  The stores relay between town halls; the hilltop
     # repeaters of firmware-config/ only carry frames with a hop limit of at least 1.
     relay_hops: int = 2
+    # Hop limit of fresh PRIORITET and RUTINE messages (None: relay_hops).  0 where the
+    # town halls hear each other: then the stores relay them, and a RUTINE backlog
+    # does not crowd out NØD.
+    routine_hops: int | None = None
 
     def to_toml(self) -> str:
         lines = [
@@ -67,6 +71,10 @@ class NodeConfig:
             f"exercise = {'true' if self.exercise else 'false'}  # true: all traffic is marked ØVELSE",
             f"relay_hops = {self.relay_hops}  # hop limit of fresh messages: 2 reaches over the hilltop repeaters",
         ]
+        if self.routine_hops is None:
+            lines.append("# routine_hops = 0  # PRIORITET and RUTINE: 0 when the town halls hear each other")
+        else:
+            lines.append(f"routine_hops = {self.routine_hops}  # hop limit of fresh PRIORITET and RUTINE messages")
         if self.radio:
             lines.append(f"radio = {json.dumps(self.radio)}  # serial:///dev/ttyACM0 or tcp://HOST:4403")
         if self.authority_key:
@@ -123,11 +131,14 @@ class Home:
                 exercise=bool(data.get("exercise", False)),
                 authority_key=str(data["authority_key"]) if data.get("authority_key") else None,
                 relay_hops=int(data.get("relay_hops", 2)),
+                routine_hops=None if data.get("routine_hops") is None else int(data["routine_hops"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"konfigurasjonsfilen {self.config_path} mangler eller har ugyldig felt: {exc}") from None
         if not 0 <= config.relay_hops <= 7:
             raise ConfigError(f"konfigurasjonsfilen {self.config_path}: relay_hops må være 0-7")
+        if config.routine_hops is not None and not 0 <= config.routine_hops <= 7:
+            raise ConfigError(f"konfigurasjonsfilen {self.config_path}: routine_hops må være 0-7")
         if not NODE_ID_RE.match(config.node_id):
             raise ConfigError(f"konfigurasjonsfilen {self.config_path}: ugyldig node_id {config.node_id!r}")
         return config

@@ -76,8 +76,11 @@ class Simulation:
         self.rng = random.Random(scenario.seed)
         self.roster, signers = lab_roster(scenario)
         self.dicts = dictionaries.available()
+        routine = scenario.routine_hops
         self.config = config or SyncConfig(
-            flood_hops=min(scenario.relay_hops, scenario.hop_limit), duty_limit=scenario.duty_cycle * 0.9
+            flood_hops=min(scenario.relay_hops, scenario.hop_limit),
+            routine_hops=None if routine is None else min(routine, scenario.hop_limit),
+            duty_limit=scenario.duty_cycle * 0.9,
         )
         self.medium = Medium(
             [n.id for n in scenario.nodes],
