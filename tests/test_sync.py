@@ -11,6 +11,7 @@ import tracemalloc
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
+from typing import cast
 
 import pytest
 from hypothesis import given
@@ -374,6 +375,34 @@ def test_the_holder_that_reaches_most_nodes_lacking_it_answers_alone() -> None:
     answers = [(sender, frame) for _, sender, frame in sent if frame[0] == frames.BUNDLE]
     assert [sender for sender, _ in answers] == ["RIN"]
     assert frames.Bundle.from_bytes(answers[0][1]).messages == (HOL[1].wire,)
+
+
+def first_data_after(node: Node, seconds: float) -> float | None:
+    """Seconds until ``node`` sends its first message or bundle, stepping 0.1 s at a time."""
+    start = node.now
+    for _ in range(int(seconds * 10)):
+        if data_frames(node.run(0.1)):
+            return node.now - start
+    return None
+
+
+def test_two_leaves_that_cannot_hear_each_other_answer_the_hub_in_different_turns() -> None:
+    # JEV and SF each hold news of their own that RIN lacks, and hear only RIN.  Both
+    # first in line for their own item, they answered RIN's every summary at the same
+    # moment and collided there, for minutes.  A neighbour of RIN's whom a leaf never
+    # hears takes a turn in its reckoning, and the hash orders all of them alike.
+    jev, sf = Node("JEV", seed=1), Node("SF", seed=2)
+    jev.hold(signed("JEV", 1, "Normal drift i Jevnaker."))
+    sf.hold(signed("SF", 1, "Meld status innen kl 16."))
+    rin = summary_of("RIN", {"HOL": 1}, ("HOL", "JEV", "SF"))
+    for leaf in (jev, sf):
+        leaf.hear(rin)
+
+    at = {leaf.id: first_data_after(leaf, SETTLE_S) for leaf in (jev, sf)}
+
+    assert None not in at.values()
+    longest = max(packet_airtime(len(signed(o, 1).wire), LONG_FAST) for o in ("JEV", "SF"))
+    assert abs(cast(float, at["JEV"]) - cast(float, at["SF"])) > longest + CONFIG.answer_guard_s / 2
 
 
 def test_an_answer_overheard_for_the_same_peer_holds_ours_back_a_turn() -> None:

@@ -423,18 +423,25 @@ class SyncNode:
         return 0.2 + rank * slot + self.rng.uniform(0.0, self.config.response_jitter_s)
 
     def _turn(self, item: tuple[str, int], peer: str, now: float) -> int:
-        """Our place among the holders of ``item`` we know to reach ``peer``.  The one
-        that reaches the most nodes not known to hold it goes first, so a relay tree
-        forms (RIN before KRO for Sigdal after Modum's push); ties go by a hash of
-        (peer, node), which puts one holder first for everything a peer misses, so one
-        bundle carries it all."""
+        """Our place among the nodes that may answer ``peer`` now: the holders of
+        ``item`` we know to reach it, and those of its neighbours we never hear (they
+        may be answering it with something else, and we would not hear them: hidden
+        from each other, two leaves of Ringerike that both went first collided there
+        on every try).  When we know every candidate's neighbours, the one that
+        reaches the most nodes not known to hold the item goes first, so a relay tree
+        forms (RIN before KRO for Sigdal after Modum's push); otherwise, and for ties,
+        a hash of (peer, node) decides, the same for all, and it puts one holder first
+        for everything a peer misses, so one bundle carries it all."""
         holders = [n for n in self._neighbours(now) if n != peer and self._holds(n, item) and self._reaches(n, peer)]
+        listed = self._peer_neighbours.get(peer, (frozenset(), 0.0))[0]
+        hidden = [n for n in listed if n not in (peer, self.node_id) and n not in self._peer_neighbours]
         tag = peer.encode() + b"/"
 
         def place(n: str) -> tuple[int, bytes]:
-            return (-self._coverage(n, item), hashlib.blake2s(tag + n.encode(), digest_size=8).digest())
+            coverage = 0 if hidden else self._coverage(n, item)
+            return (-coverage, hashlib.blake2s(tag + n.encode(), digest_size=8).digest())
 
-        order = sorted([*holders, self.node_id], key=place)
+        order = sorted({*holders, *hidden, self.node_id}, key=place)
         return order.index(self.node_id)
 
     def _coverage(self, node: str, item: tuple[str, int]) -> int:
