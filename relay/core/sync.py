@@ -24,10 +24,11 @@ How it converges (see README, "Sync"):
   heard from another node for the same items suppresses ours), and asks again,
   at growing intervals, while they do not come.  Every holder that hears the
   request, or a summary showing a neighbour lacks something, answers in its
-  own turn: among the holders it knows to reach the waiting node, the one
-  that reaches the most nodes still lacking the item goes first (ties by a
-  hash of peer and node), the next a full packet later, so it hears the first
-  answer before its own turn comes.  Answers go out as BUNDLEs: as many whole
+  own turn: among the holders it knows to reach the waiting node (and that
+  node's neighbours it never hears, which may be answering too), the one that
+  reaches the most nodes still lacking the item goes first (ties, or unknown
+  neighbours, by a hash of peer and node), the next a full packet later, so it
+  hears the first answer before its own turn comes.  Answers go out as BUNDLEs: as many whole
   messages as fit one packet, with the sender's key id.  Summaries carry the
   sender's neighbour list, so a holder that overhears an answer knows which of
   the nodes it meant to serve that answer reached; it stays quiet only for
@@ -416,8 +417,8 @@ class SyncNode:
     def _answer_delay(self, item: tuple[str, int], waiting: set[str], now: float) -> float:
         """Our turn to answer ``item`` to ``waiting``: for each waiting peer, the holders
         we know to reach it take turns (``_turn``) one full packet's airtime plus a guard
-        apart; we go at our earliest.  Only known holders take a place, so the first
-        turn comes at once."""
+        apart; we go at our earliest.  Nodes known to hold nothing for it take no place,
+        so the first turn comes at once."""
         rank = min(self._turn(item, peer, now) for peer in waiting)
         slot = self.airtime(MAX_APP_PAYLOAD) + self.config.answer_guard_s  # answers go out in bundles
         return 0.2 + rank * slot + self.rng.uniform(0.0, self.config.response_jitter_s)
