@@ -100,26 +100,30 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+# The sync's timers, scaled by ``scaled_config``.  Not ``fresh_s``: it is compared
+# with the age of a message, which its created time in the store gives.
+SCALED_TIMERS = (
+    "summary_min_s",
+    "summary_max_s",
+    "request_jitter_s",
+    "response_jitter_s",
+    "answer_guard_s",
+    "hold_down_s",
+    "neighbour_ttl_s",
+    "lonely_after_s",
+    "lonely_max_s",
+    "keepalive_s",
+    "rerequest_s",
+    "fragment_timeout_s",
+)
+
+
 def scaled_config(time_scale: float, base: SyncConfig | None = None) -> SyncConfig:
     """The sync's timers run ``time_scale`` times faster (to match ``relay hw-sim --speedup``)."""
     base = base or SyncConfig()
     if time_scale == 1.0:
         return base
-    return replace(
-        base,
-        summary_min_s=base.summary_min_s / time_scale,
-        summary_max_s=base.summary_max_s / time_scale,
-        request_jitter_s=base.request_jitter_s / time_scale,
-        response_jitter_s=base.response_jitter_s / time_scale,
-        answer_guard_s=base.answer_guard_s / time_scale,
-        hold_down_s=base.hold_down_s / time_scale,
-        neighbour_ttl_s=base.neighbour_ttl_s / time_scale,
-        lonely_after_s=base.lonely_after_s / time_scale,
-        lonely_max_s=base.lonely_max_s / time_scale,
-        keepalive_s=base.keepalive_s / time_scale,
-        rerequest_s=base.rerequest_s / time_scale,
-        fragment_timeout_s=base.fragment_timeout_s / time_scale,
-    )
+    return replace(base, **{name: getattr(base, name) / time_scale for name in SCALED_TIMERS})
 
 
 def describe_frame(frame: bytes, roster: Roster) -> str:
