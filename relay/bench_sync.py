@@ -81,10 +81,20 @@ QUICK = SyncBenchConfig(
 # --- scenarios ------------------------------------------------------------------------------
 
 
-def modum() -> sc.Scenario:
-    source = resources.files("relay.data.scenarios").joinpath("modum.toml")
+def shipped(name: str) -> sc.Scenario:
+    """A scenario shipped in relay/data/scenarios (``examples/``), by file stem."""
+    source = resources.files("relay.data.scenarios").joinpath(f"{name}.toml")
     with resources.as_file(source) as path:
         return sc.load(Path(path))
+
+
+def modum() -> sc.Scenario:
+    return shipped("modum")
+
+
+def field_plan() -> sc.Scenario:
+    """firmware-config's plan: town halls that hear each other only over two radio-only hills."""
+    return shipped("field-plan")
 
 
 def sample_texts() -> list[str]:
@@ -188,10 +198,10 @@ def _connected(nodes: list[str], links: Iterable[frozenset[str]]) -> bool:
 
 
 def _store_hops(s: sc.Scenario, origin: str) -> int:
-    """Hops from ``origin`` to the farthest store node: over every radio when fresh messages go out
-    with a hop limit (then a radio-only repeater relays them), else over store nodes only (hop
-    limit 0: only the stores relay)."""
-    relays = [n.id for n in s.nodes] if s.relay_hops > 0 else list(s.store_nodes)
+    """Hops from ``origin`` to the farthest store node: over store nodes only when the stores
+    relay everything (hop limit 0), else over every radio (a radio-only repeater relays what
+    goes out with a hop limit, as the sync's own choice does where stores need it)."""
+    relays = list(s.store_nodes) if s.relay_hops == 0 else [n.id for n in s.nodes]
     dist = hops_from(origin, relays, s.links)
     return max(dist.get(n, 10**6) for n in s.store_nodes)
 
@@ -240,17 +250,19 @@ def _nodes_run(args: tuple[int, int, int, float]) -> dict[str, Any]:
     return {"nodes": n, "seed": seed, "diameter": diameter, "mean_degree": round(degree, 2), **convergence_run(s)}
 
 
-def _idle_run(args: tuple[int, float]) -> dict[str, Any]:
-    seed, hours = args
-    base = modum()
+def _idle_run(args: tuple[int, float] | tuple[int, float, str]) -> dict[str, Any]:
+    seed, hours = args[:2]
+    base = shipped(args[2]) if len(args) > 2 else modum()
     s = dataclasses.replace(
         base, seed=seed, duration=hours * 3600.0, events=(dataclasses.replace(base.events[0], at=60.0),)
     )
     started = time.perf_counter()
     report = Simulation(s).run()
+    nodes: dict[str, dict[str, Any]] = report["nodes"]  # type: ignore[assignment]
     return {
         "seed": seed,
         "utilization": float(report["channel_utilization"]),  # type: ignore[arg-type]
+        "max_hourly_duty": {n: float(r["max_hourly_duty"]) for n, r in nodes.items()},
         "wall_s": round(time.perf_counter() - started, 2),
     }
 
@@ -279,15 +291,18 @@ def carried(frame: bytes, names: dict[int, str]) -> list[tuple[str, int]]:
     return []
 
 
-def repair_run(seed: int) -> dict[str, Any]:
+def repair_run(seed: int, scenario: str = "modum") -> dict[str, Any]:
     """Everything on the air from the heal until every store agrees again, after Modum's
     two-hour partition (the scenario's events up to the heal).
 
     Two yardsticks: ``ideal_bytes``, one transmission per message Modum missed and two
     per message of Modum's (MOD -> RIN/KRO -> the rest); and ``mod_missed_wire_bytes``,
     the messages Modum itself missed, against the bytes of data frames spent on them
-    (``mod_missed_data_bytes``; a bundle's bytes are shared out by entry)."""
-    base = modum()
+    (``mod_missed_data_bytes``; a bundle's bytes are shared out by entry).  ``scenario``
+    names a shipped scenario with the same partition (``field-plan``): where stores reach
+    each other only over radio-only repeaters, the loss floor may send from them too."""
+    base = shipped(scenario)
+    via = any(n.radio_only for n in base.nodes) and scenario != "modum"
     s = dataclasses.replace(base, seed=seed, events=tuple(e for e in base.events if e.at <= HEAL_S))
     started = time.perf_counter()
     sim = Simulation(s)
@@ -320,10 +335,21 @@ def repair_run(seed: int) -> dict[str, Any]:
         return {n for n, t in m["delivered"].items() if t <= HEAL_S}
 
     stores = set(s.store_nodes)
-    floor = loss_floor_airtime(s, ((int(m["wire_bytes"]), holders(m), stores - holders(m)) for m in late), seed=seed)
-    mod_floor = loss_floor_airtime(
-        s, ((int(m["wire_bytes"]), holders(m), {"MOD"}) for m in late if m["id"] in mod_missed), seed=seed
+    floor = loss_floor_airtime(
+        s, ((int(m["wire_bytes"]), holders(m), stores - holders(m)) for m in late), seed=seed, via_repeaters=via
     )
+    mod_floor = loss_floor_airtime(
+        s,
+        ((int(m["wire_bytes"]), holders(m), {"MOD"}) for m in late if m["id"] in mod_missed),
+        seed=seed,
+        via_repeaters=via,
+    )
+    window_start = sim.epoch0 + HEAL_S
+    hills = {
+        n.id: round(_duty_in(sim.medium.radios[n.id].history, window_start, sim.epoch0 + end) / 3600.0, 5)
+        for n in s.nodes
+        if n.radio_only
+    }
 
     return {
         "seed": seed,
@@ -344,31 +370,46 @@ def repair_run(seed: int) -> dict[str, Any]:
         "mod_missed_data_airtime_s": round(mod_airtime, 2),
         "mod_missed_floor_airtime_s": round(mod_floor, 2),
         "converged_after_heal_s": round(end - HEAL_S, 1),
+        "repeater_airtime_s": {k: round(v * 3600.0, 2) for k, v in hills.items()},
+        "max_hourly_duty": {n: round(sim.medium.max_hourly_duty(n), 5) for n in sim.medium.radios},
         "wall_s": round(time.perf_counter() - started, 2),
     }
 
 
+def _duty_in(history: list[tuple[float, float]], start: float, end: float) -> float:
+    """Seconds on the air of a radio's transmissions that started in [start, end]."""
+    return sum(d for t, d in history if start <= t <= end)
+
+
 def loss_floor_airtime(
-    scenario: sc.Scenario, missing: Iterable[tuple[int, set[str], set[str]]], trials: int = 400, seed: int = 1
+    scenario: sc.Scenario,
+    missing: Iterable[tuple[int, set[str], set[str]]],
+    trials: int = 400,
+    seed: int = 1,
+    via_repeaters: bool = False,
 ) -> float:
     """What an omniscient scheduler would spend, in airtime, to bring each message
     (wire bytes, holders, lacking nodes) to every node that lacks it over the
     scenario's lossy links: it always picks the holder that reaches the most
     lacking nodes (expected), repeats until all hold it, sends one message per
     packet, and pays nothing for control frames or collisions.  The mean over
-    ``trials`` Monte Carlo runs: a floor that loss alone sets."""
+    ``trials`` Monte Carlo runs: a floor that loss alone sets.  With
+    ``via_repeaters`` a radio-only repeater that heard the message may send it
+    on too (each of its sends costs airtime like any other)."""
     rng = random.Random(seed)
-    stores = set(scenario.store_nodes)
-    links = {pair: loss for pair, loss in scenario.links.items() if pair <= stores}
+    carriers = {n.id for n in scenario.nodes} if via_repeaters else set(scenario.store_nodes)
+    links = {pair: loss for pair, loss in scenario.links.items() if pair <= carriers}
+    repeaters = carriers - set(scenario.store_nodes)
     total = 0.0
     for size, holders, lacking in missing:
         sends = 0
         for _ in range(trials):
             have, need = set(holders), set(lacking)
             while need:
-                best = max(sorted(have), key=lambda h: sum(1 - links.get(frozenset((h, n)), 1.0) for n in need))
+                useful = need | (repeaters - have)  # a repeater that hears it can send it on
+                best = max(sorted(have), key=lambda h: sum(1 - links.get(frozenset((h, n)), 1.0) for n in useful))
                 sends += 1
-                got = {n for n in need if rng.random() >= links.get(frozenset((best, n)), 1.0)}
+                got = {n for n in useful if rng.random() >= links.get(frozenset((best, n)), 1.0)}
                 have |= got
                 need -= got
         total += sends / trials * packet_airtime(size, scenario.preset)
@@ -409,10 +450,11 @@ def one_message_figures(seed: int, config: SyncConfig | None = None) -> dict[str
     }
 
 
-def _load_run(args: tuple[int, int, float]) -> dict[str, Any]:
-    """A RUTINE backlog from RIN, HOL and SIG, with NØD, HASTER and PRIORITET sent into it."""
-    seed, per_node, cap = args
-    base = modum()
+def _load_run(args: tuple[int, int, float] | tuple[int, int, float, str]) -> dict[str, Any]:
+    """A RUTINE backlog from RIN, HOL and SIG, with NØD, HASTER and PRIORITET sent into it
+    (on the Modum topology, or the shipped scenario named as a fourth argument)."""
+    seed, per_node, cap = args[:3]
+    base = shipped(args[3]) if len(args) > 3 else modum()
     texts = sample_texts()
     events: list[sc.Event] = []
     for i in range(per_node):
@@ -437,6 +479,7 @@ def _load_run(args: tuple[int, int, float]) -> dict[str, Any]:
         full = set(delivered) >= stores
         out.append(
             {
+                "id": m["id"],
                 "priority": m["priority"],
                 "all_s": round(max(delivered.values()) - float(m["sent_at_s"]), 1) if full else None,
             }

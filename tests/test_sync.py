@@ -78,9 +78,9 @@ class Node:
         for m in messages:
             self.store.insert(m, T0 - timedelta(hours=1))
 
-    def hear(self, frame: bytes, after: float = 0.0) -> None:
+    def hear(self, frame: bytes, after: float = 0.0, hops: int = 0, hop_start: int | None = None) -> None:
         self.now += after
-        self.sync.receive(frame, self.now)
+        self.sync.receive(frame, self.now, hops, hop_start)
 
     def run(self, seconds: float) -> list[Transmission]:
         """Let ``seconds`` pass, handing the radio whatever the node wants sent."""
@@ -305,31 +305,33 @@ HASTER_HOL_2 = signed("HOL", 2, "Vannverket melder trykkfall. Kok vannet.", prio
 
 
 @pytest.mark.parametrize(
-    ("jev_holds", "message", "config", "age_s", "forwarded"),
+    ("jev_holds", "message", "hops", "hop_start", "age_s", "forwarded"),
     [
-        (1, HOL[1], SyncConfig(flood_hops=0), 0.0, True),
-        (2, HOL[1], SyncConfig(flood_hops=0), 0.0, False),
-        (1, HASTER_HOL_2, SyncConfig(flood_hops=2, routine_hops=0), 0.0, False),
-        (1, HOL[1], SyncConfig(flood_hops=2, routine_hops=0), 0.0, True),
-        (1, HASTER_HOL_2, SyncConfig(flood_hops=2), 3600.0, True),
+        (1, HOL[1], 0, 0, 0.0, True),
+        (2, HOL[1], 0, 0, 0.0, False),
+        (1, HASTER_HOL_2, 0, 2, 0.0, False),
+        (1, HASTER_HOL_2, 1, 2, 0.0, False),
+        (1, HASTER_HOL_2, 2, 2, 0.0, True),
+        (1, HASTER_HOL_2, 0, 2, 3600.0, True),
     ],
     ids=[
         "jev-lacks-it",
         "jev-has-it",
-        "fresh-haster-the-firmware-floods-it",
-        "fresh-rutine-the-stores-relay-it",
+        "fresh-with-hops-left-the-radios-carry-it",
+        "fresh-relayed-once-with-a-hop-left",
+        "fresh-at-the-end-of-its-hops-the-store-passes-it-on",
         "old-so-it-came-by-repair",
     ],
 )
 def test_a_message_that_came_by_repair_is_passed_on_to_neighbours_known_to_lack_it(
-    jev_holds: int, message: wire.SignedMessage, config: SyncConfig, age_s: float, forwarded: bool
+    jev_holds: int, message: wire.SignedMessage, hops: int, hop_start: int, age_s: float, forwarded: bool
 ) -> None:
-    a = Node("RIN", now=NOW + age_s, config=config)
+    a = Node("RIN", now=NOW + age_s)
     a.hold(HOL[0])
 
     a.hear(summary_of("JEV", {"HOL": jev_holds}, ("RIN",)))
     a.hear(summary_of("KRO", {"HOL": 2}, ("RIN", "MOD")), after=0.05)
-    a.hear(frames.Bundle(SIGNERS["KRO"].key_id, (message.wire,)).to_bytes(), after=0.05)
+    a.hear(frames.Bundle(SIGNERS["KRO"].key_id, (message.wire,)).to_bytes(), 0.05, hops, hop_start)
     sent = a.run(SETTLE_S)
 
     assert a.store.count() == 2

@@ -88,7 +88,10 @@ class DutyBudget:
 
     def wait_for(self, now: float, duration: float, urgent: bool) -> float:
         """Earliest time at or after ``now`` when ``duration`` more fits the budget."""
-        cap = self.limit_s if urgent else self.limit_s - self.reserve_s
+        return self.wait_under(now, duration, self.limit_s if urgent else self.limit_s - self.reserve_s)
+
+    def wait_under(self, now: float, duration: float, cap: float) -> float:
+        """Earliest time at or after ``now`` when ``duration`` more keeps the hour under ``cap`` seconds."""
         excess = self.used(now) + duration - cap
         if excess <= 0:
             return now

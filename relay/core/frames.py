@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from relay.core.airtime import MAX_APP_PAYLOAD
@@ -147,6 +148,7 @@ REQUEST = 0x03
 BUNDLE = 0x04
 MAX_REQUEST_ITEMS = 32
 MAX_NEIGHBOURS = 64
+MAX_HOPS = 7  # the firmware's highest hop limit
 
 
 def _fitted(w: BitWriter, what: str) -> bytes:
@@ -170,6 +172,22 @@ class Summary:
     # Positions in the roster's node list of the nodes the sender hears: with them a
     # holder can tell whether someone else's answer reached every node it meant to serve.
     neighbours: tuple[int, ...] = ()
+    # Hops to each of ``neighbours`` (same order; empty: all heard directly): 0 is
+    # a direct neighbour, 1 heard through one repeater.  A relayed summary must not
+    # make its origin look like a direct neighbour, and a holder reaches a peer
+    # behind a hill only with a hop limit of at least this.  1 bit when all are
+    # direct; else 1-3 bits a neighbour (0: 1 bit, 1-2: 3 bits).
+    hops: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.hops and len(self.hops) != len(self.neighbours):
+            raise ValueError("summary: one hop count per neighbour")
+        if not any(self.hops):
+            object.__setattr__(self, "hops", ())  # all direct: said as no hop counts
+
+    def hops_to(self) -> dict[int, int]:
+        """Roster position -> hops, for every neighbour listed."""
+        return dict(zip(self.neighbours, self.hops or (0,) * len(self.neighbours), strict=True))
 
     def to_bytes(self) -> bytes:
         w = BitWriter()
@@ -195,6 +213,9 @@ class Summary:
         w.write_golomb(width, 2)  # a bitmap as wide as the highest position heard
         for position in range(width):
             w.write_bool(position in self.neighbours)
+        w.write_bool(any(self.hops))  # then a hop count per neighbour listed
+        for hops in self.hops if any(self.hops) else ():
+            w.write_golomb(min(hops, MAX_HOPS), 0)
         return _fitted(w, "summary")
 
     @classmethod
@@ -235,7 +256,12 @@ class Summary:
         if width > MAX_NEIGHBOURS:
             raise DecodeError("summary lists too many neighbours", "malformed")
         neighbours = tuple(position for position in range(width) if r.read_bool())
-        return cls(kid, version, heads, complete, tuple(extras), neighbours)
+        hop_counts: tuple[int, ...] = ()
+        if r.read_bool():
+            hop_counts = tuple(r.read_golomb(0) for _ in neighbours)
+            if max(hop_counts, default=0) > MAX_HOPS or not any(hop_counts):
+                raise DecodeError("summary neighbour hops out of range", "malformed")
+        return cls(kid, version, heads, complete, tuple(extras), neighbours, hop_counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,3 +376,42 @@ class Bundle:
             messages.append(message)
             at += 1 + length
         return cls(kid, tuple(messages))
+
+
+@dataclass(frozen=True, slots=True)
+class Bare:
+    """A whole message on its own (its first byte is the message format version)."""
+
+    data: bytes
+
+
+Frame = Bare | Fragment | Summary | Request | Bundle
+
+
+def parse(frame: bytes) -> Frame:
+    """Any air frame, told apart by its first byte: the one place that dispatches on it.
+    Raises ``DecodeError`` (never another exception) for anything else."""
+    if not frame:
+        raise DecodeError("empty frame", "malformed")
+    if is_message_frame(frame):
+        return Bare(frame)
+    parser = _PARSERS.get(frame[0])
+    if parser is None:
+        raise DecodeError(f"unknown frame type {frame[0]}", "unknown_frame")
+    return parser(frame)
+
+
+_PARSERS: dict[int, Callable[[bytes], Frame]] = {
+    FRAGMENT: Fragment.from_bytes,
+    SUMMARY: Summary.from_bytes,
+    REQUEST: Request.from_bytes,
+    BUNDLE: Bundle.from_bytes,
+}
+
+
+def sender_key(frame: Frame) -> int | None:
+    """The key id a frame claims as its sender (unauthenticated), None for a bare
+    message or a fragment, which name only their origin."""
+    if isinstance(frame, Summary | Request | Bundle):
+        return frame.key_id
+    return None

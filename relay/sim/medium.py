@@ -54,8 +54,14 @@ class Delivery:
     sender: str  # the radio whose transmission this was (may be a relay)
     origin: str  # the radio that first sent the packet
     packet_id: int
-    hop_limit: int
+    hop_limit: int  # what was left of the hop limit when it reached us
     time: float
+    hop_start: int = 0  # the hop limit its first sender gave it
+
+    @property
+    def hops(self) -> int:
+        """Repeaters it crossed on its way: 0 when heard from its first sender."""
+        return self.hop_start - self.hop_limit
 
 
 @dataclass
@@ -64,6 +70,7 @@ class _Packet:
     origin: str
     frame: bytes
     hop_limit: int
+    hop_start: int
 
 
 @dataclass
@@ -150,7 +157,7 @@ class Medium:
             return SendResult.QUEUE_FULL
         if not radio.budget.allows(now, self.airtime(frame), urgent=True):
             return SendResult.DUTY_CYCLE_LIMIT
-        packet = _Packet(next(self._ids), node, frame, hop_limit)
+        packet = _Packet(next(self._ids), node, frame, hop_limit, hop_limit)
         radio.seen.add(packet.id)
         radio.queue.append(packet)
         self.last_packet_id = packet.id
@@ -259,13 +266,15 @@ class Medium:
             return None
         radio.seen.add(packet.id)
         if packet.hop_limit > 0 and not radio.mute:
-            relay = _Packet(packet.id, packet.origin, packet.frame, packet.hop_limit - 1)
+            relay = _Packet(packet.id, packet.origin, packet.frame, packet.hop_limit - 1, packet.hop_start)
             radio.pending_relays[packet.id] = relay
             slots = ROUTER_SLOTS if radio.router else REBROADCAST_SLOTS
             self._at(now + self.rng.uniform(0, slots) * self.slot_s, partial(self._relay, radio, packet.id))
         if not radio.client_attached or radio.router:
             return None
-        return Delivery(radio.node, packet.frame, tx.sender, packet.origin, packet.id, packet.hop_limit, now)
+        return Delivery(
+            radio.node, packet.frame, tx.sender, packet.origin, packet.id, packet.hop_limit, now, packet.hop_start
+        )
 
     def _relay(self, radio: _Radio, packet_id: int, now: float) -> None:
         packet = radio.pending_relays.pop(packet_id, None)

@@ -44,6 +44,21 @@ def lab_roster(scenario: Scenario) -> tuple[Roster, dict[str, Signer]]:
     return roster, signers
 
 
+def sync_config(scenario: Scenario) -> SyncConfig:
+    """The sync settings a scenario gives its stores: hop limits chosen by the sync
+    unless the scenario overrides them, within the radios' hop limit."""
+
+    def capped(hops: int | None) -> int | None:
+        return None if hops is None else min(hops, scenario.hop_limit)
+
+    return SyncConfig(
+        flood_hops=capped(scenario.relay_hops),
+        routine_hops=capped(scenario.routine_hops),
+        max_hops=scenario.hop_limit,
+        duty_limit=scenario.duty_cycle * 0.9,
+    )
+
+
 @dataclass
 class MessageRecord:
     id: str
@@ -76,12 +91,7 @@ class Simulation:
         self.rng = random.Random(scenario.seed)
         self.roster, signers = lab_roster(scenario)
         self.dicts = dictionaries.available()
-        routine = scenario.routine_hops
-        self.config = config or SyncConfig(
-            flood_hops=min(scenario.relay_hops, scenario.hop_limit),
-            routine_hops=None if routine is None else min(routine, scenario.hop_limit),
-            duty_limit=scenario.duty_cycle * 0.9,
-        )
+        self.config = config or sync_config(scenario)
         self.medium = Medium(
             [n.id for n in scenario.nodes],
             scenario.links,
@@ -263,7 +273,7 @@ class Simulation:
             for delivery in self.medium.advance(EPOCH0 + t):
                 receiver = self.nodes.get(delivery.node)
                 if receiver is not None and receiver.sync is not None:
-                    receiver.sync.receive(delivery.frame, EPOCH0 + t)
+                    receiver.sync.receive(delivery.frame, EPOCH0 + t, delivery.hops, delivery.hop_start)
             self._poll_nodes(EPOCH0 + t)
         for node in self.nodes.values():
             if node.sync is not None:

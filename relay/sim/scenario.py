@@ -68,8 +68,8 @@ class Scenario:
     links: dict[frozenset[str], float]
     events: tuple[Event, ...] = field(default=())
     name: str = "scenario"
-    relay_hops: int = 0  # hop limit relay gives its fresh messages (0: stores relay, see SyncConfig)
-    routine_hops: int | None = None  # ... its fresh PRIORITET and RUTINE messages (None: relay_hops)
+    relay_hops: int | None = None  # override: hop limit of fresh messages (None: the sync chooses)
+    routine_hops: int | None = None  # override: ... of fresh PRIORITET and RUTINE messages (None: relay_hops)
     client_mute: bool = False  # town-hall radios CLIENT_MUTE (only repeaters rebroadcast) or CLIENT
 
     @property
@@ -121,7 +121,7 @@ def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenar
         links=links,
         events=events,
         name=name,
-        relay_hops=int(mesh.get("relay_hops", 0)),  # type: ignore[call-overload]
+        relay_hops=None if mesh.get("relay_hops") is None else int(mesh["relay_hops"]),  # type: ignore[call-overload]
         routine_hops=None if mesh.get("routine_hops") is None else int(mesh["routine_hops"]),  # type: ignore[call-overload]
         client_mute=_town_hall_role(mesh.get("town_hall_role", "CLIENT")) == "CLIENT_MUTE",
     )

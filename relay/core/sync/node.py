@@ -60,73 +60,29 @@ from datetime import UTC, datetime
 
 from relay.core import frames, wire
 from relay.core.airtime import MAX_APP_PAYLOAD, DutyBudget
-from relay.core.frames import BUNDLE, FRAGMENT, REQUEST, SUMMARY, Bundle, Fragment, Reassembler, Request, Summary, Want
+from relay.core.frames import Bare, Bundle, Fragment, Reassembler, Request, Summary, Want
 from relay.core.log import Inserted, Log, Ranges, held_in
 from relay.core.model import Priority
 from relay.core.roster import Roster
+from relay.core.sync.config import RANK_CONTROL, SyncConfig, Transmission, data_rank
+from relay.core.sync.peers import Peers
 from relay.errors import DecodeError
 
-RANK_CONTROL = 2  # between HASTER (1) and PRIORITET (2 -> 3)
-
-
-def data_rank(priority_rank: int) -> int:
-    return priority_rank if priority_rank <= 1 else priority_rank + 1
-
 
 @dataclass(frozen=True)
-class SyncConfig:
-    # Hop limit of a fresh NØD or HASTER message.  0: the stores relay, not the
-    # firmware.  Measured on the Modum topology (tools/measure_sync.py, 100 seeds), one
-    # message to all 8 nodes costs 1.5x the ideal relay tree in data airtime with 0,
-    # 2.5x with 1 and 3.5x with firmware flooding at 3, and arrives about as fast.
-    flood_hops: int = 0
-    # Hop limit of a fresh PRIORITET or RUTINE message (None: ``flood_hops``).  Where
-    # the town halls hear each other, 0: flooded, a RUTINE backlog from nodes Modum
-    # cannot hear kept Modum's NØD off Ringerike for minutes (bench_sync's load run,
-    # 30 seeds: NØD to all 8 in 363 s, median of 60, against 278 s with RUTINE at hop
-    # 0; RUTINE itself 321 s against 214 s).  Where they reach each other only over
-    # hilltop repeaters, they need the hops.
-    routine_hops: int | None = None
-    repair_hops: int = 0  # answers and control frames reach neighbours; stores relay further
-    summary_min_s: float = 20.0
-    summary_max_s: float = 1280.0
-    redundancy: int = 2  # Trickle k
-    request_jitter_s: float = 4.0
-    # Answers are staggered, not random: the holders a node knows to reach the waiting
-    # peer take turns (see ``SyncNode._turn``), each waiting its place times a full
-    # packet's airtime plus ``answer_guard_s``, plus up to ``response_jitter_s``, so
-    # the next in line hears the first answer and keeps quiet.  Random jitter over a
-    # few seconds let two 2 s bundles overlap too often.  The first turn comes at
-    # once, so NØD and HASTER lose no time by it.
-    answer_guard_s: float = 1.6
-    response_jitter_s: float = 0.5
-    rerequest_s: float = 60.0  # ask again for an item still missing after this long, then twice as long...
-    reask_limit: int = 6  # ...up to this many requests (about an hour), until a summary names it again
-    fragment_timeout_s: float = 20.0
-    hold_down_s: float = 5.0  # ignore requests for an item this soon after we sent it (they crossed it)
-    push_per_summary: int = 8  # items answered unasked when a neighbour's summary shows it lacks them
-    neighbour_ttl_s: float = 3600.0  # a node heard within this long is a neighbour
-    # A node that has heard nobody for ``lonely_after_s`` (cut off, or just started)
-    # keeps its summary interval at ``lonely_max_s``, so a heal is found in minutes,
-    # not at the next 10-20 minute Trickle summary.  A node never stays silent longer
-    # than ``keepalive_s`` (plus one interval), even when Trickle would suppress it:
-    # quiet neighbours must not look like a partition, and neighbour lists stay fresh.
-    lonely_after_s: float = 3600.0
-    lonely_max_s: float = 120.0
-    keepalive_s: float = 1800.0
-    # A message older than this arrived by repair, not by the firmware's flood: the
-    # store passes it on at once to neighbours known to lack it.  (With flood_hops 0
-    # the stores relay every message so.)
-    fresh_s: float = 300.0
-    duty_limit: float = 0.09  # keep under the legal 10 %: firmware relays count too
-    duty_reserve: float = 0.25
+class Received:
+    """What one frame from the air came to: the event the driver logs from.
 
+    ``sender`` is the store the frame names as its sender (a summary, request or
+    bundle; unauthenticated), ``rejected`` the reason it was refused (None when
+    it was taken), ``stored`` the ids of the messages it added to the store, and
+    ``echo`` is True for our own frame repeated back to us by a hill."""
 
-@dataclass(frozen=True)
-class Transmission:
-    frame: bytes
-    hop_limit: int
-    rank: int
+    sender: str | None = None
+    hops: int = 0
+    rejected: str | None = None
+    stored: tuple[str, ...] = ()
+    echo: bool = False
 
 
 @dataclass
@@ -140,6 +96,9 @@ class SyncStats:
     stored: int = 0
 
 
+MAX_DEFERRALS = 2
+
+
 @dataclass
 class _Answer:
     """An answer waiting for its turn: the item, and the neighbours known to lack it."""
@@ -148,6 +107,7 @@ class _Answer:
     tx: Transmission
     item: tuple[str, int]
     waiting: set[str]
+    deferred: int = 0  # turns it was held back for others' answers (``_defer``)
 
 
 @dataclass(order=True)
@@ -186,6 +146,8 @@ class SyncNode:
         self.config = config or SyncConfig()
         self.stats = SyncStats()
         self.budget = DutyBudget(self.config.duty_limit, self.config.duty_reserve)
+        self._hill = DutyBudget(1.0, 0.0)  # what our frames cost a repeater's channel (``_hill_wait``)
+        self._hill_until = now  # when the frame at the head of the queue last fitted that share
         self._on_stored = on_stored
         self._queue: list[_Queued] = []
         self._queued_keys: set[tuple[object, ...]] = set()
@@ -198,13 +160,12 @@ class SyncNode:
         self._responses: dict[tuple[object, ...], _Answer] = {}
         self._peer_heads: dict[str, dict[str, int]] = {}
         self._peer_extras: dict[str, dict[str, Ranges]] = {}
-        self._peer_neighbours: dict[str, tuple[frozenset[str], float]] = {}  # peer -> (who it hears, when it said so)
-        self._heard: dict[str, float] = {}  # peer -> when we last heard a frame of its own
-        self._heard_since: dict[str, float] = {}  # peer -> when we began to hear it (again)
+        self.peers = Peers(node_id, self.config.neighbour_ttl_s, self.config.max_hops)
+        self._lonely_summaries = 0  # summaries sent while we heard nobody: every few probes far
         self._peer_state: dict[str, object] = {}
         self._on_air: dict[tuple[object, ...], float] = {}  # item key -> when we last sent it
         self._stored_at: dict[tuple[str, int], float] = {}  # item -> when it reached our store
-        self._advertised: frozenset[str] = frozenset()  # the neighbour list of our last summary
+        self._advertised: dict[str, int] = {}  # the neighbour list of our last summary, with hops
         self._news_at: dict[str, float] = {}  # peer -> when its last summary or request told us what it holds
         self._sends: dict[tuple[str, int], dict[str, float]] = {}  # item -> who sent it (we heard, or us), when
         self._trickle_i = self.config.summary_min_s
@@ -222,57 +183,78 @@ class SyncNode:
         """The store's outbox changed (the CLI committed a message)."""
         self._poll_outbox = True
 
-    def receive(self, frame: bytes, now: float) -> None:
-        """A frame heard on the air.  Never raises: bad frames are counted."""
+    def receive(self, frame: bytes, now: float, hops: int = 0, hop_start: int | None = None) -> Received:
+        """A frame heard on the air, ``hops`` repeaters away (hop_start - hop_limit of
+        the packet; 0: heard directly), sent with hop limit ``hop_start`` (None:
+        ``hops``, all of it spent).  Never raises: a bad frame comes back rejected."""
+        rx = _Rx(max(hops, 0), max(hops, hop_start if hop_start is not None else hops))
         try:
-            self._receive(frame, now)
+            parsed = frames.parse(frame)
+            sender = self._sender_of(parsed)
+            if sender == self.node_id:
+                return Received(sender, rx.hops, echo=True)  # our own frame, repeated by a hill
+            if sender is not None:
+                self._heard_from(sender, now, rx.hops)
+            self._dispatch(parsed, now, rx, sender)
         except DecodeError as exc:
             self.stats.rejected[exc.reason] += 1
+            return Received(None, rx.hops, rejected=exc.reason, stored=tuple(rx.stored))
+        return Received(sender, rx.hops, stored=tuple(rx.stored), rejected=rx.rejected)
 
-    def _receive(self, frame: bytes, now: float) -> None:
-        if not frame:
-            raise DecodeError("empty frame", "malformed")
-        if frames.is_message_frame(frame):
-            self._accept_message(frame, now)
-        elif frame[0] == FRAGMENT:
-            self._receive_fragment(Fragment.from_bytes(frame), now)
-        elif frame[0] == SUMMARY:
-            self._receive_summary(Summary.from_bytes(frame), now)
-        elif frame[0] == REQUEST:
-            self._receive_request(Request.from_bytes(frame), now)
-        elif frame[0] == BUNDLE:
-            self._receive_bundle(Bundle.from_bytes(frame), now)
+    def _sender_of(self, parsed: frames.Frame) -> str | None:
+        key_id = frames.sender_key(parsed)
+        return None if key_id is None else self.roster.entry_for_key(key_id).node_id
+
+    def _dispatch(self, parsed: frames.Frame, now: float, rx: _Rx, sender: str | None) -> None:
+        if isinstance(parsed, Bare):
+            self._accept_message(parsed.data, now, rx)
+        elif isinstance(parsed, Fragment):
+            self._receive_fragment(parsed, now, rx)
+        elif isinstance(parsed, Summary):
+            assert sender is not None
+            self._receive_summary(parsed, sender, now, rx)
+        elif isinstance(parsed, Request):
+            assert sender is not None
+            self._receive_request(parsed, sender, now)
         else:
-            raise DecodeError(f"unknown frame type {frame[0]}", "unknown_frame")
+            assert sender is not None
+            self._receive_bundle(parsed, sender, now, rx)
 
-    def _receive_bundle(self, bundle: Bundle, now: float) -> None:
-        sender = self.roster.entry_for_key(bundle.key_id).node_id
-        self._heard_from(sender, now)
+    def _receive_bundle(self, bundle: Bundle, sender: str, now: float, rx: _Rx) -> None:
         for data in bundle.messages:
             try:
-                self._accept_message(data, now, sender)
+                self._accept_message(data, now, rx, sender)
             except DecodeError as exc:  # one bad entry costs only itself
                 self.stats.rejected[exc.reason] += 1
-        self._defer(sender, now)
+                rx.rejected = rx.rejected or exc.reason
+        self._defer(sender, now, rx.hop_start)
 
-    def _defer(self, sender: str, now: float) -> None:
+    def _defer(self, sender: str, now: float, radius: int) -> None:
         """``sender`` is answering: our answers to the peers it reaches wait until it has
         been quiet for a turn, since it may hold more for them than one packet carries
-        (its next bundle would cross ours)."""
-        if sender not in self._peer_neighbours:
+        (its next bundle would cross ours).  Only a few times: where every store hears
+        every other over a hill, some bundle is always on the air, and answers held
+        back at each one never went out (SIG asked for one message 40 times)."""
+        if not self.peers.knows_list(sender):
             return
-        slot = self.airtime(MAX_APP_PAYLOAD) + self.config.answer_guard_s
+        slot = self._slot(radius)
         for answer in self._responses.values():
-            if any(self._reaches(sender, p) for p in answer.waiting):
+            if answer.deferred < MAX_DEFERRALS and any(self.peers.reaches(sender, p, radius) for p in answer.waiting):
+                answer.deferred += 1
                 answer.fire = max(answer.fire, now + slot + self.rng.uniform(0.0, self.config.response_jitter_s))
 
-    def _accept_message(self, data: bytes, now: float, sender: str | None = None) -> None:
+    def _slot(self, hops: int, packets: int = 1) -> float:
+        """One answer's turn: its packets (full ones), once more for each repeater
+        that carries them, and a guard, so the next in line hears it first."""
+        return self.airtime(MAX_APP_PAYLOAD) * packets * (1 + hops) + self.config.answer_guard_s
+
+    def _accept_message(self, data: bytes, now: float, rx: _Rx, sender: str | None = None) -> None:
         signed = wire.decode(data, self.roster, self.dictionaries)
         msg = signed.message
         # Only a verified copy silences our pending answer: a forged frame naming the
         # item must not.  (A fragment cannot be verified alone; a forged fragment can
         # delay one answer until the next request, never lose it.)
-        self._overheard(("msg", msg.origin, msg.seq), sender)
+        self._overheard(("msg", msg.origin, msg.seq), sender, rx.hop_start)
         result = self.log.insert(signed, _dt(now))
         item = (msg.origin, msg.seq)
         self._sent(item, sender or msg.origin, now)  # a bare frame: most likely its origin's push
@@ -288,15 +270,16 @@ class SyncNode:
         self._stored_at[item] = now
         if result is Inserted.CONFLICT:
             self.stats.conflicts += 1
+        rx.stored.append(msg.id)
         if self._on_stored is not None:
             self._on_stored(signed, now)
-        self._forward(signed, now, sender)
+        self._forward(signed, now, sender, rx)
         # A gap below this message is not asked for blindly: after a restore an
         # origin skips numbers that will never exist.  Summaries name what exists;
         # resetting Trickle makes them come soon.
         self._inconsistent(now)
 
-    def _receive_fragment(self, fragment: Fragment, now: float) -> None:
+    def _receive_fragment(self, fragment: Fragment, now: float, rx: _Rx) -> None:
         entry = self.roster.entry_for_key(fragment.key.key_id)
         self._suppress(("frag", entry.node_id, fragment.key.seq16, fragment.index))
         if self._already_held(entry.node_id, fragment.key):
@@ -306,12 +289,9 @@ class SyncNode:
             self._fragment_seen[fragment.key] = now
             return
         self._fragment_seen.pop(fragment.key, None)
-        self._accept_message(whole, now)
+        self._accept_message(whole, now, rx)
 
-    def _receive_summary(self, summary: Summary, now: float) -> None:
-        entry = self.roster.entry_for_key(summary.key_id)
-        peer = entry.node_id
-        self._heard_from(peer, now)
+    def _receive_summary(self, summary: Summary, peer: str, now: float, rx: _Rx) -> None:
         heads = dict(summary.heads)
         previous = self._peer_heads.get(peer, {})
         for origin, seq in heads.items():
@@ -324,14 +304,17 @@ class SyncNode:
         self._peer_extras[peer] = theirs_extra if summary.complete else {**known, **theirs_extra}
         if summary.roster_version == self.roster.version:
             ids = self.roster.node_ids
-            self._peer_neighbours[peer] = (frozenset(ids[i] for i in summary.neighbours if i < len(ids)), now)
+            listed = {ids[i]: h for i, h in summary.hops_to().items() if i < len(ids)}
+            self.peers.listed(peer, listed, now)
         self._answered(peer, heads, theirs_extra)
         ours = self.log.summary()
         ours_extra = self.log.extras()
         listed = {origin: ours.get(origin, 0) for origin in heads}
         same_extras = theirs_extra == {o: m for o, m in ours_extra.items() if o in heads}
         if heads == listed and same_extras and (not summary.complete or set(ours) <= set(heads)):
-            self._trickle_heard += 1
+            # It speaks for us only where it went as far as ours would go.
+            if rx.hop_start >= self._control_hops(now):
+                self._trickle_heard += 1
             return
         state = (tuple(sorted(heads.items())), summary.extras)
         if state != self._peer_state.get(peer):  # react once per state; repeats only cost airtime
@@ -369,9 +352,7 @@ class SyncNode:
                 if not queued.answer.waiting:
                     self._cancel(queued)
 
-    def _receive_request(self, request: Request, now: float) -> None:
-        requester = self.roster.entry_for_key(request.key_id).node_id
-        self._heard_from(requester, now)
+    def _receive_request(self, request: Request, requester: str, now: float) -> None:
         self._news_at[requester] = now  # what it lacks now: older sends did not reach it
         for want in request.wants:
             item = (want.origin, want.seq)
@@ -387,7 +368,8 @@ class SyncNode:
         asked = self._asked_at.get(item)
         if item in self._requests or (asked is not None and now - asked < self.config.rerequest_s):
             return
-        self._requests[item] = (now + self.rng.uniform(0.5, self.config.request_jitter_s), mask)
+        spread = self.config.request_jitter_s * (1 + self._control_hops(now))
+        self._requests[item] = (now + self.rng.uniform(0.5, spread), mask)
 
     def _schedule_response(self, want: Want, wire_bytes: bytes, now: float, requesters: set[str]) -> None:
         pieces = frames.split(wire_bytes, wire.peek(wire_bytes).key_id, want.seq)
@@ -410,18 +392,25 @@ class SyncNode:
                 continue
             if now - self._on_air.get(key, -1e18) < self.config.hold_down_s:
                 continue  # we sent it moments ago: this request crossed it (SRM hold-down)
-            fire = now + self._answer_delay(item, requesters, now)
-            tx = Transmission(piece, self.config.repair_hops, rank)
+            fire = now + self._answer_delay(item, requesters, now, len(pieces), again=key in self._on_air)
+            tx = Transmission(piece, self._answer_hops(requesters, now), rank)
             self._responses[key] = _Answer(fire, tx, item, set(requesters))
 
-    def _answer_delay(self, item: tuple[str, int], waiting: set[str], now: float) -> float:
+    def _answer_delay(
+        self, item: tuple[str, int], waiting: set[str], now: float, packets: int = 1, again: bool = False
+    ) -> float:
         """Our turn to answer ``item`` to ``waiting``: for each waiting peer, the holders
         we know to reach it take turns (``_turn``) one full packet's airtime plus a guard
         apart; we go at our earliest.  Nodes known to hold nothing for it take no place,
-        so the first turn comes at once."""
+        so the first turn comes at once.  A fragmented message's turn lasts all its
+        packets: a holder hidden from the first would otherwise cut into them.  Asked
+        again for what we sent already, we add a random part of two turns: when two
+        holders hidden from each other ranked themselves alike from what they knew,
+        their answers collided, and would collide again on every try."""
         rank = min(self._turn(item, peer, now) for peer in waiting)
-        slot = self.airtime(MAX_APP_PAYLOAD) + self.config.answer_guard_s  # answers go out in bundles
-        return 0.2 + rank * slot + self.rng.uniform(0.0, self.config.response_jitter_s)
+        slot = self._slot(self._answer_hops(waiting, now), packets)  # answers go out in bundles
+        spread = self.rng.uniform(0.0, 2.0) * slot if again else 0.0
+        return 0.2 + rank * slot + spread + self.rng.uniform(0.0, self.config.response_jitter_s)
 
     def _turn(self, item: tuple[str, int], peer: str, now: float) -> int:
         """Our place among the nodes that may answer ``peer`` now: the holders of
@@ -432,23 +421,44 @@ class SyncNode:
         reaches the most nodes not known to hold the item goes first, so a relay tree
         forms (RIN before KRO for Sigdal after Modum's push); otherwise, and for ties,
         a hash of (peer, node) decides, the same for all, and it puts one holder first
-        for everything a peer misses, so one bundle carries it all."""
-        holders = [n for n in self._neighbours(now) if n != peer and self._holds(n, item) and self._reaches(n, peer)]
-        listed = self._peer_neighbours.get(peer, (frozenset(), 0.0))[0]
-        hidden = [n for n in listed if n not in (peer, self.node_id) and n not in self._peer_neighbours]
+        for everything a peer misses, so one bundle carries it all.  Before all that,
+        nearness: a holder that hears ``peer`` directly goes before one that hears it
+        through repeaters (which would spend the repeaters' airtime too); a distance
+        we do not know counts as near."""
+        holders = [
+            n for n in self.peers.neighbours(now) if n != peer and self._holds(n, item) and self.peers.reaches(n, peer)
+        ]
+        listed = self.peers.list_of(peer)
+        served = set(self.peers.neighbours(now))  # we would hear their answers: the rest are hidden
+        around = {*listed, *self.peers.listing(peer)}  # its neighbours, as it or they said
+        hidden = [
+            n
+            for n in sorted(around)
+            if n not in (peer, self.node_id) and n not in served and not self.peers.knows_list(n)
+        ]
         tag = peer.encode() + b"/"
 
-        def place(n: str) -> tuple[int, bytes]:
-            coverage = 0 if hidden else self._coverage(n, item)
-            return (-coverage, hashlib.blake2s(tag + n.encode(), digest_size=8).digest())
+        def distance(n: str) -> int:
+            if n == self.node_id:
+                return self.peers.hops_to(peer, now) or 0
+            return self.peers.list_of(n).get(peer, listed.get(n, 0))
 
-        order = sorted({*holders, *hidden, self.node_id}, key=place)
+        candidates = {*holders, *hidden, self.node_id}
+        # Coverage only from lists said since ``peer`` (re)appeared: an older one
+        # makes two holders rank each other differently, and hidden ones collide.
+        unknown = any(not self.peers.knows_list_since(n, peer) for n in candidates if n != self.node_id)
+
+        def place(n: str) -> tuple[int, int, bytes]:
+            coverage = 0 if unknown else self._coverage(n, item)
+            return (distance(n), -coverage, hashlib.blake2s(tag + n.encode(), digest_size=8).digest())
+
+        order = sorted(candidates, key=place)
         return order.index(self.node_id)
 
     def _coverage(self, node: str, item: tuple[str, int]) -> int:
         """How many of ``node``'s neighbours are not known to hold ``item``."""
         # Our own list as we last said it, so that every holder counts from the same lists.
-        around = self._advertised if node == self.node_id else self._peer_neighbours.get(node, (frozenset(), 0.0))[0]
+        around = self._advertised if node == self.node_id else self.peers.list_of(node)
         return sum(1 for n in around if n != node and n != self.node_id and not self._holds(n, item))
 
     def _holds(self, peer: str, item: tuple[str, int]) -> bool:
@@ -462,67 +472,67 @@ class SyncNode:
         if peer in self._peer_heads and not self._lacks(peer, origin, seq):
             return True
         since = self._news_at.get(peer, -1e18)
-        return any(t > since and self._reaches(sender, peer) for sender, t in sends.items())
+        return any(t > since and self.peers.reaches(sender, peer) for sender, t in sends.items())
 
     def _sent(self, item: tuple[str, int], sender: str, now: float) -> None:
         if len(self._sends) > 4096:
             self._sends.clear()  # a memory bound: what we forget only costs a turn
         self._sends.setdefault(item, {})[sender] = now
 
-    def _overheard(self, key: tuple[object, ...], sender: str | None) -> None:
-        """``sender`` sent this item: whoever it reaches no longer waits for our answer.
-        Not knowing the sender or its neighbours, we take it that it reached everyone
-        (as in SRM)."""
-        if sender is None or sender not in self._peer_neighbours:
+    def _overheard(self, key: tuple[object, ...], sender: str | None, radius: int) -> None:
+        """``sender`` sent this item with hop limit ``radius``: whoever it reaches no
+        longer waits for our answer.  Not knowing the sender or its neighbours, we take
+        it that it reached everyone (as in SRM)."""
+        if sender is None or not self.peers.knows_list(sender):
             self._suppress(key)
         else:
-            self._thin(key, lambda _, peer: self._reaches(sender, peer))
+            self._thin(key, lambda _, peer: self.peers.reaches(sender, peer, radius))
 
-    def _reaches(self, sender: str, peer: str) -> bool:
-        """Does a frame from ``sender`` reach ``peer``?  Yes unless what we know shows
-        otherwise: ``sender``'s neighbour list, said after ``peer`` (re)appeared, lacks
-        it, and ``peer``'s own list lacks ``sender``."""
-        if peer == sender:
-            return True
-        listed, said_at = self._peer_neighbours.get(sender, (frozenset(), -1e18))
-        if peer in listed or said_at < self._heard_since.get(peer, 0.0):
-            return True
-        return sender in self._peer_neighbours.get(peer, (frozenset(), 0.0))[0]
-
-    def _forward(self, signed: wire.SignedMessage, now: float, sender: str | None) -> None:
+    def _forward(self, signed: wire.SignedMessage, now: float, sender: str | None, rx: _Rx) -> None:
         """Pass a message that came by repair on to the neighbours known to lack it:
         they would otherwise wait for a summary, then ask.  ``sender`` None: a bare
         frame, which is its origin's own push."""
         msg = signed.message
-        if self._flood_hops(msg.priority.rank) > 0 and now - msg.created.timestamp() < self.config.fresh_s:
-            return  # a fresh message: the firmware floods it
         sender = sender or msg.origin
+        if rx.hop_start > rx.hops and now - msg.created.timestamp() < self.config.fresh_s:
+            return  # a fresh message with hops left: the radios (ours too) carry it on
         waiting = {
             p
-            for p in self._neighbours(now)
+            for p in self.peers.neighbours(now)
             if p not in (msg.origin, self.node_id)
             and self._lacks(p, msg.origin, msg.seq)
-            and not (sender in self._peer_neighbours and self._reaches(sender, p))
+            and not (self.peers.knows_list(sender) and self.peers.reaches(sender, p, rx.hop_start))
         }
         if waiting:
             self._schedule_response(Want(msg.origin, msg.seq), signed.wire, now, waiting)
 
-    def _flood_hops(self, priority_rank: int) -> int:
-        """Hop limit of a fresh message of this priority."""
-        if priority_rank <= Priority.HASTER.rank or self.config.routine_hops is None:
-            return self.config.flood_hops
-        return self.config.routine_hops
+    # --- hop limits ------------------------------------------------------------
 
-    def _heard_from(self, peer: str, now: float) -> None:
-        if peer == self.node_id:
-            return
-        if now - self._heard.get(peer, -1e18) > self.config.neighbour_ttl_s:
-            self._heard_since[peer] = now
-        self._heard[peer] = now
+    def _control_hops(self, now: float) -> int:
+        """How far summaries and requests go: to every store we hear outside our
+        direct island (see ``Peers.reach_hops``)."""
+        if self.config.repair_hops is not None:
+            return self.config.repair_hops
+        lonely = self._lonely(now)
+        probe = lonely and self._lonely_summaries % max(self.config.probe_every, 1) == 0
+        return self.peers.reach_hops(now, lonely, probe)
 
-    def _neighbours(self, now: float) -> list[str]:
-        horizon = now - self.config.neighbour_ttl_s
-        return sorted(p for p, t in self._heard.items() if t >= horizon)
+    def _answer_hops(self, waiting: set[str], now: float) -> int:
+        """How far an answer goes: to the farthest peer that waits for it."""
+        if self.config.repair_hops is not None:
+            return self.config.repair_hops
+        return self.peers.hops_for(waiting, now, self._control_hops(now))
+
+    def _flood_hops(self, priority_rank: int, now: float) -> int:
+        """Hop limit of a fresh message of this priority: as far as every store we
+        hear outside our direct island, unless the configuration says otherwise."""
+        fixed = self.config.flood_hops
+        if priority_rank > Priority.HASTER.rank and self.config.routine_hops is not None:
+            fixed = self.config.routine_hops
+        return self._control_hops(now) if fixed is None else fixed
+
+    def _heard_from(self, peer: str, now: float, hops: int = 0) -> None:
+        self.peers.heard(peer, hops, now)
 
     def _lacks(self, peer: str, origin: str, seq: int) -> bool:
         """Does what we last heard from ``peer`` show it lacks the item?  (Unknown: no.)"""
@@ -549,9 +559,11 @@ class SyncNode:
         while self._queue:
             head = self._queue[0]
             if head.key == ("summary",):
-                head.tx = replace(head.tx, frame=self.summary_frame(now))  # what we hold now, not at enqueue
+                # What we hold now, not at enqueue, and as far as our peers are now.
+                head.tx = replace(head.tx, frame=self.summary_frame(now), hop_limit=self._control_hops(now))
             elif head.wants:
                 self._refresh_request(head)
+                head.tx = replace(head.tx, hop_limit=self._control_hops(now))
             if not head.tx.frame:
                 heapq.heappop(self._queue)
                 self._queued_keys.discard(head.key)
@@ -560,10 +572,22 @@ class SyncNode:
             pending: list[tuple[object, ...]] = []
             if head.answer is not None and head.key[0] == "msg":
                 frame, riders, pending = self._bundle(head)
-                head.tx = replace(head.tx, frame=frame)
+                waiting = set(head.answer.waiting)
+                for rider in riders:
+                    waiting |= rider.answer.waiting if rider.answer is not None else set()
+                for key in pending:
+                    waiting |= self._responses[key].waiting
+                head.tx = replace(head.tx, frame=frame, hop_limit=self._answer_hops(waiting, now))
+            elif head.answer is not None:
+                head.tx = replace(head.tx, hop_limit=self._answer_hops(head.answer.waiting, now))
             duration = self.airtime(len(head.tx.frame))
-            if not self.budget.allows(now, duration, urgent=head.rank <= 1):
+            urgent = head.rank <= 1
+            if not self.budget.allows(now, duration, urgent=urgent):
                 return None
+            if head.rank > RANK_CONTROL:
+                self._hill_until = self._hill_wait(now, duration, head.tx.hop_limit)
+                if self._hill_until > now:
+                    return None
             heapq.heappop(self._queue)
             for queued in riders:
                 self._note_on_air(queued.key, now)
@@ -573,7 +597,11 @@ class SyncNode:
                 self._note_on_air(key, now)
             self._queued_keys.discard(head.key)
             self._note_on_air(head.key, now)
+            if head.key == ("summary",) and self._lonely(now):
+                self._lonely_summaries += 1
             self.budget.record(now, duration)
+            if head.rank > RANK_CONTROL:
+                self._hill.record(now, duration * (1 + head.tx.hop_limit))
             self.stats.packets_sent += 1
             self.stats.bytes_sent += len(head.tx.frame)
             self.stats.airtime_s += duration
@@ -640,8 +668,32 @@ class SyncNode:
         live = [q for q in self._queue if q.tx.frame]
         if live:
             head = min(live)
-            times.append(self.budget.wait_for(now, self.airtime(len(head.tx.frame)), urgent=head.rank <= 1))
+            ready = self.budget.wait_for(now, self.airtime(len(head.tx.frame)), urgent=head.rank <= 1)
+            times.append(max(ready, self._hill_until) if head.rank > RANK_CONTROL else ready)
         return max(now, min(times))
+
+    def _hill_wait(self, now: float, duration: float, hop_limit: int) -> float:
+        """When a non-urgent frame fits our share of the repeaters' channel.
+
+        Where the stores reach each other over radio-only repeaters, the hill hears
+        every town hall, and they do not hear each other: whatever they send meets
+        there, and the hill's own 10 % carries all the relays.  So the stores share
+        ``hill_load`` of its hour: each its part, counting its own transmission and
+        one more for each repeater that relays it.  (Per-node duty alone let eight
+        town halls offer the hill 70 % of its hour, and a NØD collided there for
+        a quarter of an hour.)  It covers PRIORITET and RUTINE data only: NØD,
+        HASTER and the sync's own control frames go regardless (were they counted,
+        a backlog's requests would use up the share its answers need)."""
+        sharers = self._sharers(now)
+        if not sharers:
+            return now
+        return self._hill.wait_under(now, duration * (1 + hop_limit), self.config.hill_load * 3600.0 / sharers)
+
+    def _sharers(self, now: float) -> int:
+        """How many stores share the repeaters' channel with us (0: we need none)."""
+        if self._control_hops(now) == 0:
+            return 0
+        return 1 + len(self.peers.neighbours(now))
 
     def _enqueue(
         self,
@@ -676,7 +728,7 @@ class SyncNode:
                 self._asked_at[item] = now
                 self._asks[item] = (self._asks.get(item, (0, None))[0] + 1, mask)
             if wants:
-                tx = Transmission(frame, self.config.repair_hops, RANK_CONTROL)
+                tx = Transmission(frame, self._control_hops(now), RANK_CONTROL)
                 self._enqueue(("req", next(self._order)), tx, wants=tuple(wants))
         for key, answer in list(self._responses.items()):
             if answer.fire <= now:
@@ -732,18 +784,26 @@ class SyncNode:
                     key: tuple[object, ...] = (
                         ("msg", origin, seq) if len(pieces) == 1 else ("frag", origin, seq & 0xFFFF, index)
                     )
-                    self._enqueue(key, Transmission(piece, self._flood_hops(rank), data_rank(rank)))
+                    self._enqueue(key, Transmission(piece, self._flood_hops(rank, now), data_rank(rank)))
             self.log.mark_transmitted(origin, seq, _dt(now))
         self._inconsistent(now)
 
     # --- Trickle ------------------------------------------------------------
 
+    def _summary_min(self, now: float) -> float:
+        """Trickle's shortest interval.  A summary that crosses repeaters costs one
+        transmission more for each, on a channel every store shares through the
+        hill: the interval grows with the hops, so the summaries' share of the hill
+        stays what it is where the stores hear each other."""
+        return self.config.summary_min_s * (1 + self._control_hops(now))
+
     def _pick_t(self) -> float:
         return self.rng.uniform(self._trickle_i / 2, self._trickle_i)
 
     def _inconsistent(self, now: float) -> None:
-        if self._trickle_i > self.config.summary_min_s or self._trickle_start + self._trickle_i < now:
-            self._trickle_i = self.config.summary_min_s
+        low = self._summary_min(now)
+        if self._trickle_i > low or self._trickle_start + self._trickle_i < now:
+            self._trickle_i = low
             self._restart_interval(now)
 
     def _restart_interval(self, now: float) -> None:
@@ -761,10 +821,11 @@ class SyncNode:
             keepalive = now - self._summary_sent_at >= self.config.keepalive_s
             if self._trickle_heard < self.config.redundancy or keepalive or self._lagging(now):
                 self._summary_sent_at = now
-                self._enqueue(("summary",), Transmission(self.summary_frame(), self.config.repair_hops, RANK_CONTROL))
+                tx = Transmission(self.summary_frame(), self._control_hops(now), RANK_CONTROL)
+                self._enqueue(("summary",), tx)
         if now >= self._trickle_start + self._trickle_i:
             cap = self.config.lonely_max_s if self._lonely(now) else self.config.summary_max_s
-            self._trickle_i = min(self._trickle_i * 2, max(cap, self.config.summary_min_s))
+            self._trickle_i = min(self._trickle_i * 2, max(cap, self._summary_min(now)))
             self._restart_interval(now)
 
     def _lagging(self, now: float) -> bool:
@@ -774,7 +835,7 @@ class SyncNode:
         has nothing to wake it.  (Something we got moments ago does not count: a node
         that got it too says so in its own summary soon.)"""
         settled = now - 2 * self.config.summary_min_s
-        for peer in self._neighbours(now):
+        for peer in self.peers.neighbours(now):
             heads = self._peer_heads.get(peer)
             if heads is None:
                 continue
@@ -788,18 +849,20 @@ class SyncNode:
 
     def _lonely_at(self) -> float:
         """When we turn lonely if we hear nobody before."""
-        return max(self._heard.values(), default=-1e18) + self.config.lonely_after_s
+        return self.peers.last_heard() + self.config.lonely_after_s
 
     def summary_frame(self, now: float | None = None) -> bytes:
         """Our heads and who we hear; with more origins than one packet holds, a rotating page of them."""
         heads = sorted(self.log.summary().items())
         extras = tuple(sorted(self.log.extras().items()))
-        heard = self._neighbours(now) if now is not None else list(self._heard)
+        heard = self.peers.advertised(now if now is not None else self.peers.last_heard())
         ids = self.roster.node_ids
-        neighbours = tuple(sorted(ids.index(p) for p in heard if p in ids))
-        self._advertised = frozenset(ids[i] for i in neighbours)
+        listed = sorted((ids.index(p), h) for p, h in heard.items() if p in ids)
+        neighbours = tuple(i for i, _ in listed)
+        hops = tuple(h for _, h in listed) if any(h for _, h in listed) else ()
+        self._advertised = {ids[i]: h for i, h in listed}
         try:
-            return Summary(self.key_id, self.roster.version, tuple(heads), True, extras, neighbours).to_bytes()
+            return Summary(self.key_id, self.roster.version, tuple(heads), True, extras, neighbours, hops).to_bytes()
         except ValueError:
             pass
         start = self._summary_page % len(heads)
@@ -809,13 +872,23 @@ class SyncNode:
         for head in rotated:
             try:
                 frame = Summary(
-                    self.key_id, self.roster.version, tuple(sorted([*page, head])), False, (), neighbours
+                    self.key_id, self.roster.version, tuple(sorted([*page, head])), False, (), neighbours, hops
                 ).to_bytes()
             except ValueError:
                 break
             page.append(head)
         self._summary_page = start + len(page)
         return frame
+
+
+@dataclass
+class _Rx:
+    """How the frame being handled reached us."""
+
+    hops: int  # repeaters it crossed: 0 heard directly
+    hop_start: int  # the hop limit its sender gave it: how far it goes
+    stored: list[str] = field(default_factory=list)
+    rejected: str | None = None
 
 
 def _dt(now: float) -> datetime:

@@ -1,0 +1,74 @@
+"""The sync's settings and what it hands the radio."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RANK_CONTROL = 2  # between HASTER (1) and PRIORITET (2 -> 3)
+
+
+def data_rank(priority_rank: int) -> int:
+    return priority_rank if priority_rank <= 1 else priority_rank + 1
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    # Hop limits.  None (the default): chosen per frame from the peers view
+    # (``Peers.reach_hops``): as far as the stores outside our direct island that we
+    # hear, so frames cross radio-only hilltop repeaters where they must and stay on
+    # the ground where the stores relay (0 in the Modum exercise).  Measured on the
+    # Modum topology (tools/measure_sync.py, 100 seeds), one message to all 8 nodes
+    # costs 1.5x the ideal relay tree in data airtime with 0, 2.5x with 1 and 3.5x
+    # with firmware flooding at 3.  A number overrides the choice: ``flood_hops`` for
+    # fresh NØD and HASTER, ``routine_hops`` for fresh PRIORITET and RUTINE (None:
+    # as ``flood_hops``), ``repair_hops`` for summaries, requests and answers.
+    flood_hops: int | None = None
+    routine_hops: int | None = None
+    repair_hops: int | None = None
+    max_hops: int = 3  # the radio's highest hop limit (the firmware's default is 3)
+    # A node that hears nobody sends its summaries as far as it last knew its peers;
+    # every ``probe_every``-th as far as ``max_hops``, in case the path changed.
+    probe_every: int = 8
+    summary_min_s: float = 20.0
+    summary_max_s: float = 1280.0
+    redundancy: int = 2  # Trickle k
+    request_jitter_s: float = 4.0
+    # Answers are staggered, not random: the holders a node knows to reach the waiting
+    # peer take turns (see ``SyncNode._turn``), each waiting its place times a full
+    # packet's airtime plus ``answer_guard_s``, plus up to ``response_jitter_s``, so
+    # the next in line hears the first answer and keeps quiet.  Random jitter over a
+    # few seconds let two 2 s bundles overlap too often.  The first turn comes at
+    # once, so NØD and HASTER lose no time by it.
+    answer_guard_s: float = 1.6
+    response_jitter_s: float = 0.5
+    rerequest_s: float = 60.0  # ask again for an item still missing after this long, then twice as long...
+    reask_limit: int = 6  # ...up to this many requests (about an hour), until a summary names it again
+    fragment_timeout_s: float = 20.0
+    hold_down_s: float = 5.0  # ignore requests for an item this soon after we sent it (they crossed it)
+    push_per_summary: int = 8  # items answered unasked when a neighbour's summary shows it lacks them
+    neighbour_ttl_s: float = 3600.0  # a node heard within this long is a neighbour
+    # A node that has heard nobody for ``lonely_after_s`` (cut off, or just started)
+    # keeps its summary interval at ``lonely_max_s``, so a heal is found in minutes,
+    # not at the next 10-20 minute Trickle summary.  A node never stays silent longer
+    # than ``keepalive_s`` (plus one interval), even when Trickle would suppress it:
+    # quiet neighbours must not look like a partition, and neighbour lists stay fresh.
+    lonely_after_s: float = 3600.0
+    lonely_max_s: float = 120.0
+    keepalive_s: float = 1800.0
+    # A message older than this arrived by repair, not by the firmware's flood: the
+    # store passes it on at once to neighbours known to lack it.  (A fresh message
+    # that came over hops is left to the flood.)
+    fresh_s: float = 300.0
+    duty_limit: float = 0.09  # keep under the legal 10 %: firmware relays count too
+    # Where stores reach each other only over repeaters: the share of a repeater's
+    # hour that all stores together may load its channel with, relays and their
+    # own frames counted (see ``SyncNode._hill_wait``); NØD and HASTER go regardless.
+    hill_load: float = 0.18
+    duty_reserve: float = 0.25
+
+
+@dataclass(frozen=True)
+class Transmission:
+    frame: bytes
+    hop_limit: int
+    rank: int

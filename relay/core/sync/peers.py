@@ -1,0 +1,191 @@
+"""Who we hear, how far away, and how far our frames must go: the peers view.
+
+Every frame from a store names its sender (a summary, request or bundle carries
+the sender's key id) and the radio tells how far it travelled (``hops``:
+hop_start - hop_limit, 0 when we heard the sender directly).  From that, and
+from the neighbour lists that summaries carry (with a hop count per
+neighbour), this view answers:
+
+* who our neighbours are, and how many repeaters lie between us
+  (``hops_to``);
+* whether a frame from one node reaches another (``reaches``);
+* which stores form our *direct island*: the stores joined to us by chains of
+  direct links, which relay for each other without any repeater
+  (``island``);
+* how far a frame must go (``reach_hops``): as far as the stores outside our
+  island that we hear, so that the sync crosses radio-only hilltop repeaters
+  where it must and stays on the ground where the stores relay.  A node that
+  hears nobody keeps the reach it last had, and now and then tries the
+  radio's highest, to find a heal even when the path changed.
+
+A frame from a store arrives first on the shortest path (the radio drops later
+copies), so the hops of the latest frame are its distance.  The distance to a
+peer is the least hops seen within ``ttl``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+NEVER = -1e18
+
+
+@dataclass
+class PeerInfo:
+    """What we know of one peer."""
+
+    heard: float = NEVER  # when we last heard a frame of its own
+    heard_since: float = NEVER  # when we began to hear it (again)
+    hops: int = 0  # the least hops seen within the TTL
+    hops_at: float = NEVER  # when we last saw ``hops``
+    neighbours: dict[str, int] = field(default_factory=dict)  # who it hears, and over how many hops
+    neighbours_at: float = NEVER  # when it said so (NEVER: it never did)
+
+
+class Peers:
+    """The view of one node of the others, built from what it hears."""
+
+    def __init__(self, node_id: str, ttl: float, max_hops: int) -> None:
+        self.node_id = node_id
+        self.ttl = ttl
+        self.max_hops = max_hops
+        self._info: dict[str, PeerInfo] = {}
+        self._changes = 0  # bumped by every input: the island is cached per (now, changes)
+        self._island: tuple[float, int, frozenset[str]] = (NEVER, -1, frozenset())
+        self._last_reach: int | None = None  # what reach_hops said while we heard others
+
+    # --- inputs ----------------------------------------------------------------
+
+    def heard(self, peer: str, hops: int, now: float) -> None:
+        """A frame of ``peer``'s own reached us over ``hops`` repeaters."""
+        if peer == self.node_id:
+            return
+        self._changes += 1
+        info = self._info.setdefault(peer, PeerInfo())
+        if now - info.heard > self.ttl:
+            info.heard_since = now
+        info.heard = now
+        hops = max(0, min(hops, self.max_hops))
+        if hops <= info.hops or now - info.hops_at > self.ttl:
+            info.hops, info.hops_at = hops, now
+
+    def listed(self, peer: str, neighbours: dict[str, int], now: float) -> None:
+        """``peer``'s summary names who it hears, with hops."""
+        self._changes += 1
+        info = self._info.setdefault(peer, PeerInfo())
+        info.neighbours = {n: h for n, h in neighbours.items() if n != peer}
+        info.neighbours_at = now
+
+    # --- the view ----------------------------------------------------------------
+
+    def neighbours(self, now: float) -> list[str]:
+        """The peers we serve ourselves: those heard directly within the TTL, and
+        those heard through repeaters that are not in our direct island (a store of
+        the island that we hear only relayed is served by the stores between us)."""
+        horizon = now - self.ttl
+        island = self.island(now)
+        return sorted(p for p, i in self._info.items() if i.heard >= horizon and (i.hops == 0 or p not in island))
+
+    def hops_to(self, peer: str, now: float) -> int | None:
+        """How many repeaters lie between us and ``peer`` (None: not heard lately)."""
+        info = self._info.get(peer)
+        if info is None or now - info.heard > self.ttl:
+            return None
+        return info.hops
+
+    def advertised(self, now: float) -> dict[str, int]:
+        """Our neighbour list as a summary says it: everyone we heard within the TTL,
+        island or not, with hops (others decide from it who serves whom)."""
+        horizon = now - self.ttl
+        return {p: i.hops for p, i in sorted(self._info.items()) if i.heard >= horizon}
+
+    def knows_list(self, peer: str) -> bool:
+        return peer in self._info and self._info[peer].neighbours_at > NEVER
+
+    def knows_list_since(self, node: str, peer: str) -> bool:
+        """Do we have ``node``'s list as said since we began to hear ``peer`` (again)?"""
+        info = self._info.get(node)
+        since = self._info[peer].heard_since if peer in self._info else NEVER
+        return info is not None and info.neighbours_at > NEVER and info.neighbours_at >= since
+
+    def list_of(self, peer: str) -> dict[str, int]:
+        info = self._info.get(peer)
+        return info.neighbours if info is not None else {}
+
+    def listing(self, peer: str) -> list[str]:
+        """The nodes whose lists name ``peer``: they hear it."""
+        return [n for n, i in self._info.items() if peer in i.neighbours]
+
+    def last_heard(self) -> float:
+        return max((i.heard for i in self._info.values()), default=NEVER)
+
+    def reaches(self, sender: str, peer: str, radius: int | None = None) -> bool:
+        """Does a frame from ``sender`` sent with hop limit ``radius`` (None: far
+        enough) reach ``peer``?  Yes unless what we know shows otherwise: ``sender``'s
+        list, said after ``peer`` (re)appeared, lacks it (or puts it further than
+        ``radius``), and ``peer``'s own list lacks ``sender``."""
+        if peer == sender:
+            return True
+        info = self._info.get(sender, PeerInfo())
+        peer_since = self._info[peer].heard_since if peer in self._info else 0.0
+        if info.neighbours_at < peer_since:
+            return True  # its list is older than what we know of ``peer``
+        listed = info.neighbours.get(peer)
+        if listed is not None and (radius is None or listed <= radius):
+            return True
+        back = self.list_of(peer).get(sender)
+        return back is not None and (radius is None or back <= radius)
+
+    def island(self, now: float) -> frozenset[str]:
+        """The stores joined to us by chains of direct links (hop 0), as far as the
+        lists we heard within the TTL tell: they relay for each other."""
+        at, changes, island = self._island
+        if at != now or changes != self._changes:
+            island = frozenset(self._walk_island(now))
+            self._island = (now, self._changes, island)
+        return island
+
+    def _walk_island(self, now: float) -> set[str]:
+        horizon = now - self.ttl
+        island = {self.node_id}
+        edge = [p for p, i in self._info.items() if i.heard >= horizon and i.hops == 0]
+        while edge:
+            node = edge.pop()
+            if node in island:
+                continue
+            island.add(node)
+            info = self._info.get(node)
+            if info is not None and info.neighbours_at >= horizon:
+                edge += [n for n, h in info.neighbours.items() if h == 0 and n not in island]
+        return island
+
+    def reach_hops(self, now: float, lonely: bool, probe: bool = False) -> int:
+        """The hop limit that takes our frames to every store we hear outside our
+        direct island (0 when they all relay for each other on the ground).  When we
+        hear nobody (``lonely``): the hops we last knew, or with ``probe`` (and when
+        we never knew any) the radio's highest."""
+        if lonely:
+            return self.max_hops if probe or self._last_reach is None else self._last_reach
+        island = self.island(now)
+        horizon = now - self.ttl
+        direct = [d for d, i in self._info.items() if i.heard >= horizon and i.hops == 0 and i.neighbours_at >= horizon]
+        far = []
+        for peer in self.neighbours(now):
+            hops = self.hops_to(peer, now)
+            if peer in island or hops is None:
+                continue
+            # A direct neighbour that hears it over fewer hops serves it: in a chain
+            # A-B-C-D, A hears D over two hops, B over one, and C (whose list A never
+            # hears) directly; without this, A and D kept flooding to each other.
+            if any(self._info[d].neighbours.get(peer, hops) < hops for d in direct):
+                continue
+            far.append(hops)
+        self._last_reach = max(far, default=0)
+        return self._last_reach
+
+    def hops_for(self, peers: Iterable[str], now: float, fallback: int) -> int:
+        """The hop limit that reaches every one of ``peers`` (``fallback`` for one we
+        have not heard lately)."""
+        hops = [self.hops_to(p, now) for p in peers]
+        return max((fallback if h is None else h for h in hops), default=0)
