@@ -7,11 +7,13 @@ data_version``, polled every second) and handed to the sync.  It is the
 simulator's loop (``relay.sim.runner``) with a radio for the medium and
 ``time.time`` for the virtual clock.
 
-The radio sits behind ``Transport``: ``relay.edge.radio.MeshtasticTransport``
-(imported only by ``serve``, so nothing else pays for meshtastic), or a fake
-in the tests.  The daemon hands the radio one frame per airtime, so that the
-sync's priority order (NØD before RUTINE) holds on the air instead of being
-lost in the device's 16-packet transmit queue.
+The radio sits behind ``relay.edge.transport.Transport``:
+``relay.edge.radio.MeshtasticTransport`` (imported only by ``serve``, so nothing
+else pays for meshtastic), or a fake in the tests.  What it hears comes as a
+``Heard``: the frame and how many repeaters it crossed, which the sync needs to
+tell a neighbour from a node behind a hill.  The daemon hands the radio one frame
+per airtime, so that the sync's priority order (NØD before RUTINE) holds on the
+air instead of being lost in the device's 16-packet transmit queue.
 
 Logging goes to stderr, one line per event, with sd-daemon priority prefixes
 that journald understands: ``<6>relay[MOD]: stored HOL-0003 SITREP from the air``.
@@ -37,21 +39,22 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
 from relay.core import frames, wire
-from relay.core.airtime import HOUR_S, LONG_FAST, MAX_APP_PAYLOAD, Preset, packet_airtime
+from relay.core.airtime import HOUR_S, LONG_FAST, MAX_APP_PAYLOAD, packet_airtime
 from relay.core.roster import Roster
-from relay.core.sync import SyncConfig, SyncNode, Transmission
+from relay.core.sync import Received, SyncConfig, SyncNode, Transmission
 from relay.edge import dictionaries
-from relay.edge.home import Home
+from relay.edge.home import Home, NodeConfig
 from relay.edge.store import Store
+from relay.edge.transport import Heard, Transport
 from relay.errors import ConfigError, DecodeError
 
 log = logging.getLogger("relay.daemon")
@@ -69,35 +72,6 @@ REJECT_LOG_GAP_S = 10.0  # per reason, at most one line this often; the rest are
 REJECT_MEMORY = 256  # a rejected frame heard again (rebroadcast, repeated attack) is logged once
 
 RANK_LABELS = {0: "NØD", 1: "HASTER", 2: "KONTROLL", 3: "PRIORITET", 4: "RUTINE"}
-
-
-class Transport(Protocol):
-    """What the daemon needs of a radio."""
-
-    @property
-    def connected(self) -> bool:
-        """The link to the device is up and configured."""
-        ...
-
-    @property
-    def link_detail(self) -> str | None:
-        """Why the link is down or sending is paused; None when all is well."""
-        ...
-
-    @property
-    def modem(self) -> Preset | None:
-        """The device's modem settings, once known."""
-        ...
-
-    def send(self, frame: bytes, hop_limit: int) -> bool:
-        """Hand one frame to the radio; False if it cannot take it now.  Never raises."""
-        ...
-
-    def receive(self, timeout: float) -> bytes | None:
-        """The next frame heard, waiting up to ``timeout`` seconds.  Never raises."""
-        ...
-
-    def close(self) -> None: ...
 
 
 # The sync's timers, scaled by ``scaled_config``.  Not ``fresh_s``: it is compared
@@ -129,23 +103,20 @@ def scaled_config(time_scale: float, base: SyncConfig | None = None) -> SyncConf
 def describe_frame(frame: bytes, roster: Roster) -> str:
     """A frame in a few words for the log; never raises."""
     try:
-        if frames.is_message_frame(frame):
-            peek = wire.peek(frame)
+        parsed = frames.parse(frame)
+        if isinstance(parsed, frames.Bare):
+            peek = wire.peek(parsed.data)
             return f"{_message_id(peek, roster)} {peek.kind.value} {peek.priority.value}"
-        if frame[0] == frames.FRAGMENT:
-            fragment = frames.Fragment.from_bytes(frame)
-            node = _node_of(fragment.key.key_id, roster)
-            return f"fragment {fragment.index + 1}/{fragment.count} of {node}-{fragment.key.seq16:04d}"
-        if frame[0] == frames.BUNDLE:
-            bundle = frames.Bundle.from_bytes(frame)
-            carried = ", ".join(_message_id(wire.peek(m), roster) for m in bundle.messages)
-            return f"BUNDLE of {_node_of(bundle.key_id, roster)}: {carried}"
-        if frame[0] in (frames.SUMMARY, frames.REQUEST) and len(frame) >= 3:
-            name = "SUMMARY" if frame[0] == frames.SUMMARY else "REQUEST"
-            return f"{name} of {_node_of(int.from_bytes(frame[1:3], 'big'), roster)}"
-    except (DecodeError, IndexError):
-        pass
-    return "unreadable frame"
+        if isinstance(parsed, frames.Fragment):
+            node = _node_of(parsed.key.key_id, roster)
+            return f"fragment {parsed.index + 1}/{parsed.count} of {node}-{parsed.key.seq16:04d}"
+        if isinstance(parsed, frames.Bundle):
+            carried = ", ".join(_message_id(wire.peek(m), roster) for m in parsed.messages)
+            return f"BUNDLE of {_node_of(parsed.key_id, roster)}: {carried}"
+        name = "SUMMARY" if isinstance(parsed, frames.Summary) else "REQUEST"
+        return f"{name} of {_node_of(parsed.key_id, roster)}"
+    except DecodeError:
+        return "unreadable frame"
 
 
 def _message_id(peek: wire.Peek, roster: Roster) -> str:
@@ -159,21 +130,33 @@ def _node_of(key_id: int, roster: Roster) -> str:
         return f"key {key_id:04x}"
 
 
-def _heard_from(frame: bytes) -> tuple[int, str] | None:
-    """(key id, how) of the node a well-formed frame names: its sender or its message's origin."""
+def _how(hops: int) -> str:
+    """How a frame reached us, for the log."""
+    return "directly" if hops <= 0 else f"via {hops} repeater{'' if hops == 1 else 's'}"
+
+
+VIA_OF_FRAME: dict[type, str] = {
+    frames.Bare: "message",
+    frames.Fragment: "fragment",
+    frames.Summary: "summary",
+    frames.Request: "request",
+    frames.Bundle: "bundle",
+}
+
+
+def _heard_from(frame: bytes, received: Received, roster: Roster) -> tuple[str, str] | None:
+    """(node, what) of the store a taken frame came from: the sender it names, or for a
+    message or fragment (which name only their origin) its origin, most likely pushing
+    it.  None when it cannot be told."""
     try:
-        if frames.is_message_frame(frame):
-            return wire.peek(frame).key_id, "message"
-        kinds = {
-            frames.FRAGMENT: "fragment",
-            frames.SUMMARY: "summary",
-            frames.REQUEST: "request",
-            frames.BUNDLE: "bundle",
-        }
-        kind = kinds.get(frame[0])
-        if kind is not None and len(frame) >= 3:
-            return int.from_bytes(frame[1:3], "big"), kind
-    except (DecodeError, IndexError):
+        parsed = frames.parse(frame)
+        if received.sender is not None:
+            return received.sender, VIA_OF_FRAME[type(parsed)]
+        if isinstance(parsed, frames.Bare):
+            return roster.entry_for_key(wire.peek(parsed.data).key_id).node_id, "message"
+        if isinstance(parsed, frames.Fragment):
+            return roster.entry_for_key(parsed.key.key_id).node_id, "fragment"
+    except DecodeError:
         pass
     return None
 
@@ -257,15 +240,15 @@ class Daemon:
     def step(self) -> None:
         """One turn: wait for a frame or the next deadline, then receive, notice, send, report."""
         now = self.clock()
-        frame = self.transport.receive(max(0.0, min(self._next_wake(now) - now, MAX_WAIT_S)))
+        heard = self.transport.receive(max(0.0, min(self._next_wake(now) - now, MAX_WAIT_S)))
         now = self.clock()
         count = 0
-        while frame is not None:
-            self._on_frame(frame, now)
+        while heard is not None:
+            self._on_frame(heard, now)
             count += 1
             if count >= MAX_FRAMES_PER_STEP or self._stopping is not None:
                 break
-            frame = self.transport.receive(0.0)
+            heard = self.transport.receive(0.0)
         self._watch_link(now)
         if now >= self._next_outbox:
             self._next_outbox = now + OUTBOX_POLL_S
@@ -290,11 +273,11 @@ class Daemon:
 
     # --- receiving ---------------------------------------------------------------------
 
-    def _on_frame(self, frame: bytes, now: float) -> None:
+    def _on_frame(self, heard: Heard, now: float) -> None:
         self.frames_heard += 1
-        before = Counter(self.sync.stats.rejected)
+        frame = heard.frame
         try:
-            self.sync.receive(frame, now)
+            received = self.sync.receive(frame, now, heard.hops, heard.hop_start)
         except sqlite3.Error:
             raise  # the store is broken: unrecoverable, let systemd restart us
         except Exception as exc:  # a bug reached by bytes from the air must not take the daemon down
@@ -303,15 +286,17 @@ class Daemon:
                 "internal error on a %d-byte frame (%s): %s: %s", len(frame), frame[:8].hex(), type(exc).__name__, exc
             )
             return
-        rejected = self.sync.stats.rejected - before
-        if rejected:
-            self._log_rejected(next(iter(rejected)), frame, now)
+        if received.echo:
+            log.debug("heard our own %s back %s", describe_frame(frame, self.roster), _how(received.hops))
             return
-        heard = _heard_from(frame)
-        if heard is not None:
-            self._note_heard(heard[0], heard[1], now)
+        if received.rejected is not None:
+            self._log_rejected(received.rejected, frame, now)
+            return
+        source = _heard_from(frame, received, self.roster)
+        if source is not None:
+            self._note_heard(source[0], source[1], received.hops, now)
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("heard %s (%d B)", describe_frame(frame, self.roster), len(frame))
+            log.debug("heard %s (%d B, %s)", describe_frame(frame, self.roster), len(frame), _how(received.hops))
 
     def _stored(self, signed: wire.SignedMessage, now: float) -> None:
         msg = signed.message
@@ -321,13 +306,12 @@ class Daemon:
             log.warning("conflict: a second, different %s was signed by its origin; both are kept", msg.id)
         self._status_dirty = True
 
-    def _note_heard(self, key_id: int, via: str, now: float) -> None:
-        try:
-            node = self.roster.entry_for_key(key_id).node_id
-        except DecodeError:
+    def _note_heard(self, node: str, via: str, hops: int, now: float) -> None:
+        if node == self.node_id:
             return
-        if node != self.node_id:
-            self.heard[node] = {"at": now, "via": via}
+        if self.heard.get(node, {}).get("hops") != hops:
+            self._status_dirty = True  # someone new, or heard another way: ``relay status`` shows it soon
+        self.heard[node] = {"at": now, "via": via, "hops": hops}
 
     def _log_rejected(self, reason: str, frame: bytes, now: float) -> None:
         digest = hashlib.sha256(frame).digest()[:12]
@@ -493,7 +477,12 @@ class Daemon:
             previous = json.loads(self.store.get_state(STATUS_KEY) or "{}")
             for node, entry in dict(previous.get("heard", {})).items():
                 if isinstance(entry, dict) and isinstance(entry.get("at"), (int, float)):
-                    self.heard[str(node)] = {"at": float(entry["at"]), "via": str(entry.get("via", "?"))}
+                    hops = entry.get("hops")
+                    self.heard[str(node)] = {
+                        "at": float(entry["at"]),
+                        "via": str(entry.get("via", "?")),
+                        "hops": hops if isinstance(hops, int) and not isinstance(hops, bool) else None,
+                    }
         except (ValueError, TypeError, AttributeError):
             pass
 
@@ -571,6 +560,11 @@ def journal(node_id: str, verbose: bool = False, stream: TextIO | None = None) -
         sys.stdout, sys.stderr = saved[2], saved[3]
 
 
+def node_sync_config(config: NodeConfig) -> SyncConfig:
+    """The sync settings of relay.toml: the hop limit overrides (None: the sync chooses) and the radio's limit."""
+    return SyncConfig(flood_hops=config.relay_hops, routine_hops=config.routine_hops, max_hops=config.max_hops)
+
+
 def serve(home: Home, radio: str | None = None, *, time_scale: float = 1.0, verbose: bool = False) -> int:
     """``relay daemon``: run until SIGTERM/SIGINT.  0 on a clean stop, 1 on a fatal error.
 
@@ -594,9 +588,7 @@ def serve(home: Home, radio: str | None = None, *, time_scale: float = 1.0, verb
     with journal(config.node_id, verbose):
         store = home.store()
         transport = radio_mod.MeshtasticTransport(url, config.channel_index)
-        sync_config = scaled_config(
-            time_scale, SyncConfig(flood_hops=config.relay_hops, routine_hops=config.routine_hops)
-        )
+        sync_config = scaled_config(time_scale, node_sync_config(config))
         daemon = Daemon(
             config.node_id,
             signer.key_id,
@@ -722,6 +714,7 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
                 "at": _iso(at),
                 "ago_s": round(now - at, 1) if isinstance(at, (int, float)) else None,
                 "via": entry.get("via"),
+                "hops": entry.get("hops"),
             }
         )
     return {
@@ -838,6 +831,13 @@ VIA_TEXT = {
 }
 
 
+def _hops_text(hops: object) -> str:
+    """How a node is heard: directly, or over the hilltop repeaters (nothing for a snapshot that does not say)."""
+    if not isinstance(hops, int) or isinstance(hops, bool):
+        return ""
+    return ", direkte" if hops <= 0 else f", via {hops} repeater{'' if hops == 1 else 'e'}"
+
+
 def render_status(report: dict[str, Any], tz: tzinfo | None) -> list[str]:
     """``relay status`` as lines of Norwegian text."""
     now_iso = report["now"]
@@ -875,7 +875,8 @@ def render_status(report: dict[str, Any], tz: tzinfo | None) -> list[str]:
     for h in report["heard"]:
         when = _clock(h["at"], tz, now_iso)
         if h["ago_s"] is not None:
-            when += f" (for {_ago(h['ago_s'])} siden, {VIA_TEXT.get(h['via'], h['via'])})"
+            how = _hops_text(h.get("hops"))
+            when += f" (for {_ago(h['ago_s'])} siden, {VIA_TEXT.get(h['via'], h['via'])}{how})"
         lines.append(f"  {h['node']:<{width}}  {h['name']:<{name_width}}  {when}")
     lines += ["", "Sendt herfra:"]
     if not report["sent"]:

@@ -950,17 +950,46 @@ def test_config_without_node_id(lab: Path) -> None:
     assert counts(lab)["JEV"] == 0
 
 
-@pytest.mark.parametrize(("line", "routine_hops"), [("", None), ("routine_hops = 0\n", 0), ("routine_hops = 9\n", "9")])
-def test_routine_hops_in_the_config(lab: Path, line: str, routine_hops: int | str | None) -> None:
+def test_hop_limits_are_left_to_the_sync_in_a_new_config(lab: Path) -> None:
+    text = (lab / "JEV" / "relay.toml").read_text(encoding="utf-8")
+    config = Home(lab / "JEV").config()
+    assert (config.relay_hops, config.routine_hops, config.max_hops) == (None, None, 3)
+    assert "max_hops = 3  # the radios' highest hop limit (0-7): relay never sends further\n" in text
+    # The overrides are shown, commented out, and said to be overrides.
+    assert "\n# relay_hops = 2  # override: hop limit of fresh NØD and HASTER messages\n" in text
+    assert "\n# routine_hops = 0  # override: hop limit of fresh PRIORITET and RUTINE messages" in text
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ("routine_hops = 0\n", (None, 0, 3)),
+        ("relay_hops = 2\n", (2, None, 3)),
+        ("max_hops = 2\nrelay_hops = 2\nroutine_hops = 1\n", (2, 1, 2)),
+        ("routine_hops = 9\n", "routine_hops må være 0-7"),
+        ("relay_hops = -1\n", "relay_hops må være 0-7"),
+        ("max_hops = 8\n", "max_hops må være 0-7"),
+        ("max_hops = 1\nrelay_hops = 2\n", "relay_hops (2) er større enn max_hops (1)"),
+    ],
+    ids=["routine", "relay", "all", "routine-9", "relay-negative", "max-8", "over-max"],
+)
+def test_hop_settings_in_the_config(lab: Path, lines: str, expected: tuple[int | None, ...] | str) -> None:
     path = lab / "JEV" / "relay.toml"
-    path.write_text(path.read_text(encoding="utf-8") + line, encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    for line in text.splitlines():  # an operator edits the lines that are there
+        key = line.removeprefix("# ").split(" = ")[0]
+        if key in ("relay_hops", "routine_hops", "max_hops"):
+            text = text.replace(line + "\n", "")
+    path.write_text(text + lines, encoding="utf-8")
     home = Home(lab / "JEV")
-    if isinstance(routine_hops, str):
-        with pytest.raises(ConfigError, match=f"konfigurasjonsfilen {path}: routine_hops må være 0-7"):
+    if isinstance(expected, str):
+        with pytest.raises(ConfigError, match=re.escape(f"konfigurasjonsfilen {path}: {expected}")):
             home.config()
-    else:
-        assert home.config().routine_hops == routine_hops
-        assert "routine_hops" in home.config().to_toml()  # written, or shown commented out
+        return
+    config = home.config()
+    assert (config.relay_hops, config.routine_hops, config.max_hops) == expected
+    again = tomllib.loads(config.to_toml())  # written back as it was read
+    assert (again.get("relay_hops"), again.get("routine_hops"), again["max_hops"]) == expected
 
 
 def test_roster_signed_by_the_wrong_authority(lab: Path) -> None:

@@ -13,11 +13,13 @@ import json
 import logging
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import tomllib
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,9 +40,10 @@ from relay.core.roster import Roster, RosterEntry
 from relay.core.signing import Signer
 from relay.daemon import STATUS_KEY, Daemon
 from relay.edge import dictionaries
-from relay.edge.home import Home
+from relay.edge.home import Home, NodeConfig
 from relay.edge.radio import MeshtasticTransport, RadioUrl, parse_url
 from relay.edge.store import Store
+from relay.edge.transport import Heard
 from relay.errors import ConfigError
 from tests.helpers import SIGNERS, STRANGER, build_roster
 
@@ -62,11 +65,11 @@ class FakeClock:
 
 
 class FakeTransport:
-    """Frames in through ``inbox``, out into ``sent``; waiting for a frame moves the clock."""
+    """Frames in through ``inbox`` (``hear``), out into ``sent``; waiting for a frame moves the clock."""
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
-        self.inbox: deque[bytes] = deque()
+        self.inbox: deque[Heard] = deque()
         self.sent: list[tuple[float, bytes, int]] = []
         self.connected = True
         self.accepting = True
@@ -82,7 +85,12 @@ class FakeTransport:
         self.sent.append((self.clock.now, frame, hop_limit))
         return True
 
-    def receive(self, timeout: float) -> bytes | None:
+    def hear(self, *frames: bytes, hops: int = 0, hop_start: int | None = None) -> None:
+        """Frames the radio heard, over ``hops`` repeaters (sent with hop limit ``hop_start``, default ``hops``)."""
+        start = hops if hop_start is None else hop_start
+        self.inbox.extend(Heard(frame, hops, start) for frame in frames)
+
+    def receive(self, timeout: float) -> Heard | None:
         if self.inbox:
             return self.inbox.popleft()
         if timeout > 0:
@@ -154,19 +162,49 @@ def commit(store: Store, signed: wire.SignedMessage) -> None:
 # --- the loop ------------------------------------------------------------------------------
 
 
+def summary_of(node: str) -> bytes:
+    return frames.Summary(SIGNERS[node].key_id, ROSTER.version, ()).to_bytes()
+
+
 def test_a_committed_message_goes_out_and_frames_heard_are_stored(tmp_path: Path) -> None:
     d, radio, clock = make_daemon(tmp_path)
+    radio.hear(summary_of("RIN"))  # a neighbour heard directly
+    run_for(d, clock, 0.5)
     mine = message("MOD", 1, priority=Priority.HASTER)
     commit(d.store, mine)
+    d.sync.local_message()  # committed on the daemon's own connection: data_version does not tell it
     run_for(d, clock, 2.0)
     assert mine.wire in radio.frames_sent()
     assert [hop for _, frame, hop in radio.sent if frame == mine.wire] == [0]  # the stores relay, not the firmware
     theirs = message("HOL", 1)
-    radio.inbox.append(theirs.wire)
+    radio.hear(theirs.wire)
     run_for(d, clock, 1.0)
     assert [s.message for s in d.store.get("HOL", 1)] == [theirs.message]
-    assert d.heard["HOL"]["via"] == "message"
+    assert d.heard["HOL"] | {"at": None} == {"at": None, "via": "message", "hops": 0}
     assert d.sync.stats.stored == 1
+
+
+def test_a_node_heard_only_over_a_repeater_gets_our_messages_over_it(tmp_path: Path) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    radio.hear(summary_of("HOL"), hops=1, hop_start=1)  # HOL behind the hill: its summary came over the repeater
+    run_for(d, clock, 0.5)
+    assert d.sync.peers.hops_to("HOL", clock.now) == 1
+    assert d.heard["HOL"] == {"at": pytest.approx(clock.now, abs=1.0), "via": "summary", "hops": 1}
+    mine = message("MOD", 1, priority=Priority.HASTER)
+    commit(d.store, mine)
+    d.sync.local_message()  # committed on the daemon's own connection: data_version does not tell it
+    run_for(d, clock, 2.0)
+    assert [hop for _, frame, hop in radio.sent if frame == mine.wire] == [1]  # just far enough to cross the hill
+
+
+def test_our_own_frame_repeated_by_a_hill_is_ignored_quietly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    caplog.set_level(logging.DEBUG, "relay.daemon")
+    radio.hear(summary_of("MOD"), hops=1, hop_start=2)
+    run_for(d, clock, 0.5)
+    assert d.heard == {} and not d.sync.stats.rejected
+    assert "heard our own SUMMARY of MOD back via 1 repeater" in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_a_message_the_cli_commits_while_the_daemon_runs_is_sent_within_a_second(
@@ -250,7 +288,7 @@ def test_a_rejected_frame_is_counted_and_logged_once_with_its_reason(
     )
     forged = body + STRANGER.sign(b"relay/msg/1\x00" + body)
     caplog.set_level(logging.INFO, "relay.daemon")
-    radio.inbox.extend([forged, forged, forged])  # heard again (a neighbour rebroadcast it)
+    radio.hear(forged, forged, forged)  # heard again (a neighbour rebroadcast it)
     run_for(d, clock, 1.0)
     lines = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
     assert lines == [f"rejected a {len(forged)}-byte frame: bad_signature"]
@@ -267,7 +305,7 @@ def test_two_different_messages_with_one_id_are_stored_and_flagged_in_the_log(
 ) -> None:
     d, radio, clock = make_daemon(tmp_path)
     caplog.set_level(logging.INFO, "relay.daemon")
-    radio.inbox.extend([message("HOL", 1, "Første versjon.").wire, message("HOL", 1, "Fra en gammel backup.").wire])
+    radio.hear(message("HOL", 1, "Første versjon.").wire, message("HOL", 1, "Fra en gammel backup.").wire)
     run_for(d, clock, 1.0)
     assert len(d.store.get("HOL", 1)) == 2
     assert "conflict: a second, different HOL-0001 was signed by its origin; both are kept" in caplog.text
@@ -285,11 +323,11 @@ def test_garbage_and_truncated_frames_neither_crash_nor_stall_the_loop(tmp_path:
         bytes([t]) + bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 30))) for t in range(16) for _ in range(5)
     ]
     rng.shuffle(junk)
-    radio.inbox.extend(junk)
+    radio.hear(*junk)
     run_for(d, clock, 5.0)
     assert not radio.inbox  # every frame was taken
     assert sum(d.sync.stats.rejected.values()) > 0
-    radio.inbox.extend(pieces)  # the loop still works: the real thing arrives and is stored
+    radio.hear(*pieces)  # the loop still works: the real thing arrives and is stored
     run_for(d, clock, 5.0)
     assert [s.message for s in d.store.get("HOL", 1)] == [good.message]
 
@@ -310,7 +348,7 @@ def test_the_snapshot_says_what_status_needs(tmp_path: Path) -> None:
     commit(d.store, long_message("MOD", 1, packets=3, priority=Priority.PRIORITET))
     run_for(d, clock, 0.01)
     peer = frames.Summary(SIGNERS["RIN"].key_id, ROSTER.version, (("MOD", 0),)).to_bytes()
-    radio.inbox.append(peer)
+    radio.hear(peer)
     run_for(d, clock, 0.5)
     snap = d.snapshot(clock.now)
     assert snap["pid"] == os.getpid() and snap["node"] == "MOD" and snap["at"] == clock.now
@@ -321,7 +359,7 @@ def test_the_snapshot_says_what_status_needs(tmp_path: Path) -> None:
         "since": None,
         "modem": "LONG_FAST",
     }
-    assert snap["heard"]["RIN"] == {"at": pytest.approx(clock.now, abs=0.5), "via": "summary"}
+    assert snap["heard"]["RIN"] == {"at": pytest.approx(clock.now, abs=0.5), "via": "summary", "hops": 0}
     assert snap["queue"]["PRIORITET"] >= 1 and snap["queue"]["NØD"] == 0
     assert 0 < snap["airtime"]["used_s"] < snap["airtime"]["limit_s"] == 324.0
     run_for(d, clock, daemon_mod.STATUS_INTERVAL_S + 1)
@@ -331,12 +369,12 @@ def test_the_snapshot_says_what_status_needs(tmp_path: Path) -> None:
 
 def test_a_restarted_daemon_remembers_who_it_heard(tmp_path: Path) -> None:
     d, radio, clock = make_daemon(tmp_path)
-    radio.inbox.append(frames.Summary(SIGNERS["RIN"].key_id, ROSTER.version, ()).to_bytes())
+    radio.hear(summary_of("RIN"), hops=2, hop_start=3)
     run_for(d, clock, 1.0)
     d.stop()
     d.shutdown()
     again = Daemon("MOD", SIGNERS["MOD"].key_id, d.store, ROSTER, FakeTransport(clock), clock=clock)
-    assert again.heard["RIN"]["via"] == "summary"
+    assert (again.heard["RIN"]["via"], again.heard["RIN"]["hops"]) == ("summary", 2)
 
 
 def test_two_daemons_on_a_fake_air_converge(tmp_path: Path) -> None:
@@ -356,7 +394,7 @@ def test_two_daemons_on_a_fake_air_converge(tmp_path: Path) -> None:
             for _, frame, _ in radio.sent:
                 for other, (_, other_radio) in nodes.items():
                     if other != node:
-                        other_radio.inbox.append(frame)
+                        other_radio.hear(frame)
             radio.sent.clear()
         if nodes["RIN"][0].store.get("MOD", 1):
             break
@@ -401,6 +439,14 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path: Path, monkeypatch: pytest.Monk
     store.close()
 
 
+def test_the_hop_settings_of_relay_toml_reach_the_sync() -> None:
+    unset = daemon_mod.node_sync_config(NodeConfig("MOD", "Modum"))
+    assert (unset.flood_hops, unset.routine_hops, unset.repair_hops, unset.max_hops) == (None, None, None, 3)
+    fixed = daemon_mod.node_sync_config(NodeConfig("MOD", "Modum", relay_hops=2, routine_hops=0, max_hops=2))
+    assert (fixed.flood_hops, fixed.routine_hops, fixed.max_hops) == (2, 0, 2)
+    assert daemon_mod.scaled_config(20.0, fixed).max_hops == 2  # scaling touches the timers only
+
+
 class _Started:
     """A FakeTransport with the start() of the real one."""
 
@@ -432,9 +478,9 @@ class _Capture:
 def test_serve_exits_nonzero_after_a_fatal_store_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = make_homes(tmp_path, ("MOD", "RIN"))["MOD"]
     fake = FakeTransport(FakeClock(time.time()))
-    fake.inbox.append(message("MOD", 1).wire)
+    fake.hear(message("MOD", 1).wire)
 
-    def disk_error(self: Daemon, frame: bytes, now: float) -> None:
+    def disk_error(self: Daemon, heard: Heard, now: float) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr("relay.edge.radio.MeshtasticTransport", lambda url, channel: _Started(fake))
@@ -560,8 +606,28 @@ def test_the_transport_takes_private_app_payloads_of_its_own_interface_only() ->
     transport._on_receive({"from": 0x9999, "decoded": {"portnum": "TEXT_MESSAGE_APP", "payload": b"hei"}}, iface)
     transport._on_receive({"from": 0x9999, "encrypted": "AAAA"}, iface)  # not our channel key
     transport._on_receive({"from": 0x9999, "decoded": "garbage"}, iface)
-    assert transport.receive(0) == b"\x02abc"
+    assert transport.receive(0) == Heard(b"\x02abc")
     assert transport.receive(0) is None
+
+
+def test_the_transport_says_how_far_a_frame_came() -> None:
+    transport, iface = _transport()
+    packet = {"from": 0x9999, "decoded": {"portnum": "PRIVATE_APP", "payload": b"\x02abc"}}
+    for fields in (
+        {"hopStart": 3, "hopLimit": 2, "relayNode": 0x2A},  # one repeater, 0x..2a
+        {"hopStart": 2, "relayNode": 0x2A},  # hop limit used up: MessageToDict leaves the 0 out
+        {"hopStart": 3, "hopLimit": 3, "relayNode": 0x99},  # heard from its sender
+        {"hopLimit": 3},  # firmware before 2.3 sends no hopStart: taken as heard directly
+        {"hopStart": 1, "hopLimit": 3},  # nonsense from the air: never negative
+    ):
+        transport._on_receive(packet | fields, iface)
+    assert [transport.receive(0) for _ in range(5)] == [
+        Heard(b"\x02abc", hops=1, hop_start=3, relay_node=0x2A),
+        Heard(b"\x02abc", hops=2, hop_start=2, relay_node=0x2A),
+        Heard(b"\x02abc", hops=0, hop_start=3, relay_node=0x99),
+        Heard(b"\x02abc"),
+        Heard(b"\x02abc", hops=0, hop_start=1),
+    ]
 
 
 def test_a_duty_cycle_nak_pauses_sending_and_too_large_is_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -675,7 +741,10 @@ def _write_snapshot(home: Home, at: float, **changes: Any) -> dict[str, Any]:
             "since": at - 3500,
             "modem": "LONG_FAST",
         },
-        "heard": {"RIN": {"at": at - 40, "via": "summary"}},
+        "heard": {
+            "RIN": {"at": at - 40, "via": "summary", "hops": 1},
+            "SIG": {"at": at - 6, "via": "message", "hops": 0},
+        },
         "queue": {"NØD": 0, "HASTER": 1, "KONTROLL": 2, "PRIORITET": 0, "RUTINE": 3},
         "airtime": {"used_s": 12.25, "limit_s": 324.0, "reserve_s": 81.0, "window_s": 3600.0, "time_scale": 1.0},
         "stats": {
@@ -731,13 +800,15 @@ def test_status_with_a_running_daemon(status_home: Home) -> None:
         "Utboks:    MOD-0002 (ikke gitt til radioen ennå)\n"
         "\n"
         "Sist hørt:\n"
-        "  RIN  RIN kommune  11:59:16 UTC (for 44 s siden, oppsummering)\n"
-        "  SIG  SIG kommune  aldri\n"
+        "  RIN  RIN kommune  11:59:16 UTC (for 44 s siden, oppsummering, via 1 repeater)\n"
+        "  SIG  SIG kommune  11:59:50 UTC (for 10 s siden, melding, direkte)\n"
         "\n"
         "Sendt herfra:\n"
         "  MOD-0002  SITREP       HASTER    11:50:00 UTC  ikke sendt ennå\n"
         "  MOD-0001  SITREP       HASTER    11:50:00 UTC  mottatt av 1 av 2: RIN\n"
     )
+    _write_snapshot(status_home, NOW - 4, heard={"RIN": {"at": NOW - 44, "via": "summary"}})  # before hop counts
+    assert "  RIN  RIN kommune  11:59:16 UTC (for 44 s siden, oppsummering)\n" in status(status_home).output
 
 
 def test_status_warns_when_the_snapshot_is_old_or_the_daemon_stopped(status_home: Home) -> None:
@@ -780,8 +851,22 @@ def test_status_json(status_home: Home) -> None:
     }
     assert doc["radio"]["state"] == "connected" and doc["clock_synchronised"] is False
     assert doc["heard"] == [
-        {"node": "RIN", "name": "RIN kommune", "at": "2026-05-29T11:59:16+00:00", "ago_s": 44.0, "via": "summary"},
-        {"node": "SIG", "name": "SIG kommune", "at": None, "ago_s": None, "via": None},
+        {
+            "node": "RIN",
+            "name": "RIN kommune",
+            "at": "2026-05-29T11:59:16+00:00",
+            "ago_s": 44.0,
+            "via": "summary",
+            "hops": 1,
+        },
+        {
+            "node": "SIG",
+            "name": "SIG kommune",
+            "at": "2026-05-29T11:59:50+00:00",
+            "ago_s": 10.0,
+            "via": "message",
+            "hops": 0,
+        },
     ]
     assert doc["sent"][0]["id"] == "MOD-0001" and doc["sent"][0]["held_by"] == ["RIN", "SIG"]
     assert doc["sent"][0]["missing"] == []
@@ -870,16 +955,18 @@ def _wait_for(predicate: Callable[[], Any], timeout: float, what: str, step: flo
 
 
 class Lab:
-    """``relay hw-sim`` and one daemon process per node, each with its own home."""
+    """``relay hw-sim`` and one daemon process per store node, each with its own home."""
 
-    def __init__(self, base: Path, speedup: float, pty: bool) -> None:
+    def __init__(self, base: Path, speedup: float, pty: bool, scenario: str = CHAIN) -> None:
         self.base = base
         self.speedup = speedup
-        self.homes = make_homes(base / "homes")
-        (base / "chain.toml").write_text(CHAIN)
+        nodes = tomllib.loads(scenario)["node"]
+        self.radios = len(nodes)
+        self.homes = make_homes(base / "homes", tuple(n["id"] for n in nodes if not n.get("radio_only")))
+        (base / "scenario.toml").write_text(scenario)
         self.control = base / "hwsim.sock"
         self.sim_out = (base / "hwsim.out").open("w+")
-        args = ["hw-sim", "--scenario", str(base / "chain.toml"), "--speedup", str(speedup)]
+        args = ["hw-sim", "--scenario", str(base / "scenario.toml"), "--speedup", str(speedup)]
         args += ["--control", str(self.control)] + (["--pty"] if pty else [])
         self.sim = subprocess.Popen(
             [sys.executable, "-m", "relay", *args], cwd=REPO, stdout=self.sim_out, stderr=subprocess.DEVNULL
@@ -893,7 +980,7 @@ class Lab:
         for line in self.sim_out.read().splitlines():
             entry = json.loads(line)
             self.endpoints[entry["node"]] = entry
-        return len(self.endpoints) == 3
+        return len(self.endpoints) == self.radios
 
     def url(self, node: str, pty: bool = False) -> str:
         entry = self.endpoints[node]
@@ -941,8 +1028,8 @@ class Lab:
 
 
 @contextmanager
-def lab(tmp_path: Path, speedup: float = 20.0, pty: bool = False) -> Iterator[Lab]:
-    the_lab = Lab(tmp_path, speedup, pty)
+def lab(tmp_path: Path, speedup: float = 20.0, pty: bool = False, scenario: str = CHAIN) -> Iterator[Lab]:
+    the_lab = Lab(tmp_path, speedup, pty, scenario)
     try:
         yield the_lab
     finally:
@@ -1099,3 +1186,121 @@ def hw_control(the_lab: Lab, command: str) -> dict[str, Any]:
         sock.connect(str(the_lab.control))
         sock.sendall(command.encode() + b"\n")
         return dict(json.loads(sock.makefile().readline()))
+
+
+# --- integration: two town halls that hear each other only over a radio-only hill ---------------
+
+HILL = """
+[mesh]
+preset = "LONG_FAST"
+seed = 3
+hop_limit = 3
+duty_cycle = 0.10
+duration = "1h"
+
+[[node]]
+id = "HOL"
+name = "Hole kommune"
+
+[[node]]
+id = "MOD"
+name = "Modum kommune"
+
+[[node]]
+id = "REP"
+name = "Repeater Gyrihaugen"
+radio_only = true
+
+[[link]]
+a = "HOL"
+b = "REP"
+loss = 0.0
+
+[[link]]
+a = "MOD"
+b = "REP"
+loss = 0.0
+"""
+
+
+@contextmanager
+def hill_lab(tmp_path: Path) -> Iterator[Lab]:
+    """HOL and MOD running, each having heard the other's summary over the repeater."""
+    with lab(tmp_path, speedup=20, scenario=HILL) as the_lab:
+        for node in ("HOL", "MOD"):
+            the_lab.start(node)
+        the_lab.connected("HOL", "MOD")
+        for node, other in (("HOL", "MOD"), ("MOD", "HOL")):
+            _wait_for(
+                lambda n=node, o=other: (
+                    f"heard SUMMARY of {o} (" in the_lab.log(n) and "via 1 repeater)" in the_lab.log(n)
+                ),
+                30,
+                f"{node} to hear {other} over the hill",
+            )
+        yield the_lab
+
+
+def cli_send(home: Home, *args: str) -> str:
+    """``relay --home HOME send ...`` as an operator runs it; the id it committed."""
+    result = CliRunner().invoke(cli, ["--lang", "nb", "--home", str(home.path), "send", *args])
+    assert result.exit_code == 0, result.output
+    match = re.search(r"([A-Z]+-\d{4}) lagt i utboksen", result.output)
+    assert match, result.output
+    return match.group(1)
+
+
+def inbox(home: Home) -> list[dict[str, Any]]:
+    result = CliRunner().invoke(cli, ["--lang", "nb", "--home", str(home.path), "inbox", "--json", "--limit", "0"])
+    assert result.exit_code == 0, result.output
+    return list(json.loads(result.stdout))
+
+
+def test_a_haster_message_reaches_a_town_hall_behind_the_hill_after_its_partition(tmp_path: Path) -> None:
+    with hill_lab(tmp_path) as the_lab:
+        assert hw_control(the_lab, "partition MOD")["cut"] == ["MOD"]
+        started = time.monotonic()
+        sent = cli_send(
+            the_lab.homes["HOL"], "MELDING", "--priority", "HASTER", "--text", "Evakuer Sundvollen.", "--to", "ALLE"
+        )
+        assert sent == "HOL-0001"
+        _wait_for(lambda: "sent HOL-0001 MELDING HASTER (" in the_lab.log("HOL"), 30, "HOL to send it")
+        time.sleep(0.5)  # what was on the air lands (10 s of mesh time): the push is lost at MOD
+        assert the_lab.held("MOD", "HOL", 1) == []
+        healed = time.monotonic()
+        assert hw_control(the_lab, "heal MOD")["cut"] == []
+        _wait_for(lambda: the_lab.held("MOD", "HOL", 1), 60, "HOL-0001 at MOD after the heal")
+        now = time.monotonic()
+        print(f"\nheal -> held at MOD: {now - healed:.2f} s (commit -> held: {now - started:.2f} s, time scale 20)")
+        assert len(the_lab.held("MOD", "HOL", 1)) == 1  # once: no duplicate, no conflict
+        [doc] = [d for d in inbox(the_lab.homes["MOD"]) if d["id"] == "HOL-0001"]
+        assert (doc["verified"], doc["priority"], doc["text"]) == (True, "HASTER", "Evakuer Sundvollen.")
+        assert "<6>relay[MOD]: stored HOL-0001 MELDING HASTER from the air" in the_lab.log("MOD")
+
+        def status_says_hol_is_behind_the_hill() -> bool:
+            report = daemon_mod.status_report(the_lab.homes["MOD"], time.time(), None)
+            return any(h["node"] == "HOL" and h["hops"] == 1 for h in report["heard"])
+
+        _wait_for(status_says_hol_is_behind_the_hill, 10, "MOD's status to show HOL via the repeater")
+        lines = daemon_mod.render_status(daemon_mod.status_report(the_lab.homes["MOD"], time.time(), None), None)
+        assert any(line.startswith("  HOL  HOL kommune") and line.endswith(", via 1 repeater)") for line in lines)
+
+
+def test_a_fresh_nod_lost_at_the_hill_is_repaired_over_it(tmp_path: Path) -> None:
+    with hill_lab(tmp_path) as the_lab:
+        assert hw_control(the_lab, "partition REP")["cut"] == ["REP"]  # the hill is down: nobody hears the push
+        sent = cli_send(
+            the_lab.homes["HOL"], "MELDING", "--priority", "NØD", "--text", "Ras over fv. 285.", "--to", "ALLE"
+        )
+        _wait_for(lambda: f"sent {sent} MELDING NØD (" in the_lab.log("HOL"), 30, "HOL to send it")
+        time.sleep(0.5)  # what was on the air lands (10 s of mesh time)
+        assert the_lab.held("MOD", "HOL", 1) == []
+        healed = time.monotonic()
+        assert hw_control(the_lab, "heal REP")["cut"] == []
+        _wait_for(lambda: the_lab.held("MOD", "HOL", 1), 60, f"{sent} at MOD after the hill came back")
+        print(f"\nheal -> held at MOD: {time.monotonic() - healed:.2f} s")
+        assert len(the_lab.held("MOD", "HOL", 1)) == 1
+        [doc] = [d for d in inbox(the_lab.homes["MOD"]) if d["id"] == sent]
+        assert (doc["verified"], doc["priority"]) == (True, "NØD")
+        # Repaired, not the push: an answer from HOL's store, over the hill.
+        assert re.search(rf"heard BUNDLE of HOL: [^(]*{sent}[^(]* \(\d+ B, via 1 repeater\)", the_lab.log("MOD"))

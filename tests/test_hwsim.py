@@ -32,6 +32,8 @@ from meshtastic.serial_interface import SerialInterface
 from meshtastic.tcp_interface import TCPInterface
 from pubsub import pub
 
+from relay.edge.radio import heard_of
+from relay.edge.transport import Heard as RadioHeard
 from relay.errors import LocalError
 from relay.hwsim.device import (
     BROADCAST_NUM,
@@ -294,16 +296,19 @@ def test_garbage_and_heartbeats_are_ignored() -> None:
 # --- the real library against the simulator -----------------------------------------
 
 
-def build_scenario(nodes: list[str], links: list[tuple[str, str]], duty_cycle: float = 0.10) -> Scenario:
+def build_scenario(
+    nodes: list[str], links: list[tuple[str, str]], duty_cycle: float = 0.10, radio_only: tuple[str, ...] = ()
+) -> Scenario:
     data = {
         "mesh": {"preset": "LONG_FAST", "seed": 3, "hop_limit": 3, "duty_cycle": duty_cycle},
-        "node": [{"id": n, "name": f"Node {n}"} for n in nodes],
+        "node": [{"id": n, "name": f"Node {n}", "radio_only": n in radio_only} for n in nodes],
         "link": [{"a": a, "b": b, "loss": 0.0} for a, b in links],
     }
     return scenario_mod.parse(data, ROOT)
 
 
 CHAIN = build_scenario(["ALFA", "BRAVO", "CHARLIE"], [("ALFA", "BRAVO"), ("BRAVO", "CHARLIE")])
+HILL = build_scenario(["ALFA", "REP", "CHARLIE"], [("ALFA", "REP"), ("REP", "CHARLIE")], radio_only=("REP",))
 
 
 class Heard:
@@ -326,8 +331,14 @@ class Heard:
             self._items.append(item)
             self._cond.notify_all()
 
-    def wait(self, kind: str, interface: Any, match: Callable[[dict[str, Any]], bool] = lambda p: True) -> Any:
-        deadline = time.monotonic() + TIMEOUT
+    def wait(
+        self,
+        kind: str,
+        interface: Any,
+        match: Callable[[dict[str, Any]], bool] = lambda p: True,
+        timeout: float = TIMEOUT,
+    ) -> Any:
+        deadline = time.monotonic() + timeout
         with self._cond:
             while True:
                 for k, iface, packet in self._items:
@@ -335,7 +346,7 @@ class Heard:
                         return packet
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"no {kind} event on {interface!r} within {TIMEOUT} s")
+                    raise AssertionError(f"no {kind} event on {interface!r} within {timeout} s")
                 self._cond.wait(left)
 
     def close(self) -> None:
@@ -389,6 +400,31 @@ def test_broadcast_floods_two_hops_from_alfa_to_charlie(heard_events: Heard) -> 
         assert packet["fromId"] == f"!{node_num('ALFA'):08x}"  # C's node database knows every scenario node
         assert (packet["hopStart"], packet["hopLimit"]) == (3, 2)  # relayed once, by BRAVO
         assert packet["to"] == BROADCAST_NUM
+
+
+def test_a_radio_only_repeater_relays_and_the_far_node_sees_the_hop(heard_events: Heard) -> None:
+    """ALFA and CHARLIE hear each other only through REP, a radio-only ROUTER: it takes
+    one off the hop limit and keeps hop_start, and CHARLIE's radio says REP relayed it."""
+    rep_byte = node_num("REP") & 0xFF
+    with BackgroundSimulator(HILL, speedup=50) as sim, closing_all() as interfaces:
+        a = tcp(sim, "ALFA")
+        interfaces.append(a)
+        c = tcp(sim, "CHARLIE")
+        interfaces.append(c)
+        a.sendData(b"stays in the valley", destinationId="^all", portNum=256, wantAck=False, hopLimit=0)
+        a.sendData(b"over the hill", destinationId="^all", portNum=256, wantAck=False, hopLimit=2)
+        a.sendData(b"last hop", destinationId="^all", portNum=256, wantAck=False, hopLimit=1)
+        packet = heard_events.wait("receive", c, private(b"over the hill"))
+        assert packet["from"] == node_num("ALFA")
+        assert (packet["hopStart"], packet["hopLimit"], packet["relayNode"]) == (2, 1, rep_byte)
+        last = heard_events.wait("receive", c, private(b"last hop"))
+        # Its hop limit is used up: 0, which the library's MessageToDict leaves out of the dict.
+        assert (last["hopStart"], last.get("hopLimit"), last["relayNode"]) == (1, None, rep_byte)
+        assert heard_of(last, b"last hop") == RadioHeard(b"last hop", hops=1, hop_start=1, relay_node=rep_byte)
+        # Hop limit 0: the repeater did not carry it (it went first, so it would be here by now).
+        with pytest.raises(AssertionError):
+            heard_events.wait("receive", c, private(b"stays in the valley"), timeout=0.0)
+        assert sim.sim is not None and sim.sim.medium.radios["REP"].relays_sent == 2
 
 
 def test_serial_interface_on_the_pty_both_ways(heard_events: Heard) -> None:

@@ -54,13 +54,15 @@ class NodeConfig:
     channel_index: int = 0
     exercise: bool = False
     authority_key: str | None = None  # base64, pinned at the first roster import
-    # Hop limit of fresh messages.  The stores relay between town halls; the hilltop
-    # repeaters of firmware-config/ only carry frames with a hop limit of at least 1.
-    relay_hops: int = 2
-    # Hop limit of fresh PRIORITET and RUTINE messages (None: relay_hops).  0 where the
-    # town halls hear each other: then the stores relay them, and a RUTINE backlog
-    # does not crowd out NØD.
+    # Hop limits are chosen by the sync per frame from what it hears (as far as the
+    # stores it hears over the hilltop repeaters of firmware-config/, 0 where the stores
+    # relay for each other); these two override that choice.  ``relay_hops``: fresh
+    # NØD and HASTER (SyncConfig.flood_hops); ``routine_hops``: fresh PRIORITET and
+    # RUTINE (None: as relay_hops).  None: the sync chooses.
+    relay_hops: int | None = None
     routine_hops: int | None = None
+    # The radios' highest hop limit: relay never sends further (SyncConfig.max_hops).
+    max_hops: int = 3
 
     def to_toml(self) -> str:
         lines = [
@@ -69,12 +71,18 @@ class NodeConfig:
             f"name = {json.dumps(self.name, ensure_ascii=False)}",
             f"channel_index = {self.channel_index}",
             f"exercise = {'true' if self.exercise else 'false'}  # true: all traffic is marked ØVELSE",
-            f"relay_hops = {self.relay_hops}  # hop limit of fresh messages: 2 reaches over the hilltop repeaters",
+            f"max_hops = {self.max_hops}  # the radios' highest hop limit (0-7): relay never sends further",
+            "# Hop limits: unset, relay chooses one per frame from what it hears (over the",
+            "# hilltop repeaters where it must, 0 where the town halls relay for each other).",
+            "# Set them only to override that choice.",
         ]
-        if self.routine_hops is None:
-            lines.append("# routine_hops = 0  # PRIORITET and RUTINE: 0 when the town halls hear each other")
-        else:
-            lines.append(f"routine_hops = {self.routine_hops}  # hop limit of fresh PRIORITET and RUTINE messages")
+        for key, value, what in (
+            ("relay_hops", self.relay_hops, "fresh NØD and HASTER messages"),
+            ("routine_hops", self.routine_hops, "fresh PRIORITET and RUTINE messages (unset: as relay_hops)"),
+        ):
+            example = 2 if key == "relay_hops" else 0
+            setting = f"{key} = {value}" if value is not None else f"# {key} = {example}"
+            lines.append(f"{setting}  # override: hop limit of {what}")
         if self.radio:
             lines.append(f"radio = {json.dumps(self.radio)}  # serial:///dev/ttyACM0 or tcp://HOST:4403")
         if self.authority_key:
@@ -130,15 +138,21 @@ class Home:
                 channel_index=int(data.get("channel_index", 0)),
                 exercise=bool(data.get("exercise", False)),
                 authority_key=str(data["authority_key"]) if data.get("authority_key") else None,
-                relay_hops=int(data.get("relay_hops", 2)),
+                relay_hops=None if data.get("relay_hops") is None else int(data["relay_hops"]),
                 routine_hops=None if data.get("routine_hops") is None else int(data["routine_hops"]),
+                max_hops=int(data.get("max_hops", 3)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"konfigurasjonsfilen {self.config_path} mangler eller har ugyldig felt: {exc}") from None
-        if not 0 <= config.relay_hops <= 7:
-            raise ConfigError(f"konfigurasjonsfilen {self.config_path}: relay_hops må være 0-7")
-        if config.routine_hops is not None and not 0 <= config.routine_hops <= 7:
-            raise ConfigError(f"konfigurasjonsfilen {self.config_path}: routine_hops må være 0-7")
+        for key in ("max_hops", "relay_hops", "routine_hops"):  # max_hops first: the others are checked against it
+            value = getattr(config, key)
+            if value is not None and not 0 <= value <= 7:
+                raise ConfigError(f"konfigurasjonsfilen {self.config_path}: {key} må være 0-7")
+            if key != "max_hops" and value is not None and value > config.max_hops:
+                limit = config.max_hops
+                raise ConfigError(
+                    f"konfigurasjonsfilen {self.config_path}: {key} ({value}) er større enn max_hops ({limit})"
+                )
         if not NODE_ID_RE.match(config.node_id):
             raise ConfigError(f"konfigurasjonsfilen {self.config_path}: ugyldig node_id {config.node_id!r}")
         return config

@@ -4,12 +4,18 @@ The one module in relay that imports meshtastic, and only when a transport is
 opened (``_library``): importing the library starts a thread and pulls in
 protobuf, bleak and dbus, which the CLI must never pay for.  The daemon talks
 to a ``MeshtasticTransport`` through the small ``Transport`` protocol of
-``relay.daemon``, so that its loop is tested against a fake.
+``relay.edge.transport``, so that its loop is tested against a fake.
 
 On the air, a frame is one Meshtastic packet: a PRIVATE_APP (256) broadcast on
 the configured channel with the hop limit the sync chose, at most
 ``MAX_APP_PAYLOAD`` = 231 application bytes (the library accepts 233, but the
-firmware's 255-byte limit for header + Data leaves 231 on a channel).
+firmware's 255-byte limit for header + Data leaves 231 on a channel).  What
+it heard comes back as a ``Heard``: the frame and how far it travelled, from the
+packet's ``hopStart`` and ``hopLimit`` (hops = hopStart - hopLimit; firmware
+before 2.3 sends no hopStart, and then we take it as heard directly) and
+``relayNode`` (2.6+).  The library hands packets over as protobuf
+``MessageToDict`` dicts, which leave out every field that is 0: a packet that
+used up its last hop has no ``hopLimit`` key at all.
 
 Threads, and why (the library's own: a reader per interface, one process-wide
 pubsub publishing thread, a heartbeat timer):
@@ -44,6 +50,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from relay.core.airtime import MAX_APP_PAYLOAD, PRESETS, Preset
+from relay.edge.transport import Heard
 from relay.errors import ConfigError
 
 log = logging.getLogger("relay.radio")
@@ -56,6 +63,7 @@ SENT_MEMORY = 64  # packet ids remembered to match the device's NAKs
 CLOSE_TIMEOUT_S = 5.0
 DUTY_PAUSE_MIN_S = 30.0
 DUTY_PAUSE_MAX_S = 900.0
+MAX_HOPS = 7  # hop_start and hop_limit are 3-bit fields of the packet header
 SEND_AGAIN_RE = re.compile(r"send again in (\d+) min", re.IGNORECASE)
 
 # Modem presets beyond relay.core.airtime.PRESETS, from the firmware's modemPresetToParams:
@@ -188,7 +196,7 @@ class MeshtasticTransport:
         self.max_backoff = max_backoff
         self.modem: Preset | None = None  # known once connected
         self.dropped = 0  # frames heard but dropped because the daemon fell behind
-        self._inbox: queue.Queue[bytes] = queue.Queue(maxsize=INBOX_MAX)
+        self._inbox: queue.Queue[Heard] = queue.Queue(maxsize=INBOX_MAX)
         self._jobs: queue.Queue[tuple[Any, bytes, int] | None] = queue.Queue()
         self._lock = threading.Lock()
         self._iface: Any = None
@@ -248,7 +256,7 @@ class MeshtasticTransport:
         self._jobs.put((iface, frame, hop_limit))
         return True
 
-    def receive(self, timeout: float) -> bytes | None:
+    def receive(self, timeout: float) -> Heard | None:
         try:
             if timeout <= 0:
                 return self._inbox.get_nowait()
@@ -408,17 +416,17 @@ class MeshtasticTransport:
             my_info = getattr(interface, "myInfo", None)
             if not isinstance(payload, bytes) or (my_info is not None and packet.get("from") == my_info.my_node_num):
                 return
-            self._deliver(payload)
+            self._deliver(heard_of(packet, payload))
         elif portnum in ("ROUTING_APP", 5):
             routing = decoded.get("routing")
             request_id = decoded.get("requestId")
             if isinstance(routing, dict) and request_id is not None:
                 self._routing(int(request_id), str(routing.get("errorReason", "NONE")))
 
-    def _deliver(self, payload: bytes) -> None:
+    def _deliver(self, heard: Heard) -> None:
         while True:
             try:
-                self._inbox.put_nowait(payload)
+                self._inbox.put_nowait(heard)
                 return
             except queue.Full:
                 with contextlib.suppress(queue.Empty):
@@ -459,6 +467,21 @@ class MeshtasticTransport:
     def _on_lost(self, interface: Any) -> None:
         if interface is self._iface:
             self._lost.set()
+
+
+def heard_of(packet: dict[str, Any], payload: bytes) -> Heard:
+    """A received packet's frame and how it came, from the library's packet dict."""
+    hop_start = min(_field(packet, "hopStart"), MAX_HOPS)
+    hop_limit = min(_field(packet, "hopLimit"), MAX_HOPS)  # absent when 0: the packet used up its hops
+    hops = max(0, hop_start - hop_limit) if hop_start > 0 else 0  # no hopStart: firmware before 2.3
+    relay_node = _field(packet, "relayNode")
+    return Heard(payload, hops, hop_start, relay_node & 0xFF if relay_node else None)
+
+
+def _field(packet: dict[str, Any], key: str) -> int:
+    """An integer field of a MessageToDict packet: 0 when absent (proto3 leaves zeros out) or not a number."""
+    value = packet.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def _node_name(iface: Any) -> str:

@@ -21,7 +21,10 @@ What the client sees, as from firmware 2.7:
   ``Router::abortSendAndNak`` does; duty cycle also brings a clientNotification.
   A full transmit queue is ``res = ERRNO_UNKNOWN`` and nothing else.
 * packets heard on the air go to the most recently configured link; with no
-  client configured they wait in a 32-packet to-phone queue.
+  client configured they wait in a 32-packet to-phone queue.  They carry
+  ``hop_start`` (the sender's hop limit), ``hop_limit`` (what the repeaters left
+  of it) and ``relay_node`` (the last byte of the radio heard), as from 2.6.  A
+  ``radio_only`` node (ROUTER) relays and hands its client nothing.
 * ``heartbeat`` is ignored; ``disconnect`` stops traffic to that link.
 """
 
@@ -431,11 +434,17 @@ class Device:
 
 
 def received_packet(
-    sent: MeshPacket, hop_limit: int, relay_num: int, rx_snr: float, rx_rssi: int, rx_time: int
+    sent: MeshPacket, hop_limit: int, hop_start: int, relay_num: int, rx_snr: float, rx_rssi: int, rx_time: int
 ) -> MeshPacket:
-    """The packet a receiving radio hands its client for a packet another radio sent."""
+    """The packet a receiving radio hands its client for a packet another radio sent.
+
+    As the firmware hands it over: ``hop_start`` as its first sender set it (a relay
+    never touches it), ``hop_limit`` as left when it reached us (each relay took one
+    off), so hop_start - hop_limit is the repeaters it crossed; ``relay_node`` the last
+    byte of the node number of the radio we heard (its first sender, or the relay)."""
     packet = mesh_pb2.MeshPacket()
     packet.CopyFrom(sent)
+    packet.hop_start = hop_start
     packet.hop_limit = hop_limit
     packet.rx_snr = rx_snr
     packet.rx_rssi = rx_rssi

@@ -389,9 +389,8 @@ class HardwareSimulator:
             return
         loss = self.medium.links.get(frozenset((delivery.sender, delivery.node)), 0.0)
         snr, rssi = link_quality(loss)
-        packet = received_packet(
-            sent, delivery.hop_limit, self.identities[delivery.sender].num, snr, rssi, int(time.time())
-        )
+        relay = self.identities[delivery.sender].num  # the radio we heard: the origin, or a repeater
+        packet = received_packet(sent, delivery.hop_limit, delivery.hop_start, relay, snr, rssi, int(time.time()))
         self.ports[delivery.node].device.hear(packet)
 
     def _next_due(self) -> float | None:
