@@ -111,10 +111,12 @@ def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenar
     events = tuple(
         sorted((_event(e, ids, base) for e in _list(data.get("event", []), "[[event]]")), key=lambda e: e.at)
     )
+    hop_limit = int(mesh.get("hop_limit", 3))  # type: ignore[call-overload]
+    _check_reachable(nodes, links, hop_limit)
     return Scenario(
         preset=PRESETS[preset_name],
         seed=int(mesh.get("seed", 1)),  # type: ignore[call-overload]
-        hop_limit=int(mesh.get("hop_limit", 3)),  # type: ignore[call-overload]
+        hop_limit=hop_limit,
         duty_cycle=float(mesh.get("duty_cycle", 0.10)),  # type: ignore[arg-type]
         duration=parse_duration(mesh.get("duration", "1h")),
         nodes=nodes,
@@ -125,6 +127,44 @@ def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenar
         routine_hops=None if mesh.get("routine_hops") is None else int(mesh["routine_hops"]),  # type: ignore[call-overload]
         client_mute=_town_hall_role(mesh.get("town_hall_role", "CLIENT")) == "CLIENT_MUTE",
     )
+
+
+def _check_reachable(nodes: tuple[NodeSpec, ...], links: dict[frozenset[str], float], hop_limit: int) -> None:
+    """Every store must reach every other: directly, through other stores (they relay),
+    or through at most ``hop_limit`` radio-only repeaters in a row.  A scenario that
+    cannot converge is refused, not played."""
+    stores = [n.id for n in nodes if not n.radio_only]
+    relays = {n.id for n in nodes if n.radio_only}
+    near: dict[str, set[str]] = {n.id: set() for n in nodes}
+    for pair in links:
+        a, b = tuple(pair)
+        near[a].add(b)
+        near[b].add(a)
+
+    def stores_from(start: str) -> set[str]:
+        """Stores a frame from ``start`` reaches, relayed by up to ``hop_limit`` repeaters."""
+        found: set[str] = set()
+        frontier, seen = {start}, {start}
+        for _ in range(hop_limit + 1):
+            heard = {m for n in frontier for m in near[n]} - seen
+            seen |= heard
+            found |= heard - relays
+            frontier = heard & relays
+        return found
+
+    if not stores:
+        return
+    reached, todo = {stores[0]}, [stores[0]]
+    while todo:
+        for other in stores_from(todo.pop()) - reached:
+            reached.add(other)
+            todo.append(other)
+    cut_off = [n for n in stores if n not in reached]
+    if cut_off:
+        raise ValidationError(
+            f"{', '.join(cut_off)} kan ikke nå {stores[0]} med hop_limit {hop_limit}:"
+            " ingen vei gjennom lagre eller repeatere (lenker mangler, eller for mange repeatere på rad)"
+        )
 
 
 def _town_hall_role(value: object) -> str:

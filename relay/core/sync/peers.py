@@ -81,11 +81,32 @@ class Peers:
 
     def neighbours(self, now: float) -> list[str]:
         """The peers we serve ourselves: those heard directly within the TTL, and
-        those heard through repeaters that are not in our direct island (a store of
-        the island that we hear only relayed is served by the stores between us)."""
+        those heard through repeaters that no store nearer to them serves: not in
+        our direct island (the stores between us relay), and not heard over fewer
+        hops by a direct neighbour of ours (it serves them)."""
         horizon = now - self.ttl
-        island = self.island(now)
-        return sorted(p for p, i in self._info.items() if i.heard >= horizon and (i.hops == 0 or p not in island))
+        return sorted(
+            p for p, i in self._info.items() if i.heard >= horizon and (i.hops == 0 or not self._served(p, now))
+        )
+
+    def _served(self, peer: str, now: float) -> bool:
+        """Is ``peer``, heard through repeaters, served by a store nearer to it?
+        (In a chain A-B-C-D, A hears D over two hops, B over one, and C, whose list A
+        never hears, directly: without this A and D kept flooding to each other; and
+        a far town hall answered Modum over the hill while Ringerike beside it did.)"""
+        if peer in self.island(now):
+            return True
+        hops = self._info[peer].hops
+        horizon = now - self.ttl
+        for d, info in self._info.items():
+            if info.hops != 0 or info.heard < horizon:
+                continue
+            if info.neighbours_at >= horizon and info.neighbours.get(peer, hops) < hops:
+                return True  # d hears it nearer than we do
+            said = self._info[peer]
+            if said.neighbours_at >= horizon and said.neighbours.get(d, hops) < hops:
+                return True  # it says it hears d nearer than we hear it
+        return False
 
     def hops_to(self, peer: str, now: float) -> int | None:
         """How many repeaters lie between us and ``peer`` (None: not heard lately)."""
@@ -167,20 +188,7 @@ class Peers:
         we never knew any) the radio's highest."""
         if lonely:
             return self.max_hops if probe or self._last_reach is None else self._last_reach
-        island = self.island(now)
-        horizon = now - self.ttl
-        direct = [d for d, i in self._info.items() if i.heard >= horizon and i.hops == 0 and i.neighbours_at >= horizon]
-        far = []
-        for peer in self.neighbours(now):
-            hops = self.hops_to(peer, now)
-            if peer in island or hops is None:
-                continue
-            # A direct neighbour that hears it over fewer hops serves it: in a chain
-            # A-B-C-D, A hears D over two hops, B over one, and C (whose list A never
-            # hears) directly; without this, A and D kept flooding to each other.
-            if any(self._info[d].neighbours.get(peer, hops) < hops for d in direct):
-                continue
-            far.append(hops)
+        far = (self._info[p].hops for p in self.neighbours(now))
         self._last_reach = max(far, default=0)
         return self._last_reach
 
