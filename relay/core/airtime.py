@@ -70,14 +70,15 @@ class DutyBudget:
     routine traffic can never lock out an urgent message.
     """
 
-    def __init__(self, limit: float = 0.10, reserve: float = 0.25) -> None:
-        self.limit_s = limit * HOUR_S
+    def __init__(self, limit: float = 0.10, reserve: float = 0.25, window_s: float = HOUR_S) -> None:
+        self.window_s = window_s  # the law's rolling hour; shorter to pace a shared channel
+        self.limit_s = limit * window_s
         self.reserve_s = reserve * self.limit_s
         self._sent: list[tuple[float, float]] = []  # (start, duration), oldest first
 
     def used(self, now: float) -> float:
-        """Seconds transmitted in the hour before ``now``."""
-        horizon = now - HOUR_S
+        """Seconds transmitted in the window (an hour) before ``now``."""
+        horizon = now - self.window_s
         while self._sent and self._sent[0][0] + self._sent[0][1] <= horizon:
             self._sent.pop(0)
         return sum(d - max(0.0, horizon - s) for s, d in self._sent)
@@ -98,8 +99,8 @@ class DutyBudget:
         for start, dur in self._sent:
             excess -= dur
             if excess <= 0:
-                return start + dur + HOUR_S
-        return now + HOUR_S
+                return start + dur + self.window_s
+        return now + self.window_s
 
     def record(self, start: float, duration: float) -> None:
         self._sent.append((start, duration))
