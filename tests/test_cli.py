@@ -1534,6 +1534,14 @@ def test_demo() -> None:
     assert len([line for line in lines if converged.fullmatch(line)]) == 1
 
 
+def test_demo_of_the_field_plan() -> None:
+    lines = ok(relay_cli(*sh("demo --scenario field-plan --pace 0")))
+    assert lines[0].startswith("Feltplanen: rådhusene hører hverandre bare via repeaterne")
+    assert "Alle lagre er like" in lines[-2]
+    hills = [line for line in lines if line.endswith("(kun radio)")]
+    assert [line.split()[0] for line in hills] == ["GYR", "NFJ"]
+
+
 def test_demo_json() -> None:
     result = relay_cli(*sh("demo --json"))
     assert ok(result)

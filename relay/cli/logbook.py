@@ -164,16 +164,38 @@ td:nth-child(1), td:nth-child(2) {{ white-space: nowrap; }}
 """
 
 
+DEMOS = {
+    "modum": (
+        "Modum-øvelsen: dataangrep i Modum. Modum mister sambandet 0:30-2:30 og sender likevel.",
+        "The Modum exercise: a cyber attack on Modum, cut off 0:30-2:30, still sending.",
+    ),
+    "field-plan": (
+        "Feltplanen: rådhusene hører hverandre bare via repeaterne på Gyrihaugen og Norefjell."
+        " Modum mister sambandet 0:30-2:30; politikontakten sender en NØD kl 1:50.",
+        "The field plan: the town halls hear each other only via the Gyrihaugen and Norefjell"
+        " repeaters. Modum cut off 0:30-2:30; the police contact sends a NØD at 1:50.",
+    ),
+}
+
+
 @click.command("demo")
 @click.option("--json", "as_json", is_flag=True, help="Skriv simulatorens JSON-rapport.")
 @click.option("--pace", type=float, default=None, help="Sekunder mellom linjene (standard: 0,03 på terminal).")
-def demo(as_json: bool, pace: float | None) -> None:
+@click.option(
+    "--scenario",
+    "name",
+    type=click.Choice(sorted(DEMOS)),
+    default="modum",
+    show_default=True,
+    help="Øvelsen (modum) eller regionens radioplan med repeatere på fjellet (field-plan).",
+)
+def demo(as_json: bool, pace: float | None, name: str) -> None:
     """Spill av Modum-øvelsen: åtte noder, Modum avskåret i to timer, så samlet igjen."""
     from relay.sim import scenario as scenario_mod
     from relay.sim.report import print_summary, timeline_printer
     from relay.sim.runner import Simulation
 
-    source = resources.files("relay.data.scenarios").joinpath("modum.toml")
+    source = resources.files("relay.data.scenarios").joinpath(f"{name}.toml")
     with resources.as_file(source) as path:
         scenario = scenario_mod.load(Path(path))
     delay = pace if pace is not None else (0.03 if sys.stdout.isatty() else 0.0)
@@ -184,12 +206,7 @@ def demo(as_json: bool, pace: float | None) -> None:
             time.sleep(delay)
 
     if not as_json:
-        echo(
-            tr(
-                "Modum-øvelsen: dataangrep i Modum. Modum mister sambandet 0:30-2:30 og sender likevel.",
-                "The Modum exercise: a cyber attack on Modum, cut off 0:30-2:30, still sending.",
-            )
-        )
+        echo(tr(*DEMOS[name]))
         echo("")
     report = Simulation(scenario, timeline=None if as_json else timeline_printer(echo)).run()
     if as_json:
