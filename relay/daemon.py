@@ -463,8 +463,7 @@ class Daemon:
     def queue_by_priority(self) -> dict[str, int]:
         """Frames waiting for the radio, by transmit rank."""
         counts = dict.fromkeys(RANK_LABELS.values(), 0)
-        # SyncNode keeps its queue private; reading it here is the one reach into the core.
-        ranks = [q.rank for q in self.sync._queue if q.tx.frame]
+        ranks = self.sync.queued_ranks()
         if self._held is not None:
             ranks.append(self._held.rank)
         for rank in ranks:

@@ -50,8 +50,6 @@ HASTER (``airtime.DutyBudget``).
 from __future__ import annotations
 
 import hashlib
-import heapq
-import itertools
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -66,6 +64,8 @@ from relay.core.model import Priority
 from relay.core.roster import Roster
 from relay.core.sync.config import RANK_CONTROL, SyncConfig, Transmission, data_rank
 from relay.core.sync.peers import Peers
+from relay.core.sync.queue import Answer, Queued, TxQueue
+from relay.core.sync.trickle import Trickle
 from relay.errors import DecodeError
 
 
@@ -99,27 +99,6 @@ class SyncStats:
 MAX_DEFERRALS = 2
 
 
-@dataclass
-class _Answer:
-    """An answer waiting for its turn: the item, and the neighbours known to lack it."""
-
-    fire: float
-    tx: Transmission
-    item: tuple[str, int]
-    waiting: set[str]
-    deferred: int = 0  # turns it was held back for others' answers (``_defer``)
-
-
-@dataclass(order=True)
-class _Queued:
-    rank: int
-    order: int
-    key: tuple[object, ...] = field(compare=False)
-    tx: Transmission = field(compare=False)
-    answer: _Answer | None = field(compare=False, default=None)  # set for an answer to others
-    wants: tuple[Want, ...] = field(compare=False, default=())
-
-
 class SyncNode:
     """The sync protocol of one node over its ``Log``."""
 
@@ -151,15 +130,13 @@ class SyncNode:
         self._hill = DutyBudget(1.0, 0.0, window_s=self.config.hill_window_s)
         self._hill_until = now  # when the frame at the head of the queue last fitted that share
         self._on_stored = on_stored
-        self._queue: list[_Queued] = []
-        self._queued_keys: set[tuple[object, ...]] = set()
-        self._order = itertools.count()
+        self.queue = TxQueue()
         self._reassembler = Reassembler()
         self._fragment_seen: dict[frames.FragmentKey, float] = {}
         self._requests: dict[tuple[str, int], tuple[float, int | None]] = {}  # item -> (fire at, mask)
         self._asked_at: dict[tuple[str, int], float] = {}
         self._asks: dict[tuple[str, int], tuple[int, int | None]] = {}  # item -> (requests we sent, fragment mask)
-        self._responses: dict[tuple[object, ...], _Answer] = {}
+        self._responses: dict[tuple[object, ...], Answer] = {}
         self._peer_heads: dict[str, dict[str, int]] = {}
         self._peer_extras: dict[str, dict[str, Ranges]] = {}
         self.peers = Peers(node_id, self.config.neighbour_ttl_s, self.config.max_hops)
@@ -170,11 +147,7 @@ class SyncNode:
         self._advertised: dict[str, int] = {}  # the neighbour list of our last summary, with hops
         self._news_at: dict[str, float] = {}  # peer -> when its last summary or request told us what it holds
         self._sends: dict[tuple[str, int], dict[str, float]] = {}  # item -> who sent it (we heard, or us), when
-        self._trickle_i = self.config.summary_min_s
-        self._trickle_start = now
-        self._trickle_t = now + self._pick_t()
-        self._trickle_heard = 0
-        self._trickle_sent = False
+        self.trickle = Trickle(self.config.summary_min_s, rng, now, self.config.redundancy)
         self._summary_sent_at = now
         self._poll_outbox = True
         self._summary_page = 0
@@ -316,7 +289,7 @@ class SyncNode:
         if heads == listed and same_extras and (not summary.complete or set(ours) <= set(heads)):
             # It speaks for us only where it went as far as ours would go.
             if rx.hop_start >= self._control_hops(now):
-                self._trickle_heard += 1
+                self.trickle.consistent()
             return
         state = (tuple(sorted(heads.items())), summary.extras)
         if state != self._peer_state.get(peer):  # react once per state; repeats only cost airtime
@@ -334,13 +307,13 @@ class SyncNode:
         """A summary shows ``peer`` now holds items we meant to send it: when nobody
         else is known to wait for them, the answer is dropped before it goes on air."""
 
-        def holds(answer: _Answer, waiting: str) -> bool:
+        def holds(answer: Answer, waiting: str) -> bool:
             origin, seq = answer.item
             return waiting == peer and origin in heads and held_in(heads[origin], extras.get(origin, ()), seq)
 
         self._thin(None, holds)
 
-    def _thin(self, key: tuple[object, ...] | None, served: Callable[[_Answer, str], bool]) -> None:
+    def _thin(self, key: tuple[object, ...] | None, served: Callable[[Answer, str], bool]) -> None:
         """Take the peers ``served`` says no longer wait out of our answers (for ``key``,
         or all); an answer nobody waits for any more is dropped."""
         for pending_key, answer in list(self._responses.items()):
@@ -348,11 +321,11 @@ class SyncNode:
                 answer.waiting = {p for p in answer.waiting if not served(answer, p)}
                 if not answer.waiting:
                     del self._responses[pending_key]
-        for queued in self._queue:
-            if queued.answer is not None and (key is None or queued.key == key):
+        for queued in self.queue.answers(key):
+            if queued.answer is not None:
                 queued.answer.waiting = {p for p in queued.answer.waiting if not served(queued.answer, p)}
                 if not queued.answer.waiting:
-                    self._cancel(queued)
+                    self.queue.cancel(queued)
 
     def _receive_request(self, request: Request, requester: str, now: float) -> None:
         self._news_at[requester] = now  # what it lacks now: older sends did not reach it
@@ -387,16 +360,16 @@ class SyncNode:
             if pending is not None:
                 pending.waiting |= requesters
                 continue
-            if key in self._queued_keys:
-                for queued in self._queue:
-                    if queued.key == key and queued.answer is not None:
+            if key in self.queue:
+                for queued in self.queue.answers(key):
+                    if queued.answer is not None:
                         queued.answer.waiting |= requesters
                 continue
             if now - self._on_air.get(key, -1e18) < self.config.hold_down_s:
                 continue  # we sent it moments ago: this request crossed it (SRM hold-down)
             fire = now + self._answer_delay(item, requesters, now, len(pieces), again=key in self._on_air)
             tx = Transmission(piece, self._answer_hops(requesters, now), rank)
-            self._responses[key] = _Answer(fire, tx, item, set(requesters))
+            self._responses[key] = Answer(fire, tx, item, set(requesters))
 
     def _answer_delay(
         self, item: tuple[str, int], waiting: set[str], now: float, packets: int = 1, again: bool = False
@@ -551,19 +524,16 @@ class SyncNode:
         """Someone else sent this item: drop our pending answer to a request for it."""
         self._thin(key, lambda *_: True)
 
-    def _cancel(self, queued: _Queued) -> None:
-        self._queued_keys.discard(queued.key)
-        queued.answer = None
-        queued.key = ("cancelled",)
-        queued.tx = Transmission(b"", 0, queued.rank)
-
     # --- output -------------------------------------------------------------
+
+    def queued_ranks(self) -> list[int]:
+        """The transmit ranks of the frames waiting for the radio (for ``relay status``)."""
+        return [q.rank for q in self.queue.live()]
 
     def poll(self, now: float) -> Transmission | None:
         """The next frame to hand to the radio now, or None."""
         self._run_timers(now)
-        while self._queue:
-            head = self._queue[0]
+        while (head := self.queue.head()) is not None:
             if head.key == ("summary",):
                 # What we hold now, not at enqueue, and as far as our peers are now.
                 head.tx = replace(head.tx, frame=self.summary_frame(now), hop_limit=self._control_hops(now))
@@ -571,10 +541,9 @@ class SyncNode:
                 self._refresh_request(head)
                 head.tx = replace(head.tx, hop_limit=self._control_hops(now))
             if not head.tx.frame:
-                heapq.heappop(self._queue)
-                self._queued_keys.discard(head.key)
+                self.queue.pop()
                 continue
-            riders: list[_Queued] = []
+            riders: list[Queued] = []
             pending: list[tuple[object, ...]] = []
             if head.answer is not None and head.key[0] == "msg":
                 frame, riders, pending = self._bundle(head)
@@ -594,14 +563,13 @@ class SyncNode:
                 self._hill_until = self._hill_wait(now, duration, head.tx.hop_limit)
                 if self._hill_until > now:
                     return None
-            heapq.heappop(self._queue)
+            self.queue.pop()
             for queued in riders:
                 self._note_on_air(queued.key, now)
-                self._cancel(queued)
+                self.queue.cancel(queued)
             for key in pending:
                 del self._responses[key]
                 self._note_on_air(key, now)
-            self._queued_keys.discard(head.key)
             self._note_on_air(head.key, now)
             if head.key == ("summary",) and self._lonely(now):
                 self._lonely_summaries += 1
@@ -616,7 +584,7 @@ class SyncNode:
             return head.tx
         return None
 
-    def _push_again(self, push: _Queued, now: float) -> None:
+    def _push_again(self, push: Queued, now: float) -> None:
         """A fresh NØD goes out a second time, a turn later, to the peers no summary has
         yet shown to hold it.  One lost frame must not cost a NØD a Trickle round: where
         town halls meet only at a hill, a quarter of the first pushes collided there
@@ -630,9 +598,9 @@ class SyncNode:
         waiting = {p for p in self.peers.neighbours(now) if p not in self._peer_heads or self._lacks(p, origin, seq)}
         if waiting and push.key not in self._responses:
             fire = now + self._slot(push.tx.hop_limit) + self.rng.uniform(0.0, self._slot(0))
-            self._responses[push.key] = _Answer(fire, push.tx, (origin, seq), waiting)
+            self._responses[push.key] = Answer(fire, push.tx, (origin, seq), waiting)
 
-    def _bundle(self, head: _Queued) -> tuple[bytes, list[_Queued], list[tuple[object, ...]]]:
+    def _bundle(self, head: Queued) -> tuple[bytes, list[Queued], list[tuple[object, ...]]]:
         """The answer at the head of the queue, with as many other answers as fit one
         packet: queued ones first, then those still waiting for their turn.  One
         packet of 200 bytes costs 1.9 s on LONG_FAST; two of 100 cost 2.3 s."""
@@ -650,13 +618,13 @@ class SyncNode:
             pieces.append(piece)
             return True
 
-        queued = sorted(q for q in self._queue if q is not head and q.answer is not None and q.key[0] == "msg")
+        queued = sorted(q for q in self.queue.answers() if q is not head and q.key[0] == "msg")
         riders = [q for q in queued if q.answer is not None and fits(q.answer.tx.frame)]
         waiting = sorted((a.tx.rank, a.fire, k) for k, a in self._responses.items() if k[0] == "msg")
         pending = [k for _, _, k in waiting if fits(self._responses[k].tx.frame)]
         return Bundle(self.key_id, tuple(pieces)).to_bytes(), riders, pending
 
-    def _refresh_request(self, queued: _Queued) -> None:
+    def _refresh_request(self, queued: Queued) -> None:
         """A request waiting for the radio drops the items that arrived meanwhile."""
         wants = tuple(w for w in queued.wants if not self.log.wire_of(w.origin, w.seq))
         if wants != queued.wants:
@@ -678,18 +646,16 @@ class SyncNode:
 
     def next_deadline(self, now: float) -> float:
         """When ``poll`` next has something to do (a timer or a budget refill)."""
-        times = [self._trickle_start + self._trickle_i]
-        if self._trickle_i > self.config.lonely_max_s:
+        times = self.trickle.deadlines()
+        if self.trickle.interval > self.config.lonely_max_s:
             times.append(self._lonely_at())
-        if not self._trickle_sent:
-            times.append(self._trickle_t)
         times += [t for t, _ in self._requests.values()]
         times += [t + self._reask_after(item) for item, t in self._asked_at.items() if item not in self._requests]
         times += [a.fire for a in self._responses.values()]
         times += [t + self.config.fragment_timeout_s for t in self._fragment_seen.values()]
         if self._poll_outbox:
             times.append(now)
-        live = [q for q in self._queue if q.tx.frame]
+        live = self.queue.live()
         if live:
             head = min(live)
             ready = self.budget.wait_for(now, self.airtime(len(head.tx.frame)), urgent=head.rank <= 1)
@@ -720,18 +686,6 @@ class SyncNode:
             return 0
         return 1 + len(self.peers.neighbours(now))
 
-    def _enqueue(
-        self,
-        key: tuple[object, ...],
-        tx: Transmission,
-        answer: _Answer | None = None,
-        wants: tuple[Want, ...] = (),
-    ) -> None:
-        if key in self._queued_keys:
-            return
-        self._queued_keys.add(key)
-        heapq.heappush(self._queue, _Queued(tx.rank, next(self._order), key, tx, answer, wants))
-
     def _run_timers(self, now: float) -> None:
         if self._poll_outbox:
             self._poll_outbox = False
@@ -754,11 +708,11 @@ class SyncNode:
                 self._asks[item] = (self._asks.get(item, (0, None))[0] + 1, mask)
             if wants:
                 tx = Transmission(frame, self._control_hops(now), RANK_CONTROL)
-                self._enqueue(("req", next(self._order)), tx, wants=tuple(wants))
+                self.queue.push(("req", self.queue.next_id()), tx, wants=tuple(wants))
         for key, answer in list(self._responses.items()):
             if answer.fire <= now:
                 del self._responses[key]
-                self._enqueue(key, answer.tx, answer=answer)
+                self.queue.push(key, answer.tx, answer=answer)
         for item, asked in list(self._asked_at.items()):
             if now >= asked + self._reask_after(item):
                 tries, mask = self._asks.get(item, (0, None))
@@ -809,7 +763,7 @@ class SyncNode:
                     key: tuple[object, ...] = (
                         ("msg", origin, seq) if len(pieces) == 1 else ("frag", origin, seq & 0xFFFF, index)
                     )
-                    self._enqueue(key, Transmission(piece, self._flood_hops(rank, now), data_rank(rank)))
+                    self.queue.push(key, Transmission(piece, self._flood_hops(rank, now), data_rank(rank)))
             self.log.mark_transmitted(origin, seq, _dt(now))
         self._inconsistent(now)
 
@@ -822,36 +776,20 @@ class SyncNode:
         stays what it is where the stores hear each other."""
         return self.config.summary_min_s * (1 + self._control_hops(now))
 
-    def _pick_t(self) -> float:
-        return self.rng.uniform(self._trickle_i / 2, self._trickle_i)
-
     def _inconsistent(self, now: float) -> None:
-        low = self._summary_min(now)
-        if self._trickle_i > low or self._trickle_start + self._trickle_i < now:
-            self._trickle_i = low
-            self._restart_interval(now)
-
-    def _restart_interval(self, now: float) -> None:
-        self._trickle_start = now
-        self._trickle_t = now + self._pick_t()
-        self._trickle_heard = 0
-        self._trickle_sent = False
+        self.trickle.reset(now, self._summary_min(now))
 
     def _run_trickle(self, now: float) -> None:
-        if self._trickle_i > self.config.lonely_max_s and self._lonely(now):
-            self._trickle_i = self.config.lonely_max_s
-            self._restart_interval(now)
-        if not self._trickle_sent and now >= self._trickle_t:
-            self._trickle_sent = True
+        if self._lonely(now):
+            self.trickle.cap(now, self.config.lonely_max_s)
+        if self.trickle.fire(now):
             keepalive = now - self._summary_sent_at >= self.config.keepalive_s
-            if self._trickle_heard < self.config.redundancy or keepalive or self._lagging(now):
+            if not self.trickle.suppressed or keepalive or self._lagging(now):
                 self._summary_sent_at = now
                 tx = Transmission(self.summary_frame(), self._control_hops(now), RANK_CONTROL)
-                self._enqueue(("summary",), tx)
-        if now >= self._trickle_start + self._trickle_i:
-            cap = self.config.lonely_max_s if self._lonely(now) else self.config.summary_max_s
-            self._trickle_i = min(self._trickle_i * 2, max(cap, self._summary_min(now)))
-            self._restart_interval(now)
+                self.queue.push(("summary",), tx)
+        ceiling = self.config.lonely_max_s if self._lonely(now) else self.config.summary_max_s
+        self.trickle.expire(now, self._summary_min(now), ceiling)
 
     def _lagging(self, now: float) -> bool:
         """Does a neighbour's last summary show it lacks something we have held for a
