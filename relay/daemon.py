@@ -588,6 +588,14 @@ def serve(home: Home, radio: str | None = None, *, time_scale: float = 1.0, verb
         store = home.store()
         transport = radio_mod.MeshtasticTransport(url, config.channel_index)
         sync_config = scaled_config(time_scale, node_sync_config(config))
+        for name in ("relay_hops", "routine_hops"):
+            if getattr(config, name) is not None:
+                log.warning(
+                    "%s = %s in %s overrides the hop limits the sync chooses; delete it unless on purpose",
+                    name,
+                    getattr(config, name),
+                    home.config_path,
+                )
         daemon = Daemon(
             config.node_id,
             signer.key_id,
