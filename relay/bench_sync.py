@@ -39,6 +39,7 @@ from relay.core import frames, wire
 from relay.core.airtime import packet_airtime
 from relay.core.model import Address, Kind, Priority
 from relay.core.sync import SyncConfig
+from relay.errors import DecodeError
 from relay.sim import scenario as sc
 from relay.sim.runner import Simulation
 
@@ -271,14 +272,14 @@ def carried(frame: bytes, names: dict[int, str]) -> list[tuple[str, int]]:
     """(message id, bytes of the frame spent on it) for each message a frame carries;
     empty for a control frame.  A bundle's header is shared out by entry size."""
     try:
-        if frames.is_message_frame(frame):
+        parsed = frames.parse(frame)
+        if isinstance(parsed, frames.Bare):
             head = wire.peek(frame)
             return [(f"{names[head.key_id]}-{head.seq:04d}", len(frame))]
-        if frame[0] == frames.FRAGMENT:
-            fragment = frames.Fragment.from_bytes(frame)
-            return [(f"{names[fragment.key.key_id]}-{fragment.key.seq16:04d}", len(frame))]
-        if frame[0] == frames.BUNDLE:
-            entries = frames.Bundle.from_bytes(frame).messages
+        if isinstance(parsed, frames.Fragment):
+            return [(f"{names[parsed.key.key_id]}-{parsed.key.seq16:04d}", len(frame))]
+        if isinstance(parsed, frames.Bundle):
+            entries = parsed.messages
             spare = len(frame) - sum(len(m) for m in entries)
             out = []
             for i, m in enumerate(entries):
@@ -286,7 +287,7 @@ def carried(frame: bytes, names: dict[int, str]) -> list[tuple[str, int]]:
                 share = len(m) + spare // len(entries) + (1 if i < spare % len(entries) else 0)
                 out.append((f"{names[head.key_id]}-{head.seq:04d}", share))
             return out
-    except (ValueError, KeyError):
+    except (DecodeError, ValueError, KeyError):
         pass
     return []
 
