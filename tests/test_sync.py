@@ -745,3 +745,55 @@ def test_a_summary_claiming_a_huge_head_costs_bounded_memory() -> None:
 
     assert peak < 2_000_000, f"{peak / 1e6:.1f} MB to handle a {len(hostile)}-byte frame"
     assert len(asked(a.run(SETTLE_S))) <= frames.MAX_REQUEST_ITEMS
+
+
+# --- numbers that cannot be right --------------------------------------------------------
+
+
+def test_our_own_origin_from_the_air_above_what_we_sent_is_refused_with_an_alarm() -> None:
+    a = Node("RIN")
+    mine = a.store.commit_local("RIN", lambda seq: signed("RIN", seq), T0)
+    assert mine.message.seq == 1
+    forged = signed("RIN", 2**32 - 1)  # a stolen key, at the last number
+
+    got = a.sync.receive(forged.wire, a.now)
+
+    assert (got.rejected, got.alarm) == ("own_origin", "own_origin")
+    assert not a.store.wire_of("RIN", 2**32 - 1)
+    # ...and it never became our head: the next message is RIN-0002.
+    assert a.store.commit_local("RIN", lambda seq: signed("RIN", seq), T0).message.seq == 2
+
+
+def test_our_own_history_coming_back_after_a_restore_is_taken() -> None:
+    a = Node("RIN")
+    a.store.raise_sequence_floor("RIN", 1000)  # hw/restore.sh: above every number we may have used
+    lost = signed("RIN", 7)  # sent before the restore; a neighbour gives it back
+
+    got = a.sync.receive(lost.wire, a.now)
+
+    assert got.rejected is None and got.alarm is None and got.stored == ("RIN-0007",)
+
+
+@pytest.mark.parametrize(("seq", "taken"), [(2 + 4096, True), (3 + 4096, False), (2**31, False)])
+def test_a_number_far_above_what_we_hold_of_an_origin_is_refused(seq: int, taken: bool) -> None:
+    a = Node("RIN")
+    a.hold(HOL[0], HOL[1])  # HOL-0001, HOL-0002
+
+    got = a.sync.receive(signed("HOL", seq).wire, a.now)
+
+    assert (got.rejected is None) is taken
+    assert bool(a.store.wire_of("HOL", seq)) is taken
+    if not taken:
+        assert got.rejected == "seq_jump"
+
+
+@pytest.mark.parametrize(("age_days", "taken"), [(29, True), (31, False), (400, False)])
+def test_a_message_older_than_the_accept_window_is_refused_as_a_replay(age_days: int, taken: bool) -> None:
+    a = Node("RIN", now=NOW + age_days * 86400.0)
+
+    got = a.sync.receive(HOL[0].wire, a.now)  # created at T0
+
+    assert (got.rejected is None) is taken
+    assert bool(a.store.wire_of("HOL", 1)) is taken
+    if not taken:
+        assert got.rejected == "too_old"

@@ -160,17 +160,28 @@ class Store:
     def commit_local(self, origin: str, build: Callable[[int], SignedMessage], now: datetime) -> SignedMessage:
         """Allocate the next sequence number of ``origin``, build and sign, and commit -- atomically.
 
-        The number is above every number this node has ever used or seen for
-        itself, and above the floor a restore may set (see ``raise_sequence_floor``).
+        The number is above every number this node has committed itself, and above
+        the floor a restore sets (``raise_sequence_floor``); numbers heard from the
+        air under our own origin do not count (``local_head``).
         """
         with self._transaction():
-            held = self._conn.execute("SELECT max(seq) FROM messages WHERE origin=?", (origin,)).fetchone()[0] or 0
-            floor = int(self.get_state(f"seq_floor:{origin}") or 0)
-            signed = build(max(held, floor) + 1)
+            signed = build(self.local_head(origin) + 1)
             if signed.message.origin != origin:
                 raise LocalError("built message has the wrong origin")
             self._insert(signed, now, local=True)
             return signed
+
+    def local_head(self, origin: str) -> int:
+        """The highest number this node has committed itself under ``origin`` (or the
+        floor a restore set).  Never a number heard from the air: a stolen key's
+        message under our own origin must not move our counter (it could send it to
+        the last number, and every ``relay send`` after would fail)."""
+        held = self._conn.execute("SELECT max(seq) FROM messages WHERE origin=? AND local=1", (origin,)).fetchone()[0]
+        return max(held or 0, int(self.get_state(f"seq_floor:{origin}") or 0))
+
+    def highest(self, origin: str) -> int:
+        """The highest sequence number held of ``origin`` (0: none)."""
+        return int(self._conn.execute("SELECT max(seq) FROM messages WHERE origin=?", (origin,)).fetchone()[0] or 0)
 
     def raise_sequence_floor(self, origin: str, floor: int) -> None:
         """Never allocate a number at or below ``floor`` again (used after a restore)."""

@@ -61,6 +61,12 @@ class SyncConfig:
     # store passes it on at once to neighbours known to lack it.  (A fresh message
     # that came over hops is left to the flood.)
     fresh_s: float = 300.0
+    # A message numbered this far above the highest we hold of its origin is refused:
+    # above any restore's jump (hw/restore.sh adds 1000), far below a stolen key's.
+    seq_window: int = 4096
+    # A message older than this is refused as a replay.  A crisis runs for days or
+    # weeks and a node may be cut off for most of one; a year-old message is not news.
+    max_age_s: float = 30 * 86400.0
     duty_limit: float = 0.09  # keep under the legal 10 %: firmware relays count too
     # Where stores reach each other only over repeaters: the share of a repeater's
     # hour that all stores together may load its channel with, relays and their

@@ -60,7 +60,7 @@ from relay.core import frames, wire
 from relay.core.airtime import MAX_APP_PAYLOAD, DutyBudget
 from relay.core.frames import Bare, Bundle, Fragment, Reassembler, Request, Summary, Want
 from relay.core.log import Inserted, Log, Ranges, held_in
-from relay.core.model import Priority
+from relay.core.model import Message, Priority
 from relay.core.roster import Roster
 from relay.core.sync.config import RANK_CONTROL, SyncConfig, Transmission, data_rank
 from relay.core.sync.peers import Peers
@@ -76,13 +76,16 @@ class Received:
     ``sender`` is the store the frame names as its sender (a summary, request or
     bundle; unauthenticated), ``rejected`` the reason it was refused (None when
     it was taken), ``stored`` the ids of the messages it added to the store, and
-    ``echo`` is True for our own frame repeated back to us by a hill."""
+    ``echo`` is True for our own frame repeated back to us by a hill.  ``alarm``
+    names what the operator must see (``own_origin``: a message under our own
+    origin that we never sent, a stolen key)."""
 
     sender: str | None = None
     hops: int = 0
     rejected: str | None = None
     stored: tuple[str, ...] = ()
     echo: bool = False
+    alarm: str | None = None
 
 
 @dataclass
@@ -114,8 +117,13 @@ class SyncNode:
         now: float,
         config: SyncConfig | None = None,
         on_stored: Callable[[wire.SignedMessage, float], None] | None = None,
+        wall: Callable[[float], float] | None = None,
     ) -> None:
         self.node_id = node_id
+        # ``now`` drives every timer and may be any steady clock (the daemon's is
+        # monotonic, so a step of the system clock cannot silence the node); ``wall``
+        # turns it into the wall-clock time that dates what we store (None: the same).
+        self._wall = wall or (lambda now: now)
         self.key_id = key_id
         self.log = log
         self.roster = roster
@@ -173,8 +181,8 @@ class SyncNode:
             self._dispatch(parsed, now, rx, sender)
         except DecodeError as exc:
             self.stats.rejected[exc.reason] += 1
-            return Received(None, rx.hops, rejected=exc.reason, stored=tuple(rx.stored))
-        return Received(sender, rx.hops, stored=tuple(rx.stored), rejected=rx.rejected)
+            return Received(None, rx.hops, rejected=exc.reason, stored=tuple(rx.stored), alarm=rx.alarm)
+        return Received(sender, rx.hops, stored=tuple(rx.stored), rejected=rx.rejected, alarm=rx.alarm)
 
     def _sender_of(self, parsed: frames.Frame) -> str | None:
         key_id = frames.sender_key(parsed)
@@ -218,6 +226,9 @@ class SyncNode:
                 answer.deferred += 1
                 answer.fire = max(answer.fire, now + slot + self.rng.uniform(0.0, self.config.response_jitter_s))
 
+    def _date(self, now: float) -> datetime:
+        return datetime.fromtimestamp(self._wall(now), UTC)
+
     def _slot(self, hops: int, packets: int = 1) -> float:
         """One answer's turn: its packets (full ones), once more for each repeater
         that carries them, and a guard, so the next in line hears it first."""
@@ -226,11 +237,12 @@ class SyncNode:
     def _accept_message(self, data: bytes, now: float, rx: _Rx, sender: str | None = None) -> None:
         signed = wire.decode(data, self.roster, self.dictionaries)
         msg = signed.message
+        self._admit(msg, now, rx)
         # Only a verified copy silences our pending answer: a forged frame naming the
         # item must not.  (A fragment cannot be verified alone; a forged fragment can
         # delay one answer until the next request, never lose it.)
         self._overheard(("msg", msg.origin, msg.seq), sender, rx.hop_start)
-        result = self.log.insert(signed, _dt(now))
+        result = self.log.insert(signed, self._date(now))
         item = (msg.origin, msg.seq)
         self._sent(item, sender or msg.origin, now)  # a bare frame: most likely its origin's push
         self._requests.pop(item, None)
@@ -254,6 +266,28 @@ class SyncNode:
         # resetting Trickle makes them come soon.
         self._inconsistent(now)
 
+    def _admit(self, msg: Message, now: float, rx: _Rx) -> None:
+        """Refuse a verified message whose number cannot be right (``DecodeError``).
+
+        Our own origin from the air above what we committed ourselves: only a stolen
+        key (or a copy of our key on another node) makes one, and stored, it would
+        become our head and could lock ``relay send`` out for good: refused, with an
+        alarm.  (At or below it is our own history coming back after a restore.)
+        Another origin far above what we hold (``seq_window``): a stolen key jumping
+        to 2^31 makes every later message of that origin 6 bytes larger, and no store
+        relays it blindly.  Older than ``max_age_s``: a replay (a 400-day-old message
+        was stored as new), refused."""
+        origin, seq = msg.origin, msg.seq
+        age = self._wall(now) - msg.created.timestamp()
+        if age > self.config.max_age_s and not self.log.wire_of(origin, seq):
+            raise DecodeError(f"{msg.id}: {age / 86400:.0f} days old", "too_old")
+        if origin == self.node_id:
+            if seq > self.log.local_head(origin) and not self.log.wire_of(origin, seq):
+                rx.alarm = "own_origin"
+                raise DecodeError(f"{origin}-{seq:04d}: our own origin, a number we never used", "own_origin")
+        elif seq > self.log.highest(origin) + self.config.seq_window:
+            raise DecodeError(f"{origin}-{seq:04d}: far above the highest number held", "seq_jump")
+
     def _receive_fragment(self, fragment: Fragment, now: float, rx: _Rx) -> None:
         entry = self.roster.entry_for_key(fragment.key.key_id)
         self._suppress(("frag", entry.node_id, fragment.key.seq16, fragment.index))
@@ -271,7 +305,7 @@ class SyncNode:
         previous = self._peer_heads.get(peer, {})
         for origin, seq in heads.items():
             if seq > previous.get(origin, 0):
-                self.log.add_receipts(origin, previous.get(origin, 0) + 1, seq, peer, "MOTTATT", _dt(now))
+                self.log.add_receipts(origin, previous.get(origin, 0) + 1, seq, peer, "MOTTATT", self._date(now))
         self._peer_heads[peer] = {**previous, **heads} if not summary.complete else heads
         self._news_at[peer] = now
         theirs_extra = dict(summary.extras)
@@ -473,7 +507,7 @@ class SyncNode:
         frame, which is its origin's own push."""
         msg = signed.message
         sender = sender or msg.origin
-        if rx.hop_start > rx.hops and now - msg.created.timestamp() < self.config.fresh_s:
+        if rx.hop_start > rx.hops and self._wall(now) - msg.created.timestamp() < self.config.fresh_s:
             return  # a fresh message with hops left: the radios (ours too) carry it on
         waiting = {
             p
@@ -764,7 +798,7 @@ class SyncNode:
                         ("msg", origin, seq) if len(pieces) == 1 else ("frag", origin, seq & 0xFFFF, index)
                     )
                     self.queue.push(key, Transmission(piece, self._flood_hops(rank, now), data_rank(rank)))
-            self.log.mark_transmitted(origin, seq, _dt(now))
+            self.log.mark_transmitted(origin, seq, self._date(now))
         self._inconsistent(now)
 
     # --- Trickle ------------------------------------------------------------
@@ -852,7 +886,4 @@ class _Rx:
     hop_start: int  # the hop limit its sender gave it: how far it goes
     stored: list[str] = field(default_factory=list)
     rejected: str | None = None
-
-
-def _dt(now: float) -> datetime:
-    return datetime.fromtimestamp(now, UTC)
+    alarm: str | None = None
