@@ -797,3 +797,27 @@ def test_a_message_older_than_the_accept_window_is_refused_as_a_replay(age_days:
     assert bool(a.store.wire_of("HOL", 1)) is taken
     if not taken:
         assert got.rejected == "too_old"
+
+
+def test_forged_fragments_cannot_evict_a_genuine_partial_message() -> None:
+    a = Node("RIN")
+    genuine = frames.split(big("HOL", 1).wire, SIGNERS["HOL"].key_id, 1)
+    for piece in genuine[:-1]:  # all but the last fragment
+        a.hear(piece, after=0.1)
+    for i in range(200):  # forged one-fragment partials under every other key id
+        for node in ("JEV", "MOD", "SF", "HOL"):
+            forged = frames.Fragment(frames.FragmentKey(SIGNERS[node].key_id, 100 + i, i), 0, 3, b"x")
+            a.hear(forged.to_bytes())
+    a.hear(genuine[-1], after=0.1)
+
+    assert a.store.wire_of("HOL", 1) == [big("HOL", 1).wire]
+
+
+def test_a_forged_fragment_costs_one_request_not_a_stream_of_them() -> None:
+    a = Node("RIN")
+    forged = frames.Fragment(frames.FragmentKey(SIGNERS["HOL"].key_id, 9, 1234), 0, 3, b"forged")
+
+    a.hear(forged.to_bytes())
+    sent = a.run(2 * 3600.0)
+
+    assert len([w for r in requests(sent) for w in r.wants if w.origin == "HOL"]) == 1

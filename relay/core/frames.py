@@ -102,18 +102,28 @@ class _Partial:
 
 
 class Reassembler:
-    """Collects fragments in any order, with duplicates; bounded in memory."""
+    """Collects fragments in any order, with duplicates; bounded in memory.
 
-    def __init__(self, max_partials: int = 64) -> None:
+    A fragment cannot be verified until its message is whole, so a radio with the
+    channel key can forge any number of them under any key id.  Room is therefore
+    bounded per key id as well as in all, and when it runs out the partial with
+    the fewest pieces goes (the oldest of those): 64 forged one-fragment partials
+    used to evict a genuine message that was four fifths there."""
+
+    def __init__(self, max_partials: int = 64, per_key: int = 4) -> None:
         self._partials: dict[FragmentKey, _Partial] = {}
         self._max = max_partials
+        self._per_key = per_key
 
     def add(self, fragment: Fragment) -> bytes | None:
         """Add one fragment; return the whole message once it is complete and intact."""
         partial = self._partials.get(fragment.key)
         if partial is None:
-            if len(self._partials) >= self._max:
-                self._partials.pop(next(iter(self._partials)))
+            same = [k for k in self._partials if k.key_id == fragment.key.key_id]
+            if len(same) >= self._per_key:
+                self._evict(same)
+            elif len(self._partials) >= self._max:
+                self._evict(list(self._partials))
             partial = self._partials[fragment.key] = _Partial(fragment.count)
         if partial.count != fragment.count:
             raise DecodeError("fragment count disagrees with earlier fragments", "malformed")
@@ -125,6 +135,10 @@ class Reassembler:
         if key_for(wire, fragment.key.key_id, fragment.key.seq16).digest16 != fragment.key.digest16:
             raise DecodeError("reassembled message does not match its digest", "bad_digest")
         return wire
+
+    def _evict(self, keys: list[FragmentKey]) -> None:
+        """Drop the partial with the fewest pieces among ``keys`` (the oldest of a tie)."""
+        del self._partials[min(keys, key=lambda k: len(self._partials[k].pieces))]
 
     def missing(self, key: FragmentKey) -> list[int]:
         """Indexes still missing for a message being reassembled (empty if unknown)."""

@@ -750,7 +750,7 @@ class SyncNode:
         for item, asked in list(self._asked_at.items()):
             if now >= asked + self._reask_after(item):
                 tries, mask = self._asks.get(item, (0, None))
-                if tries >= self.config.reask_limit or self.log.wire_of(*item):
+                if tries >= self.config.reask_limit or self.log.wire_of(*item) or not self._named(item):
                     del self._asked_at[item]  # the next summary that names it starts over
                     self._asks.pop(item, None)
                 else:
@@ -766,6 +766,13 @@ class SyncNode:
         summary may be long in coming.  The wait doubles with each request we send."""
         tries = self._asks.get(item, (0, None))[0]
         return min(self.config.rerequest_s * float(2 ** max(tries - 1, 0)), self.config.summary_max_s)
+
+    def _named(self, item: tuple[str, int]) -> bool:
+        """Does some peer's summary say it holds ``item``?  A want that only a fragment
+        made (unverifiable, perhaps forged) is asked for once, not again and again:
+        60 forged 9-byte fragments made a node send 167 requests."""
+        origin, seq = item
+        return any(origin in heads and not self._lacks(peer, origin, seq) for peer, heads in self._peer_heads.items())
 
     def _request_fragments(self, fkey: frames.FragmentKey, now: float) -> None:
         missing = self._reassembler.missing(fkey)
