@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from relay.core.model import NODE_ID_RE
@@ -90,6 +90,11 @@ class NodeConfig:
         return "\n".join(lines) + "\n"
 
 
+# relay.toml holds exactly NodeConfig's fields, one key each: any other key (a typo
+# such as ``relay_hop``) is refused rather than silently ignored.
+CONFIG_KEYS = tuple(sorted(f.name for f in fields(NodeConfig)))
+
+
 class Home:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -130,6 +135,10 @@ class Home:
             raise ConfigError(f"fant ingen node i {self.path}: kjør «relay init» først") from None
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"konfigurasjonsfilen {self.config_path} er skadet: {exc}") from None
+        for key in data:
+            if key not in CONFIG_KEYS:
+                known = ", ".join(CONFIG_KEYS)
+                raise ConfigError(f"konfigurasjonsfilen {self.config_path}: ukjent nøkkel {key!r} (gyldige: {known})")
         try:
             config = NodeConfig(
                 node_id=str(data["node_id"]),

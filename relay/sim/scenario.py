@@ -1,9 +1,13 @@
-"""Scenario files (TOML): the mesh, its nodes and links, and a timeline of events."""
+"""Scenario files (TOML): the mesh, its nodes and links, and a timeline of events.
+
+A key or table the parser does not read is refused, named with where it is.
+"""
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +17,16 @@ from relay.errors import ValidationError
 
 DURATION_RE = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$")
 ATTACKS = ("forged", "tampered", "replay", "garbage")
+
+# Every key the parser reads, per table: anything else (a typo such as ``relay_hop``,
+# a table from a newer format) is refused rather than silently ignored.
+TABLES = {"mesh": "[mesh]", "node": "[[node]]", "link": "[[link]]", "event": "[[event]]"}
+MESH_KEYS = ("preset", "seed", "hop_limit", "duty_cycle", "duration", "relay_hops", "routine_hops", "town_hall_role")
+NODE_KEYS = ("id", "name", "radio_only", "role")
+LINK_KEYS = ("a", "b", "loss")
+ACTIONS = ("send", "partition", "heal", "crash", "restart", "inject")  # an [[event]] holds ``at`` and one of these
+SEND_KEYS = ("from", "kind", "priority", "to", "text", "text_file", "fields", "exercise", "ref")
+INJECT_KEYS = ("into", "attack")
 
 
 def parse_duration(value: object) -> float:
@@ -84,11 +98,17 @@ def load(path: Path) -> Scenario:
         raise ValidationError(f"kan ikke lese scenariofilen {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"{path}: ugyldig TOML: {exc}") from None
-    return parse(data, path.parent, path.stem)
+    try:
+        return parse(data, path.parent, path.stem)
+    except ValidationError as exc:
+        raise ValidationError(f"{path}: {exc}") from None
 
 
 def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenario:
+    """A scenario from parsed TOML; ``base`` is where ``text_file`` paths start."""
+    _known_keys(data, TABLES, None)
     mesh = _table(data.get("mesh", {}), "[mesh]")
+    _known_keys(mesh, MESH_KEYS, "[mesh]")
     preset_name = str(mesh.get("preset", "LONG_FAST"))
     if preset_name not in PRESETS:
         raise ValidationError(f"ukjent preset {preset_name!r} (gyldige: {', '.join(PRESETS)})")
@@ -101,6 +121,7 @@ def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenar
     links: dict[frozenset[str], float] = {}
     for link in _list(data.get("link", []), "[[link]]"):
         a, b = str(link.get("a", "")), str(link.get("b", ""))
+        _known_keys(link, LINK_KEYS, f"[[link]] {a}-{b}")
         for end in (a, b):
             if end not in ids:
                 raise ValidationError(f"[[link]] nevner ukjent node {end!r}")
@@ -186,8 +207,24 @@ def _list(value: object, label: str) -> list[dict[str, object]]:
     return value
 
 
+def _known_keys(data: dict[str, object], known: Collection[str], where: str | None) -> None:
+    """Refuse the first key the parser does not read, naming it and ``where`` it is (None: the top level)."""
+    key = next((k for k in data if k not in known), None)
+    if key is None:
+        return
+    if where is not None:
+        raise ValidationError(f"ukjent nøkkel {key!r} i {where} (gyldige: {', '.join(sorted(known))})")
+    tables = ", ".join(TABLES.values())  # the top level holds only the tables
+    value = data[key]
+    if isinstance(value, dict) or (isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
+        header = f"[{key}]" if isinstance(value, dict) else f"[[{key}]]"
+        raise ValidationError(f"ukjent tabell {header} (gyldige: {tables})")
+    raise ValidationError(f"ukjent nøkkel {key!r} utenfor tabellene (gyldige tabeller: {tables})")
+
+
 def _node(data: dict[str, object]) -> NodeSpec:
     node_id = str(data.get("id", ""))
+    _known_keys(data, NODE_KEYS, f"[[node]] {node_id or 'uten id'}")
     if not NODE_ID_RE.match(node_id):
         raise ValidationError(f"[[node]] har ugyldig id {node_id!r}")
     radio_only = bool(data.get("radio_only", False))
@@ -200,9 +237,16 @@ def _default_role(node_id: str) -> str:
 
 
 def _event(data: dict[str, object], ids: list[str], base: Path) -> Event:
+    where = f"[[event]] ved {data.get('at', 0)}"
+    _known_keys(data, ("at", *ACTIONS), where)
+    actions = [key for key in data if key in ACTIONS]
+    if len(actions) > 1:  # the others would be silently dropped
+        raise ValidationError(f"{where} har flere handlinger ({', '.join(actions)}): bruk én [[event]] for hver")
     at = parse_duration(data.get("at", 0))
     if "send" in data:
-        return Event(at, send=_send(_table(data["send"], "send"), ids, base))
+        send = _table(data["send"], f"send i {where}")
+        _known_keys(send, SEND_KEYS, f"send i {where}")
+        return Event(at, send=_send(send, ids, base))
     if "partition" in data:
         return Event(at, partition=_nodes(data["partition"], ids))
     if "heal" in data:
@@ -212,12 +256,13 @@ def _event(data: dict[str, object], ids: list[str], base: Path) -> Event:
     if "restart" in data:
         return Event(at, restart=_nodes([data["restart"]], ids)[0])
     if "inject" in data:
-        inject = _table(data["inject"], "inject")
+        inject = _table(data["inject"], f"inject i {where}")
+        _known_keys(inject, INJECT_KEYS, f"inject i {where}")
         attack = str(inject.get("attack", ""))
         if attack not in ATTACKS:
             raise ValidationError(f"ukjent angrep {attack!r} (gyldige: {', '.join(ATTACKS)})")
         return Event(at, inject=(_nodes([inject.get("into")], ids)[0], attack))
-    raise ValidationError(f"[[event]] ved {data.get('at')!r} har ingen kjent handling")
+    raise ValidationError(f"{where} har ingen handling (gyldige: {', '.join(ACTIONS)})")
 
 
 def _nodes(value: object, ids: list[str]) -> tuple[str, ...]:
