@@ -821,3 +821,15 @@ def test_a_forged_fragment_costs_one_request_not_a_stream_of_them() -> None:
     sent = a.run(2 * 3600.0)
 
     assert len([w for r in requests(sent) for w in r.wants if w.origin == "HOL"]) == 1
+
+
+@pytest.mark.parametrize(("age_s", "rank"), [(600.0, 1), (2 * 3600.0, 3)])
+def test_an_answer_spends_the_urgent_rank_only_while_its_message_is_fresh(age_s: float, rank: int) -> None:
+    # Requests are unsigned: anyone may ask for an old HASTER again and again.
+    a = Node("RIN", now=NOW + age_s)
+    a.hold(HASTER_HOL_2)
+
+    a.hear(Request(SIGNERS["SF"].key_id, (Want("HOL", 2),)).to_bytes())
+    sent = a.run(SETTLE_S)
+
+    assert [tx.rank for tx in sent if HASTER_HOL_2.wire in data_frames([tx])] == [rank]

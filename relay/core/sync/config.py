@@ -64,6 +64,9 @@ class SyncConfig:
     # A message numbered this far above the highest we hold of its origin is refused:
     # above any restore's jump (hw/restore.sh adds 1000), far below a stolen key's.
     seq_window: int = 4096
+    # Answers to others go at their message's NØD or HASTER rank only while it is
+    # younger than this (by when we got or sent it); then as PRIORITET.
+    urgent_answer_s: float = 3600.0
     # A message older than this is refused as a replay.  A crisis runs for days or
     # weeks and a node may be cut off for most of one; a year-old message is not news.
     max_age_s: float = 30 * 86400.0

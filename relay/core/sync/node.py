@@ -382,8 +382,8 @@ class SyncNode:
 
     def _schedule_response(self, want: Want, wire_bytes: bytes, now: float, requesters: set[str]) -> None:
         pieces = frames.split(wire_bytes, wire.peek(wire_bytes).key_id, want.seq)
-        rank = data_rank(wire.peek(wire_bytes).priority.rank)
         item = (want.origin, want.seq)
+        rank = self._answer_rank(wire_bytes, now)
         for index, piece in enumerate(pieces):
             if len(pieces) > 1 and want.fragments is not None and not want.fragments >> index & 1:
                 continue
@@ -404,6 +404,20 @@ class SyncNode:
             fire = now + self._answer_delay(item, requesters, now, len(pieces), again=key in self._on_air)
             tx = Transmission(piece, self._answer_hops(requesters, now), rank)
             self._responses[key] = Answer(fire, tx, item, set(requesters))
+
+    def _answer_rank(self, wire_bytes: bytes, now: float) -> int:
+        """An answer goes at its message's rank only while the message is fresh: an
+        old NØD asked for again (by anyone: requests are unsigned) must not spend the
+        reserve that today's NØD needs.  Older than ``urgent_answer_s``, as PRIORITET."""
+        rank = data_rank(wire.peek(wire_bytes).priority.rank)
+        if rank > 1:
+            return rank
+        try:
+            created = wire.decode(wire_bytes, self.roster, self.dictionaries).message.created.timestamp()
+        except DecodeError:
+            return data_rank(Priority.PRIORITET.rank)
+        fresh = self._wall(now) - created < self.config.urgent_answer_s
+        return rank if fresh else data_rank(Priority.PRIORITET.rank)
 
     def _answer_delay(
         self, item: tuple[str, int], waiting: set[str], now: float, packets: int = 1, again: bool = False
