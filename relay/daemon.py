@@ -1,11 +1,18 @@
-"""The radio daemon: the sync protocol on a real radio and the wall clock, and its status.
+"""The radio daemon: the sync protocol on a real radio and a real clock, and its status.
 
 ``relay daemon`` runs one ``Daemon``: what the radio hears goes to
 ``SyncNode.receive``; when the radio is free, ``SyncNode.poll`` says what to
 send next; messages the CLI commits to the store are noticed (``PRAGMA
 data_version``, polled every second) and handed to the sync.  It is the
 simulator's loop (``relay.sim.runner``) with a radio for the medium and
-``time.time`` for the virtual clock.
+``time.monotonic`` for the virtual clock.
+
+Two clocks: every timer (the sync's ``now``, the radio pacing, the outbox poll,
+the status interval) runs on the monotonic clock, and the wall clock only dates
+things (what the store records, the snapshot's times).  A step of the system
+clock (an NTP or GPS correction, an RTC with a flat battery) then moves the
+dates and nothing else; timers on the wall clock would silence the node for as
+long as a step back.
 
 The radio sits behind ``relay.edge.transport.Transport``:
 ``relay.edge.radio.MeshtasticTransport`` (imported only by ``serve``, so nothing
@@ -64,12 +71,14 @@ STATUS_FORMAT = 1
 STATUS_INTERVAL_S = 10.0
 STATUS_MIN_GAP_S = 1.0  # "on change" writes coalesce to at most one a second
 STALE_AFTER_S = 60.0  # an older snapshot means the daemon is not running
+CLOCK_STEP_S = 1.0  # the wall clock moved this much against the monotonic one: a step (slewing is far slower)
 OUTBOX_POLL_S = 1.0
 MAX_WAIT_S = 0.5  # the loop wakes at least this often (signals, the outbox, the link)
 MAX_FRAMES_PER_STEP = 64  # a flood of received frames cannot starve sending
 TX_MARGIN = 1.1  # the radio's listen-before-talk delay on top of the airtime
 REJECT_LOG_GAP_S = 10.0  # per reason, at most one line this often; the rest are counted
 REJECT_MEMORY = 256  # a rejected frame heard again (rebroadcast, repeated attack) is logged once
+ALARM_MEMORY = 8  # the latest alarms kept in the status snapshot
 
 RANK_LABELS = {0: "NØD", 1: "HASTER", 2: "KONTROLL", 3: "PRIORITET", 4: "RUTINE"}
 
@@ -162,7 +171,13 @@ def _heard_from(frame: bytes, received: Received, roster: Roster) -> tuple[str, 
 
 
 class Daemon:
-    """One node's sync over a ``Transport``, on a clock (``time.time``, or a fake in tests)."""
+    """One node's sync over a ``Transport``.
+
+    ``clock`` is steady and drives every timer (``time.monotonic``); ``wall`` dates
+    what is stored and shown (``time.time``).  Fakes of both in the tests.  Times
+    the daemon keeps (``heard``, ``started``, ``now`` arguments) are on ``clock``;
+    ``wall_of`` turns them into dates.
+    """
 
     def __init__(
         self,
@@ -173,7 +188,8 @@ class Daemon:
         transport: Transport,
         *,
         url: str = "",
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         time_scale: float = 1.0,
         config: SyncConfig | None = None,
@@ -184,9 +200,11 @@ class Daemon:
         self.transport = transport
         self.url = url
         self.clock = clock
-        self.time_scale = time_scale
+        self.wall = wall
+        self.time_scale = time_scale  # the sync's timers and the airtime shrink; the clocks run at their pace
         now = clock()
         self.started = now
+        self._wall_offset = wall() - now
         self.sync = SyncNode(
             node_id,
             key_id,
@@ -198,11 +216,13 @@ class Daemon:
             now,
             config or scaled_config(time_scale),
             on_stored=self._stored,
+            wall=self.wall_of,
         )
         self.frames_heard = 0
         self.frames_sent = 0
         self._conflicts = 0
         self.heard: dict[str, dict[str, Any]] = {}
+        self.alarms: list[dict[str, Any]] = []  # what the operator must see (``_alarm``)
         self._stopping: str | None = None
         self._held: Transmission | None = None  # polled from the sync, not yet taken by the radio
         self._radio_free_at = now
@@ -242,6 +262,7 @@ class Daemon:
         now = self.clock()
         heard = self.transport.receive(max(0.0, min(self._next_wake(now) - now, MAX_WAIT_S)))
         now = self.clock()
+        self._watch_wall_clock()
         count = 0
         while heard is not None:
             self._on_frame(heard, now)
@@ -261,6 +282,27 @@ class Daemon:
         self.transport.close()
         self.write_status(self.clock(), stopped=self._stopping or "stopped")
         log.info("stopped (%s)", self._stopping or "stopped")
+
+    def wall_of(self, t: float) -> float:
+        """The wall-clock time of ``t`` on the monotonic clock, as the wall clock reads now.
+
+        Not simply ``wall()``: a time is dated by the instant it names, so a node heard
+        ten minutes ago shows as heard ten minutes ago even after the wall clock stepped.
+        """
+        return self.wall() + (t - self.clock())
+
+    def _watch_wall_clock(self) -> None:
+        """Log a step of the wall clock once; the next snapshot carries the new dates."""
+        offset = self.wall() - self.clock()
+        step = offset - self._wall_offset
+        self._wall_offset = offset
+        if abs(step) >= CLOCK_STEP_S:
+            log.warning(
+                "the system clock stepped %s by %.1f s; timers are not affected, dates follow it",
+                "forward" if step > 0 else "back",
+                abs(step),
+            )
+            self._status_dirty = True
 
     def _next_wake(self, now: float) -> float:
         wake = min(self._next_outbox, self._status_due())
@@ -289,6 +331,8 @@ class Daemon:
         if received.echo:
             log.debug("heard our own %s back %s", describe_frame(frame, self.roster), _how(received.hops))
             return
+        if received.alarm is not None:
+            self._alarm(received.alarm, frame, now)
         if received.rejected is not None:
             self._log_rejected(received.rejected, frame, now)
             return
@@ -304,6 +348,17 @@ class Daemon:
         if self.sync.stats.conflicts > self._conflicts:
             self._conflicts = self.sync.stats.conflicts
             log.warning("conflict: a second, different %s was signed by its origin; both are kept", msg.id)
+        self._status_dirty = True
+
+    def _alarm(self, code: str, frame: bytes, now: float) -> None:
+        """Something the operator must see (``own_origin``: a message under our own
+        origin that we never sent: our key is in someone else's hands)."""
+        what = describe_frame(frame, self.roster)
+        if not any(a["code"] == code and a["frame"] == what for a in self.alarms):
+            log.error("ALARM %s: %s, signed with our own key but never sent by us; refused", code, what)
+        self.alarms = [a for a in self.alarms if not (a["code"] == code and a["frame"] == what)]
+        self.alarms.append({"code": code, "frame": what, "at": now})
+        self.alarms = self.alarms[-ALARM_MEMORY:]
         self._status_dirty = True
 
     def _note_heard(self, node: str, via: str, hops: int, now: float) -> None:
@@ -419,7 +474,8 @@ class Daemon:
         self._status_dirty = False
 
     def snapshot(self, now: float, stopped: str | None = None) -> dict[str, Any]:
-        """What ``relay status`` shows about the daemon (times are Unix seconds)."""
+        """What ``relay status`` shows about the daemon (``now`` on the monotonic clock;
+        the times in it are Unix seconds on the wall clock)."""
         connected = self.transport.connected
         detail = self.transport.link_detail
         state = "stopped" if stopped else "connected" if connected else "down" if detail else "connecting"
@@ -430,17 +486,18 @@ class Daemon:
             "format": STATUS_FORMAT,
             "node": self.node_id,
             "pid": os.getpid(),
-            "at": now,
-            "started": self.started,
+            "at": self.wall_of(now),
+            "started": self.wall_of(self.started),
             "stopped": stopped,
             "link": {
                 "state": state,
                 "url": self.url,
                 "detail": detail,
-                "since": self._link_since,
+                "since": self.wall_of(self._link_since),
                 "modem": modem.name if modem else None,
             },
-            "heard": dict(sorted(self.heard.items())),
+            "heard": {node: {**entry, "at": self.wall_of(entry["at"])} for node, entry in sorted(self.heard.items())},
+            "alarms": [{**a, "at": self.wall_of(a["at"])} for a in self.alarms],
             "queue": self.queue_by_priority(),
             "airtime": {
                 "used_s": round(budget.used(now), 3),
@@ -471,14 +528,17 @@ class Daemon:
         return counts
 
     def _seed_heard(self) -> None:
-        """Start from the last snapshot's "last heard" (a restart should not forget who is out there)."""
+        """Start from the last snapshot's "last heard" (a restart should not forget who is out there).
+
+        Its times are dates: they come back onto the monotonic clock (possibly before its zero)."""
+        to_clock = self.clock() - self.wall()
         try:
             previous = json.loads(self.store.get_state(STATUS_KEY) or "{}")
             for node, entry in dict(previous.get("heard", {})).items():
                 if isinstance(entry, dict) and isinstance(entry.get("at"), (int, float)):
                     hops = entry.get("hops")
                     self.heard[str(node)] = {
-                        "at": float(entry["at"]),
+                        "at": float(entry["at"]) + to_clock,
                         "via": str(entry.get("via", "?")),
                         "hops": hops if isinstance(hops, int) and not isinstance(hops, bool) else None,
                     }
@@ -704,6 +764,15 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
     if running and link.get("state") != "connected":
         detail = f": {link['detail']}" if link.get("detail") else ""
         warnings.append({"code": "radio_down", "text": f"radioen er ikke tilkoblet{detail}"})
+    for alarm in (snap or {}).get("alarms", []):
+        if alarm.get("code") == "own_origin":
+            warnings.append(
+                {
+                    "code": "own_origin",
+                    "text": f"ALARM: {alarm.get('frame')} er signert med vår nøkkel, men ble aldri sendt herfra:"
+                    " nøkkelen kan være stjålet (meldingen er avvist); varsle rosteransvarlig",
+                }
+            )
     if clock_synced is False:
         warnings.append(
             {"code": "clock_not_synchronised", "text": "systemklokka er ikke synkronisert: tidsstempler kan være feil"}

@@ -2,6 +2,8 @@
 
 Unit tests run the daemon loop against a fake transport on a fake clock: the
 clock moves only when the loop waits for the radio, so nothing sleeps.  The
+fake is both of the daemon's clocks: a monotonic one counting from "boot", and
+a wall clock at an offset from it that a test can step, as NTP does.  The
 integration tests at the end run real daemons in their own processes against
 ``relay hw-sim`` (the loopback Meshtastic devices) on the wall clock.
 """
@@ -50,6 +52,7 @@ from tests.helpers import SIGNERS, STRANGER, build_roster
 ROSTER = build_roster()
 SHORT_FAST = PRESETS["SHORT_FAST"]
 EPOCH = datetime(2026, 5, 29, 12, 0, tzinfo=UTC).timestamp()
+BOOT = 1_000.0  # the monotonic clock counts from boot: its readings are no dates
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -57,11 +60,21 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 class FakeClock:
-    def __init__(self, now: float = EPOCH) -> None:
+    """``now`` (call it) is the monotonic clock; ``wall()`` reads ``wall`` when ``now`` reads ``now``."""
+
+    def __init__(self, now: float = BOOT, wall: float = EPOCH) -> None:
         self.now = now
+        self.offset = wall - now
 
     def __call__(self) -> float:
         return self.now
+
+    def wall(self) -> float:
+        return self.now + self.offset
+
+    def step_wall(self, seconds: float) -> None:
+        """The system clock is set ``seconds`` later (earlier when negative); monotonic time goes on."""
+        self.offset += seconds
 
 
 class FakeTransport:
@@ -119,6 +132,7 @@ def make_daemon(tmp_path: Path, node: str = "MOD", seed: int = 1) -> tuple[Daemo
         transport,
         url="tcp://fake:4403",
         clock=clock,
+        wall=clock.wall,
         rng=random.Random(seed),
     )
     return d, transport, clock
@@ -131,7 +145,7 @@ def run_for(d: Daemon, clock: FakeClock, seconds: float, max_steps: int = 100_00
         if clock.now >= end:
             return
         d.step()
-    raise AssertionError(f"the loop stalled at {clock.now - EPOCH:.3f} s")
+    raise AssertionError(f"the loop stalled at {clock.now - BOOT:.3f} s")
 
 
 def message(
@@ -205,6 +219,26 @@ def test_our_own_frame_repeated_by_a_hill_is_ignored_quietly(tmp_path: Path, cap
     assert d.heard == {} and not d.sync.stats.rejected
     assert "heard our own SUMMARY of MOD back via 1 repeater" in caplog.text
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_message_under_our_own_origin_that_we_never_sent_raises_the_alarm(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    caplog.set_level(logging.INFO, "relay.daemon")
+    forged = message("MOD", 2**32 - 1)  # our key, in someone else's hands
+
+    radio.hear(forged.wire, forged.wire)  # heard twice: one alarm in the log
+    run_for(d, clock, 1.0)
+
+    assert d.store.wire_of("MOD", 2**32 - 1) == []
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        "ALARM own_origin: MOD-4294967295 SITREP RUTINE, signed with our own key but never sent by us; refused"
+    ]
+    assert [a["code"] for a in d.snapshot(clock.now)["alarms"]] == ["own_origin"]
+    # ...and our own counter did not move: the next message is MOD-0001.
+    assert d.store.local_head("MOD") == 0
 
 
 def test_a_message_the_cli_commits_while_the_daemon_runs_is_sent_within_a_second(
@@ -334,13 +368,13 @@ def test_garbage_and_truncated_frames_neither_crash_nor_stall_the_loop(tmp_path:
 
 def test_stop_ends_the_loop_after_the_current_step_and_leaves_a_stopped_snapshot(tmp_path: Path) -> None:
     d, radio, clock = make_daemon(tmp_path)
-    radio.on_wait = lambda: d.stop("SIGTERM") if clock.now - EPOCH > 5 else None
+    radio.on_wait = lambda: d.stop("SIGTERM") if clock.now - BOOT > 5 else None
     d.run()  # returns: the stop request was honoured
     d.shutdown()
     assert radio.closed
     snapshot = json.loads(d.store.get_state(STATUS_KEY) or "{}")
     assert snapshot["stopped"] == "SIGTERM" and snapshot["link"]["state"] == "stopped"
-    assert 5 < clock.now - EPOCH < 6
+    assert 5 < clock.now - BOOT < 6
 
 
 def test_the_snapshot_says_what_status_needs(tmp_path: Path) -> None:
@@ -351,7 +385,7 @@ def test_the_snapshot_says_what_status_needs(tmp_path: Path) -> None:
     radio.hear(peer)
     run_for(d, clock, 0.5)
     snap = d.snapshot(clock.now)
-    assert snap["pid"] == os.getpid() and snap["node"] == "MOD" and snap["at"] == clock.now
+    assert snap["pid"] == os.getpid() and snap["node"] == "MOD" and snap["at"] == clock.wall()
     assert snap["link"] | {"since": None} == {
         "state": "connected",
         "url": "tcp://fake:4403",
@@ -359,12 +393,12 @@ def test_the_snapshot_says_what_status_needs(tmp_path: Path) -> None:
         "since": None,
         "modem": "LONG_FAST",
     }
-    assert snap["heard"]["RIN"] == {"at": pytest.approx(clock.now, abs=0.5), "via": "summary", "hops": 0}
+    assert snap["heard"]["RIN"] == {"at": pytest.approx(clock.wall(), abs=0.5), "via": "summary", "hops": 0}
     assert snap["queue"]["PRIORITET"] >= 1 and snap["queue"]["NØD"] == 0
     assert 0 < snap["airtime"]["used_s"] < snap["airtime"]["limit_s"] == 324.0
     run_for(d, clock, daemon_mod.STATUS_INTERVAL_S + 1)
     written = json.loads(d.store.get_state(STATUS_KEY) or "{}")
-    assert clock.now - written["at"] <= daemon_mod.STATUS_INTERVAL_S
+    assert clock.wall() - written["at"] <= daemon_mod.STATUS_INTERVAL_S
 
 
 def test_a_restarted_daemon_remembers_who_it_heard(tmp_path: Path) -> None:
@@ -373,8 +407,13 @@ def test_a_restarted_daemon_remembers_who_it_heard(tmp_path: Path) -> None:
     run_for(d, clock, 1.0)
     d.stop()
     d.shutdown()
-    again = Daemon("MOD", SIGNERS["MOD"].key_id, d.store, ROSTER, FakeTransport(clock), clock=clock)
+    heard_at = json.loads(d.store.get_state(STATUS_KEY) or "{}")["heard"]["RIN"]["at"]
+    rebooted = FakeClock(now=30.0, wall=clock.wall() + 60)  # the monotonic clock starts over
+    again = Daemon(
+        "MOD", SIGNERS["MOD"].key_id, d.store, ROSTER, FakeTransport(rebooted), clock=rebooted, wall=rebooted.wall
+    )
     assert (again.heard["RIN"]["via"], again.heard["RIN"]["hops"]) == ("summary", 2)
+    assert again.snapshot(rebooted.now)["heard"]["RIN"]["at"] == pytest.approx(heard_at, abs=1e-3)  # the same date
 
 
 def test_two_daemons_on_a_fake_air_converge(tmp_path: Path) -> None:
@@ -384,7 +423,9 @@ def test_two_daemons_on_a_fake_air_converge(tmp_path: Path) -> None:
         store = Store(tmp_path / f"{node}.db", dictionaries.available())
         transport = FakeTransport(clock)
         nodes[node] = (
-            Daemon(node, SIGNERS[node].key_id, store, ROSTER, transport, clock=clock, rng=random.Random(i)),
+            Daemon(
+                node, SIGNERS[node].key_id, store, ROSTER, transport, clock=clock, wall=clock.wall, rng=random.Random(i)
+            ),
             transport,
         )
     commit(nodes["MOD"][0].store, long_message("MOD", 1, packets=2))
@@ -399,6 +440,89 @@ def test_two_daemons_on_a_fake_air_converge(tmp_path: Path) -> None:
         if nodes["RIN"][0].store.get("MOD", 1):
             break
     assert nodes["RIN"][0].store.digest() == nodes["MOD"][0].store.digest()
+
+
+# --- a step of the system clock --------------------------------------------------------------
+
+HOUR = 3600.0
+STEPPED_AT = 600.0  # the daemon has run ten minutes when the system clock is set
+
+
+def commit_from_the_cli(path: Path, clock: FakeClock, seq: int = 1) -> wire.SignedMessage:
+    """A NØD the way ``relay send`` commits it: on its own connection, dated by the wall clock."""
+    created = datetime.fromtimestamp(clock.wall(), UTC)
+    msg = compose(Kind.SITREP, "MOD", seq, created, text="Brann i rådhuset.", priority=Priority.NOD)
+    signed = wire.encode(msg, SIGNERS["MOD"], dictionaries.current())
+    cli_store = Store(path / "MOD.db", dictionaries.available())
+    try:
+        return cli_store.commit_local("MOD", lambda _: signed, created)
+    finally:
+        cli_store.close()
+
+
+def run_with_a_clock_step(
+    path: Path, step: float
+) -> tuple[Daemon, FakeTransport, FakeClock, wire.SignedMessage, float]:
+    """HOL heard behind the hill; ten minutes in, the wall clock is set ``step`` s later
+    (earlier when negative) and a NØD is committed right after; then forty minutes more.
+    The daemon, its radio, the clock, the NØD and when (monotonic) it was committed."""
+    path.mkdir()
+    d, radio, clock = make_daemon(path)
+    radio.hear(summary_of("HOL"), hops=1, hop_start=1)
+    run_for(d, clock, STEPPED_AT)
+    clock.step_wall(step)
+    committed_at = clock.now
+    nod = commit_from_the_cli(path, clock)
+    run_for(d, clock, 40 * 60.0)
+    return d, radio, clock, nod, committed_at
+
+
+@pytest.mark.parametrize("step", [-HOUR, HOUR], ids=["back", "forward"])
+def test_a_step_of_the_system_clock_changes_nothing_on_the_air(tmp_path: Path, step: float) -> None:
+    d, radio, clock, nod, committed_at = run_with_a_clock_step(tmp_path / "stepped", step)
+    nod_at = [t for t, frame, _ in radio.sent if frame == nod.wire]
+    assert nod_at and nod_at[0] - committed_at <= daemon_mod.OUTBOX_POLL_S + daemon_mod.MAX_WAIT_S  # at once
+    summaries = [t for t, frame, _ in radio.sent if frame[0] == frames.SUMMARY]
+    assert [t for t in summaries if t > nod_at[0]]  # they go on after the step...
+    gaps = [b - a for a, b in itertools.pairwise([BOOT, *summaries, clock.now])]
+    assert max(gaps) <= d.sync.config.summary_max_s  # ...on their schedule: never a silence longer than Trickle's
+    _, steady, _, steady_nod, _ = run_with_a_clock_step(tmp_path / "steady", 0.0)
+
+    def air(sent: list[tuple[float, bytes, int]], nod: wire.SignedMessage) -> list[tuple[float, bytes, int]]:
+        return [(t, frame.replace(nod.wire, b"<the NOD>"), hops) for t, frame, hops in sent]  # dated: it differs
+
+    assert air(radio.sent, nod) == air(steady.sent, steady_nod)  # the same frames, moments and hop limits
+
+
+@pytest.mark.parametrize("step", [-HOUR, HOUR], ids=["back", "forward"])
+def test_after_a_step_of_the_system_clock_dates_follow_it(
+    tmp_path: Path, step: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "relay.daemon")
+    d, radio, clock = make_daemon(tmp_path)
+    radio.hear(summary_of("HOL"), hops=1, hop_start=1)
+    run_for(d, clock, STEPPED_AT)
+    heard_at = d.heard["HOL"]["at"]
+    clock.step_wall(step)
+    stepped_at, wall = clock.now, clock.wall()
+    commit_from_the_cli(tmp_path, clock)
+    run_for(d, clock, 2.0)
+    direction = "back" if step < 0 else "forward"
+    assert f"the system clock stepped {direction} by 3600.0 s; timers are not affected, dates follow it" in caplog.text
+    snap = json.loads(d.store.get_state(STATUS_KEY) or "{}")  # written at once: the step makes it due
+    assert wall <= snap["at"] <= clock.wall()
+    assert snap["started"] == pytest.approx(EPOCH + step, abs=1e-3)  # the start, on the clock as it now reads
+    assert snap["heard"]["HOL"]["at"] == pytest.approx(wall - (stepped_at - heard_at), abs=1e-3)  # 10 min ago
+    transmitted = d.store.get("MOD", 1)[0].transmitted_at
+    assert transmitted is not None and transmitted.timestamp() == pytest.approx(wall, abs=2.0)
+    receipt = frames.Summary(SIGNERS["HOL"].key_id, ROSTER.version, (("HOL", 1), ("MOD", 1))).to_bytes()
+    radio.hear(message("HOL", 1).wire, receipt, hops=1, hop_start=1)
+    run_for(d, clock, 1.0)
+    assert d.store.get("HOL", 1)[0].received_at.timestamp() == pytest.approx(clock.wall(), abs=1.5)
+    assert [(r.node, r.at.timestamp()) for r in d.store.receipts("MOD", 1)] == [
+        ("HOL", pytest.approx(clock.wall(), abs=1.5))
+    ]
+    assert d.snapshot(clock.now)["at"] == clock.wall()
 
 
 # --- serve(): the real entry point, with the radio faked ------------------------------------
