@@ -79,6 +79,16 @@ TX_MARGIN = 1.1  # the radio's listen-before-talk delay on top of the airtime
 REJECT_LOG_GAP_S = 10.0  # per reason, at most one line this often; the rest are counted
 REJECT_MEMORY = 256  # a rejected frame heard again (rebroadcast, repeated attack) is logged once
 ALARM_MEMORY = 8  # the latest alarms kept in the status snapshot
+ALARM_LOG = {
+    "own_origin": "signed with our own key but never sent by us",
+    "origin_flood": "its origin sends more than relay admits (a stolen key?); held until the rate allows",
+}
+ALARM_TEXT = {
+    "own_origin": "ALARM: {frame} er signert med vår nøkkel, men ble aldri sendt herfra:"
+    " nøkkelen kan være stjålet (meldingen er avvist); varsle rosteransvarlig",
+    "origin_flood": "MISTENKELIG: {frame}: avsenderen sender flere meldinger enn relay slipper inn"
+    " (stjålet nøkkel?); de holdes tilbake til takten tillater dem",
+}
 
 RANK_LABELS = {0: "NØD", 1: "HASTER", 2: "KONTROLL", 3: "PRIORITET", 4: "RUTINE"}
 
@@ -355,7 +365,7 @@ class Daemon:
         origin that we never sent: our key is in someone else's hands)."""
         what = describe_frame(frame, self.roster)
         if not any(a["code"] == code and a["frame"] == what for a in self.alarms):
-            log.error("ALARM %s: %s, signed with our own key but never sent by us; refused", code, what)
+            log.error("ALARM %s: %s, %s; refused", code, what, ALARM_LOG.get(code, "suspicious"))
         self.alarms = [a for a in self.alarms if not (a["code"] == code and a["frame"] == what)]
         self.alarms.append({"code": code, "frame": what, "at": now})
         self.alarms = self.alarms[-ALARM_MEMORY:]
@@ -765,14 +775,9 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
         detail = f": {link['detail']}" if link.get("detail") else ""
         warnings.append({"code": "radio_down", "text": f"radioen er ikke tilkoblet{detail}"})
     for alarm in (snap or {}).get("alarms", []):
-        if alarm.get("code") == "own_origin":
-            warnings.append(
-                {
-                    "code": "own_origin",
-                    "text": f"ALARM: {alarm.get('frame')} er signert med vår nøkkel, men ble aldri sendt herfra:"
-                    " nøkkelen kan være stjålet (meldingen er avvist); varsle rosteransvarlig",
-                }
-            )
+        text = ALARM_TEXT.get(str(alarm.get("code")))
+        if text is not None:
+            warnings.append({"code": str(alarm["code"]), "text": text.format(frame=alarm.get("frame"))})
     if clock_synced is False:
         warnings.append(
             {"code": "clock_not_synchronised", "text": "systemklokka er ikke synkronisert: tidsstempler kan være feil"}

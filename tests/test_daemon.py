@@ -1428,3 +1428,20 @@ def test_a_fresh_nod_lost_at_the_hill_is_repaired_over_it(tmp_path: Path) -> Non
         assert (doc["verified"], doc["priority"]) == (True, "NØD")
         # Repaired, not the push: an answer from HOL's store, over the hill.
         assert re.search(rf"heard BUNDLE of HOL: [^(]*{sent}[^(]* \(\d+ B, via 1 repeater\)", the_lab.log("MOD"))
+
+
+def test_status_shows_the_alarms_the_daemon_raised(status_home: Home) -> None:
+    alarms = [
+        {"code": "own_origin", "frame": "MOD-4294967295 SITREP RUTINE", "at": NOW - 30},
+        {"code": "origin_flood", "frame": "SIG-0180 MELDING NØD", "at": NOW - 10},
+    ]
+    _write_snapshot(status_home, NOW - 4, alarms=alarms)
+    output = status(status_home).output
+    assert (
+        "ADVARSEL: ALARM: MOD-4294967295 SITREP RUTINE er signert med vår nøkkel, men ble aldri sendt herfra:"
+        " nøkkelen kan være stjålet (meldingen er avvist); varsle rosteransvarlig\n"
+    ) in output
+    assert (
+        "ADVARSEL: MISTENKELIG: SIG-0180 MELDING NØD: avsenderen sender flere meldinger enn relay slipper inn"
+        " (stjålet nøkkel?); de holdes tilbake til takten tillater dem\n"
+    ) in output

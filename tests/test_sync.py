@@ -833,3 +833,26 @@ def test_an_answer_spends_the_urgent_rank_only_while_its_message_is_fresh(age_s:
     sent = a.run(SETTLE_S)
 
     assert [tx.rank for tx in sent if HASTER_HOL_2.wire in data_frames([tx])] == [rank]
+
+
+def test_a_stolen_key_flooding_nod_is_admitted_six_an_hour() -> None:
+    a = Node("RIN")
+    nod = [signed("MOD", seq, f"Falsk NØD nummer {seq}.", priority=Priority.NOD) for seq in range(1, 9)]
+
+    got = [a.sync.receive(m.wire, a.now + i) for i, m in enumerate(nod[:7])]
+
+    assert [g.rejected for g in got] == [None] * 6 + ["origin_flood"]
+    assert got[-1].alarm == "origin_flood" and not a.store.wire_of("MOD", 7)
+    later = a.sync.receive(nod[6].wire, a.now + 11 * 60)  # a sixth of an hour: one more NØD
+    assert later.rejected is None and a.store.wire_of("MOD", 7)
+
+
+def test_a_burst_from_one_origin_is_taken_up_to_its_size_and_the_rest_later() -> None:
+    config = SyncConfig(origin_burst=5, origin_rate_per_h=60)
+    a = Node("RIN", config=config)
+    burst = [signed("HOL", seq, f"Melding {seq}.") for seq in range(1, 8)]
+
+    got = [a.sync.receive(m.wire, a.now) for m in burst]
+
+    assert [g.rejected for g in got] == [None] * 5 + ["origin_flood"] * 2
+    assert a.sync.receive(burst[5].wire, a.now + 61).rejected is None  # a minute later: one more

@@ -67,6 +67,12 @@ class SyncConfig:
     # Answers to others go at their message's NØD or HASTER rank only while it is
     # younger than this (by when we got or sent it); then as PRIORITET.
     urgent_answer_s: float = 3600.0
+    # Admission per origin (``SyncNode._rate``): new messages of one origin that a
+    # store takes at once, then an hour; and its NØD an hour.  A town hall's whole
+    # 9 % carries about 240 messages an hour; a crisis staff writes far fewer.
+    origin_burst: float = 40.0
+    origin_rate_per_h: float = 240.0
+    nod_per_h: float = 6.0
     # A message older than this is refused as a replay.  A crisis runs for days or
     # weeks and a node may be cut off for most of one; a year-old message is not news.
     max_age_s: float = 30 * 86400.0
