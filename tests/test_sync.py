@@ -26,7 +26,7 @@ from relay.core.sync import SyncConfig, SyncNode, Transmission
 from relay.edge import dictionaries
 from relay.edge.store import Store
 from relay.errors import DecodeError
-from tests.helpers import SIGNERS, T0, build_roster
+from tests.helpers import AUTHORITY, SIGNERS, T0, build_roster
 
 ROSTER = build_roster()
 NOW = T0.timestamp()
@@ -856,3 +856,28 @@ def test_a_burst_from_one_origin_is_taken_up_to_its_size_and_the_rest_later() ->
 
     assert [g.rejected for g in got] == [None] * 5 + ["origin_flood"] * 2
     assert a.sync.receive(burst[5].wire, a.now + 61).rejected is None  # a minute later: one more
+
+
+REVOKED = ROSTER.with_revoked("HOL", AUTHORITY, T0)  # Hole's Pi was stolen
+
+
+def test_a_store_does_not_serve_messages_of_a_key_revoked_since_it_stored_them() -> None:
+    a = Node("RIN")
+    a.hold(HOL[0])
+    a.sync.roster = REVOKED  # the new roster arrives
+
+    a.hear(Request(SIGNERS["SF"].key_id, (Want("HOL", 1),)).to_bytes())
+
+    assert data_frames(a.run(SETTLE_S)) == []
+
+
+def test_a_message_of_a_revoked_key_is_refused_once_and_never_asked_for_again() -> None:
+    a = Node("RIN")
+    a.sync.roster = REVOKED
+    a.hear(HOL[0].wire)
+    assert a.sync.stats.rejected["revoked"] == 1
+
+    for _ in range(3):  # a holder with the old roster keeps naming it
+        a.hear(summary_of("SF", {"HOL": 1}, ("RIN",)), after=600.0)
+        sent = a.run(SETTLE_S)
+        assert [w for r in requests(sent) for w in r.wants if w.origin == "HOL"] == []

@@ -148,10 +148,9 @@ class SyncNode:
         self._peer_heads: dict[str, dict[str, int]] = {}
         self._peer_extras: dict[str, dict[str, Ranges]] = {}
         self.peers = Peers(node_id, self.config.neighbour_ttl_s, self.config.max_hops)
-        self._lonely_summaries = 0
-        self._buckets: dict[
-            str, tuple[float, float]
-        ] = {}  # admission per origin: (tokens, when)  # summaries sent while we heard nobody: every few probes far
+        self._lonely_summaries = 0  # summaries sent while we heard nobody: every few probes far
+        self._buckets: dict[str, tuple[float, float]] = {}  # admission per origin: (tokens, when)
+        self._refused: set[tuple[str, int]] = set()  # items of revoked keys: never asked for again
         self._peer_state: dict[str, object] = {}
         self._on_air: dict[tuple[object, ...], float] = {}  # item key -> when we last sent it
         self._stored_at: dict[tuple[str, int], float] = {}  # item -> when it reached our store
@@ -238,7 +237,12 @@ class SyncNode:
         return self.airtime(MAX_APP_PAYLOAD) * packets * (1 + hops) + self.config.answer_guard_s
 
     def _accept_message(self, data: bytes, now: float, rx: _Rx, sender: str | None = None) -> None:
-        signed = wire.decode(data, self.roster, self.dictionaries)
+        try:
+            signed = wire.decode(data, self.roster, self.dictionaries)
+        except DecodeError as exc:
+            if exc.reason == "revoked":
+                self._refuse(data)
+            raise
         msg = signed.message
         self._admit(msg, now, rx)
         # Only a verified copy silences our pending answer: a forged frame naming the
@@ -268,6 +272,17 @@ class SyncNode:
         # origin skips numbers that will never exist.  Summaries name what exists;
         # resetting Trickle makes them come soon.
         self._inconsistent(now)
+
+    def _refuse(self, data: bytes) -> None:
+        """Remember a message of a revoked key, so that we never ask for it again (a
+        holder with an older roster served one 149 times in 3 hours)."""
+        head = wire.peek(data)
+        origin = next((e.node_id for e in self.roster.entries if e.key_id == head.key_id), None)
+        if origin is not None:
+            if len(self._refused) > 4096:
+                self._refused.clear()  # a memory bound: what we forget is refused again
+            self._refused.add((origin, head.seq))
+            self._requests.pop((origin, head.seq), None)
 
     def _admit(self, msg: Message, now: float, rx: _Rx) -> None:
         """Refuse a verified message whose number cannot be right (``DecodeError``).
@@ -401,6 +416,8 @@ class SyncNode:
     # --- repair --------------------------------------------------------------
 
     def _want(self, item: tuple[str, int], now: float, mask: int | None = None) -> None:
+        if item in self._refused:
+            return  # signed with a revoked key: asking again only brings it back
         asked = self._asked_at.get(item)
         if item in self._requests or (asked is not None and now - asked < self.config.rerequest_s):
             return
@@ -408,6 +425,10 @@ class SyncNode:
         self._requests[item] = (now + self.rng.uniform(0.5, spread), mask)
 
     def _schedule_response(self, want: Want, wire_bytes: bytes, now: float, requesters: set[str]) -> None:
+        try:
+            self.roster.entry_for_key(wire.peek(wire_bytes).key_id)
+        except DecodeError:
+            return  # its key was revoked since we stored it: every store with the roster refuses it
         pieces = frames.split(wire_bytes, wire.peek(wire_bytes).key_id, want.seq)
         item = (want.origin, want.seq)
         rank = self._answer_rank(wire_bytes, now)
