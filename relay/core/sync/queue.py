@@ -29,6 +29,9 @@ class Answer:
     item: tuple[str, int]
     waiting: set[str]
     deferred: int = 0  # turns it was held back for others' answers (``SyncNode._defer``)
+    # The rank of the message itself: an old NØD's answer queues as PRIORITET (it must
+    # not spend the urgent reserve) but is still not paced by the hill share.
+    item_rank: int = 4
 
 
 @dataclass(order=True)
