@@ -52,7 +52,7 @@ inject = { into = "HOL", attack = "forged" }
 """
 
 MESH_KEYS = "duration, duty_cycle, hop_limit, preset, relay_hops, routine_hops, seed, town_hall_role"
-TABLES = "[mesh], [[node]], [[link]], [[event]]"
+TABLES = "[mesh], [[node]], [[link]], [[event]], [[rogue]]"
 ACTIONS = "at, crash, heal, inject, partition, restart, send"
 SEND_KEYS = "exercise, fields, from, kind, priority, ref, text, text_file, to"
 CONFIG_KEYS = "authority_key, channel_index, exercise, max_hops, name, node_id, radio, relay_hops, routine_hops"
@@ -80,8 +80,8 @@ def test_the_base_scenario_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         ),
         (
             '[[node]]\nid = "RIN"\n',
-            '[[rogue]]\nid = "LUR"\n\n[[node]]\nid = "RIN"\n',
-            f"ukjent tabell [[rogue]] (gyldige: {TABLES})",
+            '[[jammer]]\nid = "LUR"\n\n[[node]]\nid = "RIN"\n',
+            f"ukjent tabell [[jammer]] (gyldige: {TABLES})",
         ),
         ("[mesh]\n", "[radio]\nhop_limit = 2\n\n[mesh]\n", f"ukjent tabell [radio] (gyldige: {TABLES})"),
         (
@@ -160,7 +160,7 @@ def test_every_shipped_scenario_loads(name: str) -> None:
 
 
 def test_the_shipped_scenarios_are_there() -> None:
-    assert SHIPPED == ["field-plan.toml", "modum.toml"]
+    assert SHIPPED == ["field-plan.toml", "modum.toml", "rogue-request-flood.toml"]
 
 
 # --- relay.toml ---------------------------------------------------------------

@@ -17,7 +17,8 @@ What it models, after the Meshtastic firmware:
   random contention delay unless it first hears another radio rebroadcast it;
   a ``radio_only`` router always rebroadcasts, and sooner;
 * the firmware's duty-cycle limit per radio over a rolling hour: a client
-  packet over the limit is refused (DUTY_CYCLE_LIMIT), a relay is dropped.
+  packet over the limit is refused (DUTY_CYCLE_LIMIT), a relay is dropped;
+  a ``lawless`` radio (a hostile one) is not bound by it.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class _Radio:
     router: bool
     mute: bool  # CLIENT_MUTE: never rebroadcasts others' packets (the store relays instead)
     budget: DutyBudget
+    lawless: bool = False  # ignores the duty-cycle limit (a hostile radio)
     queue: list[_Packet] = field(default_factory=list)
     busy_until: float = 0.0
     attempt_pending: bool = False
@@ -110,13 +112,19 @@ class Medium:
         duty_cycle: float = 0.10,
         routers: Iterable[str] = (),
         mute: Iterable[str] = (),
+        lawless: Iterable[str] = (),
     ) -> None:
+        """``routers`` rebroadcast sooner and always; ``mute`` radios never rebroadcast;
+        ``lawless`` radios transmit regardless of the duty-cycle limit."""
         routers = set(routers)
         muted = set(mute)
+        unbound = set(lawless)
         self.preset = preset
         self.rng = rng
         self.links = dict(links)
-        self.radios = {n: _Radio(n, n in routers, n in muted, DutyBudget(duty_cycle, reserve=0.0)) for n in nodes}
+        self.radios = {
+            n: _Radio(n, n in routers, n in muted, DutyBudget(duty_cycle, reserve=0.0), n in unbound) for n in nodes
+        }
         self.cut: set[str] = set()
         self._events: list[tuple[float, int, Callable[[float], list[Delivery] | None]]] = []
         self._order = itertools.count()
@@ -155,7 +163,7 @@ class Medium:
             return SendResult.TOO_LARGE
         if len(radio.queue) >= RADIO_QUEUE:
             return SendResult.QUEUE_FULL
-        if not radio.budget.allows(now, self.airtime(frame), urgent=True):
+        if not radio.lawless and not radio.budget.allows(now, self.airtime(frame), urgent=True):
             return SendResult.DUTY_CYCLE_LIMIT
         packet = _Packet(next(self._ids), node, frame, hop_limit, hop_limit)
         radio.seen.add(packet.id)
@@ -280,7 +288,7 @@ class Medium:
         packet = radio.pending_relays.pop(packet_id, None)
         if packet is None or len(radio.queue) >= RADIO_QUEUE:
             return
-        if not radio.budget.allows(now, self.airtime(packet.frame), urgent=True):
+        if not radio.lawless and not radio.budget.allows(now, self.airtime(packet.frame), urgent=True):
             return  # the firmware drops a relay over its duty cycle
         radio.relays_sent += 1
         radio.queue.append(packet)

@@ -38,7 +38,7 @@ def print_summary(report: dict[str, object], scenario: Scenario, echo: Echo) -> 
     echo(f"  {'node':<5} {'sendetid':>9} {'pakker':>7} {'maks time':>10}  avvist")
     for node_id, n in nodes.items():
         rejected = n.get("rejected") or {}
-        tag = " (kun radio)" if n.get("radio_only") else ""
+        tag = " (kun radio)" if n.get("radio_only") else " (fiendtlig radio)" if n.get("rogue") else ""
         echo(
             f"  {node_id:<5} {n['airtime_s']:>8.1f}s {n['packets_sent']:>7} {float(n['max_hourly_duty']):>9.2%}  "  # type: ignore[arg-type]
             f"{', '.join(f'{k}: {v}' for k, v in rejected.items()) or '-'}{tag}"  # type: ignore[attr-defined]

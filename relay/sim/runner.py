@@ -21,7 +21,8 @@ from relay.core.sync import SyncConfig, SyncNode
 from relay.edge import dictionaries
 from relay.edge.store import Store
 from relay.sim.medium import Medium
-from relay.sim.scenario import Event, Scenario
+from relay.sim.rogue import Rogue
+from relay.sim.scenario import Event, RogueSpec, Scenario
 
 T0 = datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
 EPOCH0 = T0.timestamp()
@@ -92,14 +93,18 @@ class Simulation:
         self.roster, signers = lab_roster(scenario)
         self.dicts = dictionaries.available()
         self.config = config or sync_config(scenario)
+        rogue_ids = [r.id for r in scenario.rogues]
+        rogue_links = {frozenset((r.id, node)): loss for r in scenario.rogues for node, loss in r.links.items()}
+        town_halls = [n.id for n in scenario.nodes if not n.radio_only] if scenario.client_mute else []
         self.medium = Medium(
-            [n.id for n in scenario.nodes],
-            scenario.links,
+            [*(n.id for n in scenario.nodes), *rogue_ids],
+            {**scenario.links, **rogue_links},
             scenario.preset,
             random.Random(self.rng.random()),
             scenario.duty_cycle,
             routers=[n.id for n in scenario.nodes if n.radio_only],
-            mute=[n.id for n in scenario.nodes if not n.radio_only] if scenario.client_mute else [],
+            mute=[*town_halls, *rogue_ids],  # a rogue relays nobody's packets
+            lawless=rogue_ids,
         )
         self.nodes = {nid: SimNode(nid, signer, Store(":memory:", self.dicts)) for nid, signer in signers.items()}
         self.messages: dict[str, MessageRecord] = {}
@@ -109,6 +114,7 @@ class Simulation:
         self._emit = timeline or (lambda t, s: None)
         for node in self.nodes.values():
             self._start(node)
+        self.rogues = {spec.id: self._rogue(spec) for spec in scenario.rogues}
 
     # --- nodes ---------------------------------------------------------------
 
@@ -141,6 +147,13 @@ class Simulation:
                 self._emit(t, f"{node_id} mottok {msg.id}: {what}")
             else:
                 self._emit(t, f"{node_id} mottok {msg.id} ({msg.kind.value} fra {msg.origin})")
+
+    def _rogue(self, spec: RogueSpec) -> Rogue:
+        """A hostile radio with its own rng (from the seed and its id: adding one
+        leaves the honest nodes' draws alone) and, if it has one, a stolen key."""
+        stolen = None if spec.stolen_key is None else node_signer(self.scenario.seed, spec.stolen_key)
+        rng = random.Random(f"relay-sim/{self.scenario.seed}/rogue/{spec.id}")
+        return Rogue(spec, self.roster, rng, T0, stolen, dictionaries.current())
 
     # --- events --------------------------------------------------------------
 
@@ -260,6 +273,10 @@ class Simulation:
             for node in self.nodes.values():
                 if node.sync is not None and self.medium.idle(node.id, EPOCH0 + self.now):
                     candidates.append(node.sync.next_deadline(EPOCH0 + self.now) - EPOCH0)
+            for rogue in self.rogues.values():
+                due = rogue.next_send()
+                if due is not None:
+                    candidates.append(due)
             t = max(self.now, min(candidates))
             stalled = stalled + 1 if t == self.now else 0
             if stalled > 100_000:
@@ -274,12 +291,29 @@ class Simulation:
                 receiver = self.nodes.get(delivery.node)
                 if receiver is not None and receiver.sync is not None:
                     receiver.sync.receive(delivery.frame, EPOCH0 + t, delivery.hops, delivery.hop_start)
+                elif delivery.node in self.rogues:
+                    self.rogues[delivery.node].hear(delivery.frame)
+            self._poll_rogues(t)
             self._poll_nodes(EPOCH0 + t)
         for node in self.nodes.values():
             if node.sync is not None:
                 self._retire(node)
                 node.sync = None
         return self.report()
+
+    def _poll_rogues(self, t: float) -> None:
+        """Hand each rogue's due frames to its radio, with the mesh's highest hop limit
+        (a full radio queue drops them, as the firmware's does)."""
+        for rogue_id, rogue in self.rogues.items():
+            started = rogue.frames_sent > 0
+            due = rogue.due(t)
+            if due and not started:
+                what = f"{rogue.spec.attack}, én ramme per {rogue.spec.every:g} s"
+                self._emit(t, f"{rogue_id} (fiendtlig radio) begynner: {what}")
+            for frame in due:
+                self.medium.send(rogue_id, frame, self.scenario.hop_limit, EPOCH0 + t)
+            if due and rogue.next_send() is None:
+                self._emit(t, f"{rogue_id} (fiendtlig radio) sender sin siste ramme ({rogue.frames_sent} i alt)")
 
     def _poll_nodes(self, now: float) -> None:
         for node in self.nodes.values():
@@ -303,13 +337,7 @@ class Simulation:
         last_event = max((e.at for e in self.scenario.events), default=0.0)
         nodes: dict[str, object] = {}
         for spec in self.scenario.nodes:
-            radio = self.medium.radios[spec.id]
-            entry: dict[str, object] = {
-                "airtime_s": round(radio.airtime_s, 3),
-                "packets_sent": radio.packets_sent,
-                "bytes_sent": radio.bytes_sent,
-                "max_hourly_duty": round(self.medium.max_hourly_duty(spec.id), 5),
-            }
+            entry = self._radio_figures(spec.id)
             node = self.nodes.get(spec.id)
             if node is None:
                 entry["radio_only"] = True
@@ -320,10 +348,22 @@ class Simulation:
                     store_digest=node.store.digest(),
                 )
             nodes[spec.id] = entry
+        for rogue in self.scenario.rogues:
+            nodes[rogue.id] = {**self._radio_figures(rogue.id), "rogue": True, "attack": rogue.attack}
         return {
             "converged": converged,
             "converged_at_s": round(max(last_event, self.last_change), 3) if converged else None,
             "channel_utilization": round(self.medium.utilization(self.scenario.duration), 5),
             "messages": [vars(m) for m in self.messages.values()],
             "nodes": nodes,
+        }
+
+    def _radio_figures(self, radio_id: str) -> dict[str, object]:
+        """What one radio sent (relays included) and its busiest rolling hour."""
+        radio = self.medium.radios[radio_id]
+        return {
+            "airtime_s": round(radio.airtime_s, 3),
+            "packets_sent": radio.packets_sent,
+            "bytes_sent": radio.bytes_sent,
+            "max_hourly_duty": round(self.medium.max_hourly_duty(radio_id), 5),
         }

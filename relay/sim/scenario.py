@@ -1,6 +1,28 @@
-"""Scenario files (TOML): the mesh, its nodes and links, and a timeline of events.
+"""Scenario files (TOML): the mesh, its nodes and links, a timeline of events, and rogue radios.
 
 A key or table the parser does not read is refused, named with where it is.
+
+A ``[[rogue]]`` is a hostile radio that holds the channel key but is not in the
+roster (no store, no key of its own), so anyone can check relay against one::
+
+    [[rogue]]
+    id = "MAL"                            # a radio id, not one of the [[node]] ids
+    links = { RIN = 0.05, HOL = 0.05 }    # the nodes it hears and reaches, loss per link
+    attack = "request-flood"              # request-flood | summary-lie | fragment-spam | message-flood | seq-jump
+    every = "30s"                         # one frame this often (default 30s) ...
+    start = "10m"                         # ... from start (default 0) ...
+    stop = "40m"                          # ... until stop (default: the scenario's end)
+    claims = "JEV"                        # unsigned frames claim this node's key id (default: one drawn per frame)
+    stolen_key = "MOD"                    # message-flood and seq-jump sign with this node's real key
+
+It ignores the duty-cycle law, never rebroadcasts others' packets, sends with
+the mesh's ``hop_limit``, and its packets collide like anyone's.  The attacks:
+``request-flood`` asks for up to 32 messages the stores were heard to hold (one
+unsigned REQUEST, many answers); ``summary-lie`` claims heads far above anything
+(false MOTTATT receipts, requests nobody can answer); ``fragment-spam`` sends
+one-fragment partials under roster key ids; ``message-flood`` sends fresh, validly
+signed NØD messages numbered on from the stolen origin's highest; ``seq-jump``
+sends validly signed messages numbered 2^31 and up, and 2^32-1 and down.
 """
 
 from __future__ import annotations
@@ -20,13 +42,16 @@ ATTACKS = ("forged", "tampered", "replay", "garbage")
 
 # Every key the parser reads, per table: anything else (a typo such as ``relay_hop``,
 # a table from a newer format) is refused rather than silently ignored.
-TABLES = {"mesh": "[mesh]", "node": "[[node]]", "link": "[[link]]", "event": "[[event]]"}
+TABLES = {"mesh": "[mesh]", "node": "[[node]]", "link": "[[link]]", "event": "[[event]]", "rogue": "[[rogue]]"}
 MESH_KEYS = ("preset", "seed", "hop_limit", "duty_cycle", "duration", "relay_hops", "routine_hops", "town_hall_role")
 NODE_KEYS = ("id", "name", "radio_only", "role")
 LINK_KEYS = ("a", "b", "loss")
 ACTIONS = ("send", "partition", "heal", "crash", "restart", "inject")  # an [[event]] holds ``at`` and one of these
 SEND_KEYS = ("from", "kind", "priority", "to", "text", "text_file", "fields", "exercise", "ref")
 INJECT_KEYS = ("into", "attack")
+ROGUE_KEYS = ("id", "links", "attack", "every", "start", "stop", "claims", "stolen_key")
+ROGUE_ATTACKS = ("request-flood", "summary-lie", "fragment-spam", "message-flood", "seq-jump")
+SIGNED_ATTACKS = ("message-flood", "seq-jump")  # need a stolen_key; the others send unsigned frames
 
 
 def parse_duration(value: object) -> float:
@@ -72,6 +97,20 @@ class Event:
 
 
 @dataclass(frozen=True)
+class RogueSpec:
+    """A hostile radio: not in the roster, not a store; times in seconds from the start."""
+
+    id: str
+    links: dict[str, float]  # node id -> loss
+    attack: str
+    every: float
+    start: float
+    stop: float
+    claims: str | None = None  # key id its unsigned frames claim (None: one drawn per frame)
+    stolen_key: str | None = None  # roster node whose real key signs its messages
+
+
+@dataclass(frozen=True)
 class Scenario:
     preset: Preset
     seed: int
@@ -85,6 +124,7 @@ class Scenario:
     relay_hops: int | None = None  # override: hop limit of fresh messages (None: the sync chooses)
     routine_hops: int | None = None  # override: ... of fresh PRIORITET and RUTINE messages (None: relay_hops)
     client_mute: bool = False  # town-hall radios CLIENT_MUTE (only repeaters rebroadcast) or CLIENT
+    rogues: tuple[RogueSpec, ...] = ()  # hostile radios, outside the roster and the reachability check
 
     @property
     def store_nodes(self) -> tuple[str, ...]:
@@ -134,12 +174,17 @@ def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenar
     )
     hop_limit = int(mesh.get("hop_limit", 3))  # type: ignore[call-overload]
     _check_reachable(nodes, links, hop_limit)
+    duration = parse_duration(mesh.get("duration", "1h"))
+    rogues = tuple(_rogue(r, nodes, duration) for r in _list(data.get("rogue", []), "[[rogue]]"))
+    rogue_ids = [r.id for r in rogues]
+    if len(set(rogue_ids)) != len(rogue_ids):
+        raise ValidationError("samme id er oppgitt to ganger i [[rogue]]")
     return Scenario(
         preset=PRESETS[preset_name],
         seed=int(mesh.get("seed", 1)),  # type: ignore[call-overload]
         hop_limit=hop_limit,
         duty_cycle=float(mesh.get("duty_cycle", 0.10)),  # type: ignore[arg-type]
-        duration=parse_duration(mesh.get("duration", "1h")),
+        duration=duration,
         nodes=nodes,
         links=links,
         events=events,
@@ -147,6 +192,7 @@ def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenar
         relay_hops=None if mesh.get("relay_hops") is None else int(mesh["relay_hops"]),  # type: ignore[call-overload]
         routine_hops=None if mesh.get("routine_hops") is None else int(mesh["routine_hops"]),  # type: ignore[call-overload]
         client_mute=_town_hall_role(mesh.get("town_hall_role", "CLIENT")) == "CLIENT_MUTE",
+        rogues=rogues,
     )
 
 
@@ -263,6 +309,60 @@ def _event(data: dict[str, object], ids: list[str], base: Path) -> Event:
             raise ValidationError(f"ukjent angrep {attack!r} (gyldige: {', '.join(ATTACKS)})")
         return Event(at, inject=(_nodes([inject.get("into")], ids)[0], attack))
     raise ValidationError(f"{where} har ingen handling (gyldige: {', '.join(ACTIONS)})")
+
+
+def _rogue(data: dict[str, object], nodes: tuple[NodeSpec, ...], duration: float) -> RogueSpec:
+    rogue_id = str(data.get("id", ""))
+    where = f"[[rogue]] {rogue_id or 'uten id'}"
+    _known_keys(data, ROGUE_KEYS, where)
+    if not NODE_ID_RE.match(rogue_id):
+        raise ValidationError(f"[[rogue]] har ugyldig id {rogue_id!r}")
+    ids = [n.id for n in nodes]
+    if rogue_id in ids:
+        raise ValidationError(f"{where}: id-en er allerede en [[node]]; en fiendtlig radio trenger sin egen id")
+    attack = str(data.get("attack", ""))
+    if attack not in ROGUE_ATTACKS:
+        raise ValidationError(f"{where}: ukjent angrep {attack!r} (gyldige: {', '.join(ROGUE_ATTACKS)})")
+    links = _rogue_links(data.get("links"), ids, where)
+    stores = [n.id for n in nodes if not n.radio_only]  # the nodes with a key in the roster
+    claims = _roster_node(data.get("claims"), stores, "claims", where)
+    stolen_key = _roster_node(data.get("stolen_key"), stores, "stolen_key", where)
+    if attack in SIGNED_ATTACKS and stolen_key is None:
+        raise ValidationError(f"{where}: {attack} signerer med en stjålet nøkkel: oppgi stolen_key")
+    if attack not in SIGNED_ATTACKS and stolen_key is not None:
+        raise ValidationError(f"{where}: stolen_key brukes bare av {' og '.join(SIGNED_ATTACKS)}, ikke {attack}")
+    if attack in SIGNED_ATTACKS and claims is not None:
+        raise ValidationError(f"{where}: claims gjelder usignerte rammer; {attack} sender bare signerte meldinger")
+    every = parse_duration(data.get("every", "30s"))
+    start = parse_duration(data.get("start", 0))
+    stop = parse_duration(data.get("stop", duration))
+    if every <= 0:
+        raise ValidationError(f"{where}: every må være lengre enn 0 s")
+    if stop <= start:
+        raise ValidationError(f"{where}: stop må komme etter start")
+    return RogueSpec(rogue_id, links, attack, every, start, stop, claims, stolen_key)
+
+
+def _rogue_links(value: object, ids: list[str], where: str) -> dict[str, float]:
+    if not isinstance(value, dict) or not value:
+        raise ValidationError(f"{where}: links må være en tabell av noder og tap, f.eks. {{ RIN = 0.05 }}")
+    links: dict[str, float] = {}
+    for node, loss in value.items():
+        if node not in ids:
+            raise ValidationError(f"{where}: links nevner ukjent node {node!r}")
+        if isinstance(loss, bool) or not isinstance(loss, (int, float)) or not 0.0 <= loss < 1.0:
+            raise ValidationError(f"{where}: tap mot {node} må være et tall mellom 0 og 1")
+        links[node] = float(loss)
+    return links
+
+
+def _roster_node(value: object, stores: list[str], key: str, where: str) -> str | None:
+    """A node with a key in the roster (a store), or None when ``key`` is not given."""
+    if value is None:
+        return None
+    if value not in stores:
+        raise ValidationError(f"{where}: {key} nevner ukjent node {value!r} (gyldige: {', '.join(stores)})")
+    return str(value)
 
 
 def _nodes(value: object, ids: list[str]) -> tuple[str, ...]:

@@ -1,0 +1,266 @@
+"""Rogue radios: a ``[[rogue]]`` holds the channel key but is not in the roster.
+
+The table is parsed and refused like the rest of a scenario; each attack sends
+the frame it names (signed with the stolen key where it has one); the runner puts
+the rogue on the air outside the duty-cycle law and in the report; and relay
+still delivers a NØD to every store through a request flood.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from relay.core import frames, wire
+from relay.core.frames import MAX_REQUEST_ITEMS, Bare, Fragment, Request, Summary
+from relay.core.model import MAX_SEQ, Kind, Priority
+from relay.edge import dictionaries
+from relay.errors import ValidationError
+from relay.sim import scenario
+from relay.sim.report import print_summary
+from relay.sim.rogue import LIE_ABOVE, Rogue
+from relay.sim.runner import T0, Simulation, lab_roster, node_signer
+from relay.sim.scenario import RogueSpec, Scenario
+from tests.test_cli import ok, relay_cli
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+LEGAL_DUTY = 0.10
+
+MAL = {"id": "MAL", "links": {"RIN": 0.05, "HOL": 0.05}, "attack": "request-flood", "every": "30s"}
+
+
+def scenario_with(
+    *rogues: dict[str, object], events: list[dict[str, object]] | None = None, hop_limit: int = 3
+) -> Scenario:
+    """Ringerike, Hole and Modum in a chain, a repeater beside Modum, and these rogues."""
+    data: dict[str, object] = {
+        "mesh": {"duration": "30m", "hop_limit": hop_limit},
+        "node": [{"id": "RIN"}, {"id": "HOL"}, {"id": "MOD"}, {"id": "REP", "radio_only": True}],
+        "link": [
+            {"a": "RIN", "b": "HOL", "loss": 0.0},
+            {"a": "HOL", "b": "MOD", "loss": 0.0},
+            {"a": "MOD", "b": "REP", "loss": 0.0},
+        ],
+        "event": events or [],
+        "rogue": list(rogues),
+    }
+    return scenario.parse(data, EXAMPLES)
+
+
+# --- the table -------------------------------------------------------------------
+
+
+def test_a_rogue_table_is_read() -> None:
+    sc = scenario_with(
+        {**MAL, "links": {"RIN": 0.05, "REP": 0.5}, "start": "10m", "stop": "40m", "claims": "HOL"},
+        {"id": "EVE", "links": {"MOD": 0}, "attack": "seq-jump", "stolen_key": "MOD"},
+    )
+    assert sc.rogues == (
+        RogueSpec("MAL", {"RIN": 0.05, "REP": 0.5}, "request-flood", 30.0, 600.0, 2400.0, claims="HOL"),
+        RogueSpec("EVE", {"MOD": 0.0}, "seq-jump", 30.0, 0.0, 1800.0, stolen_key="MOD"),  # defaults: 30s, 0, the end
+    )
+    assert sc.store_nodes == ("RIN", "HOL", "MOD")  # not a store, not in the roster
+    roster, signers = lab_roster(sc)
+    assert (roster.node_ids, sorted(signers)) == (("RIN", "HOL", "MOD"), ["HOL", "MOD", "RIN"])
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (
+            {"attack": "jam"},
+            "[[rogue]] MAL: ukjent angrep 'jam' (gyldige: request-flood, summary-lie, "
+            "fragment-spam, message-flood, seq-jump)",
+        ),
+        (
+            {"attack": None},
+            "[[rogue]] MAL: ukjent angrep '' (gyldige: request-flood, summary-lie, "
+            "fragment-spam, message-flood, seq-jump)",
+        ),
+        ({"links": {"RIN": 0.05, "KRO": 0.1}}, "[[rogue]] MAL: links nevner ukjent node 'KRO'"),
+        ({"links": {"RIN": 1.0}}, "[[rogue]] MAL: tap mot RIN må være et tall mellom 0 og 1"),
+        ({"links": {"RIN": -0.1}}, "[[rogue]] MAL: tap mot RIN må være et tall mellom 0 og 1"),
+        ({"links": {"RIN": "lite"}}, "[[rogue]] MAL: tap mot RIN må være et tall mellom 0 og 1"),
+        ({"links": {}}, "[[rogue]] MAL: links må være en tabell av noder og tap, f.eks. { RIN = 0.05 }"),
+        ({"links": None}, "[[rogue]] MAL: links må være en tabell av noder og tap, f.eks. { RIN = 0.05 }"),
+        ({"claims": "JEV"}, "[[rogue]] MAL: claims nevner ukjent node 'JEV' (gyldige: RIN, HOL, MOD)"),
+        ({"claims": "REP"}, "[[rogue]] MAL: claims nevner ukjent node 'REP' (gyldige: RIN, HOL, MOD)"),
+        (
+            {"attack": "message-flood", "stolen_key": "SF"},
+            "[[rogue]] MAL: stolen_key nevner ukjent node 'SF' (gyldige: RIN, HOL, MOD)",
+        ),
+        ({"attack": "message-flood"}, "[[rogue]] MAL: message-flood signerer med en stjålet nøkkel: oppgi stolen_key"),
+        ({"attack": "seq-jump"}, "[[rogue]] MAL: seq-jump signerer med en stjålet nøkkel: oppgi stolen_key"),
+        (
+            {"stolen_key": "MOD"},
+            "[[rogue]] MAL: stolen_key brukes bare av message-flood og seq-jump, ikke request-flood",
+        ),
+        (
+            {"attack": "seq-jump", "stolen_key": "MOD", "claims": "HOL"},
+            "[[rogue]] MAL: claims gjelder usignerte rammer; seq-jump sender bare signerte meldinger",
+        ),
+        ({"every": "snart"}, "ugyldig varighet 'snart' (bruk f.eks. 90s, 10m, 2h30m)"),
+        ({"every": 0}, "[[rogue]] MAL: every må være lengre enn 0 s"),
+        ({"start": "20m", "stop": "10m"}, "[[rogue]] MAL: stop må komme etter start"),
+        ({"id": "HOL"}, "[[rogue]] HOL: id-en er allerede en [[node]]; en fiendtlig radio trenger sin egen id"),
+        ({"id": "mal!"}, "[[rogue]] har ugyldig id 'mal!'"),
+        (
+            {"attak": "summary-lie"},
+            "ukjent nøkkel 'attak' i [[rogue]] MAL (gyldige: attack, claims, every, id, links, start, "
+            "stolen_key, stop)",
+        ),
+    ],
+)
+def test_a_bad_rogue_is_refused(change: dict[str, object], error: str) -> None:
+    rogue = {k: v for k, v in {**MAL, **change}.items() if v is not None}
+    with pytest.raises(ValidationError) as exc:
+        scenario_with(rogue)
+    assert str(exc.value) == error
+
+
+def test_two_rogues_with_one_id_are_refused() -> None:
+    with pytest.raises(ValidationError, match=r"^samme id er oppgitt to ganger i \[\[rogue\]\]$"):
+        scenario_with(MAL, MAL)
+
+
+def test_a_rogue_joins_no_stores_that_cannot_reach_each_other() -> None:
+    data: dict[str, object] = {
+        "node": [{"id": "RIN"}, {"id": "HOL"}, {"id": "MOD"}],
+        "link": [{"a": "RIN", "b": "HOL"}],
+        "rogue": [{**MAL, "links": {"HOL": 0.0, "MOD": 0.0}}],
+    }
+    with pytest.raises(ValidationError, match=r"^MOD kan ikke nå RIN med hop_limit 3"):
+        scenario.parse(data, EXAMPLES)
+
+
+# --- the attacks -------------------------------------------------------------------
+
+
+def rogue_of(sc: Scenario, index: int = 0) -> Rogue:
+    spec = sc.rogues[index]
+    roster, _ = lab_roster(sc)
+    stolen = node_signer(sc.seed, spec.stolen_key) if spec.stolen_key else None
+    return Rogue(spec, roster, random.Random(7), T0, stolen, dictionaries.current())
+
+
+def heard_summary(sc: Scenario, heads: dict[str, int]) -> bytes:
+    """A summary from Ringerike, as the rogue hears it on the air."""
+    roster, signers = lab_roster(sc)
+    return Summary(signers["RIN"].key_id, roster.version, tuple(sorted(heads.items()))).to_bytes()
+
+
+def key_of(sc: Scenario, node: str) -> int:
+    return node_signer(sc.seed, node).key_id
+
+
+def test_request_flood_asks_for_everything_it_heard_held() -> None:
+    sc = scenario_with({**MAL, "claims": "HOL", "start": "1m"})
+    rogue = rogue_of(sc)
+    rogue.hear(heard_summary(sc, {"RIN": 40, "MOD": 3}))
+    rogue.hear(b"\x03garbage")  # what it cannot read teaches it nothing
+    assert rogue.due(59.0) == []
+    (frame,) = rogue.due(60.0)
+    request = frames.parse(frame)
+    assert isinstance(request, Request) and request.key_id == key_of(sc, "HOL")
+    assert len(request.wants) == MAX_REQUEST_ITEMS
+    held = {("RIN", s) for s in range(1, 41)} | {("MOD", s) for s in range(1, 4)}
+    assert {(w.origin, w.seq) for w in request.wants} <= held
+    assert rogue.next_send() == 90.0
+
+
+def test_summary_lie_claims_heads_far_above_anything() -> None:
+    sc = scenario_with({**MAL, "attack": "summary-lie", "claims": "MOD"})
+    rogue = rogue_of(sc)
+    rogue.hear(heard_summary(sc, {"RIN": 5}))
+    (frame,) = rogue.due(0.0)
+    summary = frames.parse(frame)
+    assert isinstance(summary, Summary) and summary.key_id == key_of(sc, "MOD")
+    assert dict(summary.heads) == {"RIN": 5 + LIE_ABOVE, "HOL": LIE_ABOVE, "MOD": LIE_ABOVE}
+
+
+def test_fragment_spam_sends_fragments_under_roster_key_ids() -> None:
+    sc = scenario_with({**MAL, "attack": "fragment-spam", "every": "1s"})
+    rogue = rogue_of(sc)
+    sent = rogue.due(9.5)
+    assert len(sent) == 10
+    roster_keys = {key_of(sc, n) for n in sc.store_nodes}
+    for frame in sent:
+        fragment = frames.parse(frame)
+        assert isinstance(fragment, Fragment) and fragment.key.key_id in roster_keys
+        assert len(frame) == 12  # 8 of header, 4 of data
+    assert len({frames.parse(f).key for f in sent}) == 10  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("attack", ["message-flood", "seq-jump"])
+def test_signed_attacks_send_valid_messages_with_the_stolen_key(attack: str) -> None:
+    sc = scenario_with({**MAL, "attack": attack, "stolen_key": "MOD", "every": "10s"})
+    rogue = rogue_of(sc)
+    rogue.hear(heard_summary(sc, {"MOD": 7}))
+    roster, _ = lab_roster(sc)
+    sent = [frames.parse(f) for f in rogue.due(25.0)]
+    assert all(isinstance(f, Bare) for f in sent) and len(sent) == 3
+    messages = [wire.decode(f.data, roster, dictionaries.available()).message for f in sent]  # type: ignore[union-attr]
+    assert {m.origin for m in messages} == {"MOD"} and {m.kind for m in messages} == {Kind.MELDING}
+    if attack == "message-flood":
+        assert [m.seq for m in messages] == [8, 9, 10]
+        assert {m.priority for m in messages} == {Priority.NOD}
+    else:
+        assert [m.seq for m in messages] == [2**31, MAX_SEQ, 2**31 + 1]
+
+
+# --- on the air --------------------------------------------------------------------
+
+
+def test_a_rogue_ignores_the_duty_cycle_law() -> None:
+    """A 0.5 s frame every 0.5 s for 15 minutes: only listen-before-talk holds it back.
+    (No rebroadcasts, hop limit 0: with them the town halls, relaying its frames, also
+    reach the law's limit, and the rogue backs off for their relays.)"""
+    sc = scenario_with(
+        {**MAL, "attack": "fragment-spam", "every": "0.5s", "stop": "15m"},
+        events=[{"at": "1m", "send": {"from": "MOD", "priority": "NØD", "text": "Brann i rådhuset."}}],
+        hop_limit=0,
+    )
+    timeline: list[str] = []
+    report = Simulation(sc, timeline=lambda t, text: timeline.append(f"{t:.0f} {text}")).run()
+    assert "0 MAL (fiendtlig radio) begynner: fragment-spam, én ramme per 0.5 s" in timeline
+    assert "900 MAL (fiendtlig radio) sender sin siste ramme (1800 i alt)" in timeline  # at 899.5 s
+    nodes: dict[str, dict[str, object]] = report["nodes"]  # type: ignore[assignment]
+    assert float(nodes["MAL"]["max_hourly_duty"]) > 1.2 * LEGAL_DUTY  # type: ignore[arg-type]
+    for node in ("RIN", "HOL", "MOD", "REP"):
+        assert float(nodes[node]["max_hourly_duty"]) <= LEGAL_DUTY  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def flood_report() -> dict[str, object]:
+    """The shipped example, as ``relay sim run --json`` reports it."""
+    lines = ok(relay_cli("sim", "run", "--json", EXAMPLES / "rogue-request-flood.toml"))
+    report: dict[str, object] = json.loads("\n".join(lines))
+    return report
+
+
+def test_the_rogue_is_in_the_json_report(flood_report: dict[str, object]) -> None:
+    nodes: dict[str, dict[str, object]] = flood_report["nodes"]  # type: ignore[assignment]
+    mal = nodes["MAL"]
+    assert mal["rogue"] is True and mal["attack"] == "request-flood"
+    assert mal["packets_sent"] == 60  # every 30 s from 10 to 40 minutes
+    assert float(mal["airtime_s"]) > 0 and int(mal["bytes_sent"]) > 0  # type: ignore[arg-type]
+    assert "rogue" not in nodes["RIN"] and "store_digest" not in mal
+
+
+def test_a_nod_reaches_every_store_through_a_request_flood(flood_report: dict[str, object]) -> None:
+    messages: list[dict[str, object]] = flood_report["messages"]  # type: ignore[assignment]
+    (nod,) = [m for m in messages if m["priority"] == "NØD"]
+    assert nod["origin"] == "MOD" and nod["sent_at_s"] == 1200.0
+    stores = {"RIN", "HOL", "JEV", "MOD", "KRO", "SIG", "SF", "POL"}
+    assert set(nod["delivered"]) == stores  # type: ignore[arg-type]
+    assert flood_report["converged"] is True
+
+
+def test_the_summary_tags_the_rogue(flood_report: dict[str, object]) -> None:
+    lines: list[str] = []
+    print_summary(flood_report, scenario.load(EXAMPLES / "rogue-request-flood.toml"), lines.append)
+    (row,) = [line for line in lines if line.lstrip().startswith("MAL ")]
+    assert row.endswith(" 60 " + row.split(" 60 ")[1]) and row.endswith("  - (fiendtlig radio)")
