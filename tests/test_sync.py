@@ -881,3 +881,26 @@ def test_a_message_of_a_revoked_key_is_refused_once_and_never_asked_for_again() 
         a.hear(summary_of("SF", {"HOL": 1}, ("RIN",)), after=600.0)
         sent = a.run(SETTLE_S)
         assert [w for r in requests(sent) for w in r.wants if w.origin == "HOL"] == []
+
+
+def test_a_request_for_what_the_requesters_own_summary_shows_it_holds_is_not_answered() -> None:
+    # Requests are unsigned: a radio with the channel key asks in SF's name for
+    # everything the stores hold.  SF's own summary says it holds HOL-0002.
+    a = Node("RIN")
+    a.hold(*HOL[:2])
+    a.hear(summary_of("SF", {"HOL": 2}, ("RIN",)))
+    a.run(SETTLE_S)
+
+    a.hear(Request(SIGNERS["SF"].key_id, (Want("HOL", 1), Want("HOL", 2))).to_bytes())
+
+    assert data_frames(a.run(SETTLE_S)) == []
+
+
+def test_a_request_does_not_bring_its_claimed_sender_nearer() -> None:
+    a = Node("RIN")
+    a.hear(summary_of("SIG", {}, ("KRO",)), hops=2, hop_start=2)  # SIG: two hills away
+    assert a.sync.peers.hops_to("SIG", a.now) == 2
+
+    a.hear(Request(SIGNERS["SIG"].key_id, (Want("HOL", 1),)).to_bytes(), after=1.0)  # a forged one, heard directly
+
+    assert a.sync.peers.hops_to("SIG", a.now) == 2

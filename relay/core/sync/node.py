@@ -179,7 +179,12 @@ class SyncNode:
             sender = self._sender_of(parsed)
             if sender == self.node_id:
                 return Received(sender, rx.hops, echo=True)  # our own frame, repeated by a hill
-            if sender is not None:
+            if isinstance(parsed, Request) and sender is not None:
+                # A request only refreshes a peer we know, never brings it nearer: it
+                # costs others airtime, so a forged one must not also place a far
+                # node at our door (its summaries will, if it is there).
+                self.peers.refresh(sender, rx.hops, now)
+            elif sender is not None:
                 self._heard_from(sender, now, rx.hops)
             self._dispatch(parsed, now, rx, sender)
         except DecodeError as exc:
@@ -201,7 +206,7 @@ class SyncNode:
             self._receive_summary(parsed, sender, now, rx)
         elif isinstance(parsed, Request):
             assert sender is not None
-            self._receive_request(parsed, sender, now)
+            self._receive_request(parsed, sender, now, rx)
         else:
             assert sender is not None
             self._receive_bundle(parsed, sender, now, rx)
@@ -404,13 +409,26 @@ class SyncNode:
                 if not queued.answer.waiting:
                     self.queue.cancel(queued)
 
-    def _receive_request(self, request: Request, requester: str, now: float) -> None:
+    def _receive_request(self, request: Request, requester: str, now: float, rx: _Rx) -> None:
+        """Answer what ``requester`` asks for, but not what its own last summary shows
+        it holds: requests are unsigned, and a radio with the channel key that asks
+        in a real node's name for everything it heard the stores hold made each 57-byte
+        request cost the stores 35 times its airtime (examples/rogue-request-flood.toml).
+        Nor do we answer a requester that a store nearer to it serves (``Peers``): a
+        flooded request reached stores across the region, and each answered over hops."""
         self._news_at[requester] = now  # what it lacks now: older sends did not reach it
+        # Ours to answer: a peer we serve ourselves, or one we know nothing of yet that
+        # asked directly; not one a store nearer to it serves.
+        ours = requester in self.peers.neighbours(now) or (not self.peers.knows(requester) and rx.hops == 0)
         for want in request.wants:
             item = (want.origin, want.seq)
             if item in self._requests:  # someone asked already: the answer will reach us too
                 del self._requests[item]
                 self._asked_at[item] = now
+            if not ours:
+                continue
+            if requester in self._peer_heads and not self._lacks(requester, want.origin, want.seq):
+                continue  # its summary says it holds it: a forged request, or one that crossed our answer
             for wire_bytes in self.log.wire_of(want.origin, want.seq):
                 self._schedule_response(want, wire_bytes, now, {requester})
 

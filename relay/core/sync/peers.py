@@ -70,6 +70,13 @@ class Peers:
         if hops <= info.hops or now - info.hops_at > self.ttl:
             info.hops, info.hops_at = hops, now
 
+    def refresh(self, peer: str, hops: int, now: float) -> None:
+        """A frame that cannot be trusted to place its sender (a request): it keeps a
+        peer we know alive at the distance we know, but never brings one nearer."""
+        info = self._info.get(peer)
+        if info is not None and hops >= info.hops:
+            self.heard(peer, info.hops, now)
+
     def listed(self, peer: str, neighbours: dict[str, int], now: float) -> None:
         """``peer``'s summary names who it hears, with hops."""
         self._changes += 1
@@ -120,6 +127,10 @@ class Peers:
         island or not, with hops (others decide from it who serves whom)."""
         horizon = now - self.ttl
         return {p: i.hops for p, i in sorted(self._info.items()) if i.heard >= horizon}
+
+    def knows(self, peer: str) -> bool:
+        """Have we heard of ``peer`` at all (a frame of its own, or a list)?"""
+        return peer in self._info
 
     def knows_list(self, peer: str) -> bool:
         return peer in self._info and self._info[peer].neighbours_at > NEVER
