@@ -546,3 +546,13 @@ def test_cli_prints_endpoints_obeys_the_control_socket_and_stops_on_sigterm(tmp_
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_hw_sim_refuses_a_scenario_with_a_rogue_rather_than_ignore_it() -> None:
+    from relay.errors import ValidationError
+    from relay.hwsim.server import HardwareSimulator
+    from relay.sim import scenario as scenario_mod
+
+    rogue = scenario_mod.load(Path(__file__).resolve().parents[1] / "examples" / "rogue-request-flood.toml")
+    with pytest.raises(ValidationError, match=r"relay hw-sim spiller ikke \[\[rogue\]\] ennå"):
+        HardwareSimulator(rogue)

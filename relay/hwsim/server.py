@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from relay.errors import ValidationError
 from relay.hwsim.device import (
     Device,
     Link,
@@ -146,6 +147,8 @@ class HardwareSimulator:
         control_path: Path | None = None,
         announce: Callable[[Endpoint], None] | None = None,
     ) -> None:
+        if scenario.rogues:
+            raise ValidationError("relay hw-sim spiller ikke [[rogue]] ennå: bruk relay sim run for fiendtlige radioer")
         self.scenario = scenario
         self.clock = SimClock(speedup)
         self.use_pty = use_pty
