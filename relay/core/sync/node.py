@@ -302,17 +302,19 @@ class SyncNode:
         relays it blindly.  Older than ``max_age_s``: a replay (a 400-day-old message
         was stored as new), refused."""
         origin, seq = msg.origin, msg.seq
+        if self.log.wire_of(origin, seq):
+            return  # held already: a duplicate, or the other side of a conflict
         age = self._wall(now) - msg.created.timestamp()
-        if age > self.config.max_age_s and not self.log.wire_of(origin, seq):
+        if age > self.config.max_age_s:
             raise DecodeError(f"{msg.id}: {age / 86400:.0f} days old", "too_old")
         if origin == self.node_id:
-            if seq > self.log.local_head(origin) and not self.log.wire_of(origin, seq):
+            if seq > self.log.local_head(origin):
                 rx.alarm = "own_origin"
                 raise DecodeError(f"{origin}-{seq:04d}: our own origin, a number we never used", "own_origin")
-        elif seq > self.log.highest(origin) + self.config.seq_window:
+            return
+        if seq > self.log.highest(origin) + self.config.seq_window:
             raise DecodeError(f"{origin}-{seq:04d}: far above the highest number held", "seq_jump")
-        if origin != self.node_id and not self.log.wire_of(origin, seq):
-            self._rate(msg, now, rx)
+        self._rate(msg, now, rx)
 
     def _rate(self, msg: Message, now: float, rx: _Rx) -> None:
         """Admission per origin: a valid signature does not make its sender well
@@ -444,13 +446,15 @@ class SyncNode:
         self._requests[item] = (now + self.rng.uniform(0.5, spread), mask)
 
     def _schedule_response(self, want: Want, wire_bytes: bytes, now: float, requesters: set[str]) -> None:
+        head = wire.peek(wire_bytes)
         try:
-            self.roster.entry_for_key(wire.peek(wire_bytes).key_id)
+            self.roster.entry_for_key(head.key_id)
         except DecodeError:
             return  # its key was revoked since we stored it: every store with the roster refuses it
-        pieces = frames.split(wire_bytes, wire.peek(wire_bytes).key_id, want.seq)
+        pieces = frames.split(wire_bytes, head.key_id, want.seq)
         item = (want.origin, want.seq)
-        rank = self._answer_rank(wire_bytes, now)
+        item_rank = data_rank(head.priority.rank)
+        rank = self._answer_rank(wire_bytes, item_rank, now)
         for index, piece in enumerate(pieces):
             if len(pieces) > 1 and want.fragments is not None and not want.fragments >> index & 1:
                 continue
@@ -470,14 +474,12 @@ class SyncNode:
                 continue  # we sent it moments ago: this request crossed it (SRM hold-down)
             fire = now + self._answer_delay(item, requesters, now, len(pieces), again=key in self._on_air)
             tx = Transmission(piece, self._answer_hops(requesters, now), rank)
-            item_rank = data_rank(wire.peek(wire_bytes).priority.rank)
             self._responses[key] = Answer(fire, tx, item, set(requesters), item_rank=item_rank)
 
-    def _answer_rank(self, wire_bytes: bytes, now: float) -> int:
+    def _answer_rank(self, wire_bytes: bytes, rank: int, now: float) -> int:
         """An answer goes at its message's rank only while the message is fresh: an
         old NØD asked for again (by anyone: requests are unsigned) must not spend the
         reserve that today's NØD needs.  Older than ``urgent_answer_s``, as PRIORITET."""
-        rank = data_rank(wire.peek(wire_bytes).priority.rank)
         if rank > 1:
             return rank
         try:
