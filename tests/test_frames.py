@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from relay.core import frames
 from relay.core.airtime import MAX_APP_PAYLOAD
 from relay.core.frames import (
     BUNDLE,
@@ -263,6 +264,29 @@ def test_control_frames_from_arbitrary_bytes(frame: bytes, first: int | None) ->
         frame = bytes([first]) + frame
     parsed_or_refused(Summary.from_bytes, frame)
     parsed_or_refused(Request.from_bytes, frame)
+
+
+@given(frame=st.binary(max_size=240), first=st.sampled_from([0x01, 0x02, 0x03, 0x04, 0x11, None]))
+def test_any_frame_parses_to_its_type_or_is_refused(frame: bytes, first: int | None) -> None:
+    """``frames.parse``, the one dispatcher: a frame of its first byte's type, or DecodeError."""
+    if first is not None:
+        frame = bytes([first]) + frame
+    parsed = parsed_or_refused(frames.parse, frame)
+    kinds = {0x01: Fragment, 0x02: Summary, 0x03: Request, 0x04: Bundle}
+    if parsed is not None:
+        expected = frames.Bare if frame[0] >= 0x10 else kinds[frame[0]]
+        assert isinstance(parsed, expected)
+
+
+@given(
+    listed=st.dictionaries(st.integers(0, 63), st.integers(0, 7), max_size=64),
+    heads=st.dictionaries(st.sampled_from(["HOL", "RIN", "MOD", "SF"]), st.integers(0, 10**6), max_size=4),
+)
+def test_summary_with_hop_counts_round_trips(listed: dict[int, int], heads: dict[str, int]) -> None:
+    positions = tuple(sorted(listed))
+    summary = Summary(KEY_ID, 3, tuple(sorted(heads.items())), True, (), positions, tuple(listed[p] for p in positions))
+    assert Summary.from_bytes(summary.to_bytes()) == summary
+    assert Summary.from_bytes(summary.to_bytes()).hops_to() == listed
 
 
 # --- bundles -------------------------------------------------------------------------

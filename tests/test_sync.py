@@ -904,3 +904,19 @@ def test_a_request_does_not_bring_its_claimed_sender_nearer() -> None:
     a.hear(Request(SIGNERS["SIG"].key_id, (Want("HOL", 1),)).to_bytes(), after=1.0)  # a forged one, heard directly
 
     assert a.sync.peers.hops_to("SIG", a.now) == 2
+
+
+@given(
+    frame=st.binary(max_size=300) | mutated_frames(), hops=st.integers(-3, 9), hop_start=st.integers(-3, 9) | st.none()
+)
+def test_any_frame_from_any_distance_is_taken_or_refused_never_raises(
+    frame: bytes, hops: int, hop_start: int | None
+) -> None:
+    a = Node("RIN")
+    a.hold(HOL[0])
+
+    got = a.sync.receive(frame, a.now, hops, hop_start)
+    a.run(SETTLE_S)
+
+    assert (got.rejected is None) is well_formed(frame) or got.echo
+    assert all(0 <= tx.hop_limit <= CONFIG.max_hops for tx in a.run(SETTLE_S))
