@@ -920,3 +920,26 @@ def test_any_frame_from_any_distance_is_taken_or_refused_never_raises(
 
     assert (got.rejected is None) is well_formed(frame) or got.echo
     assert all(0 <= tx.hop_limit <= CONFIG.max_hops for tx in a.run(SETTLE_S))
+
+
+def test_two_stores_that_differ_only_in_a_fifth_run_above_a_hole_converge() -> None:
+    # A stolen key, or repeated restores, leaves runs of HOL above a hole; a summary
+    # names four runs a page.  RIN also holds the fifth run, JEV does not.
+    runs = [signed("HOL", seq, f"Melding {seq} fra Hole.") for seq in (1, 3, 5, 7, 9, 11)]
+    a, b = Node("RIN", seed=1), Node("JEV", seed=2)
+    a.hold(*runs)
+    b.hold(*runs[:-1])
+
+    exchange([a, b], 3 * 3600.0)
+
+    assert b.store.wire_of("HOL", 11) == [runs[-1].wire]
+
+
+def test_held_runs_are_named_a_page_at_a_time() -> None:
+    a = Node("RIN")
+    a.hold(*(signed("HOL", seq) for seq in (1, 3, 5, 7, 9, 11, 13)))  # six runs above the hole at 2
+
+    pages = [a.store.extras(page)["HOL"] for page in range(3)]
+
+    assert pages == [((3, 3), (5, 5), (7, 7), (9, 9)), ((11, 11), (13, 13)), ((3, 3), (5, 5), (7, 7), (9, 9))]
+    assert a.store.extras(None)["HOL"] == ((3, 3), (5, 5), (7, 7), (9, 9), (11, 11), (13, 13))

@@ -13,13 +13,27 @@ from typing import Protocol
 
 from relay.core.wire import SignedMessage
 
-MAX_RANGES = 4  # held ranges above a hole that one summary names per origin
+MAX_RANGES = 4  # held ranges above a hole that one summary names per origin (a page)
+MAX_HELD_RUNS = 64  # runs per origin a store pages through, and remembers of a peer
 Ranges = tuple[tuple[int, int], ...]  # (first, last) inclusive, ascending, above the head
 
 
 def held_in(head: int, ranges: Ranges, seq: int) -> bool:
     """Does a peer with contiguous ``head`` and these extra ranges hold ``seq``?"""
     return seq <= head or any(first <= seq <= last for first, last in ranges)
+
+
+def merge_runs(a: Ranges, b: Ranges, above: int = 0, limit: int = MAX_HELD_RUNS) -> Ranges:
+    """The union of two sets of runs, above ``above`` (a head), at most ``limit`` runs.
+    Stores never delete messages, so runs named in older summary pages stay true."""
+    spans = sorted((max(first, above + 1), last) for first, last in (*a, *b) if last > above)
+    out: list[tuple[int, int]] = []
+    for first, last in spans:
+        if out and first <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], last))
+        else:
+            out.append((first, last))
+    return tuple(out[:limit])
 
 
 def ranges_of(seqs: list[int], limit: int = MAX_RANGES) -> Ranges:
@@ -46,7 +60,7 @@ class Log(Protocol):
 
     def summary(self) -> dict[str, int]: ...
 
-    def extras(self) -> dict[str, Ranges]: ...
+    def extras(self, page: int | None = 0) -> dict[str, Ranges]: ...
 
     def missing(
         self, peer_summary: Mapping[str, int], limit: int = 1000, extras: Mapping[str, Ranges] | None = None

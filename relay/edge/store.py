@@ -27,7 +27,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from relay.core.log import MAX_RANGES, Inserted, Ranges, held_in, ranges_of
+from relay.core.log import MAX_HELD_RUNS, MAX_RANGES, Inserted, Ranges, held_in, ranges_of
 from relay.core.model import Kind, Message, Priority
 from relay.core.wire import Dictionary, SignedMessage, parse_verified
 from relay.errors import LocalError
@@ -71,6 +71,13 @@ def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def is_full(exc: BaseException) -> bool:
+    """Is ``exc`` SQLite's SQLITE_FULL, "database or disk is full"?"""
+    if not isinstance(exc, sqlite3.Error):
+        return False
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc).lower()
+
+
 class Store:
     """A node's log.  One instance per thread or process; SQLite does the locking."""
 
@@ -83,6 +90,8 @@ class Store:
         self._conn = conn
         self.db = sqlite_utils.Database(conn)
         self._dictionaries = dictionaries
+        # (origin, seq) -> when: sent, but the disk was too full to record it (``mark_transmitted``).
+        self.unsaved_marks: dict[tuple[str, int], datetime] = {}
         self._migrate()
 
     def close(self) -> None:
@@ -190,17 +199,33 @@ class Store:
             self.set_state(f"seq_floor:{origin}", str(max(current, floor)))
 
     def mark_transmitted(self, origin: str, seq: int, at: datetime) -> None:
-        self._conn.execute(
-            "UPDATE messages SET transmitted_at=? WHERE origin=? AND seq=? AND transmitted_at IS NULL",
-            (_iso(at), origin, seq),
-        )
+        """Record that ``origin-seq`` went to the radio.
+
+        On a full disk (SQLITE_FULL) the mark is kept in ``unsaved_marks`` instead of
+        raising: the message has gone out, and ``pending`` must not offer it again, or
+        the sender would loop on it.  The marks are written with the next one that
+        fits; a restart before then sends the message once more (receivers ignore the
+        duplicate).
+        """
+        self.unsaved_marks[(origin, seq)] = at
+        for (o, s), when in list(self.unsaved_marks.items()):
+            try:
+                self._conn.execute(
+                    "UPDATE messages SET transmitted_at=? WHERE origin=? AND seq=? AND transmitted_at IS NULL",
+                    (_iso(when), o, s),
+                )
+            except sqlite3.Error as exc:
+                if not is_full(exc):
+                    raise
+                return  # still full: the rest waits for the next mark
+            del self.unsaved_marks[(o, s)]
 
     def pending(self) -> list[tuple[str, int, int]]:
         """(origin, seq, priority rank) of local messages not yet transmitted, most urgent first."""
         rows = self._conn.execute(
             "SELECT origin, seq, priority FROM messages WHERE local=1 AND transmitted_at IS NULL ORDER BY priority, seq"
         )
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], r[1], r[2]) for r in rows if (r[0], r[1]) not in self.unsaved_marks]
 
     def mark_read(self, origin: str, seq: int, at: datetime) -> bool:
         cur = self._conn.execute(
@@ -247,14 +272,21 @@ class Store:
         )
         return [r[0] for r in rows]
 
-    def extras(self) -> dict[str, Ranges]:
-        """Per origin with a hole, the first MAX_RANGES runs of messages held above it."""
+    def extras(self, page: int | None = 0) -> dict[str, Ranges]:
+        """Per origin with a hole, the runs of messages held above it: page ``page`` of
+        MAX_RANGES runs (rotating, for an origin with more), or all of them (None, at
+        most MAX_HELD_RUNS).  A summary names one page; over several summaries every
+        run is named, so two stores that differ only in a fifth run still find out."""
         rows = self._conn.execute("SELECT origin, contiguous FROM origins WHERE max_seq > contiguous + 1")
         out = {}
         for origin, head in rows.fetchall():
-            ranges = ranges_of(self.held_above(origin, head + 1, limit=256), MAX_RANGES)
-            if ranges:
-                out[origin] = ranges
+            runs = ranges_of(self.held_above(origin, head + 1, limit=1024), MAX_HELD_RUNS)
+            if page is not None and len(runs) > MAX_RANGES:
+                pages = -(-len(runs) // MAX_RANGES)
+                start = page % pages * MAX_RANGES
+                runs = runs[start : start + MAX_RANGES]
+            if runs:
+                out[origin] = runs
         return out
 
     def missing(
@@ -270,7 +302,7 @@ class Store:
         for origin in sorted(set(peer_summary) | set(extras)):
             start = ours.get(origin, 0)
             spans = [(start + 1, peer_summary.get(origin, 0))] + [
-                (max(first, start + 1), last) for first, last in extras.get(origin, ())[:MAX_RANGES]
+                (max(first, start + 1), last) for first, last in extras.get(origin, ())[:MAX_HELD_RUNS]
             ]
             for first, last in spans:
                 seq = first
@@ -403,7 +435,20 @@ class _Transaction:
         self._conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error:
+                self._rollback()  # a COMMIT that fails (a full disk) leaves the transaction open
+                raise
+        else:
+            self._rollback()
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (it does on SQLITE_FULL): a second
+        # ROLLBACK would raise "no transaction is active" and hide the real error.
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
 
 
 def _schema_1(db: sqlite_utils.Database) -> None:

@@ -59,7 +59,7 @@ from datetime import UTC, datetime
 from relay.core import frames, wire
 from relay.core.airtime import MAX_APP_PAYLOAD, DutyBudget
 from relay.core.frames import Bare, Bundle, Fragment, Reassembler, Request, Summary, Want
-from relay.core.log import Inserted, Log, Ranges, held_in
+from relay.core.log import MAX_RANGES, Inserted, Log, Ranges, held_in, merge_runs
 from relay.core.model import Message, Priority
 from relay.core.roster import Roster
 from relay.core.sync.config import RANK_CONTROL, SyncConfig, Transmission, data_rank
@@ -152,6 +152,7 @@ class SyncNode:
         self._buckets: dict[str, tuple[float, float]] = {}  # admission per origin: (tokens, when)
         self._refused: set[tuple[str, int]] = set()  # items of revoked keys: never asked for again
         self._from_fragment: set[tuple[str, int]] = set()  # wants only a fragment made: asked for once
+        self._extras_page = 0  # which page of held runs our next summary names
         self._peer_state: dict[str, object] = {}
         self._on_air: dict[tuple[object, ...], float] = {}  # item key -> when we last sent it
         self._stored_at: dict[tuple[str, int], float] = {}  # item -> when it reached our store
@@ -360,17 +361,28 @@ class SyncNode:
         self._news_at[peer] = now
         theirs_extra = dict(summary.extras)
         known = self._peer_extras.get(peer, {})
-        self._peer_extras[peer] = theirs_extra if summary.complete else {**known, **theirs_extra}
+        # Runs come a page at a time and stores never delete: what a page named stays true.
+        self._peer_extras[peer] = {
+            origin: runs
+            for origin in {*known, *theirs_extra}
+            if (
+                runs := merge_runs(
+                    known.get(origin, ()), theirs_extra.get(origin, ()), self._peer_heads[peer].get(origin, 0)
+                )
+            )
+        }
         if summary.roster_version == self.roster.version:
             ids = self.roster.node_ids
             listed = {ids[i]: h for i, h in summary.hops_to().items() if i < len(ids)}
             self.peers.listed(peer, listed, now)
         self._answered(peer, heads, theirs_extra)
         ours = self.log.summary()
-        ours_extra = self.log.extras()
         listed = {origin: ours.get(origin, 0) for origin in heads}
-        same_extras = theirs_extra == {o: m for o, m in ours_extra.items() if o in heads}
-        if heads == listed and same_extras and (not summary.complete or set(ours) <= set(heads)):
+        if (
+            heads == listed
+            and self._same_runs(theirs_extra, heads)
+            and (not summary.complete or set(ours) <= set(heads))
+        ):
             # It speaks for us only where it went as far as ours would go.
             if rx.hop_start >= self._control_hops(now):
                 self.trickle.consistent()
@@ -386,6 +398,20 @@ class SyncNode:
         for origin, seq in self.log.offer(heads, limit=self.config.push_per_summary, extras=theirs_extra):
             for wire_bytes in self.log.wire_of(origin, seq):
                 self._schedule_response(Want(origin, seq), wire_bytes, now, {peer})
+
+    def _same_runs(self, theirs: Mapping[str, Ranges], heads: Mapping[str, int]) -> bool:
+        """Do the runs a summary names agree with ours?  Where we hold more runs than a
+        page, it agrees if every run it named is one we hold (its other pages come
+        later, and ours tell it what it lacks)."""
+        ours = self.log.extras(None)
+        for origin in heads:
+            mine, named = ours.get(origin, ()), theirs.get(origin, ())
+            if len(mine) <= MAX_RANGES:
+                if tuple(named) != tuple(mine):
+                    return False
+            elif not named or not all(any(a <= first and last <= b for a, b in mine) for first, last in named):
+                return False
+        return True
 
     def _answered(self, peer: str, heads: Mapping[str, int], extras: Mapping[str, Ranges]) -> None:
         """A summary shows ``peer`` now holds items we meant to send it: when nobody
@@ -690,8 +716,10 @@ class SyncNode:
                 del self._responses[key]
                 self._note_on_air(key, now)
             self._note_on_air(head.key, now)
-            if head.key == ("summary",) and self._lonely(now):
-                self._lonely_summaries += 1
+            if head.key == ("summary",):
+                self._extras_page += 1  # the next summary names the next page of held runs
+                if self._lonely(now):
+                    self._lonely_summaries += 1
             if head.rank == 0 and head.answer is None and head.key[0] == "msg":
                 self._push_again(head, now)
             self.budget.record(now, duration)
@@ -950,7 +978,7 @@ class SyncNode:
     def summary_frame(self, now: float | None = None) -> bytes:
         """Our heads and who we hear; with more origins than one packet holds, a rotating page of them."""
         heads = sorted(self.log.summary().items())
-        extras = tuple(sorted(self.log.extras().items()))
+        extras = tuple(sorted(self.log.extras(self._extras_page).items()))
         heard = self.peers.advertised(now if now is not None else self.peers.last_heard())
         ids = self.roster.node_ids
         listed = sorted((ids.index(p), h) for p, h in heard.items() if p in ids)
