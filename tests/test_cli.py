@@ -33,7 +33,7 @@ import time
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -1753,3 +1753,22 @@ def test_html_log_renders_in_headless_chromium(logbook: Path, tmp_path: Path) ->
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")) == (1123, 794)
     assert len(data) > 10_000  # a blank page is a few kB; the table makes it larger
+
+
+@pytest.mark.parametrize(("valid_for", "expired"), [(timedelta(hours=-1), True), (timedelta(hours=1), False)])
+def test_a_message_past_its_expiry_is_shown_marked_not_hidden(lab: Path, valid_for: timedelta, expired: bool) -> None:
+    from relay.core.compose import compose
+
+    created = FIXED - timedelta(hours=2)
+    msg = compose(Kind.VARSEL, "SF", 1, created, text="Stengt vei ved Sundvollen.", expires=FIXED + valid_for)
+    signed = wire.encode(msg, Home(lab / "SF").signer(), dictionaries.current())
+    store = Home(lab / "HOL").store()
+    store.insert(signed, created, local=False)
+    store.close()
+
+    [line] = [row for row in ok(relay_cli(*sh("inbox"), home=lab / "HOL")) if "SF-0001" in row]
+    assert line.endswith(" UTLØPT  Stengt vei ved Sundvollen.") is expired
+    [doc] = json.loads(relay_cli(*sh("inbox --json"), home=lab / "HOL").stdout)
+    assert doc["expired"] is expired
+    shown = ok(relay_cli(*sh("show SF-0001"), home=lab / "HOL"))
+    assert any(row.startswith("Gyldig til") and row.endswith("(UTLØPT)") for row in shown) is expired

@@ -270,6 +270,11 @@ def _find(ident: str):  # type: ignore[no-untyped-def]
     return ref, store, held
 
 
+def _expired(msg: Message) -> bool:
+    """Past its «gyldig til»: still shown (nothing is lost), marked as no longer in force."""
+    return msg.expires is not None and msg.expires < now()
+
+
 def _as_json(stored, roster) -> dict[str, object]:  # type: ignore[no-untyped-def]
     msg: Message = stored.message
     entry = next((e for e in roster.entries if e.key_id == stored.key_id), None) if roster else None
@@ -286,6 +291,7 @@ def _as_json(stored, roster) -> dict[str, object]:  # type: ignore[no-untyped-de
         "created": msg.created.isoformat(),
         "received_at": stored.received_at.isoformat(),
         "read": stored.read_at is not None,
+        "expired": _expired(msg),
         "ref": str(msg.ref) if msg.ref else None,
         "text": msg.main_text,
     }
@@ -328,7 +334,7 @@ def inbox(
     for s in rows:
         m = s.message
         unread = "*" if s.read_at is None else " "
-        tag = " ØVELSE" if m.exercise else ""
+        tag = (" ØVELSE" if m.exercise else "") + (" UTLØPT" if _expired(m) else "")
         preview = m.main_text.replace("\n", " ")
         if len(preview) > 60:
             preview = preview[:59] + "…"
@@ -393,7 +399,7 @@ def _print_message(s, roster, receipts, replies) -> None:  # type: ignore[no-unt
     if m.incident:
         label.append(("Hendelse", m.incident))
     if m.expires:
-        label.append(("Gyldig til", local(m.expires)))
+        label.append(("Gyldig til", local(m.expires) + (tr(" (UTLØPT)", " (EXPIRED)") if _expired(m) else "")))
     if m.ref:
         label.append(("Referanse", str(m.ref)))
     if m.approved_by:
