@@ -1123,6 +1123,7 @@ def test_inbox_json(traffic: Path) -> None:
         "created": "2026-05-29T12:00:00+00:00",
         "received_at": "2026-05-29T12:06:00+00:00",
         "read": False,
+        "expired": False,
         "ref": None,
         "text": "Drift av nettverk etter dataangrepet.",
         "resource": "IKT-personell",
@@ -1264,6 +1265,7 @@ def test_show_json(traffic: Path) -> None:
         "created": "2026-05-29T12:00:00+00:00",
         "received_at": "2026-05-29T12:05:00+00:00",
         "read": False,  # as it was before this show
+        "expired": False,
         "ref": None,
         "text": "Dataangrep mot kommunens IKT.",
         "report_no": 1,
