@@ -29,6 +29,11 @@ Status: every ``STATUS_INTERVAL_S`` and on change, the daemon writes a JSON
 snapshot into the store's ``state`` table (``STATUS_KEY``).  ``relay status``
 reads it back with the store (``status_report``, ``render_status``) and never
 imports meshtastic.  Both ends of the snapshot format live in this file.
+
+A full disk (SQLITE_FULL) is not fatal: a frame that cannot be stored is lost
+for now (the sync asks for it again, its summaries show what we lack), the
+outbox still goes out, and the condition is logged and put in the snapshot for
+``relay status`` (``store_full``).  Any other store error ends the daemon.
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ from relay.core.roster import Roster
 from relay.core.sync import Received, SyncConfig, SyncNode, Transmission
 from relay.edge import dictionaries
 from relay.edge.home import Home, NodeConfig
-from relay.edge.store import Store
+from relay.edge.store import Store, is_full
 from relay.edge.transport import Heard, Transport
 from relay.errors import ConfigError, DecodeError
 
@@ -77,6 +82,7 @@ MAX_WAIT_S = 0.5  # the loop wakes at least this often (signals, the outbox, the
 MAX_FRAMES_PER_STEP = 64  # a flood of received frames cannot starve sending
 TX_MARGIN = 1.1  # the radio's listen-before-talk delay on top of the airtime
 REJECT_LOG_GAP_S = 10.0  # per reason, at most one line this often; the rest are counted
+STORE_FULL_LOG_GAP_S = 60.0  # a full disk is logged at most once a minute; the rest are counted
 REJECT_MEMORY = 256  # a rejected frame heard again (rebroadcast, repeated attack) is logged once
 ALARM_MEMORY = 8  # the latest alarms kept in the status snapshot
 ALARM_LOG = {
@@ -89,6 +95,8 @@ ALARM_TEXT = {
     "origin_flood": "MISTENKELIG: {frame}: avsenderen sender flere meldinger enn relay slipper inn"
     " (stjålet nøkkel?); de holdes tilbake til takten tillater dem",
 }
+
+STORE_FULL_TEXT = "lageret er fullt: nye meldinger fra radioen kan ikke lagres; frigjør plass på disken"
 
 RANK_LABELS = {0: "NØD", 1: "HASTER", 2: "KONTROLL", 3: "PRIORITET", 4: "RUTINE"}
 
@@ -246,6 +254,10 @@ class Daemon:
         self._link_since = now
         self._rejected_seen: OrderedDict[bytes, None] = OrderedDict()
         self._rejected_log: dict[str, tuple[float, int]] = {}  # reason -> (last logged, suppressed since)
+        self.store_full: dict[str, Any] | None = None  # since, last, errors, lost_frames (``_on_store_full``)
+        self._store_full_log = (float("-inf"), 0)  # (last logged, suppressed since)
+        self._unsaved_marks = 0
+        self.status: dict[str, Any] | None = None  # the last snapshot, written or not (the disk may be full)
         self._seed_heard()
 
     # --- the loop ----------------------------------------------------------------------
@@ -330,8 +342,17 @@ class Daemon:
         frame = heard.frame
         try:
             received = self.sync.receive(frame, now, heard.hops, heard.hop_start)
-        except sqlite3.Error:
-            raise  # the store is broken: unrecoverable, let systemd restart us
+        except sqlite3.Error as exc:
+            if not is_full(exc):
+                raise  # the store is broken: unrecoverable, let systemd restart us
+            what = describe_frame(frame, self.roster)
+            self._on_store_full(
+                f"{exc}: lost {what} heard {_how(heard.hops)}; not lost for good: the sync asks for it"
+                " again once there is room (the summaries show what we lack)",
+                now,
+                lost=True,
+            )
+            return
         except Exception as exc:  # a bug reached by bytes from the air must not take the daemon down
             self.sync.stats.rejected["internal_error"] += 1
             log.error(
@@ -355,6 +376,9 @@ class Daemon:
     def _stored(self, signed: wire.SignedMessage, now: float) -> None:
         msg = signed.message
         log.info("stored %s %s %s from the air", msg.id, msg.kind.value, msg.priority.value)
+        if self.store_full is not None:
+            log.warning("the store has room again (%d store errors while it was full)", self.store_full["errors"])
+            self.store_full = None
         if self.sync.stats.conflicts > self._conflicts:
             self._conflicts = self.sync.stats.conflicts
             log.warning("conflict: a second, different %s was signed by its origin; both are kept", msg.id)
@@ -370,6 +394,22 @@ class Daemon:
         self.alarms.append({"code": code, "frame": what, "at": now})
         self.alarms = self.alarms[-ALARM_MEMORY:]
         self._status_dirty = True
+
+    def _on_store_full(self, what: str, now: float, lost: bool = False) -> None:
+        """The disk is full: log it at most once a minute, count it, show it in the snapshot, carry on."""
+        full = self.store_full or {"since": now, "errors": 0, "lost_frames": 0}
+        full["last"] = now
+        full["errors"] += 1
+        full["lost_frames"] += int(lost)
+        self.store_full = full
+        self._status_dirty = True
+        last, suppressed = self._store_full_log
+        if now - last < STORE_FULL_LOG_GAP_S:
+            self._store_full_log = (last, suppressed + 1)
+            return
+        more = f" ({suppressed} more store errors since the last report)" if suppressed else ""
+        log.error("store full: %s; free disk space%s", what, more)
+        self._store_full_log = (now, 0)
 
     def _note_heard(self, node: str, via: str, hops: int, now: float) -> None:
         if node == self.node_id:
@@ -441,6 +481,7 @@ class Daemon:
             if self.sync.next_deadline(now) > now:
                 return
             tx = self.sync.poll(now)
+            self._check_unsaved_marks(now)
             if tx is None:
                 return
         if len(tx.frame) > MAX_APP_PAYLOAD:  # cannot happen: frames.split and _fitted cap it
@@ -457,6 +498,14 @@ class Daemon:
             log.debug(
                 "sent %s (%d B, hop limit %d)", describe_frame(tx.frame, self.roster), len(tx.frame), tx.hop_limit
             )
+
+    def _check_unsaved_marks(self, now: float) -> None:
+        """The store could not record a message as sent (a full disk): it goes out once anyway."""
+        marks = self.store.unsaved_marks
+        if len(marks) > self._unsaved_marks:
+            ids = ", ".join(f"{origin}-{seq:04d}" for origin, seq in marks)
+            self._on_store_full(f"could not record {ids} as sent; sent anyway, and not again by this daemon", now)
+        self._unsaved_marks = len(marks)
 
     # --- link and status ----------------------------------------------------------------
 
@@ -478,7 +527,19 @@ class Daemon:
             self.write_status(now)
 
     def write_status(self, now: float, stopped: str | None = None) -> None:
-        self.store.set_state(STATUS_KEY, json.dumps(self.snapshot(now, stopped), ensure_ascii=False))
+        """Write the snapshot into the store; on a full disk keep it in ``status`` and try again soon."""
+        self.status = self.snapshot(now, stopped)
+        try:
+            self.store.set_state(STATUS_KEY, json.dumps(self.status, ensure_ascii=False))
+        except sqlite3.Error as exc:
+            if not is_full(exc):
+                raise
+            # ``relay status`` cannot know then (it shows the last snapshot that fit, or
+            # none): the alarm is only in the journal until a snapshot fits again.
+            self._on_store_full(f"{exc}: could not write the status snapshot for relay status", now)
+            self._last_status = now
+            self._next_status = now + STATUS_MIN_GAP_S  # retried soon: it is still dirty
+            return
         self._last_status = now
         self._next_status = now + STATUS_INTERVAL_S
         self._status_dirty = False
@@ -508,6 +569,7 @@ class Daemon:
             },
             "heard": {node: {**entry, "at": self.wall_of(entry["at"])} for node, entry in sorted(self.heard.items())},
             "alarms": [{**a, "at": self.wall_of(a["at"])} for a in self.alarms],
+            "store_full": self._store_full_snapshot(),
             "queue": self.queue_by_priority(),
             "airtime": {
                 "used_s": round(budget.used(now), 3),
@@ -526,6 +588,12 @@ class Daemon:
                 "airtime_s": round(stats.airtime_s, 3),
             },
         }
+
+    def _store_full_snapshot(self) -> dict[str, Any] | None:
+        full = self.store_full
+        if full is None:
+            return None
+        return {**full, "since": self.wall_of(full["since"]), "last": self.wall_of(full["last"])}
 
     def queue_by_priority(self) -> dict[str, int]:
         """Frames waiting for the radio, by transmit rank."""
@@ -774,6 +842,10 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
     if running and link.get("state") != "connected":
         detail = f": {link['detail']}" if link.get("detail") else ""
         warnings.append({"code": "radio_down", "text": f"radioen er ikke tilkoblet{detail}"})
+    if (snap or {}).get("store_full"):
+        # Only what the last snapshot that fit says: when even that cannot be written,
+        # the condition is in the daemon's journal alone.
+        warnings.append({"code": "store_full", "text": STORE_FULL_TEXT})
     for alarm in (snap or {}).get("alarms", []):
         text = ALARM_TEXT.get(str(alarm.get("code")))
         if text is not None:

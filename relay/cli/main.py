@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,29 @@ class RelayFailure(click.ClickException):
 
 
 class RelayGroup(click.Group):
-    """Maps every RelayError to one clear line on stderr and exit status 1."""
+    """Maps every RelayError, and a store that cannot be written, to one clear line on stderr and exit status 1."""
 
     def invoke(self, ctx: click.Context) -> object:
+        from relay.cli.context import tr
+
         try:
             return super().invoke(ctx)
         except RelayError as exc:
-            from relay.cli.context import tr
-
             raise RelayFailure(str(exc), tr("Feil", "Error")) from None
+        except sqlite3.Error as exc:
+            raise RelayFailure(_store_error(exc), tr("Feil", "Error")) from None
+
+
+def _store_error(exc: sqlite3.Error) -> str:
+    from relay.cli.context import tr
+    from relay.edge.store import is_full
+
+    if is_full(exc):
+        return tr(
+            "lageret er fullt (disken er full): meldingen ble ikke lagret; frigjør plass og prøv igjen",
+            "the store is full (the disk is full): the message was not stored; free some space and try again",
+        )
+    return tr(f"lageret kunne ikke skrives: {exc}", f"the store could not be written: {exc}")
 
 
 @click.group(cls=RelayGroup, context_settings={"help_option_names": ["-h", "--help"]})
