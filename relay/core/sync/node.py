@@ -498,8 +498,9 @@ class SyncNode:
                 continue
             if now - self._on_air.get(key, -1e18) < self.config.hold_down_s:
                 continue  # we sent it moments ago: this request crossed it (SRM hold-down)
-            fire = now + self._answer_delay(item, requesters, now, len(pieces), again=key in self._on_air)
-            tx = Transmission(piece, self._answer_hops(requesters, now), rank)
+            hops = self._answer_hops(requesters, now)
+            fire = now + self._answer_delay(item, requesters, now, hops, len(pieces), again=key in self._on_air)
+            tx = Transmission(piece, hops, rank)
             self._responses[key] = Answer(fire, tx, item, set(requesters), item_rank=item_rank)
 
     def _answer_rank(self, wire_bytes: bytes, rank: int, now: float) -> int:
@@ -516,7 +517,7 @@ class SyncNode:
         return rank if fresh else data_rank(Priority.PRIORITET.rank)
 
     def _answer_delay(
-        self, item: tuple[str, int], waiting: set[str], now: float, packets: int = 1, again: bool = False
+        self, item: tuple[str, int], waiting: set[str], now: float, hops: int, packets: int = 1, again: bool = False
     ) -> float:
         """Our turn to answer ``item`` to ``waiting``: for each waiting peer, the holders
         we know to reach it take turns (``_turn``) one full packet's airtime plus a guard
@@ -530,7 +531,6 @@ class SyncNode:
         Modum repair 0.1x the ideal in airtime over 100 seeds; over the hills,
         without it, the field plan's repair cost 6.0x the loss floor, not 4.7x.)"""
         rank = min(self._turn(item, peer, now) for peer in waiting)
-        hops = self._answer_hops(waiting, now)
         slot = self._slot(hops, packets)  # answers go out in bundles
         spread = self.rng.uniform(0.0, 2.0) * slot if again and (packets > 1 or hops > 0) else 0.0
         return 0.2 + rank * slot + spread + self.rng.uniform(0.0, self.config.response_jitter_s)
@@ -703,7 +703,7 @@ class SyncNode:
             urgent = head.rank <= 1
             if not self.budget.allows(now, duration, urgent=urgent):
                 return None
-            shared = head.rank > RANK_CONTROL and (head.answer is None or head.answer.item_rank > 1)
+            shared = self._paced(head)
             if shared:
                 self._hill_until = self._hill_wait(now, duration, head.tx.hop_limit)
                 if self._hill_until > now:
@@ -806,9 +806,15 @@ class SyncNode:
         if live:
             head = min(live)
             ready = self.budget.wait_for(now, self.airtime(len(head.tx.frame)), urgent=head.rank <= 1)
-            shared = head.rank > RANK_CONTROL and (head.answer is None or head.answer.item_rank > 1)
+            shared = self._paced(head)
             times.append(max(ready, self._hill_until) if shared else ready)
         return max(now, min(times))
+
+    @staticmethod
+    def _paced(queued: Queued) -> bool:
+        """Does this frame wait for the hill share (``_hill_wait``)?  PRIORITET and
+        RUTINE data do; an old NØD's answer, queued as PRIORITET, does not."""
+        return queued.rank > RANK_CONTROL and (queued.answer is None or queued.answer.item_rank > 1)
 
     def _hill_wait(self, now: float, duration: float, hop_limit: int) -> float:
         """When a non-urgent frame fits our share of the repeaters' channel.
