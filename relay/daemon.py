@@ -94,6 +94,11 @@ ALARM_TEXT = {
     " nøkkelen kan være stjålet (meldingen er avvist); varsle rosteransvarlig",
     "origin_flood": "MISTENKELIG: {frame}: avsenderen sender flere meldinger enn relay slipper inn"
     " (stjålet nøkkel?); de holdes tilbake til takten tillater dem",
+    "quarantined_damaged": "LAGERFEIL: {count} skadet(e) melding(er) flyttet til karantene ({frame});"
+    " kjør «relay doctor»",
+    "quarantined_revoked": "TILBAKEKALT: {count} melding(er) signert med en tilbakekalt nøkkel er tatt ut ({frame})",
+    "own_key_revoked": "ALARM: denne nodens nøkkel er tilbakekalt i rosteret: andre noder avviser det den sender;"
+    " be rosterautoriteten om en ny nøkkel",
 }
 
 STORE_FULL_TEXT = "lageret er fullt: nye meldinger fra radioen kan ikke lagres; frigjør plass på disken"
@@ -211,11 +216,15 @@ class Daemon:
         rng: random.Random | None = None,
         time_scale: float = 1.0,
         config: SyncConfig | None = None,
+        roster_file: Path | None = None,
     ) -> None:
         self.node_id = node_id
         self.store = store
-        self.roster = roster
         self.transport = transport
+        # The roster file the daemon follows: a newer version imported while we run,
+        # and revocations heard over the air written back (``_check_roster``).
+        self.roster_file = roster_file
+        self._roster_stamp = _stamp(roster_file)
         self.url = url
         self.clock = clock
         self.wall = wall
@@ -235,6 +244,7 @@ class Daemon:
             config or scaled_config(time_scale),
             on_stored=self._stored,
             wall=self.wall_of,
+            on_roster=self._roster_changed,
         )
         self.frames_heard = 0
         self.frames_sent = 0
@@ -259,6 +269,11 @@ class Daemon:
         self._unsaved_marks = 0
         self.status: dict[str, Any] | None = None  # the last snapshot, written or not (the disk may be full)
         self._seed_heard()
+        self._check_store(now)
+
+    @property
+    def roster(self) -> Roster:
+        return self.sync.roster
 
     # --- the loop ----------------------------------------------------------------------
 
@@ -295,8 +310,11 @@ class Daemon:
         self._watch_link(now)
         if now >= self._next_outbox:
             self._next_outbox = now + OUTBOX_POLL_S
+            self._check_roster(now)
             self._check_outbox()
         self._transmit(now)
+        if self.store.damaged:
+            self._quarantine(self.store.quarantine_damaged(self._date(now)), "damaged", now)
         self._report(now)
 
     def shutdown(self) -> None:
@@ -304,6 +322,9 @@ class Daemon:
         self.transport.close()
         self.write_status(self.clock(), stopped=self._stopping or "stopped")
         log.info("stopped (%s)", self._stopping or "stopped")
+
+    def _date(self, t: float) -> datetime:
+        return datetime.fromtimestamp(self.wall_of(t), UTC)
 
     def wall_of(self, t: float) -> float:
         """The wall-clock time of ``t`` on the monotonic clock, as the wall clock reads now.
@@ -364,6 +385,8 @@ class Daemon:
             return
         if received.alarm is not None:
             self._alarm(received.alarm, frame, now)
+        if received.voided:
+            self._quarantine(list(received.voided), "revoked", now)
         if received.rejected is not None:
             self._log_rejected(received.rejected, frame, now)
             return
@@ -383,6 +406,78 @@ class Daemon:
             self._conflicts = self.sync.stats.conflicts
             log.warning("conflict: a second, different %s was signed by its origin; both are kept", msg.id)
         self._status_dirty = True
+
+    # --- store faults and revocations --------------------------------------------------
+
+    def _check_store(self, now: float) -> None:
+        """At start: rows whose bytes no longer match their digest (one hash a row;
+        ``relay doctor`` checks deeper), and messages a revocation made void while we
+        were down, go to quarantine.  Never fatal."""
+        at = self._date(now)
+        try:
+            for origin, seq, digest, _ in self.store.check(self.roster, deep=False):
+                self.store.damaged.add((origin, seq, digest))
+            self._quarantine(self.store.quarantine_damaged(at), "damaged", now)
+            for entry in self.roster.entries:
+                if entry.revoked is not None:
+                    self._quarantine(self.store.void_revoked(entry, at), "revoked", now)
+        except sqlite3.Error as exc:
+            if not is_full(exc):
+                raise
+            self._on_store_full(f"{exc}: the start-up check of the store waits for room", now)
+
+    def _quarantine(self, ids: list[str], reason: str, now: float) -> None:
+        if not ids:
+            return
+        shown = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
+        if reason == "revoked":
+            log.warning("revocation: %s taken out of the store (signed with a revoked key); never served", shown)
+        else:
+            log.error("store: %s damaged on disk, moved to quarantine; run «relay doctor»", shown)
+        code = "quarantined_" + reason
+        count = len(ids) + next((a["count"] for a in self.alarms if a["code"] == code), 0)
+        self.alarms = [a for a in self.alarms if a["code"] != code]
+        self.alarms.append({"code": code, "frame": shown, "count": count, "at": now})
+        self.alarms = self.alarms[-ALARM_MEMORY:]
+        self._status_dirty = True
+
+    def _roster_changed(self, roster: Roster) -> None:
+        """A revocation heard over the air: write it to the roster file, so the CLI
+        and the next start see it too."""
+        revoked = [e.node_id for e in roster.entries if e.revoked is not None]
+        log.warning("roster: revocation heard over the air; revoked now: %s", ", ".join(revoked))
+        if self.roster_file is None:
+            return
+        try:
+            tmp = self.roster_file.with_suffix(".tmp")
+            tmp.write_text(roster.to_json(), encoding="utf-8")
+            os.replace(tmp, self.roster_file)
+            self._roster_stamp = _stamp(self.roster_file)
+        except OSError as exc:
+            log.error("roster: could not write %s: %s; the revocation holds until restart", self.roster_file, exc)
+
+    def _check_roster(self, now: float) -> None:
+        """A newer roster imported while we run (``relay roster import``) is taken up
+        at once, with the revocations we heard over the air kept."""
+        stamp = _stamp(self.roster_file)
+        if stamp == self._roster_stamp or self.roster_file is None:
+            return
+        self._roster_stamp = stamp
+        current = self.roster
+        try:
+            found = Roster.from_json(self.roster_file.read_text(encoding="utf-8"), current.authority_key)
+        except (OSError, UnicodeDecodeError, DecodeError) as exc:
+            log.error(
+                "roster: %s changed but cannot be used (%s); keeping version %d", self.roster_file, exc, current.version
+            )
+            return
+        merged = found.newer(current) if found.supersedes(current) else current
+        for notice in found.notices:
+            merged = merged.with_notice(notice)
+        if merged == current:
+            return
+        log.info("roster: version %d from %s", merged.version, self.roster_file)
+        self._quarantine(self.sync.set_roster(merged, now), "revoked", now)
 
     def _alarm(self, code: str, frame: bytes, now: float) -> None:
         """Something the operator must see (``own_origin``: a message under our own
@@ -743,6 +838,7 @@ def serve(home: Home, radio: str | None = None, *, time_scale: float = 1.0, verb
             url=str(url),
             time_scale=time_scale,
             config=sync_config,
+            roster_file=home.roster_path,
         )
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -767,6 +863,15 @@ def serve(home: Home, radio: str | None = None, *, time_scale: float = 1.0, verb
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
     return code
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    """When and how big a file is: a cheap test for "it changed"."""
+    try:
+        st = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size) if st is not None else None
 
 
 def _no_radio() -> str:
@@ -849,7 +954,10 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
     for alarm in (snap or {}).get("alarms", []):
         text = ALARM_TEXT.get(str(alarm.get("code")))
         if text is not None:
-            warnings.append({"code": str(alarm["code"]), "text": text.format(frame=alarm.get("frame"))})
+            shown = text.format(frame=alarm.get("frame"), count=alarm.get("count", 1))
+            warnings.append({"code": str(alarm["code"]), "text": shown})
+    if roster is not None and config.node_id in roster.node_ids and roster.active(config.node_id) is None:
+        warnings.append({"code": "own_key_revoked", "text": ALARM_TEXT["own_key_revoked"]})
     if clock_synced is False:
         warnings.append(
             {"code": "clock_not_synchronised", "text": "systemklokka er ikke synkronisert: tidsstempler kan være feil"}

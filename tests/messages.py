@@ -17,6 +17,7 @@ from relay.core.model import (
     EPOCH,
     MAX_SEQ,
     NODE_ID_RE,
+    NOTICE_BYTES,
     ROLES,
     SCHEMAS,
     TIME_BITS,
@@ -118,6 +119,8 @@ def _value(draw: st.DrawFn, spec: FieldSpec, created: datetime) -> object:
         assert spec.enum is not None
         members: list[Enum] = list(spec.enum)
         return draw(st.sampled_from(members))
+    if spec.form is FieldType.NOTICE:
+        return draw(st.binary(min_size=NOTICE_BYTES, max_size=NOTICE_BYTES))
     return draw(status_rows(created))
 
 

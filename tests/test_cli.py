@@ -424,12 +424,22 @@ def test_roster_create_add_revoke_show_export_import(tmp_path: Path) -> None:
     assert Home(hol).config().authority_key == Home(rin).config().authority_key
     assert relay_cli("roster", "show", "--json", home=hol).stdout == v3.read_text(encoding="utf-8")
 
+    # RIN is the authority and a node: the revocation goes to the region by radio at once.
     assert ok(relay_cli("roster", "revoke", "hol", home=rin)) == [
-        "Nøkkelen til HOL er tilbakekalt (roster versjon 4). Eksporter og del rosteret."
+        "Nøkkelen til HOL er tilbakekalt (roster versjon 4). Eksporter og del rosteret: "
+        "første node som importerer det, sender tilbakekallingen over radio.",
+        "ROSTER til ALLE, HASTER, REELL: 168 byte, 1 pakke(r), 1.7 s sendetid (LONG_FAST)",
+        "RIN-0001 lagt i utboksen.",
+        "RIN-0001 sender tilbakekallingen av HOL til hele regionen over radio.",
     ]
+    (sent,) = held(rin)
+    assert (sent.message.kind, sent.message.get("node")) == (Kind.ROSTER, "HOL")
     v4 = tmp_path / "roster-v4.json"
     ok(relay_cli("roster", "export", v4, home=rin))
-    assert ok(relay_cli("roster", "import", v4, home=hol)) == ["Roster versjon 4 importert (2 nøkler)."]
+    assert ok(relay_cli("roster", "import", v4, home=hol)) == [
+        "Roster versjon 4 importert (2 nøkler).",
+        "Denne nodens egen nøkkel er tilbakekalt: tilbakekallingen må sendes fra en annen node.",
+    ]
     assert ok(relay_cli("roster", "show", home=hol))[2:] == [rin_line, hol_line.replace("aktiv", "TILBAKEKALT")]
     shown = json.loads(relay_cli("roster", "show", "--json", home=hol).stdout)
     assert (shown["version"], [e["revoked"] for e in shown["entries"]]) == (4, [None, "2026-05-29T12:00:00Z"])
@@ -561,8 +571,21 @@ def test_roster_import_of_a_newer_lab_roster(lab: Path, tmp_path: Path) -> None:
     newer = Home(lab / "MOD").roster().with_revoked("SIG", lab_authority(lab), FIXED)
     path = tmp_path / "v10.json"
     path.write_text(newer.to_json(), encoding="utf-8")
-    assert ok(relay_cli("roster", "import", path, home=lab / "MOD")) == ["Roster versjon 10 importert (8 nøkler)."]
+    assert ok(relay_cli("roster", "import", path, home=lab / "MOD")) == [
+        "Roster versjon 10 importert (8 nøkler).",
+        "ROSTER til ALLE, HASTER, ØVELSE: 167 byte, 1 pakke(r), 1.7 s sendetid (LONG_FAST)",
+        "MOD-0001 lagt i utboksen.",
+        "MOD-0001 sender tilbakekallingen av SIG til hele regionen over radio.",
+    ]
     assert Home(lab / "MOD").roster().version == 10
+    (sent,) = held(lab / "MOD")
+
+    # At Hole the revocation came over the air first: importing the file sends nothing more.
+    store = Home(lab / "HOL").store()
+    store.insert(wire.decode(sent.wire, newer, dictionaries.available()), FIXED)
+    store.close()
+    assert ok(relay_cli("roster", "import", path, home=lab / "HOL")) == ["Roster versjon 10 importert (8 nøkler)."]
+    assert [m.id for m in held(lab / "HOL")] == ["MOD-0001"]
 
 
 def test_roster_import_of_a_binary_file_is_one_error_line(region: dict[str, Path], tmp_path: Path) -> None:
@@ -737,8 +760,16 @@ SEND_CASES = [
 ]
 
 
-def test_send_cases_cover_every_kind() -> None:
-    assert sorted(case.id for case in SEND_CASES) == sorted(kind.value for kind in Kind)  # type: ignore[attr-defined]
+def test_send_cases_cover_every_kind_an_operator_writes() -> None:
+    written = sorted(kind.value for kind in Kind if kind is not Kind.ROSTER)
+    assert sorted(case.id for case in SEND_CASES) == written  # type: ignore[attr-defined]
+
+
+def test_a_roster_message_is_not_written_by_hand(lab: Path) -> None:
+    fails(
+        relay_cli(*sh("send ROSTER --text Test."), home=lab / "MOD"),
+        "ROSTER-meldinger lages av «relay roster import» (nytt roster fra autoriteten), ikke av «relay send»",
+    )
 
 
 @pytest.mark.parametrize(("line", "preview", "fields", "envelope"), SEND_CASES)
@@ -1774,3 +1805,51 @@ def test_a_message_past_its_expiry_is_shown_marked_not_hidden(lab: Path, valid_f
     assert doc["expired"] is expired
     shown = ok(relay_cli(*sh("show SF-0001"), home=lab / "HOL"))
     assert any(row.startswith("Gyldig til") and row.endswith("(UTLØPT)") for row in shown) is expired
+
+
+# --- store faults: doctor --------------------------------------------------------------
+
+
+def _flip(home_dir: Path, origin: str, seq: int, position: int) -> None:
+    """Damage one row the way an SD card does: one flipped bit, behind SQLite's back."""
+    import sqlite3
+
+    conn = sqlite3.connect(home_dir / "relay.db")
+    (data,) = conn.execute("SELECT wire FROM messages WHERE origin=? AND seq=?", (origin, seq)).fetchone()
+    damaged = bytearray(data)
+    damaged[position] ^= 0x10
+    conn.execute("UPDATE messages SET wire=? WHERE origin=? AND seq=?", (bytes(damaged), origin, seq))
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("position", [1, 30, -3], ids=["header", "text", "signature"])
+def test_a_damaged_row_is_skipped_with_a_warning_and_doctor_quarantines_it(traffic: Path, position: int) -> None:
+    hol = traffic / "HOL"
+    _flip(hol, "MOD", 1, position)
+    warning = "Advarsel: 1 melding(er) i lageret er skadet og vises ikke; kjør «relay doctor»\n"
+
+    for command in (("inbox",), ("log",), ("inbox", "--json")):
+        result = relay_cli(*command, home=hol)
+        assert (result.exit_code, result.stderr) == (0, warning), command
+        assert "MOD-0001" not in result.stdout
+
+    check = relay_cli("doctor", "--check", home=hol)
+    assert check.exit_code == 1
+    assert check.stdout == "  MOD-0001  skadet på disk\n"
+    assert check.stderr == "Feil: 1 av 4 meldinger feiler; kjør «relay doctor» uten --check for å flytte dem\n"
+
+    lines = ok(relay_cli("doctor", home=hol))
+    assert lines[:3] == [
+        "  MOD-0001  skadet på disk",
+        "1 melding(er) flyttet til karantene. Nabonodene sender sunne kopier.",
+        "I karantene (1):",
+    ]
+    assert lines[3].startswith("  MOD-0001  skadet på disk  ")
+    assert ok(relay_cli("doctor", home=hol))[0] == "Lageret er friskt: 3 meldinger sjekket."
+    assert any("MOD-0002" in line for line in ok(relay_cli("inbox", home=hol)))  # no warning any more
+    store = Home(hol).store()
+    try:
+        assert store.summary()["MOD"] == 0  # the head went back: the sync asks a neighbour for MOD-0001
+    finally:
+        store.close()

@@ -37,8 +37,8 @@ from relay.cli.main import cli
 from relay.core import frames, wire
 from relay.core.airtime import LONG_FAST, PRESETS, packet_airtime
 from relay.core.compose import compose
-from relay.core.model import Kind, Priority
-from relay.core.roster import Roster, RosterEntry
+from relay.core.model import Kind, Message, Priority
+from relay.core.roster import Revocation, Roster, RosterEntry
 from relay.core.signing import Signer
 from relay.daemon import STATUS_KEY, Daemon
 from relay.edge import dictionaries
@@ -47,7 +47,7 @@ from relay.edge.radio import MeshtasticTransport, RadioUrl, parse_url
 from relay.edge.store import Store
 from relay.edge.transport import Heard
 from relay.errors import ConfigError
-from tests.helpers import SIGNERS, STRANGER, build_roster
+from tests.helpers import AUTHORITY, SIGNERS, STRANGER, build_roster
 
 ROSTER = build_roster()
 SHORT_FAST = PRESETS["SHORT_FAST"]
@@ -239,6 +239,98 @@ def test_a_message_under_our_own_origin_that_we_never_sent_raises_the_alarm(
     assert [a["code"] for a in d.snapshot(clock.now)["alarms"]] == ["own_origin"]
     # ...and our own counter did not move: the next message is MOD-0001.
     assert d.store.local_head("MOD") == 0
+
+
+def revocation_message(node: str, seq: int, revoked: datetime, signer: Signer = AUTHORITY) -> wire.SignedMessage:
+    """SF carries the authority's notice that ``node``'s key is revoked at ``revoked``."""
+    notice = Revocation.issue(SIGNERS[node].public_key, revoked, None, signer).to_bytes()
+    msg = Message.create(
+        kind=Kind.ROSTER,
+        origin="SF",
+        seq=seq,
+        created=datetime.fromtimestamp(EPOCH, UTC),
+        priority=Priority.HASTER,
+        fields={"notice": notice, "node": node, "reason": "Pi stjålet."},
+    )
+    return wire.encode(msg, SIGNERS["SF"], dictionaries.current())
+
+
+def daemon_with_roster_file(tmp_path: Path) -> tuple[Daemon, FakeTransport, FakeClock, Path]:
+    clock = FakeClock()
+    transport = FakeTransport(clock)
+    roster_file = tmp_path / "roster.json"
+    roster_file.write_text(ROSTER.to_json(), encoding="utf-8")
+    store = Store(tmp_path / "MOD.db", dictionaries.available())
+    d = Daemon(
+        "MOD", SIGNERS["MOD"].key_id, store, ROSTER, transport, clock=clock, wall=clock.wall, roster_file=roster_file
+    )
+    return d, transport, clock, roster_file
+
+
+def test_a_revocation_heard_over_the_air_voids_the_thiefs_messages_and_is_written_to_the_roster(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    d, radio, clock, roster_file = daemon_with_roster_file(tmp_path)
+    caplog.set_level(logging.INFO, "relay.daemon")
+    before = datetime.fromtimestamp(EPOCH, UTC) - timedelta(minutes=10)
+    genuine = wire.encode(
+        compose(Kind.MELDING, "HOL", 1, before, text="Alt rolig."), SIGNERS["HOL"], dictionaries.current()
+    )
+    thief = message("HOL", 2, "Evakuer rådhuset nå.")
+    radio.hear(genuine.wire, thief.wire)
+    run_for(d, clock, 1.0)
+    assert [s.id for s in d.store.log()] == ["HOL-0001", "HOL-0002"]
+
+    # The authority revoked Hole's key a minute before the thief's message: SF brings it.
+    stolen_at = datetime.fromtimestamp(EPOCH, UTC) - timedelta(minutes=1)
+    forged = revocation_message("RIN", 1, stolen_at, signer=SIGNERS["HOL"])  # not the authority's signature
+    radio.hear(forged.wire, revocation_message("HOL", 2, stolen_at).wire)
+    run_for(d, clock, 1.0)
+
+    assert d.store.wire_of("SF", 1) == []  # the forged revocation is refused, never relayed
+    assert [s.id for s in d.store.log()] == ["HOL-0001", "SF-0002"]  # HOL-0001 was before: kept, marked
+    assert [q.origin + str(q.seq) for q in d.store.quarantined()] == ["HOL2"]
+    assert d.roster.active("HOL") is None and d.roster.active("RIN") is not None
+    on_disk = Roster.from_json(roster_file.read_text(encoding="utf-8"), AUTHORITY.public_key)
+    assert (on_disk.version, on_disk.active("HOL")) == (ROSTER.version, None)  # the same version, plus the notice
+    assert "revocation: HOL-0002 taken out of the store (signed with a revoked key); never served" in caplog.text
+    assert [a["code"] for a in d.snapshot(clock.now)["alarms"]] == ["quarantined_revoked"]
+
+    radio.hear(message("HOL", 3, "Ny ordre.").wire)  # the thief carries on
+    run_for(d, clock, 1.0)
+    assert d.store.wire_of("HOL", 3) == []
+    assert d.sync.stats.rejected["revoked"] == 1
+
+
+def test_a_roster_imported_while_the_daemon_runs_is_taken_up(tmp_path: Path) -> None:
+    d, radio, clock, roster_file = daemon_with_roster_file(tmp_path)
+    radio.hear(message("HOL", 1).wire)
+    run_for(d, clock, 1.0)
+    newer = ROSTER.with_revoked("HOL", AUTHORITY, datetime.fromtimestamp(EPOCH, UTC) - timedelta(hours=1))
+    roster_file.write_text(newer.to_json(), encoding="utf-8")  # «relay roster import» on the CLI
+
+    run_for(d, clock, 2.0)
+
+    assert d.roster.version == newer.version
+    assert d.store.wire_of("HOL", 1) == []  # created after the revocation: void
+
+
+def test_a_damaged_row_in_the_outbox_is_quarantined_at_start_not_fatal(tmp_path: Path) -> None:
+    store = Store(tmp_path / "MOD.db", dictionaries.available())
+    commit(store, message("MOD", 1, priority=Priority.NOD))
+    store.close()
+    conn = sqlite3.connect(tmp_path / "MOD.db")
+    (data,) = conn.execute("SELECT wire FROM messages").fetchone()
+    conn.execute("UPDATE messages SET wire=?", (data[:3] + b"\xff" + data[4:],))  # one byte of the header
+    conn.commit()
+    conn.close()
+
+    d, radio, clock = make_daemon(tmp_path)  # used to crash-loop here, on every restart
+    run_for(d, clock, 30.0)
+
+    assert d.store.log() == [] and [q.reason for q in d.store.quarantined()] == ["damaged"]
+    assert [a["code"] for a in d.snapshot(clock.now)["alarms"]] == ["quarantined_damaged"]
+    assert radio.frames_sent()  # still on the air: summaries go out
 
 
 def test_a_message_the_cli_commits_while_the_daemon_runs_is_sent_within_a_second(

@@ -858,7 +858,7 @@ def test_a_burst_from_one_origin_is_taken_up_to_its_size_and_the_rest_later() ->
     assert a.sync.receive(burst[5].wire, a.now + 61).rejected is None  # a minute later: one more
 
 
-REVOKED = ROSTER.with_revoked("HOL", AUTHORITY, T0)  # Hole's Pi was stolen
+REVOKED = ROSTER.with_revoked("HOL", AUTHORITY, T0 - timedelta(hours=1))  # Hole's Pi was stolen: HOL[...] are void
 
 
 def test_a_store_does_not_serve_messages_of_a_key_revoked_since_it_stored_them() -> None:

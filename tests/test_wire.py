@@ -29,7 +29,7 @@ from relay.core.model import (
     Priority,
     StatusRow,
 )
-from relay.core.roster import Roster
+from relay.core.roster import Revocation, Roster
 from relay.core.signing import MESSAGE_CONTEXT, SIGNATURE_BYTES, Signer
 from relay.core.wire import Dictionary, SignedMessage
 from relay.errors import DecodeError, LocalError, RemoteError, ValidationError, VerificationError
@@ -256,6 +256,22 @@ GOLDEN_MESSAGES: list[tuple[str, str, Message]] = [
             },
         ),
     ),
+    (
+        "roster-revocation",
+        "SF",
+        Message.create(
+            kind=Kind.ROSTER,
+            origin="SF",
+            seq=3,
+            created=T0,
+            priority=Priority.HASTER,
+            fields={
+                "notice": Revocation.issue(SIGNERS["HOL"].public_key, REVOKED_AT, 41, AUTHORITY).to_bytes(),
+                "node": "HOL",
+                "reason": "Pi stjålet fra rådhuset.",
+            },
+        ),
+    ),
 ]
 
 # WIRE FORMAT 1.  A change to any of these bytes is a wire-format change: every
@@ -321,6 +337,14 @@ GOLDEN_BYTES: dict[str, tuple[str, str]] = {
         "119df52192169d4c010f08fcf9f81968ccebbb2cecf769a141",
         "ee94b37817e6e328104d1920cc28abbf087e20c4342247496175bd8e37816d7b"
         "5751a06ee1fc8fd28ea44c2fb016462fe3c3316f57a5687e3770bbb44c037503",
+    ),
+    "roster-revocation": (
+        "11b5c75b86169d4c00017d858916aa73f3bc0b4ec400000029ef2eee56c9812c"
+        "cd8dc855bd6f45e7c80eb50f8018aff6c71510ef68f6f65d64014b2985e671f2"
+        "c5924525ab2169ff16766da86231e3eae363b4ac7c69f50f0e803e63af188f92"
+        "cb041204ce058a08",
+        "177e7a6619bfcebe5627b6d3a748045dc76cb12119015965993023c79a1aee18"
+        "d2d5b3486924a1a9122dce7d72ee05716a523207a655c53c310ed8a3469fd002",
     ),
 }
 
@@ -570,12 +594,24 @@ def test_unknown_sender(roster: Roster, dictionary: Dictionary, dictionaries: Di
 
 
 def test_revoked_key(roster: Roster, dictionary: Dictionary, dictionaries: Dictionaries) -> None:
-    data = wire.encode(melding(), SIGNERS["MOD"], dictionary).wire
-    assert wire.decode(data, roster, dictionaries).message.origin == "MOD"
+    """Its messages from before the revocation stay valid; later ones are refused."""
+    before = wire.encode(melding(), SIGNERS["MOD"], dictionary).wire  # T0, half an hour before
+    after = wire.encode(replace(melding(), created=REVOKED_AT + timedelta(minutes=1)), SIGNERS["MOD"], dictionary).wire
     revoked = roster.with_revoked("MOD", AUTHORITY, REVOKED_AT)
+    assert wire.decode(before, revoked, dictionaries).message == melding()
     with pytest.raises(VerificationError) as info:
-        wire.decode(data, revoked, dictionaries)
+        wire.decode(after, revoked, dictionaries)
     assert info.value.reason == "revoked"
+
+
+def test_a_revocation_with_the_last_genuine_number_refuses_a_back_dated_message(
+    roster: Roster, dictionary: Dictionary, dictionaries: Dictionaries
+) -> None:
+    revoked = roster.with_revoked("MOD", AUTHORITY, REVOKED_AT, last_seq=6)
+    back_dated = wire.encode(melding(), SIGNERS["MOD"], dictionary).wire  # number 7, dated before the revocation
+    assert reason_of(back_dated, revoked, dictionaries) == "revoked"
+    genuine = wire.encode(replace(melding(), seq=6), SIGNERS["MOD"], dictionary).wire
+    assert wire.decode(genuine, revoked, dictionaries).message.seq == 6
 
 
 def test_new_key_after_revocation(roster: Roster, dictionary: Dictionary, dictionaries: Dictionaries) -> None:
@@ -583,7 +619,8 @@ def test_new_key_after_revocation(roster: Roster, dictionary: Dictionary, dictio
     revoked = roster.with_revoked("MOD", AUTHORITY, REVOKED_AT)
     renewed = revoked.with_entry(entry("MOD", "Modum kommune", "kommune", new_key), AUTHORITY, REVOKED_AT)
     assert wire.decode(wire.encode(melding(), new_key, dictionary).wire, renewed, dictionaries).message == melding()
-    assert reason_of(wire.encode(melding(), SIGNERS["MOD"], dictionary).wire, renewed, dictionaries) == "revoked"
+    later = replace(melding(), created=REVOKED_AT + timedelta(hours=1))
+    assert reason_of(wire.encode(later, SIGNERS["MOD"], dictionary).wire, renewed, dictionaries) == "revoked"
 
 
 def test_altered_and_resigned_by_an_outsider(

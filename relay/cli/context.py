@@ -70,3 +70,15 @@ clock: Callable[[], datetime] = _wall_clock  # tests replace this to fix the tim
 
 def now() -> datetime:
     return clock()
+
+
+def warn_damaged(count: int) -> None:
+    """One line on stderr when rows of the store would not decode (they are skipped)."""
+    if count:
+        click.echo(
+            tr(
+                f"Advarsel: {count} melding(er) i lageret er skadet og vises ikke; kjør «relay doctor»",
+                f"Warning: {count} message(s) in the store are damaged and not shown; run «relay doctor»",
+            ),
+            err=True,
+        )

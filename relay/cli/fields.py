@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -63,6 +64,8 @@ def show_value(value: Value) -> str:
         return local(value)
     if isinstance(value, Enum):
         return str(value.value)
+    if isinstance(value, bytes):
+        return f"{len(value)} byte, signert av rosterautoriteten"
     if isinstance(value, tuple):
         return "; ".join(
             f"{row.function.value} {row.level.value}"
@@ -80,6 +83,8 @@ def json_value(value: Value) -> object:
         return value.isoformat()
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
     return [
         {
             "function": row.function.value,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from relay.cli.context import home, local, now, tr
+from relay.cli.context import home, local, now, tr, warn_damaged
 from relay.cli.fields import show_value
 
 COLUMNS = (
@@ -71,8 +71,10 @@ def _entries() -> tuple[str, list[dict[str, str]]]:
                     "retning": tr("sendt", "sent") if s.local else tr("mottatt", "received"),
                 }
             )
+        damaged = len(store.damaged)
     finally:
         store.close()
+    warn_damaged(damaged)
     return f"{config.name} ({config.node_id})", rows
 
 

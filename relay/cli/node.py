@@ -56,11 +56,52 @@ def _authority() -> Signer:
 
 
 def _save(roster_obj: Roster) -> None:
+    home().save_roster(roster_obj)
+
+
+def _announce(before: Roster | None, after: Roster) -> None:
+    """Send each revocation that ``after`` brings as a ROSTER message from this node,
+    unless the store holds one for it already (it came over the air first): with
+    telephony down, a roster file on a USB stick reaches one town hall, and the
+    radio takes the revocation to the rest."""
+    from relay.cli.traffic import compose_and_commit
+    from relay.core.model import Kind
+    from relay.core.sync.revocation import newly_revoked
+
     h = home()
-    h.path.mkdir(parents=True, exist_ok=True)
-    tmp = h.roster_path.with_suffix(".tmp")
-    tmp.write_text(roster_obj.to_json(), encoding="utf-8")
-    tmp.replace(h.roster_path)
+    if not h.key_path.exists() or not h.config_path.exists():
+        return  # the authority's own home: no node here to send from
+    config = h.config()
+    store = h.store()
+    try:
+        sent = {m.message.get("notice") for m in store.of_kind(Kind.ROSTER)}
+    finally:
+        store.close()
+    for node in newly_revoked(before, after) if before else []:
+        for entry in (e for e in after.entries if e.node_id == node and e.notice and e.notice not in sent):
+            if node == config.node_id:
+                click.echo(
+                    tr(
+                        "Denne nodens egen nøkkel er tilbakekalt: tilbakekallingen må sendes fra en annen node.",
+                        "This node's own key is revoked: the revocation must be sent from another node.",
+                    )
+                )
+                continue
+            msg = compose_and_commit(
+                Kind.ROSTER,
+                {"notice": entry.notice, "node": node, "reason": tr("Nøkkelen er tilbakekalt.", "Key revoked.")},
+                to="ALLE",
+                priority="HASTER",
+                exercise=None,
+                ref=None,
+                confirm=False,
+            )
+            click.echo(
+                tr(
+                    f"{msg.id} sender tilbakekallingen av {node} til hele regionen over radio.",
+                    f"{msg.id} sends the revocation of {node} to the whole region by radio.",
+                )
+            )
 
 
 @roster.command("create")
@@ -115,16 +156,25 @@ def roster_add(node_id: str, name: str, role: str, public_key: str) -> None:
 
 @roster.command("revoke")
 @click.argument("node_id")
-def roster_revoke(node_id: str) -> None:
+@click.option(
+    "--last-seq",
+    type=click.IntRange(1, (1 << 32) - 1),
+    help="Siste ekte løpenummer fra noden, om det er kjent: senere numre avvises, også tilbakedaterte.",
+)
+def roster_revoke(node_id: str, last_seq: int | None) -> None:
     """Tilbakekall nodens nøkkel (f.eks. stjålet Pi); del det nye rosteret."""
-    r = home().roster().with_revoked(node_id.strip().upper(), _authority(), now())
+    before = home().roster()
+    r = before.with_revoked(node_id.strip().upper(), _authority(), now(), last_seq)
     _save(r)
     click.echo(
         tr(
-            f"Nøkkelen til {node_id.upper()} er tilbakekalt (roster versjon {r.version}). Eksporter og del rosteret.",
-            f"{node_id.upper()}'s key is revoked (version {r.version}). Export and share the roster.",
+            f"Nøkkelen til {node_id.upper()} er tilbakekalt (roster versjon {r.version}). Eksporter og del rosteret: "
+            "første node som importerer det, sender tilbakekallingen over radio.",
+            f"{node_id.upper()}'s key is revoked (version {r.version}). Export and share the roster: "
+            "the first node to import it sends the revocation by radio.",
         )
     )
+    _announce(before, r)
 
 
 @roster.command("show")
@@ -178,7 +228,9 @@ def roster_import(file: Path) -> None:
                 f"{file} is not a roster file (not readable as text)",
             )
         ) from None
-    r, pinned = home().import_roster(text)
+    h = home()
+    before = h.roster() if h.roster_path.exists() else None
+    r, pinned = h.import_roster(text)
     click.echo(
         tr(
             f"Roster versjon {r.version} importert ({len(r.entries)} nøkler).",
@@ -192,6 +244,7 @@ def roster_import(file: Path) -> None:
                 f"Authority pinned: {fingerprint(r.authority_key)} (compare with the paper copy).",
             )
         )
+    _announce(before, r)
 
 
 @click.group("lab")

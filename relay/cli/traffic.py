@@ -9,7 +9,7 @@ from datetime import datetime
 
 import click
 
-from relay.cli.context import home, local, now, tr
+from relay.cli.context import home, local, now, tr, warn_damaged
 from relay.cli.fields import json_value, parse_value, show_value
 from relay.core.compose import status_rows
 from relay.core.model import (
@@ -231,6 +231,13 @@ def send(
 ) -> None:
     """Skriv, signer og legg en melding i utboksen.  TYPE: SITREP, STATUS, BISTAND, …"""
     kind = Kind.parse(kind_name)
+    if kind is Kind.ROSTER:
+        raise ValidationError(
+            tr(
+                "ROSTER-meldinger lages av «relay roster import» (nytt roster fra autoriteten), ikke av «relay send»",
+                "ROSTER messages are made by «relay roster import» (a new roster from the authority), not «relay send»",
+            )
+        )
     if text_file is not None:
         try:
             text = text_file.read().strip()  # type: ignore[attr-defined]
@@ -323,8 +330,10 @@ def inbox(
             exercise=None if status is None else status.upper() != "REELL",
             limit=limit or None,
         )
+        damaged = len(store.damaged)
     finally:
         store.close()
+    warn_damaged(damaged)
     if as_json:
         click.echo(json.dumps([_as_json(s, roster) for s in rows], ensure_ascii=False, indent=2))
         return

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
+from relay.core.roster import RosterEntry
 from relay.core.wire import SignedMessage
 
 MAX_RANGES = 4  # held ranges above a hole that one summary names per origin (a page)
@@ -81,3 +82,7 @@ class Log(Protocol):
     def mark_transmitted(self, origin: str, seq: int, at: datetime) -> None: ...
 
     def add_receipts(self, origin: str, first: int, last: int, node: str, level: str, at: datetime) -> None: ...
+
+    def quarantine(self, origin: str, seq: int, digest: str, reason: str, at: datetime) -> bool: ...
+
+    def void_revoked(self, entry: RosterEntry, at: datetime) -> list[str]: ...

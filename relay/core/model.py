@@ -21,6 +21,7 @@ MAX_TEXT_CHARS = 2000  # all free text of one message; 16 fragments carry about 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 TIME_BITS = 24  # minutes since EPOCH: good until 2055
 MAX_SEQ = (1 << 32) - 1
+NOTICE_BYTES = 80  # a roster authority's revocation notice (``roster.Revocation``)
 NODE_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
 
 
@@ -36,6 +37,7 @@ class Kind(Enum):
     RYKTE = "RYKTE"
     BESLUTNING = "BESLUTNING"
     MELDING = "MELDING"
+    ROSTER = "ROSTER"  # the authority's revocation of a key, carried by any node
 
     @classmethod
     def parse(cls, text: str) -> Kind:
@@ -43,7 +45,7 @@ class Kind(Enum):
         for kind in cls:
             if _fold(kind.value) == wanted:
                 return kind
-        names = ", ".join(k.value for k in cls)
+        names = ", ".join(k.value for k in cls if k.value != "ROSTER")  # written by «relay roster», not by hand
         raise ValidationError(f"ukjent meldingstype {text!r} (gyldige: {names})")
 
 
@@ -246,6 +248,7 @@ class FieldType(Enum):
     TIME = "time"
     ENUM = "enum"
     ROWS = "rows"  # STATUS rows
+    NOTICE = "notice"  # NOTICE_BYTES signed by the roster authority
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +403,12 @@ SCHEMAS: dict[Kind, KindSpec] = {
             "decision",
         ),
         KindSpec(Kind.MELDING, "Melding", (_t("subject", "Emne", True), _t("text", "Tekst")), "text"),
+        KindSpec(
+            Kind.ROSTER,
+            "Tilbakekalt nøkkel",
+            (FieldSpec("notice", "Tilbakekalling", FieldType.NOTICE), _t("node", "Node"), _t("reason", "Årsak", True)),
+            "reason",
+        ),
     )
 }
 
@@ -412,7 +421,7 @@ class StatusRow:
     eta_restore: datetime | None = None
 
 
-Value = str | int | bool | datetime | Enum | tuple[StatusRow, ...]
+Value = str | int | bool | datetime | Enum | tuple[StatusRow, ...] | bytes
 
 
 # --- the message --------------------------------------------------------------
@@ -607,6 +616,10 @@ def _normalise(spec: FieldSpec, value: object, created: datetime) -> Value | Non
         if isinstance(value, spec.enum):
             return value
         return _parse_enum(spec.enum, str(value), label)
+    if spec.form is FieldType.NOTICE:
+        if not isinstance(value, bytes) or len(value) != NOTICE_BYTES:
+            raise ValidationError(f"{label}: forventet {NOTICE_BYTES} byte fra rosterautoriteten")
+        return value
     return _rows(value, created)
 
 

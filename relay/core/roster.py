@@ -3,25 +3,95 @@
 The roster travels as a JSON file (USB stick before the crisis).  Its
 signature covers a canonical JSON encoding of every field but the signature.
 A newer version from the same authority replaces an older one: that is how a
-stolen Pi's key is revoked.  A revoked key stays listed, so that a message
-signed with it is rejected as ``revoked`` rather than ``unknown_sender``.
+stolen Pi's key is revoked.  A revoked key stays listed: its messages from
+before the revocation stay valid (marked), later ones are refused as
+``revoked`` rather than ``unknown_sender``.
+
+With telephony down the file cannot travel, so a revocation also travels alone
+over the air: a ``Revocation`` notice of 80 bytes, signed by the authority,
+inside a ROSTER message.  A node applies a verified notice to the roster it
+has; the notice stays beside the roster's signed body (``notices``), so the
+file still verifies, until the authority's next full version says the same.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from relay.core.model import NODE_ID_RE
-from relay.core.signing import PUBLIC_KEY_BYTES, ROSTER_CONTEXT, Signer, key_id, verify
+from relay.core.model import MAX_SEQ, NODE_ID_RE, NOTICE_BYTES, from_minutes, minutes_since_epoch
+from relay.core.signing import (
+    PUBLIC_KEY_BYTES,
+    REVOCATION_CONTEXT,
+    ROSTER_CONTEXT,
+    SIGNATURE_BYTES,
+    Signer,
+    key_id,
+    verify,
+)
 from relay.errors import DecodeError, ValidationError, VerificationError
 
 FORMAT = "relay-roster/1"
 NODE_ROLES = ("kommune", "statsforvalter", "politi", "brann", "repeater", "annet")
 MAX_ROSTER_BYTES = 256 * 1024
+REVOCATION_FORMAT = 1
+KEY_FINGERPRINT_BYTES = 8
+NO_SEQ = 0xFFFFFFFF
+REVOCATION_BODY_BYTES = 1 + KEY_FINGERPRINT_BYTES + 3 + 4
+REVOCATION_BYTES = REVOCATION_BODY_BYTES + SIGNATURE_BYTES
+assert REVOCATION_BYTES == NOTICE_BYTES  # the ROSTER message's field
+
+
+def key_fingerprint(public_key: bytes) -> bytes:
+    """8 bytes that name a key in a revocation notice (the 16-bit key id may collide
+    across regions; this does not)."""
+    return hashlib.sha256(b"relay/key-fp\x00" + public_key).digest()[:KEY_FINGERPRINT_BYTES]
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """The authority's word, alone: the key with ``fingerprint`` is revoked at
+    ``when``; its messages created later, or numbered above ``last_seq`` (when the
+    authority names one), are void.  The number catches a thief who back-dates.
+
+    80 bytes on the wire: format(1) fingerprint(8) minutes(3) last_seq(4) signature(64)."""
+
+    fingerprint: bytes
+    when: datetime
+    last_seq: int | None
+    signature: bytes = b""
+
+    @classmethod
+    def issue(cls, public_key: bytes, when: datetime, last_seq: int | None, authority: Signer) -> Revocation:
+        unsigned = cls(key_fingerprint(public_key), _utc(when).replace(second=0), last_seq)
+        return replace(unsigned, signature=authority.sign(REVOCATION_CONTEXT + unsigned.body()))
+
+    def body(self) -> bytes:
+        seq = NO_SEQ if self.last_seq is None else self.last_seq
+        minutes = minutes_since_epoch(self.when)
+        return bytes([REVOCATION_FORMAT]) + self.fingerprint + minutes.to_bytes(3, "big") + seq.to_bytes(4, "big")
+
+    def to_bytes(self) -> bytes:
+        return self.body() + self.signature
+
+    @classmethod
+    def parse(cls, data: bytes, authority_key: bytes) -> Revocation:
+        """Parse and verify against the authority's key, or raise VerificationError."""
+        if len(data) != REVOCATION_BYTES or data[0] != REVOCATION_FORMAT:
+            raise DecodeError("tilbakekallingen er skadet", "malformed")
+        body, signature = data[:REVOCATION_BODY_BYTES], data[REVOCATION_BODY_BYTES:]
+        if not verify(authority_key, signature, REVOCATION_CONTEXT + body):
+            raise VerificationError("tilbakekallingen er ikke signert av rosterautoriteten", "bad_signature")
+        fp_end = 1 + KEY_FINGERPRINT_BYTES
+        seq = int.from_bytes(body[fp_end + 3 :], "big")
+        if seq == 0 or (seq > MAX_SEQ and seq != NO_SEQ):
+            raise DecodeError("tilbakekallingen har ugyldig løpenummer", "malformed")
+        when = from_minutes(int.from_bytes(body[fp_end : fp_end + 3], "big"))
+        return cls(body[1:fp_end], when, None if seq == NO_SEQ else seq, bytes(signature))
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +102,24 @@ class RosterEntry:
     public_key: bytes
     valid_from: datetime
     revoked: datetime | None = None
+    # The last genuine number when it was revoked, if the authority knew it.
+    revoked_after: int | None = None
+    # The authority's notice of the revocation, to send over the air.
+    notice: bytes | None = None
 
     @property
     def key_id(self) -> int:
         return key_id(self.public_key)
 
+    def voids(self, created: datetime, seq: int) -> bool:
+        """Is a message of this key, created then with this number, void?  A
+        revoked key's messages from before the revocation stay valid."""
+        if self.revoked is None:
+            return False
+        return created > self.revoked or (self.revoked_after is not None and seq > self.revoked_after)
+
     def to_json(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "node": self.node_id,
             "name": self.name,
             "role": self.role,
@@ -46,6 +127,11 @@ class RosterEntry:
             "valid_from": _iso(self.valid_from),
             "revoked": _iso(self.revoked) if self.revoked else None,
         }
+        if self.revoked_after is not None:
+            data["revoked_after"] = self.revoked_after
+        if self.notice is not None:
+            data["notice"] = base64.b64encode(self.notice).decode()
+        return data
 
     @classmethod
     def from_json(cls, data: object) -> RosterEntry:
@@ -60,8 +146,10 @@ class RosterEntry:
                 public_key=key,
                 valid_from=_parse_iso(str(data["valid_from"])),
                 revoked=_parse_iso(str(data["revoked"])) if data.get("revoked") else None,
+                revoked_after=int(data["revoked_after"]) if data.get("revoked_after") is not None else None,
+                notice=base64.b64decode(str(data["notice"]), validate=True) if data.get("notice") else None,
             )
-        except (KeyError, ValueError, OverflowError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise DecodeError(f"roster entry malformed: {exc}", "malformed") from None
         try:
             entry.check()
@@ -88,6 +176,9 @@ class Roster:
     authority_key: bytes
     entries: tuple[RosterEntry, ...]
     signature: bytes = b""
+    # Revocations heard over the air since this version was signed, already applied
+    # to ``entries``; kept apart so that the signed body still verifies.
+    notices: tuple[Revocation, ...] = ()
 
     # --- building --------------------------------------------------------------
 
@@ -108,14 +199,39 @@ class Roster:
                 )
         return self._next((*self.entries, entry), authority, issued)
 
-    def with_revoked(self, node_id: str, authority: Signer, when: datetime) -> Roster:
-        """A new version in which every active key of ``node_id`` is revoked."""
+    def with_revoked(self, node_id: str, authority: Signer, when: datetime, last_seq: int | None = None) -> Roster:
+        """A new version in which every active key of ``node_id`` is revoked.  Each
+        revoked entry carries the authority's notice, to send over the air."""
         if not any(e.node_id == node_id and e.revoked is None for e in self.entries):
             raise ValidationError(f"{node_id} har ingen aktiv nøkkel i rosteret")
-        entries = tuple(
-            replace(e, revoked=_utc(when)) if e.node_id == node_id and e.revoked is None else e for e in self.entries
-        )
+        if last_seq is not None and not 1 <= last_seq <= MAX_SEQ:
+            raise ValidationError(f"ugyldig løpenummer {last_seq}")
+        at = _utc(when).replace(second=0)
+
+        def revoke(e: RosterEntry) -> RosterEntry:
+            notice = Revocation.issue(e.public_key, at, last_seq, authority).to_bytes()
+            return replace(e, revoked=at, revoked_after=last_seq, notice=notice)
+
+        entries = tuple(revoke(e) if e.node_id == node_id and e.revoked is None else e for e in self.entries)
         return self._next(entries, authority, when)
+
+    def with_notice(self, notice: Revocation) -> Roster:
+        """This version with a verified notice applied; unchanged if it names no key
+        of ours that is still active (already revoked, or another region's)."""
+        for entry in self.entries:
+            if key_fingerprint(entry.public_key) == notice.fingerprint and entry.revoked is None:
+                revoked = replace(entry, revoked=notice.when, revoked_after=notice.last_seq, notice=notice.to_bytes())
+                entries = tuple(revoked if e is entry else e for e in self.entries)
+                return replace(self, entries=entries, notices=(*self.notices, notice))
+        return self
+
+    def newer(self, other: Roster) -> Roster:
+        """``self``, a newer signed version, keeping ``other``'s notices that it does
+        not already say: a revocation heard over the air is never undone by a file."""
+        result = self
+        for notice in other.notices:
+            result = result.with_notice(notice)
+        return result
 
     def _next(self, entries: tuple[RosterEntry, ...], authority: Signer, issued: datetime) -> Roster:
         if authority.public_key != self.authority_key:
@@ -128,11 +244,18 @@ class Roster:
     # --- queries ---------------------------------------------------------------
 
     def entry_for_key(self, kid: int) -> RosterEntry:
-        """The entry whose key has id ``kid``; raise VerificationError if none is usable."""
+        """The active entry whose key has id ``kid`` (control frames, new messages);
+        raise VerificationError if none is usable."""
+        entry = self.key_entry(kid)
+        if entry.revoked is not None:
+            raise VerificationError(f"nøkkelen til {entry.node_id} er tilbakekalt", "revoked")
+        return entry
+
+    def key_entry(self, kid: int) -> RosterEntry:
+        """The entry whose key has id ``kid``, revoked or not (a message is judged by
+        its time and number: ``RosterEntry.voids``); VerificationError if unknown."""
         for entry in self.entries:
             if entry.key_id == kid:
-                if entry.revoked is not None:
-                    raise VerificationError(f"nøkkelen til {entry.node_id} er tilbakekalt", "revoked")
                 return entry
         raise VerificationError(f"ukjent avsender (nøkkel-ID {kid:04x})", "unknown_sender")
 
@@ -170,13 +293,18 @@ class Roster:
     # --- encoding --------------------------------------------------------------
 
     def _body(self) -> dict[str, object]:
+        heard = {n.fingerprint for n in self.notices}
+        signed = (
+            replace(e, revoked=None, revoked_after=None, notice=None) if key_fingerprint(e.public_key) in heard else e
+            for e in self.entries
+        )
         return {
             "format": FORMAT,
             "region": self.region,
             "version": self.version,
             "issued": _iso(self.issued),
             "authority_key": base64.b64encode(self.authority_key).decode(),
-            "entries": [e.to_json() for e in self.entries],
+            "entries": [e.to_json() for e in signed],
         }
 
     def canonical_bytes(self) -> bytes:
@@ -185,6 +313,8 @@ class Roster:
     def to_json(self) -> str:
         body = self._body()
         body["signature"] = base64.b64encode(self.signature).decode()
+        if self.notices:
+            body["notices"] = [base64.b64encode(n.to_bytes()).decode() for n in self.notices]
         return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
@@ -213,6 +343,15 @@ class Roster:
             raise VerificationError("rosteret er signert av en annen autoritet enn den vi stoler på", "wrong_authority")
         if not verify(roster.authority_key, roster.signature, ROSTER_CONTEXT + roster.canonical_bytes()):
             raise VerificationError("rosterets signatur stemmer ikke (endret eller skadet fil)", "bad_signature")
+        notices = data.get("notices") or []
+        if not isinstance(notices, list):
+            raise DecodeError("rosterfilens «notices» er ikke en liste", "malformed")
+        for text_notice in notices:
+            try:
+                raw = base64.b64decode(str(text_notice), validate=True)
+            except ValueError:
+                raise DecodeError("en tilbakekalling i rosterfilen er ikke base64", "malformed") from None
+            roster = roster.with_notice(Revocation.parse(raw, roster.authority_key))
         return roster
 
 

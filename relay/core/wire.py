@@ -36,6 +36,7 @@ from relay.core.frames import MAX_FRAGMENTS, MAX_MESSAGE_BYTES, read_node, write
 from relay.core.model import (
     GROUPS,
     MAX_TEXT_CHARS,
+    NOTICE_BYTES,
     ROLES,
     SCHEMAS,
     TIME_BITS,
@@ -57,7 +58,7 @@ from relay.core.model import (
 from relay.core.roster import Roster
 from relay.core.signing import KEY_ID_BITS, MESSAGE_CONTEXT, SIGNATURE_BYTES, Signer, verify
 from relay.core.textmodel import TextModel
-from relay.errors import DecodeError, ValidationError
+from relay.errors import DecodeError, ValidationError, VerificationError
 
 FORMAT_VERSION = 1
 MIN_HEADER_BYTES = 8
@@ -170,13 +171,15 @@ def decode(data: bytes, roster: Roster, dictionaries: Mapping[int, Dictionary]) 
     dictionary = dictionaries.get(data[0] & 0x0F)
     if dictionary is None:
         raise DecodeError(f"unknown dictionary {data[0] & 0x0F}", "unknown_dictionary")
-    entry = roster.entry_for_key(head.key_id)
+    entry = roster.key_entry(head.key_id)
     body, signature = data[:-SIGNATURE_BYTES], data[-SIGNATURE_BYTES:]
     if not verify(entry.public_key, signature, MESSAGE_CONTEXT + body):
         raise DecodeError(f"signature from {entry.node_id} does not verify", "bad_signature")
     msg = _decode_body(body, entry.node_id, dictionary)
     if encode_body(msg, head.key_id, dictionary) != body:
         raise DecodeError("message is not in canonical form", "non_canonical")
+    if entry.voids(msg.created, msg.seq):
+        raise VerificationError(f"{msg.id}: signed with {entry.node_id}'s key after it was revoked", "revoked")
     return SignedMessage(msg, bytes(data), head.key_id)
 
 
@@ -251,7 +254,11 @@ def _write_field(w: BitWriter, spec: FieldSpec, value: Value | None, created: in
         w.write_bool(value is not None)
     if value is None or spec.form is FieldType.TEXT:
         return
-    if spec.form is FieldType.INT:
+    if spec.form is FieldType.NOTICE:
+        assert isinstance(value, bytes)
+        for byte in value:
+            w.write(byte, 8)
+    elif spec.form is FieldType.INT:
         w.write_golomb(value, INT_K)  # type: ignore[arg-type]
     elif spec.form is FieldType.TIME:
         w.write_signed_golomb(minutes_since_epoch(value) - created, DELTA_K)  # type: ignore[arg-type]
@@ -272,6 +279,8 @@ def _read_field(r: BitReader, spec: FieldSpec, created: int) -> tuple[Any, int]:
         return None, 0
     if spec.form is FieldType.TEXT:
         return _TEXT, 1
+    if spec.form is FieldType.NOTICE:
+        return bytes(r.read(8) for _ in range(NOTICE_BYTES)), 0
     if spec.form is FieldType.INT:
         return r.read_golomb(INT_K), 0
     if spec.form is FieldType.TIME:

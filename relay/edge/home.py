@@ -189,6 +189,13 @@ class Home:
         except DecodeError as exc:
             raise ConfigError(f"rosteret i {self.roster_path} kan ikke brukes: {exc}") from None
 
+    def save_roster(self, roster: Roster) -> None:
+        """Write the roster atomically (a new version, or notices heard over the air)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp = self.roster_path.with_suffix(".tmp")
+        tmp.write_text(roster.to_json(), encoding="utf-8")
+        os.replace(tmp, self.roster_path)
+
     # --- roster import ---------------------------------------------------------
 
     def import_roster(self, text: str) -> tuple[Roster, bool]:
@@ -207,9 +214,8 @@ class Home:
                 raise ConfigError(
                     f"rosteret (versjon {roster.version}) er ikke nyere enn det noden har (versjon {current.version})"
                 )
-        tmp = self.roster_path.with_suffix(".tmp")
-        tmp.write_text(roster.to_json(), encoding="utf-8")
-        os.replace(tmp, self.roster_path)
+            roster = roster.newer(current)  # revocations heard over the air stay
+        self.save_roster(roster)
         if pinned is None:
             self.write_config(replace(config, authority_key=base64.b64encode(roster.authority_key).decode()))
         return roster, pinned is None

@@ -29,10 +29,16 @@ import sqlite_utils
 
 from relay.core.log import MAX_HELD_RUNS, MAX_RANGES, Inserted, Ranges, held_in, ranges_of
 from relay.core.model import Kind, Message, Priority
+from relay.core.roster import Roster, RosterEntry
+from relay.core.signing import MESSAGE_CONTEXT, SIGNATURE_BYTES, verify
 from relay.core.wire import Dictionary, SignedMessage, parse_verified
-from relay.errors import LocalError
+from relay.errors import DecodeError, LocalError
 
-SCHEMA_VERSION = 2
+# What a damaged row can make the decoder raise: the store's rows skip the
+# signature check and the length bounds that guard bytes from the air.
+DAMAGE = (DecodeError, ValueError, IndexError, KeyError, OverflowError)
+
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,18 @@ class Stored:
     @property
     def id(self) -> str:
         return self.message.id
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A row taken out of the log: damaged, or void by a revocation.  Kept, never
+    served, never shown as a message; ``relay doctor`` lists them."""
+
+    origin: str
+    seq: int
+    digest: str
+    reason: str  # damaged | bad_signature | revoked
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -92,6 +110,9 @@ class Store:
         self._dictionaries = dictionaries
         # (origin, seq) -> when: sent, but the disk was too full to record it (``mark_transmitted``).
         self.unsaved_marks: dict[tuple[str, int], datetime] = {}
+        # (origin, seq, digest) of rows that would not decode when read: skipped,
+        # never fatal; ``quarantine_damaged`` moves them out of the log.
+        self.damaged: set[tuple[str, int, str]] = set()
         self._migrate()
 
     def close(self) -> None:
@@ -336,9 +357,18 @@ class Store:
         return out[:limit]
 
     def wire_of(self, origin: str, seq: int) -> list[bytes]:
-        """The wire bytes held for an id (two or more when it is in conflict)."""
-        rows = self._conn.execute("SELECT wire FROM messages WHERE origin=? AND seq=? ORDER BY digest", (origin, seq))
-        return [r[0] for r in rows]
+        """The wire bytes held for an id (two or more when it is in conflict).  A row
+        whose bytes no longer match their digest is damaged: never served, noted."""
+        rows = self._conn.execute(
+            "SELECT wire, digest FROM messages WHERE origin=? AND seq=? ORDER BY digest", (origin, seq)
+        )
+        out = []
+        for data, digest in rows:
+            if hashlib.sha256(data).hexdigest() == digest:
+                out.append(data)
+            else:
+                self.damaged.add((origin, seq, digest))
+        return out
 
     def digest(self) -> str:
         """A digest of exactly which messages this store holds: equal stores, equal digests."""
@@ -377,6 +407,10 @@ class Store:
             params.append(int(exercise))
         return self._select(" AND ".join(where), params, "read_at IS NOT NULL, priority, received_at DESC", limit=limit)
 
+    def of_kind(self, kind: Kind) -> list[Stored]:
+        """Every message of one kind, sent or received, oldest first."""
+        return self._select("kind=?", (kind.value,), "created, origin, seq")
+
     def get(self, origin: str, seq: int) -> list[Stored]:
         return self._select("origin=? AND seq=?", (origin, seq), "digest")
 
@@ -399,26 +433,135 @@ class Store:
         return int(self._conn.execute("SELECT count(*) FROM messages").fetchone()[0])
 
     def _select(self, where: str, params: Iterable[object], order: str, limit: int | None = None) -> list[Stored]:
-        """Decode only the rows asked for: decoding is the cost (about 0.2 ms a message)."""
+        """Decode only the rows asked for: decoding is the cost (about 0.2 ms a message).
+        A row whose bytes do not match their digest (verified when stored), or do not
+        decode, is skipped and noted in ``damaged``: one flipped byte must neither
+        take the inbox down nor show altered text as verified."""
         rows = self._conn.execute(
-            "SELECT origin, wire, digest, key_id, received_at, local, conflict, transmitted_at, read_at "
+            "SELECT origin, wire, digest, key_id, received_at, local, conflict, transmitted_at, read_at, seq "
             f"FROM messages WHERE {where} ORDER BY {order} LIMIT ?",
             (*params, -1 if limit is None else limit),
         )
-        return [
-            Stored(
-                message=parse_verified(r[1], r[0], self._dictionaries),
-                wire=r[1],
-                digest=r[2],
-                key_id=r[3],
-                received_at=datetime.fromisoformat(r[4]),
-                local=bool(r[5]),
-                conflict=bool(r[6]),
-                transmitted_at=_parse(r[7]),
-                read_at=_parse(r[8]),
+        out = []
+        for r in rows:
+            try:
+                if hashlib.sha256(r[1]).hexdigest() != r[2]:
+                    raise DecodeError("the bytes no longer match their digest", "damaged")
+                message = parse_verified(r[1], r[0], self._dictionaries)
+            except DAMAGE:
+                self.damaged.add((r[0], r[9], r[2]))
+                continue
+            out.append(
+                Stored(
+                    message=message,
+                    wire=r[1],
+                    digest=r[2],
+                    key_id=r[3],
+                    received_at=datetime.fromisoformat(r[4]),
+                    local=bool(r[5]),
+                    conflict=bool(r[6]),
+                    transmitted_at=_parse(r[7]),
+                    read_at=_parse(r[8]),
+                )
             )
-            for r in rows
+        return out
+
+    # --- faults: quarantine -----------------------------------------------------
+
+    def quarantine(self, origin: str, seq: int, digest: str, reason: str, at: datetime) -> bool:
+        """Move one row out of the log into ``quarantine`` (kept for the record,
+        never served or shown); the origin's head is recomputed.  True if moved."""
+        with self._transaction():
+            cur = self._conn.execute(
+                "INSERT OR IGNORE INTO quarantine(origin, seq, digest, key_id, wire, reason, at) "
+                "SELECT origin, seq, digest, key_id, wire, ?, ? FROM messages WHERE origin=? AND seq=? AND digest=?",
+                (reason, _iso(at), origin, seq, digest),
+            )
+            self._conn.execute("DELETE FROM messages WHERE origin=? AND seq=? AND digest=?", (origin, seq, digest))
+            self._recount(origin)
+        self.damaged.discard((origin, seq, digest))
+        return cur.rowcount > 0
+
+    def quarantined(self) -> list[Quarantined]:
+        rows = self._conn.execute("SELECT origin, seq, digest, reason, at FROM quarantine ORDER BY at, origin, seq")
+        return [Quarantined(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4])) for r in rows]
+
+    def void_revoked(self, entry: RosterEntry, at: datetime) -> list[str]:
+        """Quarantine the messages that ``entry``'s revocation voids (created after
+        it, or numbered above its last genuine number); the ids moved."""
+        rows = self._conn.execute(
+            "SELECT origin, seq, digest, created FROM messages WHERE key_id=?", (entry.key_id,)
+        ).fetchall()
+        moved = []
+        for origin, seq, digest, created in rows:
+            if entry.voids(datetime.fromisoformat(created), seq) and self.quarantine(
+                origin, seq, digest, "revoked", at
+            ):
+                moved.append(f"{origin}-{seq:04d}")
+        return moved
+
+    def quarantine_damaged(self, at: datetime) -> list[str]:
+        """Quarantine the rows found damaged while reading; the ids moved."""
+        moved = []
+        for origin, seq, digest in sorted(self.damaged):
+            if self.quarantine(origin, seq, digest, "damaged", at):
+                moved.append(f"{origin}-{seq:04d}")
+        self.damaged.clear()
+        return moved
+
+    def check(self, roster: Roster, deep: bool = True) -> list[tuple[str, int, str, str]]:
+        """Every row checked as ``relay doctor`` does: its digest, and (``deep``) its
+        decoding, its signature against the key it names, and the roster's
+        revocations.  Returns (origin, seq, digest, reason) of each row that fails;
+        changes nothing.  Not deep, it is a hash a row: the daemon's start."""
+        bad = []
+        rows = self._conn.execute("SELECT origin, seq, digest, key_id, wire, created FROM messages ORDER BY rowid")
+        keys = {e.key_id: e for e in roster.entries}
+        for origin, seq, digest, kid, data, created in rows:
+            if not deep:
+                if hashlib.sha256(data).hexdigest() != digest:
+                    bad.append((origin, seq, digest, "damaged"))
+                continue
+            reason = self._fault(origin, digest, kid, bytes(data), keys)
+            entry = keys.get(kid)
+            if reason is None and entry is not None and entry.voids(datetime.fromisoformat(created), seq):
+                reason = "revoked"
+            if reason is not None:
+                bad.append((origin, seq, digest, reason))
+        return bad
+
+    def _fault(self, origin: str, digest: str, kid: int, data: bytes, keys: Mapping[int, RosterEntry]) -> str | None:
+        if hashlib.sha256(data).hexdigest() != digest:
+            return "damaged"
+        try:
+            parse_verified(data, origin, self._dictionaries)
+        except DAMAGE:
+            return "damaged"
+        entry = keys.get(kid)
+        body, signature = data[:-SIGNATURE_BYTES], data[-SIGNATURE_BYTES:]
+        if entry is not None and not verify(entry.public_key, signature, MESSAGE_CONTEXT + body):
+            return "bad_signature"
+        return None
+
+    def integrity(self) -> list[str]:
+        """SQLite's own check of the database file: empty when it is sound."""
+        rows = [r[0] for r in self._conn.execute("PRAGMA integrity_check").fetchall()]
+        return [] if rows == ["ok"] else rows
+
+    def _recount(self, origin: str) -> None:
+        """Recompute an origin's head after rows left the log."""
+        seqs = [
+            r[0] for r in self._conn.execute("SELECT DISTINCT seq FROM messages WHERE origin=? ORDER BY seq", (origin,))
         ]
+        contiguous = 0
+        for seq in seqs:
+            if seq != contiguous + 1:
+                break
+            contiguous = seq
+        if not seqs:
+            self._conn.execute("DELETE FROM origins WHERE origin=?", (origin,))
+            return
+        self._conn.execute("UPDATE origins SET contiguous=?, max_seq=? WHERE origin=?", (contiguous, seqs[-1], origin))
 
 
 def _json(summary: Mapping[str, int]) -> str:
@@ -486,4 +629,11 @@ def _schema_2(db: sqlite_utils.Database) -> None:
     db.table("messages").create_index(["ref"])
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _schema_1, 2: _schema_2}
+def _schema_3(db: sqlite_utils.Database) -> None:
+    db.table("quarantine").create(
+        {"origin": str, "seq": int, "digest": str, "key_id": int, "wire": bytes, "reason": str, "at": str},
+        pk=("origin", "seq", "digest"),
+    )
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _schema_1, 2: _schema_2, 3: _schema_3}

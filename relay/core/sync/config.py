@@ -43,6 +43,7 @@ class SyncConfig:
     # once, so NØD and HASTER lose no time by it.
     answer_guard_s: float = 1.6
     response_jitter_s: float = 0.5
+    refuse_hold_s: float = 3600.0  # a number a revoked key made void is not asked for again this long
     rerequest_s: float = 60.0  # ask again for an item still missing after this long, then twice as long...
     reask_limit: int = 6  # ...up to this many requests (about an hour), until a summary names it again
     fragment_timeout_s: float = 20.0

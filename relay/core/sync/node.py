@@ -62,6 +62,7 @@ from relay.core.frames import Bare, Bundle, Fragment, Reassembler, Request, Summ
 from relay.core.log import MAX_RANGES, Inserted, Log, Ranges, held_in, merge_runs
 from relay.core.model import Message, Priority
 from relay.core.roster import Roster
+from relay.core.sync import revocation
 from relay.core.sync.config import RANK_CONTROL, SyncConfig, Transmission, data_rank
 from relay.core.sync.peers import Peers
 from relay.core.sync.queue import Answer, Queued, TxQueue
@@ -86,6 +87,7 @@ class Received:
     stored: tuple[str, ...] = ()
     echo: bool = False
     alarm: str | None = None
+    voided: tuple[str, ...] = ()  # ids a revocation it carried took out of the store
 
 
 @dataclass
@@ -118,6 +120,7 @@ class SyncNode:
         config: SyncConfig | None = None,
         on_stored: Callable[[wire.SignedMessage, float], None] | None = None,
         wall: Callable[[float], float] | None = None,
+        on_roster: Callable[[Roster], None] | None = None,
     ) -> None:
         self.node_id = node_id
         # ``now`` drives every timer and may be any steady clock (the daemon's is
@@ -138,6 +141,7 @@ class SyncNode:
         self._hill = DutyBudget(1.0, 0.0, window_s=self.config.hill_window_s)
         self._hill_until = now  # when the frame at the head of the queue last fitted that share
         self._on_stored = on_stored
+        self._on_roster = on_roster
         self.queue = TxQueue()
         self._reassembler = Reassembler()
         self._fragment_seen: dict[frames.FragmentKey, float] = {}
@@ -150,7 +154,7 @@ class SyncNode:
         self.peers = Peers(node_id, self.config.neighbour_ttl_s, self.config.max_hops)
         self._lonely_summaries = 0  # summaries sent while we heard nobody: every few probes far
         self._buckets: dict[str, tuple[float, float]] = {}  # admission per origin: (tokens, when)
-        self._refused: set[tuple[str, int]] = set()  # items of revoked keys: never asked for again
+        self._refused: dict[tuple[str, int], float] = {}  # items of revoked keys -> when refused
         self._from_fragment: set[tuple[str, int]] = set()  # wants only a fragment made: asked for once
         self._extras_page = 0  # which page of held runs our next summary names
         self._peer_state: dict[str, object] = {}
@@ -191,7 +195,9 @@ class SyncNode:
         except DecodeError as exc:
             self.stats.rejected[exc.reason] += 1
             return Received(None, rx.hops, rejected=exc.reason, stored=tuple(rx.stored), alarm=rx.alarm)
-        return Received(sender, rx.hops, stored=tuple(rx.stored), rejected=rx.rejected, alarm=rx.alarm)
+        return Received(
+            sender, rx.hops, stored=tuple(rx.stored), rejected=rx.rejected, alarm=rx.alarm, voided=tuple(rx.voided)
+        )
 
     def _sender_of(self, parsed: frames.Frame) -> str | None:
         key_id = frames.sender_key(parsed)
@@ -248,10 +254,11 @@ class SyncNode:
             signed = wire.decode(data, self.roster, self.dictionaries)
         except DecodeError as exc:
             if exc.reason == "revoked":
-                self._refuse(data)
+                self._refuse(data, now)
             raise
         msg = signed.message
         self._admit(msg, now, rx)
+        notice = revocation.notice_of(msg, self.roster)
         # Only a verified copy silences our pending answer: a forged frame naming the
         # item must not.  (A fragment cannot be verified alone; a forged fragment can
         # delay one answer until the next request, never lose it.)
@@ -272,6 +279,8 @@ class SyncNode:
         if result is Inserted.CONFLICT:
             self.stats.conflicts += 1
         rx.stored.append(msg.id)
+        if notice is not None:
+            rx.voided += self.set_roster(self.roster.with_notice(notice), now)
         if self._on_stored is not None:
             self._on_stored(signed, now)
         self._forward(signed, now, sender, rx)
@@ -280,16 +289,33 @@ class SyncNode:
         # resetting Trickle makes them come soon.
         self._inconsistent(now)
 
-    def _refuse(self, data: bytes) -> None:
-        """Remember a message of a revoked key, so that we never ask for it again (a
-        holder with an older roster served one 149 times in 3 hours)."""
+    def _refuse(self, data: bytes, now: float) -> None:
+        """Remember a void message of a revoked key, so that we do not ask for its
+        number again for ``refuse_hold_s`` (a holder without the revocation served
+        one 149 times in 3 hours).  Not for ever: the origin's new key may fill
+        that number with a genuine message, which another holder then brings."""
         head = wire.peek(data)
         origin = next((e.node_id for e in self.roster.entries if e.key_id == head.key_id), None)
         if origin is not None:
             if len(self._refused) > 4096:
                 self._refused.clear()  # a memory bound: what we forget is refused again
-            self._refused.add((origin, head.seq))
+            self._refused[(origin, head.seq)] = now
             self._requests.pop((origin, head.seq), None)
+
+    def set_roster(self, roster: Roster, now: float) -> list[str]:
+        """Use ``roster`` from now on (a newer file, or a notice heard over the air).
+        Messages its revocations void are quarantined; returns their ids."""
+        newly = revocation.newly_revoked(self.roster, roster)
+        self.roster = roster
+        voided: list[str] = []
+        for entry in roster.entries:
+            if entry.node_id in newly and entry.revoked is not None:
+                voided += self.log.void_revoked(entry, self._date(now))
+        if voided:
+            self._inconsistent(now)  # our heads went back: say so soon
+        if newly and self._on_roster is not None:
+            self._on_roster(roster)
+        return voided
 
     def _admit(self, msg: Message, now: float, rx: _Rx) -> None:
         """Refuse a verified message whose number cannot be right (``DecodeError``).
@@ -340,7 +366,7 @@ class SyncNode:
         return min(burst, level + max(0.0, now - at) * rate_per_h / 3600.0)
 
     def _receive_fragment(self, fragment: Fragment, now: float, rx: _Rx) -> None:
-        entry = self.roster.entry_for_key(fragment.key.key_id)
+        entry = self.roster.key_entry(fragment.key.key_id)  # a revoked key's older messages stay valid
         self._suppress(("frag", entry.node_id, fragment.key.seq16, fragment.index))
         if self._already_held(entry.node_id, fragment.key):
             return  # a late copy: reassembling it again would ask for a message we hold
@@ -463,8 +489,8 @@ class SyncNode:
     # --- repair --------------------------------------------------------------
 
     def _want(self, item: tuple[str, int], now: float, mask: int | None = None) -> None:
-        if item in self._refused:
-            return  # signed with a revoked key: asking again only brings it back
+        if now - self._refused.get(item, -1e18) < self.config.refuse_hold_s:
+            return  # signed with a revoked key: asking again soon only brings it back
         asked = self._asked_at.get(item)
         if item in self._requests or (asked is not None and now - asked < self.config.rerequest_s):
             return
@@ -473,9 +499,7 @@ class SyncNode:
 
     def _schedule_response(self, want: Want, wire_bytes: bytes, now: float, requesters: set[str]) -> None:
         head = wire.peek(wire_bytes)
-        try:
-            self.roster.entry_for_key(head.key_id)
-        except DecodeError:
+        if self._void(wire_bytes):
             return  # its key was revoked since we stored it: every store with the roster refuses it
         pieces = frames.split(wire_bytes, head.key_id, want.seq)
         item = (want.origin, want.seq)
@@ -502,6 +526,17 @@ class SyncNode:
             fire = now + self._answer_delay(item, requesters, now, hops, len(pieces), again=key in self._on_air)
             tx = Transmission(piece, hops, rank)
             self._responses[key] = Answer(fire, tx, item, set(requesters), item_rank=item_rank)
+
+    def _void(self, wire_bytes: bytes) -> bool:
+        """Is a held message void by a revocation (or no longer verifiable)?"""
+        try:
+            entry = self.roster.key_entry(wire.peek(wire_bytes).key_id)
+            if entry.revoked is None:
+                return False
+            wire.decode(wire_bytes, self.roster, self.dictionaries)
+        except DecodeError:
+            return True
+        return False
 
     def _answer_rank(self, wire_bytes: bytes, rank: int, now: float) -> int:
         """An answer goes at its message's rank only while the message is fresh: an
@@ -900,7 +935,7 @@ class SyncNode:
     def _request_fragments(self, fkey: frames.FragmentKey, now: float) -> None:
         missing = self._reassembler.missing(fkey)
         try:
-            origin = self.roster.entry_for_key(fkey.key_id).node_id
+            origin = self.roster.key_entry(fkey.key_id).node_id
         except DecodeError:
             return
         if not missing:
@@ -924,8 +959,11 @@ class SyncNode:
 
     def _push_outbox(self, now: float) -> None:
         for origin, seq, rank in self.log.pending():
-            for wire_bytes in self.log.wire_of(origin, seq):
-                pieces = frames.split(wire_bytes, wire.peek(wire_bytes).key_id, seq)
+            for wire_bytes in self.log.wire_of(origin, seq):  # a damaged row is not given
+                try:
+                    pieces = frames.split(wire_bytes, wire.peek(wire_bytes).key_id, seq)
+                except DecodeError:
+                    continue  # written whole, damaged since: never on the air, never fatal
                 for index, piece in enumerate(pieces):
                     key: tuple[object, ...] = (
                         ("msg", origin, seq) if len(pieces) == 1 else ("frag", origin, seq & 0xFFFF, index)
@@ -1020,3 +1058,4 @@ class _Rx:
     stored: list[str] = field(default_factory=list)
     rejected: str | None = None
     alarm: str | None = None
+    voided: list[str] = field(default_factory=list)
