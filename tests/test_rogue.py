@@ -264,3 +264,46 @@ def test_the_summary_tags_the_rogue(flood_report: dict[str, object]) -> None:
     print_summary(flood_report, scenario.load(EXAMPLES / "rogue-request-flood.toml"), lines.append)
     (row,) = [line for line in lines if line.lstrip().startswith("MAL ")]
     assert row.endswith(" 60 " + row.split(" 60 ")[1]) and row.endswith("  - (fiendtlig radio)")
+
+
+# --- revocation over the air ------------------------------------------------------------
+
+
+def test_a_stolen_key_revoked_over_the_air_is_silenced_in_every_store() -> None:
+    """EVE floods with Modum's stolen key; at 5 minutes the authority revokes it and
+    Ringerike, importing the roster, sends the ROSTER message.  Every store takes it
+    up, takes the thief's messages out, and refuses the rest; a NØD still goes through."""
+    sc = scenario_with(
+        {"id": "EVE", "links": {"HOL": 0.0}, "attack": "message-flood", "stolen_key": "MOD", "every": "20s"},
+        events=[
+            {"at": "5m", "revoke": {"node": "MOD", "from": "RIN"}},
+            {"at": "8m", "send": {"from": "HOL", "priority": "NØD", "text": "Brann i rådhuset."}},
+        ],
+    )
+    timeline: list[str] = []
+    sim = Simulation(sc, timeline=lambda t, text: timeline.append(f"{t:.0f} {text}"))
+    report = sim.run()
+
+    assert "300 rosterautoriteten tilbakekaller nøkkelen til MOD; RIN sender det ut" in timeline
+    revoked_at = T0.timestamp() + 300
+    for node in sim.nodes.values():
+        assert node.roster.active("MOD") is None, node.id  # taken up and saved: it survives a restart
+        from_mod = [s.message for s in node.store.log() if s.message.origin == "MOD"]
+        assert all(m.created.timestamp() <= revoked_at for m in from_mod), node.id
+        assert bool(from_mod) is (node.id != "MOD")  # the thief's earlier ones stay, marked; Modum refused its own
+    messages: list[dict[str, object]] = report["messages"]  # type: ignore[assignment]
+    (roster_msg,) = [m for m in messages if m["kind"] == "ROSTER"]
+    (nod,) = [m for m in messages if m["priority"] == "NØD"]
+    for record in (roster_msg, nod):
+        delivered: dict[str, float] = record["delivered"]  # type: ignore[assignment]
+        assert set(delivered) == {"RIN", "HOL", "MOD"}
+        assert max(delivered.values()) - float(record["sent_at_s"]) <= 600  # type: ignore[arg-type]
+    nodes: dict[str, dict[str, dict[str, int]]] = report["nodes"]  # type: ignore[assignment]
+    assert nodes["HOL"]["rejected"]["revoked"] > 0  # EVE carried on after the revocation
+
+
+def test_a_revoke_event_is_checked() -> None:
+    with pytest.raises(ValidationError, match="kan ikke sende tilbakekallingen av sin egen nøkkel"):
+        scenario_with(events=[{"at": "1m", "revoke": {"node": "MOD", "from": "MOD"}}])
+    with pytest.raises(ValidationError, match="ukjent nøkkel 'nod' i revoke"):
+        scenario_with(events=[{"at": "1m", "revoke": {"nod": "MOD", "from": "RIN"}}])

@@ -62,6 +62,7 @@ def defaults(kind: Kind, created: datetime) -> dict[str, object]:
         },
         Kind.BESLUTNING: {"responsible": "Kriseleder", "effective": created},
         Kind.MELDING: {},
+        Kind.ROSTER: {},
     }
     return dict(table[kind])
 

@@ -14,7 +14,7 @@ from functools import partial
 
 from relay.core import wire
 from relay.core.compose import compose
-from relay.core.model import Kind
+from relay.core.model import ALL, Kind, Priority
 from relay.core.roster import Roster, RosterEntry
 from relay.core.signing import Signer
 from relay.core.sync import SyncConfig, SyncNode
@@ -22,7 +22,7 @@ from relay.edge import dictionaries
 from relay.edge.store import Store
 from relay.sim.medium import Medium
 from relay.sim.rogue import Rogue
-from relay.sim.scenario import Event, RogueSpec, Scenario
+from relay.sim.scenario import Event, RogueSpec, Scenario, SendSpec
 
 T0 = datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
 EPOCH0 = T0.timestamp()
@@ -77,6 +77,7 @@ class SimNode:
     id: str
     signer: Signer
     store: Store
+    roster: Roster
     sync: SyncNode | None = None
     rejected: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
@@ -106,7 +107,9 @@ class Simulation:
             mute=[*town_halls, *rogue_ids],  # a rogue relays nobody's packets
             lawless=rogue_ids,
         )
-        self.nodes = {nid: SimNode(nid, signer, Store(":memory:", self.dicts)) for nid, signer in signers.items()}
+        self.nodes = {
+            nid: SimNode(nid, signer, Store(":memory:", self.dicts), self.roster) for nid, signer in signers.items()
+        }
         self.messages: dict[str, MessageRecord] = {}
         self.now = 0.0
         self.epoch0 = EPOCH0
@@ -123,16 +126,21 @@ class Simulation:
             node.id,
             node.signer.key_id,
             node.store,
-            self.roster,
+            node.roster,  # what it saved: a revocation it heard survives its restart
             self.dicts,
             self.medium.airtime_of_length,
             random.Random(self.rng.random()),
             EPOCH0 + self.now,
             self.config,
             on_stored=partial(self._stored, node.id),
+            on_roster=partial(self._roster_saved, node),
         )
         node.sync.local_message()
         self.medium.set_attached(node.id, True)
+
+    @staticmethod
+    def _roster_saved(node: SimNode, roster: Roster) -> None:
+        node.roster = roster
 
     def _stored(self, node_id: str, signed: wire.SignedMessage, now: float) -> None:
         t = now - EPOCH0
@@ -181,6 +189,23 @@ class Simulation:
                 self._emit(t, f"{event.restart} starter igjen")
         elif event.inject is not None:
             self._inject(*event.inject)
+        elif event.revoke is not None:
+            self._revoke(*event.revoke)
+
+    def _revoke(self, node_id: str, sender: str, last_seq: int | None) -> None:
+        """The authority revokes ``node_id``'s key; ``sender`` imports the roster, as
+        ``relay roster import`` does: it takes it up and sends the ROSTER message."""
+        authority = node_signer(self.scenario.seed, "__authority__")
+        at = T0 + timedelta(seconds=self.now)
+        self.roster = self.roster.with_revoked(node_id, authority, at, last_seq)
+        entry = next(e for e in self.roster.entries if e.node_id == node_id and e.notice is not None)
+        host = self.nodes[sender]
+        host.roster = self.roster.newer(host.roster)
+        if host.sync is not None:
+            host.sync.set_roster(host.roster, EPOCH0 + self.now)
+        self._emit(self.now, f"rosterautoriteten tilbakekaller nøkkelen til {node_id}; {sender} sender det ut")
+        fields: dict[str, object] = {"notice": entry.notice, "node": node_id, "reason": "Nøkkelen er tilbakekalt."}
+        self._send(Event(self.now, send=SendSpec(sender, Kind.ROSTER, Priority.HASTER, ALL, None, fields, True, None)))
 
     def _send(self, event: Event) -> None:
         spec = event.send

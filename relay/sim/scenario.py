@@ -46,9 +46,18 @@ TABLES = {"mesh": "[mesh]", "node": "[[node]]", "link": "[[link]]", "event": "[[
 MESH_KEYS = ("preset", "seed", "hop_limit", "duty_cycle", "duration", "relay_hops", "routine_hops", "town_hall_role")
 NODE_KEYS = ("id", "name", "radio_only", "role")
 LINK_KEYS = ("a", "b", "loss")
-ACTIONS = ("send", "partition", "heal", "crash", "restart", "inject")  # an [[event]] holds ``at`` and one of these
+ACTIONS = (
+    "send",
+    "partition",
+    "heal",
+    "crash",
+    "restart",
+    "inject",
+    "revoke",
+)  # an [[event]] holds ``at`` and one of these
 SEND_KEYS = ("from", "kind", "priority", "to", "text", "text_file", "fields", "exercise", "ref")
 INJECT_KEYS = ("into", "attack")
+REVOKE_KEYS = ("node", "from", "last_seq")
 ROGUE_KEYS = ("id", "links", "attack", "every", "start", "stop", "claims", "stolen_key")
 ROGUE_ATTACKS = ("request-flood", "summary-lie", "fragment-spam", "message-flood", "seq-jump")
 SIGNED_ATTACKS = ("message-flood", "seq-jump")  # need a stolen_key; the others send unsigned frames
@@ -94,6 +103,9 @@ class Event:
     crash: str | None = None
     restart: str | None = None
     inject: tuple[str, str] | None = None  # (into, attack)
+    # The authority revokes ``node``'s key now and ``from`` imports the new roster,
+    # which sends the ROSTER message (``relay roster import``): (node, from, last_seq).
+    revoke: tuple[str, str, int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -308,6 +320,16 @@ def _event(data: dict[str, object], ids: list[str], base: Path) -> Event:
         if attack not in ATTACKS:
             raise ValidationError(f"ukjent angrep {attack!r} (gyldige: {', '.join(ATTACKS)})")
         return Event(at, inject=(_nodes([inject.get("into")], ids)[0], attack))
+    if "revoke" in data:
+        revoke = _table(data["revoke"], f"revoke i {where}")
+        _known_keys(revoke, REVOKE_KEYS, f"revoke i {where}")
+        node, sender = _nodes([revoke.get("node"), revoke.get("from")], ids)
+        if node == sender:
+            raise ValidationError(f"revoke i {where}: en node kan ikke sende tilbakekallingen av sin egen nøkkel")
+        last_seq = revoke.get("last_seq")
+        if last_seq is not None and (not isinstance(last_seq, int) or last_seq < 1):
+            raise ValidationError(f"revoke i {where}: last_seq må være et løpenummer (1 eller mer)")
+        return Event(at, revoke=(node, sender, last_seq))
     raise ValidationError(f"{where} har ingen handling (gyldige: {', '.join(ACTIONS)})")
 
 
