@@ -62,6 +62,7 @@ from typing import Any, TextIO
 from relay.core import frames, wire
 from relay.core.airtime import HOUR_S, LONG_FAST, MAX_APP_PAYLOAD, packet_airtime
 from relay.core.roster import Roster
+from relay.core.signing import Signer
 from relay.core.sync import Received, SyncConfig, SyncNode, Transmission
 from relay.edge import dictionaries
 from relay.edge.home import Home, NodeConfig
@@ -205,7 +206,7 @@ class Daemon:
     def __init__(
         self,
         node_id: str,
-        key_id: int,
+        signer: Signer,
         store: Store,
         roster: Roster,
         transport: Transport,
@@ -234,7 +235,7 @@ class Daemon:
         self._wall_offset = wall() - now
         self.sync = SyncNode(
             node_id,
-            key_id,
+            signer.key_id,
             store,
             roster,
             dictionaries.available(),
@@ -245,6 +246,7 @@ class Daemon:
             on_stored=self._stored,
             wall=self.wall_of,
             on_roster=self._roster_changed,
+            sign=signer.sign,
         )
         self.frames_heard = 0
         self.frames_sent = 0
@@ -831,7 +833,7 @@ def serve(home: Home, radio: str | None = None, *, time_scale: float = 1.0, verb
                 )
         daemon = Daemon(
             config.node_id,
-            signer.key_id,
+            signer,
             store,
             roster,
             transport,

@@ -53,7 +53,7 @@ inject = { into = "HOL", attack = "forged" }
 
 MESH_KEYS = "duration, duty_cycle, hop_limit, preset, relay_hops, routine_hops, seed, town_hall_role"
 TABLES = "[mesh], [[node]], [[link]], [[event]], [[rogue]]"
-ACTIONS = "at, crash, heal, inject, partition, restart, send"
+ACTIONS = "at, crash, heal, inject, partition, restart, revoke, send"
 SEND_KEYS = "exercise, fields, from, kind, priority, ref, text, text_file, to"
 CONFIG_KEYS = "authority_key, channel_index, exercise, max_hops, name, node_id, radio, relay_hops, routine_hops"
 

@@ -126,7 +126,7 @@ def make_daemon(tmp_path: Path, node: str = "MOD", seed: int = 1) -> tuple[Daemo
     store = Store(tmp_path / f"{node}.db", dictionaries.available())
     d = Daemon(
         node,
-        SIGNERS[node].key_id,
+        SIGNERS[node],
         store,
         ROSTER,
         transport,
@@ -177,7 +177,7 @@ def commit(store: Store, signed: wire.SignedMessage) -> None:
 
 
 def summary_of(node: str) -> bytes:
-    return frames.Summary(SIGNERS[node].key_id, ROSTER.version, ()).to_bytes()
+    return frames.Summary(SIGNERS[node].key_id, ROSTER.version, ()).signed(SIGNERS[node].sign)
 
 
 def test_a_committed_message_goes_out_and_frames_heard_are_stored(tmp_path: Path) -> None:
@@ -261,9 +261,7 @@ def daemon_with_roster_file(tmp_path: Path) -> tuple[Daemon, FakeTransport, Fake
     roster_file = tmp_path / "roster.json"
     roster_file.write_text(ROSTER.to_json(), encoding="utf-8")
     store = Store(tmp_path / "MOD.db", dictionaries.available())
-    d = Daemon(
-        "MOD", SIGNERS["MOD"].key_id, store, ROSTER, transport, clock=clock, wall=clock.wall, roster_file=roster_file
-    )
+    d = Daemon("MOD", SIGNERS["MOD"], store, ROSTER, transport, clock=clock, wall=clock.wall, roster_file=roster_file)
     return d, transport, clock, roster_file
 
 
@@ -473,7 +471,7 @@ def test_the_snapshot_says_what_status_needs(tmp_path: Path) -> None:
     d, radio, clock = make_daemon(tmp_path)
     commit(d.store, long_message("MOD", 1, packets=3, priority=Priority.PRIORITET))
     run_for(d, clock, 0.01)
-    peer = frames.Summary(SIGNERS["RIN"].key_id, ROSTER.version, (("MOD", 0),)).to_bytes()
+    peer = frames.Summary(SIGNERS["RIN"].key_id, ROSTER.version, (("MOD", 0),)).signed(SIGNERS["RIN"].sign)
     radio.hear(peer)
     run_for(d, clock, 0.5)
     snap = d.snapshot(clock.now)
@@ -501,9 +499,7 @@ def test_a_restarted_daemon_remembers_who_it_heard(tmp_path: Path) -> None:
     d.shutdown()
     heard_at = json.loads(d.store.get_state(STATUS_KEY) or "{}")["heard"]["RIN"]["at"]
     rebooted = FakeClock(now=30.0, wall=clock.wall() + 60)  # the monotonic clock starts over
-    again = Daemon(
-        "MOD", SIGNERS["MOD"].key_id, d.store, ROSTER, FakeTransport(rebooted), clock=rebooted, wall=rebooted.wall
-    )
+    again = Daemon("MOD", SIGNERS["MOD"], d.store, ROSTER, FakeTransport(rebooted), clock=rebooted, wall=rebooted.wall)
     assert (again.heard["RIN"]["via"], again.heard["RIN"]["hops"]) == ("summary", 2)
     assert again.snapshot(rebooted.now)["heard"]["RIN"]["at"] == pytest.approx(heard_at, abs=1e-3)  # the same date
 
@@ -515,9 +511,7 @@ def test_two_daemons_on_a_fake_air_converge(tmp_path: Path) -> None:
         store = Store(tmp_path / f"{node}.db", dictionaries.available())
         transport = FakeTransport(clock)
         nodes[node] = (
-            Daemon(
-                node, SIGNERS[node].key_id, store, ROSTER, transport, clock=clock, wall=clock.wall, rng=random.Random(i)
-            ),
+            Daemon(node, SIGNERS[node], store, ROSTER, transport, clock=clock, wall=clock.wall, rng=random.Random(i)),
             transport,
         )
     commit(nodes["MOD"][0].store, long_message("MOD", 1, packets=2))
@@ -607,7 +601,9 @@ def test_after_a_step_of_the_system_clock_dates_follow_it(
     assert snap["heard"]["HOL"]["at"] == pytest.approx(wall - (stepped_at - heard_at), abs=1e-3)  # 10 min ago
     transmitted = d.store.get("MOD", 1)[0].transmitted_at
     assert transmitted is not None and transmitted.timestamp() == pytest.approx(wall, abs=2.0)
-    receipt = frames.Summary(SIGNERS["HOL"].key_id, ROSTER.version, (("HOL", 1), ("MOD", 1))).to_bytes()
+    receipt = frames.Summary(SIGNERS["HOL"].key_id, ROSTER.version, (("HOL", 1), ("MOD", 1))).signed(
+        SIGNERS["HOL"].sign
+    )
     radio.hear(message("HOL", 1).wire, receipt, hops=1, hop_start=1)
     run_for(d, clock, 1.0)
     assert d.store.get("HOL", 1)[0].received_at.timestamp() == pytest.approx(clock.wall(), abs=1.5)

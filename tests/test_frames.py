@@ -31,11 +31,13 @@ from relay.core.frames import (
     split,
 )
 from relay.core.model import MAX_SEQ
+from relay.core.signing import Signer
 from relay.errors import DecodeError, LocalError
 
 T = TypeVar("T")
 
 KEY_ID = 0x6C74
+SUMMARY_SIGNER = Signer.from_seed(bytes([7]) * 32)
 SEQ = 7
 # Message-like bytes: the first byte 0x11 is format 1, dictionary 1.
 BIG = bytes([0x11]) + bytes((i * 131 + 7) % 256 for i in range(MAX_MESSAGE_BYTES - 1))
@@ -237,11 +239,29 @@ node_ids = st.builds(
 def test_summary_round_trip(key_id: int, version: int, heads: tuple[tuple[str, int], ...], complete: bool) -> None:
     summary = Summary(key_id, version, heads, complete)
     try:
-        data = summary.to_bytes()
+        data = summary.signed(SUMMARY_SIGNER.sign)
     except ValueError:
         return  # more than one packet holds: the sender pages it (SyncNode.summary_frame)
     assert len(data) <= 231
-    assert Summary.from_bytes(data) == summary
+    parsed = Summary.from_bytes(data)
+    assert parsed == summary and parsed.verify(SUMMARY_SIGNER.public_key)
+
+
+def test_a_summary_verifies_only_with_its_senders_key_and_unaltered() -> None:
+    data = Summary(KEY_ID, 3, (("HOL", 4), ("MOD", 2))).signed(SUMMARY_SIGNER.sign)
+    assert Summary.from_bytes(data).verify(SUMMARY_SIGNER.public_key)
+    assert not Summary.from_bytes(data).verify(Signer.from_seed(bytes(32)).public_key)
+    altered = bytearray(data)
+    altered[5] ^= 0x01  # a head changed in the air
+    assert not parsed_or_none(bytes(altered), SUMMARY_SIGNER.public_key)
+    assert not Summary(KEY_ID, 3, ()).verify(SUMMARY_SIGNER.public_key)  # built here: nothing to verify
+
+
+def parsed_or_none(frame: bytes, key: bytes) -> bool:
+    try:
+        return Summary.from_bytes(frame).verify(key)
+    except DecodeError:
+        return False
 
 
 @given(
@@ -285,8 +305,8 @@ def test_any_frame_parses_to_its_type_or_is_refused(frame: bytes, first: int | N
 def test_summary_with_hop_counts_round_trips(listed: dict[int, int], heads: dict[str, int]) -> None:
     positions = tuple(sorted(listed))
     summary = Summary(KEY_ID, 3, tuple(sorted(heads.items())), True, (), positions, tuple(listed[p] for p in positions))
-    assert Summary.from_bytes(summary.to_bytes()) == summary
-    assert Summary.from_bytes(summary.to_bytes()).hops_to() == listed
+    assert Summary.from_bytes(summary.signed(SUMMARY_SIGNER.sign)) == summary
+    assert Summary.from_bytes(summary.signed(SUMMARY_SIGNER.sign)).hops_to() == listed
 
 
 # --- bundles -------------------------------------------------------------------------
@@ -325,7 +345,7 @@ def test_bundle_from_arbitrary_bytes(frame: bytes) -> None:
 @given(neighbours=st.sets(st.integers(0, 63), max_size=64).map(lambda s: tuple(sorted(s))))
 def test_summary_carries_who_the_sender_hears(neighbours: tuple[int, ...]) -> None:
     summary = Summary(KEY_ID, 3, (("HOL", 4), ("RIN", 9)), True, (), neighbours)
-    assert Summary.from_bytes(summary.to_bytes()) == summary
+    assert Summary.from_bytes(summary.signed(SUMMARY_SIGNER.sign)) == summary
     # eight town halls cost one byte and a few bits over a summary without the list
     plain = Summary(KEY_ID, 3, (("HOL", 4),), True)
     assert len(Summary(KEY_ID, 3, plain.heads, True, (), tuple(range(8))).to_bytes()) - len(plain.to_bytes()) <= 2

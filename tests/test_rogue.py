@@ -149,7 +149,7 @@ def rogue_of(sc: Scenario, index: int = 0) -> Rogue:
 def heard_summary(sc: Scenario, heads: dict[str, int]) -> bytes:
     """A summary from Ringerike, as the rogue hears it on the air."""
     roster, signers = lab_roster(sc)
-    return Summary(signers["RIN"].key_id, roster.version, tuple(sorted(heads.items()))).to_bytes()
+    return Summary(signers["RIN"].key_id, roster.version, tuple(sorted(heads.items()))).signed(signers["RIN"].sign)
 
 
 def key_of(sc: Scenario, node: str) -> int:

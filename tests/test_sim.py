@@ -375,11 +375,14 @@ IDLE_LINKS = [*ring(IDLE_NODES, 0.1), ("NA", "NE", 0.1), ("NC", "NG", 0.1)]
 
 
 def test_an_idle_channel_carries_almost_nothing() -> None:
+    """Summaries carry a 64-byte signature (no forged receipts), which doubles the
+    idle channel: 0.45 % -> 0.87 % in Modum over 100 seeds; here 1.1 %, under 1.5 %,
+    a seventh of what one radio may send."""
     sc = scenario_of(IDLE_NODES, IDLE_LINKS, [send(MINUTE, "NC", "Alt rolig. Neste status kl 18.")], duration=2 * HOUR)
     sim, report = run(sc)
 
     assert_everyone_holds_everything(sim, report)
-    assert number(report, "channel_utilization") <= 0.01, report["channel_utilization"]
+    assert number(report, "channel_utilization") <= 0.015, report["channel_utilization"]
 
 
 # --- determinism -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ to ``receive`` of another, on a virtual clock that only moves when the test says
 
 from __future__ import annotations
 
+import itertools
 import random
 import tracemalloc
 from collections.abc import Callable
@@ -71,6 +72,7 @@ class Node:
             random.Random(seed),
             now,
             config,
+            sign=SIGNERS[node_id].sign,
         )
 
     def hold(self, *messages: wire.SignedMessage) -> None:
@@ -260,10 +262,17 @@ def bundles(sent: list[Transmission]) -> list[frames.Bundle]:
     return [frames.Bundle.from_bytes(tx.frame) for tx in sent if tx.frame[0] == frames.BUNDLE]
 
 
+SUMMARY_COUNT = itertools.count(1)
+
+
 def summary_of(node: str, heads: dict[str, int], hears: tuple[str, ...]) -> bytes:
-    """``node``'s summary: its heads, and the neighbours it says it hears."""
+    """``node``'s summary: its heads, and the neighbours it says it hears (signed, and
+    numbered as a node numbers its summaries: each one new)."""
     positions = tuple(sorted(ROSTER.node_ids.index(n) for n in hears))
-    return Summary(SIGNERS[node].key_id, ROSTER.version, tuple(sorted(heads.items())), True, (), positions).to_bytes()
+    heads_sorted = tuple(sorted(heads.items()))
+    count = next(SUMMARY_COUNT) & 0xFFFF
+    summary = Summary(SIGNERS[node].key_id, ROSTER.version, heads_sorted, True, (), positions, (), count)
+    return summary.signed(SIGNERS[node].sign)
 
 
 def test_answers_to_one_request_share_one_packet_that_names_the_sender() -> None:
@@ -644,7 +653,7 @@ SEQS = st.integers(0, MAX_SEQ)
 @given(KEY_IDS, st.integers(1, 500), st.dictionaries(NODE_IDS, SEQS, max_size=8))
 def test_summary_round_trips(key_id: int, version: int, heads: dict[str, int]) -> None:
     summary = Summary(key_id, version, tuple(sorted(heads.items())))
-    data = summary.to_bytes()
+    data = summary.signed(SIGNERS["RIN"].sign)
 
     assert data[0] == SUMMARY
     assert len(data) <= MAX_APP_PAYLOAD
@@ -705,7 +714,7 @@ def well_formed(frame: bytes) -> bool:
 VALID_FRAMES = [
     HOL[0].wire,
     *frames.split(big("HOL", 9).wire, SIGNERS["HOL"].key_id, 9),
-    Summary(SIGNERS["HOL"].key_id, ROSTER.version, (("HOL", 4), ("MOD", 2))).to_bytes(),
+    Summary(SIGNERS["HOL"].key_id, ROSTER.version, (("HOL", 4), ("MOD", 2))).signed(SIGNERS["HOL"].sign),
     Request(SIGNERS["HOL"].key_id, (Want("MOD", 1), Want("HOL", 9, 0b101))).to_bytes(),
 ]
 
@@ -733,8 +742,8 @@ def test_arbitrary_bytes_never_raise_and_bad_ones_are_counted(frame: bytes) -> N
 
 def test_a_summary_claiming_a_huge_head_costs_bounded_memory() -> None:
     a = Node("RIN")
-    hostile = Summary(SIGNERS["HOL"].key_id, ROSTER.version, (("HOL", 300_000),)).to_bytes()
-    assert len(hostile) < 16
+    hostile = Summary(SIGNERS["HOL"].key_id, ROSTER.version, (("HOL", 300_000),)).signed(SIGNERS["HOL"].sign)
+    assert len(hostile) < 16 + 64  # with its signature: a stolen key, or a node gone wrong
 
     tracemalloc.start()
     try:
@@ -943,3 +952,79 @@ def test_held_runs_are_named_a_page_at_a_time() -> None:
 
     assert pages == [((3, 3), (5, 5), (7, 7), (9, 9)), ((11, 11), (13, 13)), ((3, 3), (5, 5), (7, 7), (9, 9))]
     assert a.store.extras(None)["HOL"] == ((3, 3), (5, 5), (7, 7), (9, 9), (11, 11), (13, 13))
+
+
+# --- signed summaries -----------------------------------------------------------------------
+
+
+def test_a_forged_summary_makes_no_receipt_and_no_neighbour() -> None:
+    # A radio with the channel key sends Jevnaker's summary, claiming HOL-0001 and -0002.
+    a = Node("RIN")
+    a.hold(*HOL[:2])
+    forged = Summary(SIGNERS["JEV"].key_id, ROSTER.version, (("HOL", 2),)).to_bytes() + bytes(64)
+    wrong_key = Summary(SIGNERS["JEV"].key_id, ROSTER.version, (("HOL", 2),)).signed(SIGNERS["SF"].sign)
+
+    got = [a.sync.receive(frame, a.now) for frame in (forged, wrong_key)]
+
+    assert [g.rejected for g in got] == ["bad_signature", "bad_signature"]
+    assert [r for m in HOL[:2] for r in a.store.receipts("HOL", m.message.seq)] == []
+    assert a.sync.peers.hops_to("JEV", a.now) is None  # not heard: «relay status» does not say so either
+
+
+def test_a_genuine_summary_makes_receipts() -> None:
+    a = Node("RIN")
+    a.hold(*HOL[:2])
+    assert a.sync.receive(summary_of("JEV", {"HOL": 2}, ("RIN",)), a.now).rejected is None
+    assert {(r.seq, r.node, r.level) for r in a.store.receipts("HOL", 1) + a.store.receipts("HOL", 2)} == {
+        (1, "JEV", "MOTTATT"),
+        (2, "JEV", "MOTTATT"),
+    }
+
+
+def test_a_summary_replayed_later_is_refused_but_its_echo_through_a_hill_is_not() -> None:
+    a = Node("RIN")
+    frame = summary_of("JEV", {"HOL": 1}, ("RIN",))
+    assert a.sync.receive(frame, a.now).rejected is None
+    assert a.sync.receive(frame, a.now + 3.0, hops=1, hop_start=1).rejected is None  # relayed by a hill
+    assert a.sync.receive(frame, a.now + 3600.0).rejected == "replay"  # keeping a dark node alive
+
+
+def test_a_fresh_nod_goes_as_far_as_the_radio_allows_other_messages_as_far_as_the_peers() -> None:
+    a = Node("RIN")
+    a.hear(summary_of("HOL", {}, ("RIN",)))  # one direct neighbour: 0 hops would do
+    for text, priority in [("Rutine.", Priority.RUTINE), ("Brann!", Priority.NOD)]:
+        a.store.commit_local("RIN", partial(build, text=text, priority=priority), T0)
+    a.sync.local_message()
+
+    hops = {wire.peek(tx.frame).priority: tx.hop_limit for tx in a.run(SETTLE_S) if frames.is_message_frame(tx.frame)}
+
+    assert hops == {Priority.NOD: CONFIG.max_hops, Priority.RUTINE: 0}
+
+
+def test_a_node_whose_view_lacks_a_store_probes_as_far_as_the_radio_allows_now_and_then() -> None:
+    # Krødsherad hears Sigdal only: the store that bridged it to the rest is gone.
+    a = Node("KRO")
+    far: list[int] = []
+    for _ in range(24):  # two hours, Sigdal heard every five minutes
+        a.hear(summary_of("SIG", {}, ("KRO",)))
+        far += [tx.hop_limit for tx in a.run(300) if tx.frame[0] == SUMMARY and tx.hop_limit == CONFIG.max_hops]
+    assert 2 <= len(far) <= 2 * 3600 / CONFIG.probe_missing_s  # found, and not on every summary
+
+    # Someone else's probe counts as ours.
+    b = Node("KRO")
+    quiet: list[int] = []
+    for _ in range(24):
+        b.hear(summary_of("SIG", {}, ("KRO",)))
+        b.hear(summary_of("SIG", {}, ("KRO",)), after=1.0, hops=0, hop_start=CONFIG.max_hops)  # Sigdal probes
+        quiet += [tx.hop_limit for tx in b.run(300) if tx.frame[0] == SUMMARY and tx.hop_limit == CONFIG.max_hops]
+    assert quiet == []
+
+
+def test_a_node_that_sees_every_store_does_not_probe() -> None:
+    a = Node("RIN")
+    stores = [n for n in ROSTER.node_ids if n != "RIN"]
+    far = []
+    for _ in range(24):
+        a.hear(summary_of("HOL", {}, tuple(stores)))
+        far += [tx for tx in a.run(300) if tx.frame[0] == SUMMARY and tx.hop_limit == CONFIG.max_hops]
+    assert far == []

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from relay.core.airtime import MAX_APP_PAYLOAD
 from relay.core.bits import BitReader, BitWriter
 from relay.core.model import NODE_ID_RE
+from relay.core.signing import SIGNATURE_BYTES, SUMMARY_CONTEXT, verify
 from relay.errors import DecodeError
 
 FRAGMENT = 0x01
@@ -165,9 +166,9 @@ MAX_NEIGHBOURS = 64
 MAX_HOPS = 7  # the firmware's highest hop limit
 
 
-def _fitted(w: BitWriter, what: str) -> bytes:
+def _fitted(w: BitWriter, what: str, limit: int = MAX_APP_PAYLOAD) -> bytes:
     data = w.to_bytes()
-    if len(data) > MAX_APP_PAYLOAD:
+    if len(data) > limit:
         raise ValueError(f"{what} of {len(data)} bytes does not fit one packet")
     return data
 
@@ -175,7 +176,11 @@ def _fitted(w: BitWriter, what: str) -> bytes:
 @dataclass(frozen=True, slots=True)
 class Summary:
     """Heads per origin.  A region with many origins pages them: ``complete`` is
-    False when this frame lists only some, so a missing origin proves nothing."""
+    False when this frame lists only some, so a missing origin proves nothing.
+
+    Signed by its sender (64 bytes after the body): a summary is what MOTTATT
+    receipts, "last heard" and the neighbour lists are made of, and a 5-byte
+    forgery made receipts for messages a node never got."""
 
     key_id: int
     roster_version: int
@@ -192,6 +197,12 @@ class Summary:
     # behind a hill only with a hop limit of at least this.  1 bit when all are
     # direct; else 1-3 bits a neighbour (0: 1 bit, 1-2: 3 bits).
     hops: tuple[int, ...] = ()
+    # The sender's running count of its summaries (16 bits, from a random start): two
+    # genuine summaries never have one body, so a replayed one is told apart.
+    counter: int = 0
+    # As heard: the signed body and its signature (``verify``); empty when built here.
+    body: bytes = field(default=b"", compare=False, repr=False)
+    signature: bytes = field(default=b"", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.hops and len(self.hops) != len(self.neighbours):
@@ -207,6 +218,7 @@ class Summary:
         w = BitWriter()
         w.write(SUMMARY, 8)
         w.write(self.key_id, 16)
+        w.write(self.counter & 0xFFFF, 16)
         w.write_golomb(self.roster_version, 2)
         w.write_bool(self.complete)
         w.write_golomb(len(self.heads), 3)
@@ -230,14 +242,43 @@ class Summary:
         w.write_bool(any(self.hops))  # then a hop count per neighbour listed
         for hops in self.hops if any(self.hops) else ():
             w.write_golomb(min(hops, MAX_HOPS), 0)
-        return _fitted(w, "summary")
+        return _fitted(w, "summary", MAX_APP_PAYLOAD - SIGNATURE_BYTES)
+
+    def signed(self, sign: Callable[[bytes], bytes]) -> bytes:
+        """The frame: the body, then the sender's signature over it."""
+        body = self.to_bytes()
+        return body + sign(SUMMARY_CONTEXT + body)
+
+    def verify(self, public_key: bytes) -> bool:
+        return bool(self.body) and verify(public_key, self.signature, SUMMARY_CONTEXT + self.body)
 
     @classmethod
     def from_bytes(cls, frame: bytes) -> Summary:
-        r = BitReader(frame[:MAX_APP_PAYLOAD])
+        """Parse (the signature is checked by ``verify``, with the roster's key)."""
+        if len(frame) < 4 + SIGNATURE_BYTES or len(frame) > MAX_APP_PAYLOAD:
+            raise DecodeError("summary too short or too long", "truncated")
+        body, signature = frame[:-SIGNATURE_BYTES], frame[-SIGNATURE_BYTES:]
+        summary = cls._parse_body(body)
+        return cls(
+            summary.key_id,
+            summary.roster_version,
+            summary.heads,
+            summary.complete,
+            summary.extras,
+            summary.neighbours,
+            summary.hops,
+            summary.counter,
+            bytes(body),
+            bytes(signature),
+        )
+
+    @classmethod
+    def _parse_body(cls, frame: bytes) -> Summary:
+        r = BitReader(frame)
         if r.read(8) != SUMMARY:
             raise DecodeError("not a summary", "malformed")
         kid = r.read(16)
+        counter = r.read(16)
         version = r.read_golomb(2)
         complete = r.read_bool()
         count = r.read_golomb(3)
@@ -275,7 +316,7 @@ class Summary:
             hop_counts = tuple(r.read_golomb(0) for _ in neighbours)
             if max(hop_counts, default=0) > MAX_HOPS or not any(hop_counts):
                 raise DecodeError("summary neighbour hops out of range", "malformed")
-        return cls(kid, version, heads, complete, tuple(extras), neighbours, hop_counts)
+        return cls(kid, version, heads, complete, tuple(extras), neighbours, hop_counts, counter)
 
 
 @dataclass(frozen=True, slots=True)

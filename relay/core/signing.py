@@ -20,6 +20,7 @@ PUBLIC_KEY_BYTES = 32
 MESSAGE_CONTEXT = b"relay/msg/1\x00"  # domain separation: a message signature is never a roster's
 ROSTER_CONTEXT = b"relay/roster/1\x00"
 REVOCATION_CONTEXT = b"relay/revoke/1\x00"
+SUMMARY_CONTEXT = b"relay/summary/1\x00"
 
 
 def key_id(public_key: bytes) -> int:

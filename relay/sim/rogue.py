@@ -18,7 +18,7 @@ from relay.core.compose import compose
 from relay.core.frames import MAX_FRAGMENTS, MAX_REQUEST_ITEMS, Fragment, FragmentKey, Request, Summary, Want
 from relay.core.model import MAX_SEQ, Kind, Priority
 from relay.core.roster import Roster
-from relay.core.signing import Signer
+from relay.core.signing import SIGNATURE_BYTES, Signer
 from relay.edge import dictionaries
 from relay.errors import DecodeError
 from relay.sim.scenario import ROGUE_ATTACKS, SIGNED_ATTACKS, RogueSpec
@@ -148,7 +148,9 @@ class Rogue:
         heads = tuple(
             sorted((origin, min(MAX_SEQ, self.highest.get(origin, 0) + LIE_ABOVE)) for origin in self.roster.node_ids)
         )
-        return [Summary(self._claimed_key(), self.roster.version, heads).to_bytes()]
+        # Signed with a key that is not the claimed node's: a forger has no other.
+        forged = Summary(self._claimed_key(), self.roster.version, heads).to_bytes()
+        return [forged + bytes(self.rng.getrandbits(8) for _ in range(SIGNATURE_BYTES))]
 
     def _fragment_spam(self, now: float) -> list[bytes]:
         """One fragment of a message that never was: it cannot be verified until whole."""

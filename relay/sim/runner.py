@@ -134,6 +134,7 @@ class Simulation:
             self.config,
             on_stored=partial(self._stored, node.id),
             on_roster=partial(self._roster_saved, node),
+            sign=node.signer.sign,
         )
         node.sync.local_message()
         self.medium.set_attached(node.id, True)

@@ -31,6 +31,11 @@ class SyncConfig:
     # about once an hour at ``lonely_max_s``).  Each probe floods the region: every 8th
     # summary cost the Modum repair 0.12x the ideal in airtime (40 seeds).
     probe_every: int = 30
+    # A node that hears others, but whose view lacks some store of the roster (an
+    # island that lost the store bridging it to the rest, as Krødsherad and Sigdal
+    # behind Norefjell when Modum is cut off), sends a summary as far as ``max_hops``
+    # at most this often; hearing anyone's such probe counts as ours.
+    probe_missing_s: float = 900.0
     summary_min_s: float = 20.0
     summary_max_s: float = 1280.0
     redundancy: int = 2  # Trickle k

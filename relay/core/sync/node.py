@@ -102,6 +102,8 @@ class SyncStats:
 
 
 MAX_DEFERRALS = 2
+SUMMARIES_REMEMBERED = 64  # per peer, to tell a replay: hours of its summaries
+SUMMARY_ECHO_S = 120.0  # the same summary again within this: heard through a relay, not replayed
 
 
 class SyncNode:
@@ -121,8 +123,15 @@ class SyncNode:
         on_stored: Callable[[wire.SignedMessage, float], None] | None = None,
         wall: Callable[[float], float] | None = None,
         on_roster: Callable[[Roster], None] | None = None,
+        *,
+        sign: Callable[[bytes], bytes],
     ) -> None:
         self.node_id = node_id
+        self._sign = sign  # our key's signature: summaries are signed
+        # From the start time, not the rng (whose draws time everything else): a restart
+        # begins elsewhere, so its summaries are not taken for replays of the last run's.
+        self._summary_counter = int.from_bytes(hashlib.sha256(f"{node_id}/{now!r}".encode()).digest()[:2], "big")
+        self._summaries_seen: dict[str, dict[bytes, float]] = {}  # peer -> its latest summary bodies' digests
         # ``now`` drives every timer and may be any steady clock (the daemon's is
         # monotonic, so a step of the system clock cannot silence the node); ``wall``
         # turns it into the wall-clock time that dates what we store (None: the same).
@@ -153,6 +162,7 @@ class SyncNode:
         self._peer_extras: dict[str, dict[str, Ranges]] = {}
         self.peers = Peers(node_id, self.config.neighbour_ttl_s, self.config.max_hops)
         self._lonely_summaries = 0  # summaries sent while we heard nobody: every few probes far
+        self._probed_at = now  # when a summary (ours or another's) last went as far as max_hops
         self._buckets: dict[str, tuple[float, float]] = {}  # admission per origin: (tokens, when)
         self._refused: dict[tuple[str, int], float] = {}  # items of revoked keys -> when refused
         self._from_fragment: set[tuple[str, int]] = set()  # wants only a fragment made: asked for once
@@ -181,7 +191,7 @@ class SyncNode:
         rx = _Rx(max(hops, 0), max(hops, hop_start if hop_start is not None else hops))
         try:
             parsed = frames.parse(frame)
-            sender = self._sender_of(parsed)
+            sender = self._sender_of(parsed, now)
             if sender == self.node_id:
                 return Received(sender, rx.hops, echo=True)  # our own frame, repeated by a hill
             if isinstance(parsed, Request) and sender is not None:
@@ -199,9 +209,31 @@ class SyncNode:
             sender, rx.hops, stored=tuple(rx.stored), rejected=rx.rejected, alarm=rx.alarm, voided=tuple(rx.voided)
         )
 
-    def _sender_of(self, parsed: frames.Frame) -> str | None:
+    def _sender_of(self, parsed: frames.Frame, now: float) -> str | None:
+        """The node a frame names as its sender.  A summary must be signed by it:
+        receipts, "last heard" and the neighbour lists are made of summaries."""
         key_id = frames.sender_key(parsed)
-        return None if key_id is None else self.roster.entry_for_key(key_id).node_id
+        if key_id is None:
+            return None
+        entry = self.roster.entry_for_key(key_id)
+        if isinstance(parsed, Summary):
+            if not parsed.verify(entry.public_key):
+                raise DecodeError(f"summary from {entry.node_id} not signed by its key", "bad_signature")
+            self._fresh(entry.node_id, parsed.body, now)
+        return entry.node_id
+
+    def _fresh(self, peer: str, body: bytes, now: float) -> None:
+        """Refuse a summary body heard from ``peer`` minutes ago: a replay would keep a
+        node that went dark looking alive (its counter makes each genuine one new).
+        The same body again within ``SUMMARY_ECHO_S`` is the one transmission heard
+        once more through a relaying radio, and counts as before."""
+        digest = hashlib.sha256(body).digest()[:8]
+        seen = self._summaries_seen.setdefault(peer, {})
+        first = seen.setdefault(digest, now)
+        if now - first > SUMMARY_ECHO_S:
+            raise DecodeError(f"summary from {peer} heard before", "replay")
+        while len(seen) > SUMMARIES_REMEMBERED:
+            del seen[next(iter(seen))]
 
     def _dispatch(self, parsed: frames.Frame, now: float, rx: _Rx, sender: str | None) -> None:
         if isinstance(parsed, Bare):
@@ -378,6 +410,8 @@ class SyncNode:
         self._accept_message(whole, now, rx)
 
     def _receive_summary(self, summary: Summary, peer: str, now: float, rx: _Rx) -> None:
+        if rx.hop_start >= self.config.max_hops:
+            self._probed_at = now  # someone's probe: it finds for us too
         heads = dict(summary.heads)
         previous = self._peer_heads.get(peer, {})
         for origin, seq in heads.items():
@@ -675,6 +709,16 @@ class SyncNode:
         probe = lonely and self._lonely_summaries % max(self.config.probe_every, 1) == 0
         return self.peers.reach_hops(now, lonely, probe)
 
+    def _probe_due(self, now: float) -> bool:
+        """Should this summary go as far as the radio allows, to find stores our
+        view lacks?  (Not when we hear nobody: the lonely probe covers that.)"""
+        if self.config.repair_hops is not None or now - self._probed_at < self.config.probe_missing_s:
+            return False
+        if self._lonely(now):
+            return False
+        stores = {n for n in self.roster.members("ALLE") if self.roster.active(n) is not None}
+        return bool(stores - self.peers.in_view(now) - {self.node_id})
+
     def _answer_hops(self, waiting: set[str], now: float) -> int:
         """How far an answer goes: to the farthest peer that waits for it."""
         if self.config.repair_hops is not None:
@@ -683,7 +727,13 @@ class SyncNode:
 
     def _flood_hops(self, priority_rank: int, now: float) -> int:
         """Hop limit of a fresh message of this priority: as far as every store we
-        hear outside our direct island, unless the configuration says otherwise."""
+        hear outside our direct island, unless the configuration says otherwise.  A
+        NØD goes as far as the radio allows: our view of the region may lack a part
+        cut off from it behind a hill (in the field plan, Modum's partition left
+        Krødsherad and Sigdal two hills away, unheard, and a police NØD reached
+        them only at the heal, 2600 s later, in 3 of 10 seeds)."""
+        if priority_rank == Priority.NOD.rank and self.config.flood_hops is None:
+            return self.config.max_hops
         fixed = self.config.flood_hops
         if priority_rank > Priority.HASTER.rank and self.config.routine_hops is not None:
             fixed = self.config.routine_hops
@@ -715,7 +765,8 @@ class SyncNode:
         while (head := self.queue.head()) is not None:
             if head.key == ("summary",):
                 # What we hold now, not at enqueue, and as far as our peers are now.
-                head.tx = replace(head.tx, frame=self.summary_frame(now), hop_limit=self._control_hops(now))
+                hops = self.config.max_hops if self._probe_due(now) else self._control_hops(now)
+                head.tx = replace(head.tx, frame=self.summary_frame(now), hop_limit=hops)
             elif head.wants:
                 self._refresh_request(head)
                 head.tx = replace(head.tx, hop_limit=self._control_hops(now))
@@ -753,6 +804,8 @@ class SyncNode:
             self._note_on_air(head.key, now)
             if head.key == ("summary",):
                 self._extras_page += 1  # the next summary names the next page of held runs
+                if head.tx.hop_limit >= self.config.max_hops:
+                    self._probed_at = now
                 if self._lonely(now):
                     self._lonely_summaries += 1
             if head.rank == 0 and head.answer is None and head.key[0] == "msg":
@@ -1029,24 +1082,29 @@ class SyncNode:
         neighbours = tuple(i for i, _ in listed)
         hops = tuple(h for _, h in listed) if any(h for _, h in listed) else ()
         self._advertised = {ids[i]: h for i, h in listed}
+        self._summary_counter = (self._summary_counter + 1) & 0xFFFF
+        count = self._summary_counter
+        whole = Summary(self.key_id, self.roster.version, tuple(heads), True, extras, neighbours, hops, count)
         try:
-            return Summary(self.key_id, self.roster.version, tuple(heads), True, extras, neighbours, hops).to_bytes()
+            return whole.signed(self._sign)
         except ValueError:
             pass
         start = self._summary_page % len(heads)
         rotated = heads[start:] + heads[:start]
         page: list[tuple[str, int]] = []
-        frame = b""
+        summary = None
         for head in rotated:
+            candidate = Summary(
+                self.key_id, self.roster.version, tuple(sorted([*page, head])), False, (), neighbours, hops, count
+            )
             try:
-                frame = Summary(
-                    self.key_id, self.roster.version, tuple(sorted([*page, head])), False, (), neighbours, hops
-                ).to_bytes()
+                candidate.to_bytes()
             except ValueError:
                 break
+            summary = candidate
             page.append(head)
         self._summary_page = start + len(page)
-        return frame
+        return summary.signed(self._sign) if summary is not None else b""
 
 
 @dataclass

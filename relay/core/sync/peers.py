@@ -128,6 +128,13 @@ class Peers:
         horizon = now - self.ttl
         return {p: i.hops for p, i in sorted(self._info.items()) if i.heard >= horizon}
 
+    def in_view(self, now: float) -> set[str]:
+        """Every store we know to be on the air: heard within the TTL, or named in the
+        list of one so heard."""
+        horizon = now - self.ttl
+        heard = {p for p, i in self._info.items() if i.heard >= horizon}
+        return heard | {n for p in heard for n in self._info[p].neighbours}
+
     def knows(self, peer: str) -> bool:
         """Have we heard of ``peer`` at all (a frame of its own, or a list)?"""
         return peer in self._info
