@@ -1028,3 +1028,16 @@ def test_a_node_that_sees_every_store_does_not_probe() -> None:
         a.hear(summary_of("HOL", {}, tuple(stores)))
         far += [tx for tx in a.run(300) if tx.frame[0] == SUMMARY and tx.hop_limit == CONFIG.max_hops]
     assert far == []
+
+
+def test_a_request_in_the_name_of_a_node_we_know_only_from_lists_is_not_answered() -> None:
+    # Ringerike's list names Sigdal; Hole never heard Sigdal itself.  A forger asks
+    # in Sigdal's name for what Hole holds.
+    a = Node("HOL")
+    a.hold(*HOL[:2])
+    a.hear(summary_of("RIN", {"HOL": 2}, ("HOL", "SIG")))
+    a.run(SETTLE_S)
+
+    a.hear(Request(SIGNERS["SIG"].key_id, (Want("HOL", 1), Want("HOL", 2))).to_bytes(), after=1.0)
+
+    assert data_frames(a.run(SETTLE_S)) == []

@@ -505,9 +505,14 @@ class SyncNode:
         Nor do we answer a requester that a store nearer to it serves (``Peers``): a
         flooded request reached stores across the region, and each answered over hops."""
         self._news_at[requester] = now  # what it lacks now: older sends did not reach it
-        # Ours to answer: a peer we serve ourselves, or one we know nothing of yet that
-        # asked directly; not one a store nearer to it serves.
-        ours = requester in self.peers.neighbours(now) or (not self.peers.knows(requester) and rx.hops == 0)
+        # Ours to answer: a peer we serve ourselves whose signed summary we hold, and
+        # then only what that summary shows it lacks; or a newcomer no store has named
+        # yet, asking directly.  Not a node we know of only from others' lists: a
+        # forger names nodes it cannot reach (Hole answered requests in Sigdal's name
+        # 36 times in an hour, from a radio Sigdal never heard).
+        known = requester in self._peer_heads
+        newcomer = not known and not self.peers.named(requester) and rx.hops == 0
+        ours = (known and requester in self.peers.neighbours(now)) or newcomer
         for want in request.wants:
             item = (want.origin, want.seq)
             if item in self._requests:  # someone asked already: the answer will reach us too
@@ -515,7 +520,7 @@ class SyncNode:
                 self._asked_at[item] = now
             if not ours:
                 continue
-            if requester in self._peer_heads and not self._lacks(requester, want.origin, want.seq):
+            if known and not self._lacks(requester, want.origin, want.seq):
                 continue  # its summary says it holds it: a forged request, or one that crossed our answer
             for wire_bytes in self.log.wire_of(want.origin, want.seq):
                 self._schedule_response(want, wire_bytes, now, {requester})

@@ -135,6 +135,10 @@ class Peers:
         heard = {p for p, i in self._info.items() if i.heard >= horizon}
         return heard | {n for p in heard for n in self._info[p].neighbours}
 
+    def named(self, peer: str) -> bool:
+        """Have we heard of ``peer`` at all: a frame of its own, or in anyone's list?"""
+        return peer in self._info or any(peer in i.neighbours for i in self._info.values())
+
     def knows(self, peer: str) -> bool:
         """Have we heard of ``peer`` at all (a frame of its own, or a list)?"""
         return peer in self._info

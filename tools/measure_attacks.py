@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""One row per attack: what a hostile radio costs the honest ones, on the simulator.
+
+    python tools/measure_attacks.py [SEEDS] [--code DIR] [--json FILE]
+
+Each attack is ``examples/rogue-request-flood.toml`` (the Modum exercise without
+its partition, 1 h) with the rogue's attack and rate changed: MAL hears Ringerike
+and Hole, attacks from 10 to 40 minutes, and Modum sends a NØD at 20 minutes.
+Every run is paired with the same seed without the rogue.  Per attack, medians
+and 90th percentiles over seeds 1-SEEDS (default 30) of:
+
+* the rogue's airtime and duty over its 30 minutes;
+* honest airtime caused: the honest radios' airtime (relays included) minus the
+  same seed's without the rogue, and its ratio to the rogue's;
+* NØD: seconds until every store holds Modum's NØD;
+* false receipts: MOTTATT receipts, in any store, for a message the named node
+  does not hold at the end;
+* the longest silence of any store during the attack (a silenced node shows as
+  a gap far above Trickle's 1280 s and the 1800 s keepalive);
+* what the stores refused, by reason (what the operator's log shows).
+
+``--code DIR`` measures another checkout (``git worktree add /tmp/before REV``)
+whose simulator has ``[[rogue]]``; the closing note of issue 13 compares the
+tree before the hardening with this one.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import statistics
+import sys
+import tomllib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE = Path(sys.argv[sys.argv.index("--code") + 1]) if "--code" in sys.argv else ROOT
+sys.path.insert(0, str(CODE))
+
+from relay.sim import scenario as sc  # noqa: E402
+from relay.sim.runner import EPOCH0, Simulation  # noqa: E402
+
+BASE = ROOT / "examples" / "rogue-request-flood.toml"
+START_S, STOP_S, NOD_AT_S = 600.0, 2400.0, 1200.0
+
+# (name, attack, every, extra rogue keys, extra events)
+ATTACKS: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]]]] = [
+    ("request-flood 30 s", "request-flood", "30s", {}, []),
+    ("request-flood 6 s", "request-flood", "6s", {}, []),
+    ("summary-lie 30 s", "summary-lie", "30s", {}, []),
+    ("summary-lie 6 s", "summary-lie", "6s", {}, []),
+    ("fragment-spam 4 s", "fragment-spam", "4s", {}, []),
+    ("message-flood 10 s, stolen JEV key", "message-flood", "10s", {"stolen_key": "JEV"}, []),
+    ("seq-jump 60 s, stolen JEV key", "seq-jump", "60s", {"stolen_key": "JEV"}, []),
+    (
+        "message-flood 10 s, JEV revoked at 15 min",
+        "message-flood",
+        "10s",
+        {"stolen_key": "JEV"},
+        [{"at": "15m", "revoke": {"node": "JEV", "from": "SF"}}],
+    ),
+]
+
+
+def scenario_for(seed: int, attack: tuple[str, str, str, dict[str, Any], list[dict[str, Any]]] | None) -> Any:
+    data = tomllib.loads(BASE.read_text(encoding="utf-8"))
+    data["mesh"]["seed"] = seed
+    if attack is None:
+        data.pop("rogue", None)
+    else:
+        _, kind, every, extra, events = attack
+        data["rogue"] = [{**data["rogue"][0], "attack": kind, "every": every, **extra}]
+        data["event"] = [*data["event"], *events]
+    return sc.parse(data, BASE.parent, BASE.stem)
+
+
+def run(seed: int, attack: Any) -> dict[str, Any]:
+    sim = Simulation(scenario_for(seed, attack))
+    report = sim.run()
+    nodes: dict[str, dict[str, Any]] = report["nodes"]  # type: ignore[assignment]
+    honest = sum(float(n["airtime_s"]) for n in nodes.values() if not n.get("rogue"))
+    rogue = next((n for n in nodes.values() if n.get("rogue")), None)
+    messages: list[dict[str, Any]] = report["messages"]  # type: ignore[assignment]
+    nod = next(m for m in messages if m["priority"] == "NØD" and m["kind"] != "ROSTER")
+    stores = set(sim.nodes)
+    nod_s = max(nod["delivered"].values()) - nod["sent_at_s"] if set(nod["delivered"]) >= stores else None
+    held = {nid: {(s.message.origin, s.message.seq) for s in node.store.log()} for nid, node in sim.nodes.items()}
+    false_receipts = 0
+    for node in sim.nodes.values():
+        for origin, seq in held[node.id]:
+            for r in node.store.receipts(origin, seq):
+                if r.level == "MOTTATT" and r.node in held and (origin, seq) not in held[r.node]:
+                    false_receipts += 1
+    sends: dict[str, list[float]] = {nid: [] for nid in stores}
+    for t, sender, _ in sim.medium.frames_log:
+        if sender in sends and START_S <= t - EPOCH0 <= STOP_S:
+            sends[sender].append(t - EPOCH0)
+    silence = max(max(b - a for a, b in zip([START_S, *ts], [*ts, STOP_S], strict=True)) for ts in sends.values())
+    refused: Counter[str] = Counter()
+    for n in nodes.values():
+        refused.update(n.get("rejected") or {})
+    return {
+        "honest_airtime_s": honest,
+        "rogue_airtime_s": float(rogue["airtime_s"]) if rogue else 0.0,
+        "nod_s": nod_s,
+        "false_receipts": false_receipts,
+        "silence_s": silence,
+        "refused": dict(refused),
+    }
+
+
+def job(args: tuple[int, int]) -> tuple[int, int, dict[str, Any]]:
+    seed, index = args
+    return seed, index, run(seed, ATTACKS[index] if index >= 0 else None)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if "--code" in sys.argv:
+        args.remove(str(CODE))
+    out = Path(sys.argv[sys.argv.index("--json") + 1]) if "--json" in sys.argv else None
+    if out is not None and str(out) in args:
+        args.remove(str(out))
+    seeds = range(1, int(args[0]) + 1 if args else 31)
+    jobs = [(seed, index) for seed in seeds for index in range(-1, len(ATTACKS))]
+    with multiprocessing.Pool() as pool:
+        results = pool.map(job, jobs)
+    base = {seed: r for seed, index, r in results if index < 0}
+    rows = []
+    print(f"code: {CODE}  seeds: {len(seeds)}")
+    for index, (name, *_) in enumerate(ATTACKS):
+        runs = [(seed, r) for seed, i, r in results if i == index]
+        caused = [r["honest_airtime_s"] - base[seed]["honest_airtime_s"] for seed, r in runs]
+        rogue = [r["rogue_airtime_s"] for _, r in runs]
+        ratio = [c / r if r else 0.0 for c, r in zip(caused, rogue, strict=True)]
+        nods = [r["nod_s"] for _, r in runs]
+        delivered = [n for n in nods if n is not None]
+        refused: Counter[str] = Counter()
+        for _, r in runs:
+            refused.update(r["refused"])
+        row = {
+            "attack": name,
+            "rogue_airtime_s": statistics.median(rogue),
+            "rogue_duty": statistics.median(rogue) / (STOP_S - START_S),
+            "honest_caused_s": (statistics.median(caused), pct(caused, 0.9)),
+            "ratio": (statistics.median(ratio), pct(ratio, 0.9)),
+            "nod_s": (statistics.median(delivered), pct(delivered, 0.9), max(delivered)) if delivered else None,
+            "nod_missing": len(nods) - len(delivered),
+            "nod_over_600": sum(1 for n in nods if n is None or n > 600),
+            "false_receipts": (
+                statistics.median([r["false_receipts"] for _, r in runs]),
+                max(r["false_receipts"] for _, r in runs),
+            ),
+            "silence_s": (statistics.median([r["silence_s"] for _, r in runs]), max(r["silence_s"] for _, r in runs)),
+            "refused_per_run": {k: round(v / len(runs)) for k, v in refused.most_common(4)},
+        }
+        rows.append(row)
+        nod = row["nod_s"]
+        print(
+            f"{name:44} rogue {row['rogue_airtime_s']:6.1f} s ({100 * row['rogue_duty']:4.1f} %)  "
+            f"honest +{row['honest_caused_s'][0]:6.1f}/{row['honest_caused_s'][1]:6.1f} s  "
+            f"x{row['ratio'][0]:4.2f}/{row['ratio'][1]:4.2f}  "
+            f"NØD {'-' if nod is None else f'{nod[0]:.0f}/{nod[1]:.0f}/{nod[2]:.0f}'} s "
+            f"(>600: {row['nod_over_600']})  false receipts {row['false_receipts'][0]:.0f}/{row['false_receipts'][1]}  "
+            f"silence {row['silence_s'][0]:.0f}/{row['silence_s'][1]:.0f} s  refused {row['refused_per_run']}"
+        )
+    base_nod = [r["nod_s"] for r in base.values() if r["nod_s"] is not None]
+    print(f"{'no rogue':44} NØD {statistics.median(base_nod):.0f}/{pct(base_nod, 0.9):.0f} s")
+    if out is not None:
+        out.write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
