@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, timedelta
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from relay.core.roster import MAX_ROSTER_BYTES, Roster, RosterEntry
+from relay.core.roster import MAX_ROSTER_BYTES, Revocation, Roster, RosterEntry, key_fingerprint
 from relay.core.signing import Signer
 from relay.errors import DecodeError, ValidationError, VerificationError
 from tests.helpers import (
@@ -345,3 +346,45 @@ def test_hostile_roster_files_are_decode_errors(text: str) -> None:
 def test_datetimes_are_utc(roster: Roster) -> None:
     assert roster.issued.tzinfo == UTC
     assert all(e.valid_from.tzinfo == UTC for e in roster.entries)
+
+
+# --- revocation notices (over the air) ----------------------------------------------------
+
+
+def test_a_revocation_carries_a_notice_the_authority_signed(roster: Roster) -> None:
+    revoked = roster.with_revoked("MOD", AUTHORITY, REVOKED_AT, last_seq=41)
+    mod = next(e for e in revoked.entries if e.node_id == "MOD")
+    assert (mod.revoked, mod.revoked_after) == (REVOKED_AT, 41)
+    assert mod.notice is not None and len(mod.notice) == 80
+    notice = Revocation.parse(mod.notice, AUTHORITY.public_key)
+    assert (notice.fingerprint, notice.when, notice.last_seq) == (key_fingerprint(mod.public_key), REVOKED_AT, 41)
+    with pytest.raises(VerificationError):
+        Revocation.parse(mod.notice, SIGNERS["MOD"].public_key)  # not the authority
+
+
+def test_a_notice_heard_over_the_air_revokes_and_the_file_still_verifies(roster: Roster) -> None:
+    notice = Revocation.issue(SIGNERS["HOL"].public_key, REVOKED_AT, None, AUTHORITY)
+    heard = roster.with_notice(notice)
+
+    assert heard.version == roster.version and heard.active("HOL") is None
+    assert heard.canonical_bytes() == roster.canonical_bytes()  # the signed body is the authority's
+    again = Roster.from_json(heard.to_json(), AUTHORITY.public_key)
+    assert again.active("HOL") is None and again.notices == (notice,)
+    assert heard.with_notice(notice) == heard  # twice is once
+    stranger = Revocation.issue(STRANGER.public_key, REVOKED_AT, None, AUTHORITY)
+    assert roster.with_notice(stranger) == roster  # a key we do not have: nothing to do
+
+
+def test_a_forged_notice_in_a_roster_file_is_refused(roster: Roster) -> None:
+    forged = Revocation.issue(SIGNERS["HOL"].public_key, REVOKED_AT, None, SIGNERS["MOD"])
+    data = json.loads(roster.to_json())
+    data["notices"] = [base64.b64encode(forged.to_bytes()).decode()]
+    with pytest.raises(VerificationError):
+        Roster.from_json(json.dumps(data), AUTHORITY.public_key)
+
+
+def test_a_newer_file_keeps_the_revocations_heard_over_the_air(roster: Roster) -> None:
+    heard = roster.with_notice(Revocation.issue(SIGNERS["HOL"].public_key, REVOKED_AT, None, AUTHORITY))
+    newer = roster.with_entry(entry("REP1", "Repeater Norefjell", "repeater", STRANGER), AUTHORITY, LATER)
+    assert newer.newer(heard).active("HOL") is None
+    assert newer.newer(heard).version == newer.version

@@ -76,8 +76,12 @@ def scenario_for(seed: int, attack: tuple[str, str, str, dict[str, Any], list[di
     return sc.parse(data, BASE.parent, BASE.stem)
 
 
-def run(seed: int, attack: Any) -> dict[str, Any]:
-    sim = Simulation(scenario_for(seed, attack))
+def run(seed: int, attack: Any) -> dict[str, Any] | None:
+    try:
+        scenario = scenario_for(seed, attack)
+    except Exception:  # an older checkout without this event (revoke): not measured there
+        return None
+    sim = Simulation(scenario)
     report = sim.run()
     nodes: dict[str, dict[str, Any]] = report["nodes"]  # type: ignore[assignment]
     honest = sum(float(n["airtime_s"]) for n in nodes.values() if not n.get("rogue"))
@@ -111,7 +115,7 @@ def run(seed: int, attack: Any) -> dict[str, Any]:
     }
 
 
-def job(args: tuple[int, int]) -> tuple[int, int, dict[str, Any]]:
+def job(args: tuple[int, int]) -> tuple[int, int, dict[str, Any] | None]:
     seed, index = args
     return seed, index, run(seed, ATTACKS[index] if index >= 0 else None)
 
@@ -132,11 +136,14 @@ def main() -> None:
     jobs = [(seed, index) for seed in seeds for index in range(-1, len(ATTACKS))]
     with multiprocessing.Pool() as pool:
         results = pool.map(job, jobs)
-    base = {seed: r for seed, index, r in results if index < 0}
+    base = {seed: r for seed, index, r in results if index < 0 and r is not None}
     rows = []
     print(f"code: {CODE}  seeds: {len(seeds)}")
     for index, (name, *_) in enumerate(ATTACKS):
-        runs = [(seed, r) for seed, i, r in results if i == index]
+        runs = [(seed, r) for seed, i, r in results if i == index and r is not None]
+        if not runs:
+            print(f"{name:44} not measured (this checkout has no such scenario)")
+            continue
         caused = [r["honest_airtime_s"] - base[seed]["honest_airtime_s"] for seed, r in runs]
         rogue = [r["rogue_airtime_s"] for _, r in runs]
         ratio = [c / r if r else 0.0 for c, r in zip(caused, rogue, strict=True)]

@@ -23,6 +23,14 @@ unsigned REQUEST, many answers); ``summary-lie`` claims heads far above anything
 one-fragment partials under roster key ids; ``message-flood`` sends fresh, validly
 signed NØD messages numbered on from the stolen origin's highest; ``seq-jump``
 sends validly signed messages numbered 2^31 and up, and 2^32-1 and down.
+
+The answer to a stolen key is an ``[[event]]`` with ``revoke``: the roster
+authority revokes the node's key at that moment, and ``from`` imports the new
+roster, which sends the ROSTER message over the air (``relay roster import``)::
+
+    [[event]]
+    at = "15m"
+    revoke = { node = "JEV", from = "SF" }   # optional: last_seq = 41, the last genuine number
 """
 
 from __future__ import annotations
