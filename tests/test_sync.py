@@ -1041,3 +1041,17 @@ def test_a_request_in_the_name_of_a_node_we_know_only_from_lists_is_not_answered
     a.hear(Request(SIGNERS["SIG"].key_id, (Want("HOL", 1), Want("HOL", 2))).to_bytes(), after=1.0)
 
     assert data_frames(a.run(SETTLE_S)) == []
+
+
+def test_an_item_asked_for_that_comes_void_leaves_no_timer_due_for_ever() -> None:
+    # The simulator stalled: a re-ask timer for a message that then came signed with a
+    # revoked key stayed due, and poll never moved it.
+    a = Node("RIN")
+    a.sync.roster = REVOKED
+    a.hear(summary_of("SF", {"HOL": 1}, ("RIN",)))
+    assert [w.seq for w in asked(a.run(SETTLE_S))] == [1]
+    a.hear(HOL[0].wire)  # void: created after the revocation
+
+    a.run(120.0)
+
+    assert a.sync.next_deadline(a.now) > a.now

@@ -331,8 +331,11 @@ class SyncNode:
         if origin is not None:
             if len(self._refused) > 4096:
                 self._refused.clear()  # a memory bound: what we forget is refused again
-            self._refused[(origin, head.seq)] = now
-            self._requests.pop((origin, head.seq), None)
+            item = (origin, head.seq)
+            self._refused[item] = now
+            self._requests.pop(item, None)
+            self._asked_at.pop(item, None)  # a re-ask timer left behind would be due for ever
+            self._asks.pop(item, None)
 
     def set_roster(self, roster: Roster, now: float) -> list[str]:
         """Use ``roster`` from now on (a newer file, or a notice heard over the air).
@@ -964,7 +967,8 @@ class SyncNode:
             if now >= asked + self._reask_after(item):
                 tries, mask = self._asks.get(item, (0, None))
                 unconfirmed = item in self._from_fragment and not self._named(item)
-                if tries >= self.config.reask_limit or self.log.wire_of(*item) or unconfirmed:
+                refused = now - self._refused.get(item, -1e18) < self.config.refuse_hold_s
+                if tries >= self.config.reask_limit or self.log.wire_of(*item) or unconfirmed or refused:
                     del self._asked_at[item]  # the next summary that names it starts over
                     self._asks.pop(item, None)
                     self._from_fragment.discard(item)
