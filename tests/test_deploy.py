@@ -88,7 +88,7 @@ def test_every_site_renders_to_yaml_that_parses_and_matches_the_committed_file(p
 
 def test_roles_and_the_settings_that_save_airtime(plan: fw.RegionPlan) -> None:
     roles = {s.id: fw.render_node(plan, s)["config"]["device"]["role"] for s in plan.sites}
-    assert {roles[n] for n in ("RIN", "HOL", "JEV", "MOD", "KRO", "SIG", "SF")} == {"CLIENT"}
+    assert {roles[n] for n in ("RIN", "HOL", "JEV", "MOD", "KRO", "SIG", "SF")} == {"CLIENT_MUTE"}
     assert roles["POL"] == "CLIENT_MUTE"
     assert {roles[s.id] for s in plan.sites if s.kind == "repeater"} == {"ROUTER"}
     for site in plan.sites:
@@ -281,7 +281,7 @@ def test_render_writes_one_file_per_site_and_reports_the_plan(tmp_path: Path, pl
     result = invoke("render", REGION_FILE, "--out", tmp_path / "nodes")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == f"RIN   CLIENT       22 dBm  e.r.p. 23.5 dBm (224 mW)  {tmp_path / 'nodes' / 'RIN.yaml'}"
+    assert lines[0] == f"RIN   CLIENT_MUTE  22 dBm  e.r.p. 23.5 dBm (224 mW)  {tmp_path / 'nodes' / 'RIN.yaml'}"
     assert any(line.startswith("GYR   ROUTER       22 dBm  e.r.p. 26.0 dBm (398 mW)") for line in lines)
     assert lines[-1] == (
         "869.6165 MHz (kanal 869.5835-869.6495 MHz med ±2 ppm), SF8, 62.5 kHz, CR 4/8, hopp 2; "

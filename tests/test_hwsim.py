@@ -297,17 +297,21 @@ def test_garbage_and_heartbeats_are_ignored() -> None:
 
 
 def build_scenario(
-    nodes: list[str], links: list[tuple[str, str]], duty_cycle: float = 0.10, radio_only: tuple[str, ...] = ()
+    nodes: list[str],
+    links: list[tuple[str, str]],
+    duty_cycle: float = 0.10,
+    radio_only: tuple[str, ...] = (),
+    role: str = "CLIENT_MUTE",
 ) -> Scenario:
     data = {
-        "mesh": {"preset": "LONG_FAST", "seed": 3, "hop_limit": 3, "duty_cycle": duty_cycle},
+        "mesh": {"preset": "LONG_FAST", "seed": 3, "hop_limit": 3, "duty_cycle": duty_cycle, "town_hall_role": role},
         "node": [{"id": n, "name": f"Node {n}", "radio_only": n in radio_only} for n in nodes],
         "link": [{"a": a, "b": b, "loss": 0.0} for a, b in links],
     }
     return scenario_mod.parse(data, ROOT)
 
 
-CHAIN = build_scenario(["ALFA", "BRAVO", "CHARLIE"], [("ALFA", "BRAVO"), ("BRAVO", "CHARLIE")])
+CHAIN = build_scenario(["ALFA", "BRAVO", "CHARLIE"], [("ALFA", "BRAVO"), ("BRAVO", "CHARLIE")], role="CLIENT")
 HILL = build_scenario(["ALFA", "REP", "CHARLIE"], [("ALFA", "REP"), ("REP", "CHARLIE")], radio_only=("REP",))
 
 
@@ -400,6 +404,17 @@ def test_broadcast_floods_two_hops_from_alfa_to_charlie(heard_events: Heard) -> 
         assert packet["fromId"] == f"!{node_num('ALFA'):08x}"  # C's node database knows every scenario node
         assert (packet["hopStart"], packet["hopLimit"]) == (3, 2)  # relayed once, by BRAVO
         assert packet["to"] == BROADCAST_NUM
+
+
+def test_a_client_mute_radio_relays_nothing(heard_events: Heard) -> None:
+    muted = build_scenario(["ALFA", "BRAVO", "CHARLIE"], [("ALFA", "BRAVO"), ("BRAVO", "CHARLIE")])
+    with BackgroundSimulator(muted, speedup=50) as sim, closing_all() as interfaces:
+        a, b, c = (tcp(sim, n) for n in ("ALFA", "BRAVO", "CHARLIE"))
+        interfaces.extend((a, b, c))
+        a.sendData(b"hello", destinationId="^all", portNum=256, wantAck=False, hopLimit=3)
+        heard_events.wait("receive", b, private(b"hello"))  # BRAVO hears it, and keeps it to itself
+        with pytest.raises(AssertionError, match="no receive event"):
+            heard_events.wait("receive", c, private(b"hello"), timeout=1.0)  # 50 s of air time
 
 
 def test_a_radio_only_repeater_relays_and_the_far_node_sees_the_hop(heard_events: Heard) -> None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One row per attack: what a hostile radio costs the honest ones, on the simulator.
 
-    python tools/measure_attacks.py [SEEDS] [--code DIR] [--json FILE]
+    python tools/measure_attacks.py [SEEDS] [--code DIR] [--json FILE] [--only TEXT]
 
 Each attack is ``examples/rogue-request-flood.toml`` (the Modum exercise without
 its partition, 1 h) with the rogue's attack and rate changed: MAL hears Ringerike
@@ -12,9 +12,10 @@ and 90th percentiles over seeds 1-SEEDS (default 30) of:
 * the rogue's airtime and duty over its 30 minutes;
 * honest airtime caused: the honest radios' airtime (relays included) minus the
   same seed's without the rogue, and its ratio to the rogue's;
-* NØD: seconds until every store holds Modum's NØD;
-* false receipts: MOTTATT receipts, in any store, for a message the named node
-  does not hold at the end;
+* NØD: seconds until every store holds Modum's NØD (every store with an active
+  key: a revoked node's summaries and requests are refused until it is re-keyed);
+* false receipts: MOTTATT receipts, in any store, dated more than a minute
+  before the named node held the message (or for one it never held);
 * the longest silence of any store during the attack (a silenced node shows as
   a gap far above Trickle's 1280 s and the 1800 s keepalive);
 * what the stores refused, by reason (what the operator's log shows).
@@ -55,6 +56,15 @@ ATTACKS: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]]]] = [
     ("message-flood 10 s, stolen JEV key", "message-flood", "10s", {"stolen_key": "JEV"}, []),
     ("seq-jump 60 s, stolen JEV key", "seq-jump", "60s", {"stolen_key": "JEV"}, []),
     (
+        "summary-lie 30 s in MOD's name while MOD is cut off",
+        "summary-lie",
+        "30s",
+        # examples/modum.toml: Modum cut off 0:30-2:30; the rogue beside Ringerike
+        # claims Modum holds everything; a NØD from Ringerike at 1:00.
+        {"base": "modum.toml", "claims": "MOD", "start": "40m", "stop": "2h", "links": {"RIN": 0.05, "HOL": 0.05}},
+        [{"at": "1h", "send": {"from": "RIN", "priority": "NØD", "text": "Brann i Hønefoss sentrum."}}],
+    ),
+    (
         "message-flood 10 s, JEV revoked at 15 min",
         "message-flood",
         "10s",
@@ -64,21 +74,32 @@ ATTACKS: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]]]] = [
 ]
 
 
-def scenario_for(seed: int, attack: tuple[str, str, str, dict[str, Any], list[dict[str, Any]]] | None) -> Any:
-    data = tomllib.loads(BASE.read_text(encoding="utf-8"))
+def scenario_for(
+    seed: int, attack: tuple[str, str, str, dict[str, Any], list[dict[str, Any]]] | None, calm: bool = False
+) -> Any:
+    """The row's scenario; ``calm``: its base and events without the rogue."""
+    extra = dict(attack[3]) if attack is not None else {}
+    base = BASE.parent / extra.pop("base", BASE.name)
+    data = tomllib.loads(base.read_text(encoding="utf-8"))
     data["mesh"]["seed"] = seed
-    if attack is None:
-        data.pop("rogue", None)
-    else:
-        _, kind, every, extra, events = attack
-        data["rogue"] = [{**data["rogue"][0], "attack": kind, "every": every, **extra}]
+    rogue = data.pop("rogue", [{"id": "MAL"}])[0]
+    if attack is not None:
+        _, kind, every, _, events = attack
+        if not calm:
+            data["rogue"] = [{**rogue, "attack": kind, "every": every, **extra}]
         data["event"] = [*data["event"], *events]
-    return sc.parse(data, BASE.parent, BASE.stem)
+    return sc.parse(data, base.parent, base.stem)
 
 
-def run(seed: int, attack: Any) -> dict[str, Any] | None:
+def window(attack: Any) -> tuple[float, float]:
+    """When the rogue attacks (seconds from the start)."""
+    extra = attack[3] if attack is not None else {}
+    return sc.parse_duration(extra.get("start", START_S)), sc.parse_duration(extra.get("stop", STOP_S))
+
+
+def run(seed: int, attack: Any, calm: bool = False) -> dict[str, Any] | None:
     try:
-        scenario = scenario_for(seed, attack)
+        scenario = scenario_for(seed, attack, calm)
     except Exception:  # an older checkout without this event (revoke): not measured there
         return None
     sim = Simulation(scenario)
@@ -87,21 +108,27 @@ def run(seed: int, attack: Any) -> dict[str, Any] | None:
     honest = sum(float(n["airtime_s"]) for n in nodes.values() if not n.get("rogue"))
     rogue = next((n for n in nodes.values() if n.get("rogue")), None)
     messages: list[dict[str, Any]] = report["messages"]  # type: ignore[assignment]
-    nod = next(m for m in messages if m["priority"] == "NØD" and m["kind"] != "ROSTER")
-    stores = set(sim.nodes)
+    nod = next(m for m in messages if m["priority"] == "NØD" and m["kind"] != "ROSTER")  # the scenario's one NØD
+    stores = {n for n in sim.nodes if sim.roster.active(n) is not None}  # a revoked node is outside until re-keyed
+    if attack is not None and attack[3].get("base") == "modum.toml":
+        stores.discard("MOD")  # cut off: reachable only at the heal
     nod_s = max(nod["delivered"].values()) - nod["sent_at_s"] if set(nod["delivered"]) >= stores else None
-    held = {nid: {(s.message.origin, s.message.seq) for s in node.store.log()} for nid, node in sim.nodes.items()}
+    got = {str(m["id"]): dict(m["delivered"]) for m in messages}  # id -> node -> when it held it
     false_receipts = 0
     for node in sim.nodes.values():
-        for origin, seq in held[node.id]:
-            for r in node.store.receipts(origin, seq):
-                if r.level == "MOTTATT" and r.node in held and (origin, seq) not in held[r.node]:
-                    false_receipts += 1
-    sends: dict[str, list[float]] = {nid: [] for nid in stores}
+        for stored in node.store.log():
+            when = got.get(stored.id, {})
+            for r in node.store.receipts(stored.message.origin, stored.message.seq):
+                said = r.at.timestamp() - EPOCH0
+                if r.level == "MOTTATT" and r.node in sim.nodes and when.get(r.node, float("inf")) > said + 60:
+                    false_receipts += 1  # the receipt says it held it a minute before it did, or ever
+    start, stop = window(attack)
+    awake = {n for n in stores if n != "MOD" or "modum.toml" not in str(attack)}  # a cut-off Modum is quiet
+    sends: dict[str, list[float]] = {nid: [] for nid in awake}
     for t, sender, _ in sim.medium.frames_log:
-        if sender in sends and START_S <= t - EPOCH0 <= STOP_S:
+        if sender in sends and start <= t - EPOCH0 <= stop:
             sends[sender].append(t - EPOCH0)
-    silence = max(max(b - a for a, b in zip([START_S, *ts], [*ts, STOP_S], strict=True)) for ts in sends.values())
+    silence = max(max(b - a for a, b in zip([start, *ts], [*ts, stop], strict=True)) for ts in sends.values())
     refused: Counter[str] = Counter()
     for n in nodes.values():
         refused.update(n.get("rejected") or {})
@@ -115,9 +142,20 @@ def run(seed: int, attack: Any) -> dict[str, Any] | None:
     }
 
 
-def job(args: tuple[int, int]) -> tuple[int, int, dict[str, Any] | None]:
-    seed, index = args
-    return seed, index, run(seed, ATTACKS[index] if index >= 0 else None)
+def baseline_of(index: int) -> int:
+    """The row whose scenario without the rogue is this row's yardstick: the first
+    row with the same base and events (-1: the default)."""
+    _, _, _, extra, events = ATTACKS[index]
+    if "base" not in extra and not events:
+        return -1
+    return next(i for i, a in enumerate(ATTACKS) if a[3].get("base") == extra.get("base") and a[4] == events)
+
+
+def job(args: tuple[int, int, bool]) -> tuple[int, int, bool, dict[str, Any] | None]:
+    seed, index, calm = args
+    if index < 0:
+        return seed, index, calm, run(seed, None)
+    return seed, index, calm, run(seed, ATTACKS[index], calm)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -133,18 +171,26 @@ def main() -> None:
     if out is not None and str(out) in args:
         args.remove(str(out))
     seeds = range(1, int(args[0]) + 1 if args else 31)
-    jobs = [(seed, index) for seed in seeds for index in range(-1, len(ATTACKS))]
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+    if only is not None:
+        args.remove(only)
+    wanted = [i for i, a in enumerate(ATTACKS) if only is None or only in a[0]]
+    calm = sorted({baseline_of(i) for i in wanted})
+    jobs = [(seed, i, True) for seed in seeds for i in calm] + [(seed, i, False) for seed in seeds for i in wanted]
     with multiprocessing.Pool() as pool:
         results = pool.map(job, jobs)
-    base = {seed: r for seed, index, r in results if index < 0 and r is not None}
+    base = {(seed, index): r for seed, index, calm, r in results if calm and r is not None}
     rows = []
     print(f"code: {CODE}  seeds: {len(seeds)}")
     for index, (name, *_) in enumerate(ATTACKS):
-        runs = [(seed, r) for seed, i, r in results if i == index and r is not None]
+        if index not in wanted:
+            continue
+        runs = [(seed, r) for seed, i, calm, r in results if i == index and not calm and r is not None]
         if not runs:
             print(f"{name:44} not measured (this checkout has no such scenario)")
             continue
-        caused = [r["honest_airtime_s"] - base[seed]["honest_airtime_s"] for seed, r in runs]
+        yardstick = baseline_of(index)
+        caused = [r["honest_airtime_s"] - base[(seed, yardstick)]["honest_airtime_s"] for seed, r in runs]
         rogue = [r["rogue_airtime_s"] for _, r in runs]
         ratio = [c / r if r else 0.0 for c, r in zip(caused, rogue, strict=True)]
         nods = [r["nod_s"] for _, r in runs]
@@ -152,10 +198,11 @@ def main() -> None:
         refused: Counter[str] = Counter()
         for _, r in runs:
             refused.update(r["refused"])
+        start, stop = window(ATTACKS[index])
         row = {
             "attack": name,
             "rogue_airtime_s": statistics.median(rogue),
-            "rogue_duty": statistics.median(rogue) / (STOP_S - START_S),
+            "rogue_duty": statistics.median(rogue) / (stop - start),
             "honest_caused_s": (statistics.median(caused), pct(caused, 0.9)),
             "ratio": (statistics.median(ratio), pct(ratio, 0.9)),
             "nod_s": (statistics.median(delivered), pct(delivered, 0.9), max(delivered)) if delivered else None,
@@ -178,8 +225,9 @@ def main() -> None:
             f"(>600: {row['nod_over_600']})  false receipts {row['false_receipts'][0]:.0f}/{row['false_receipts'][1]}  "
             f"silence {row['silence_s'][0]:.0f}/{row['silence_s'][1]:.0f} s  refused {row['refused_per_run']}"
         )
-    base_nod = [r["nod_s"] for r in base.values() if r["nod_s"] is not None]
-    print(f"{'no rogue':44} NØD {statistics.median(base_nod):.0f}/{pct(base_nod, 0.9):.0f} s")
+    base_nod = [r["nod_s"] for (_, i), r in base.items() if i < 0 and r["nod_s"] is not None]
+    if base_nod:
+        print(f"{'no rogue':44} NØD {statistics.median(base_nod):.0f}/{pct(base_nod, 0.9):.0f} s")
     if out is not None:
         out.write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 

@@ -96,10 +96,11 @@ class NodeIdentity:
     num: int
     long_name: str
     router: bool = False
+    muted: bool = False  # CLIENT_MUTE: never rebroadcasts (the scenario's town_hall_role)
 
     @classmethod
-    def of(cls, spec: NodeSpec) -> NodeIdentity:
-        return cls(spec.id, node_num(spec.id), spec.name, spec.radio_only)
+    def of(cls, spec: NodeSpec, muted: bool = False) -> NodeIdentity:
+        return cls(spec.id, node_num(spec.id), spec.name, spec.radio_only, muted and not spec.radio_only)
 
     @property
     def user_id(self) -> str:
@@ -122,7 +123,7 @@ class NodeIdentity:
     @property
     def role(self) -> int:
         roles = config_pb2.Config.DeviceConfig.Role
-        return int(roles.ROUTER if self.router else roles.CLIENT)
+        return int(roles.ROUTER if self.router else roles.CLIENT_MUTE if self.muted else roles.CLIENT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,8 +162,9 @@ class HardwareSimulator:
             random.Random(rng.random()),
             scenario.duty_cycle,
             routers=[n.id for n in scenario.nodes if n.radio_only],
+            mute=[n.id for n in scenario.nodes if not n.radio_only] if scenario.client_mute else [],
         )
-        identities = [NodeIdentity.of(n) for n in scenario.nodes]
+        identities = [NodeIdentity.of(n, scenario.client_mute) for n in scenario.nodes]
         nums = [i.num for i in identities]
         if len(set(nums)) != len(nums):  # pragma: no cover - 1 in 2^32 per pair
             raise ValueError("two scenario node ids hash to the same node number")

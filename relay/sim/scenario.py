@@ -143,7 +143,7 @@ class Scenario:
     name: str = "scenario"
     relay_hops: int | None = None  # override: hop limit of fresh messages (None: the sync chooses)
     routine_hops: int | None = None  # override: ... of fresh PRIORITET and RUTINE messages (None: relay_hops)
-    client_mute: bool = False  # town-hall radios CLIENT_MUTE (only repeaters rebroadcast) or CLIENT
+    client_mute: bool = True  # town-hall radios CLIENT_MUTE (only repeaters rebroadcast; the default) or CLIENT
     rogues: tuple[RogueSpec, ...] = ()  # hostile radios, outside the roster and the reachability check
 
     @property
@@ -211,7 +211,7 @@ def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenar
         name=name,
         relay_hops=None if mesh.get("relay_hops") is None else int(mesh["relay_hops"]),  # type: ignore[call-overload]
         routine_hops=None if mesh.get("routine_hops") is None else int(mesh["routine_hops"]),  # type: ignore[call-overload]
-        client_mute=_town_hall_role(mesh.get("town_hall_role", "CLIENT")) == "CLIENT_MUTE",
+        client_mute=_town_hall_role(mesh.get("town_hall_role", "CLIENT_MUTE")) == "CLIENT_MUTE",
         rogues=rogues,
     )
 
