@@ -692,10 +692,16 @@ def test_our_summary_frame_says_what_our_store_holds() -> None:
 # --- hostile input ------------------------------------------------------------------------------
 
 
+def signed_summary(frame: bytes) -> None:
+    summary = Summary.from_bytes(frame)
+    if not summary.verify(ROSTER.entry_for_key(summary.key_id).public_key):
+        raise DecodeError("not signed by its sender", "bad_signature")
+
+
 def well_formed(frame: bytes) -> bool:
     """Whether ``frame`` decodes: the oracle for what SyncNode.receive must accept."""
     parsers: dict[int, Callable[[bytes], object]] = {
-        SUMMARY: lambda f: ROSTER.entry_for_key(Summary.from_bytes(f).key_id),
+        SUMMARY: signed_summary,
         REQUEST: lambda f: ROSTER.entry_for_key(Request.from_bytes(f).key_id),
         FRAGMENT: lambda f: ROSTER.entry_for_key(Fragment.from_bytes(f).key.key_id),
     }
