@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One row per attack: what a hostile radio costs the honest ones, on the simulator.
 
-    python tools/measure_attacks.py [SEEDS] [--code DIR] [--json FILE] [--only TEXT]
+    python tools/measure_attacks.py [SEEDS] [--code DIR] [--json FILE] [--only TEXT] [--role CLIENT]
 
 Each attack is ``examples/rogue-request-flood.toml`` (the Modum exercise without
 its partition, 1 h) with the rogue's attack and rate changed: MAL hears Ringerike
@@ -20,6 +20,8 @@ and 90th percentiles over seeds 1-SEEDS (default 30) of:
   a gap far above Trickle's 1280 s and the 1800 s keepalive);
 * what the stores refused, by reason (what the operator's log shows).
 
+``--role CLIENT`` plays the town halls as CLIENT radios (they rebroadcast what
+they hear; the shipped scenarios and region.toml use CLIENT_MUTE).
 ``--code DIR`` measures another checkout (``git worktree add /tmp/before REV``)
 whose simulator has ``[[rogue]]``; the closing note of issue 13 compares the
 tree before the hardening with this one.
@@ -44,6 +46,7 @@ from relay.sim import scenario as sc  # noqa: E402
 from relay.sim.runner import EPOCH0, Simulation  # noqa: E402
 
 BASE = ROOT / "examples" / "rogue-request-flood.toml"
+ROLE = sys.argv[sys.argv.index("--role") + 1] if "--role" in sys.argv else None  # town halls: CLIENT or CLIENT_MUTE
 START_S, STOP_S, NOD_AT_S = 600.0, 2400.0, 1200.0
 
 # (name, attack, every, extra rogue keys, extra events)
@@ -82,6 +85,8 @@ def scenario_for(
     base = BASE.parent / extra.pop("base", BASE.name)
     data = tomllib.loads(base.read_text(encoding="utf-8"))
     data["mesh"]["seed"] = seed
+    if ROLE is not None:
+        data["mesh"]["town_hall_role"] = ROLE
     rogue = data.pop("rogue", [{"id": "MAL"}])[0]
     if attack is not None:
         _, kind, every, _, events = attack
@@ -112,12 +117,15 @@ def run(seed: int, attack: Any, calm: bool = False) -> dict[str, Any] | None:
     stores = {n for n in sim.nodes if sim.roster.active(n) is not None}  # a revoked node is outside until re-keyed
     if attack is not None and attack[3].get("base") == "modum.toml":
         stores.discard("MOD")  # cut off: reachable only at the heal
-    nod_s = max(nod["delivered"].values()) - nod["sent_at_s"] if set(nod["delivered"]) >= stores else None
+    reached = {n: t for n, t in nod["delivered"].items() if n in stores}
+    nod_s = max(reached.values()) - nod["sent_at_s"] if set(reached) == stores else None
     got = {str(m["id"]): dict(m["delivered"]) for m in messages}  # id -> node -> when it held it
     false_receipts = 0
     for node in sim.nodes.values():
         for stored in node.store.log():
-            when = got.get(stored.id, {})
+            if stored.id not in got:
+                continue  # the rogue's own messages: no record of who held them when
+            when = got[stored.id]
             for r in node.store.receipts(stored.message.origin, stored.message.seq):
                 said = r.at.timestamp() - EPOCH0
                 if r.level == "MOTTATT" and r.node in sim.nodes and when.get(r.node, float("inf")) > said + 60:
@@ -171,6 +179,8 @@ def main() -> None:
     if out is not None and str(out) in args:
         args.remove(str(out))
     seeds = range(1, int(args[0]) + 1 if args else 31)
+    if ROLE is not None:
+        args.remove(ROLE)
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     if only is not None:
         args.remove(only)
