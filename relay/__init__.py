@@ -11,6 +11,8 @@ Layout:
     relay.hwsim   loopback Meshtastic devices on the same medium in real time
                   (``relay hw-sim``); the only package besides the radio
                   transport that imports meshtastic.
+    relay.board   the situation board: the store's picture as a read-only web
+                  page (``relay board``), standard library HTTP only.
     relay.cli     the operator's command line (never imports meshtastic).
 """
 

@@ -423,6 +423,17 @@ def test_the_unit_parses_and_carries_its_hardening() -> None:
     assert u["Install"]["WantedBy"] == "multi-user.target"
 
 
+def test_the_board_unit_serves_loopback_from_the_same_home_without_the_radio() -> None:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string((HW / "relay-board.service").read_text())
+    service = parser["Service"]
+    assert service["ExecStart"] == "/opt/relay/venv/bin/relay --home /var/lib/relay board --listen 127.0.0.1:8080"
+    assert (service["User"], service["StateDirectory"], service["PrivateDevices"]) == ("relay", "relay", "yes")
+    assert "SupplementaryGroups" not in service  # no dialout: it never touches the radio
+    assert parser["Install"]["WantedBy"] == "multi-user.target"
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
     # verify checks that ExecStart exists: give it a root with the installed layout.

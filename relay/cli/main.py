@@ -240,13 +240,21 @@ def status(as_json: bool) -> None:
 
 
 def _register() -> None:
+    from relay.cli.board import COMMANDS as BOARD_COMMANDS
     from relay.cli.doctor import COMMANDS as DOCTOR_COMMANDS
     from relay.cli.firmware import COMMANDS as FIRMWARE_COMMANDS
     from relay.cli.logbook import COMMANDS as LOG_COMMANDS
     from relay.cli.node import COMMANDS as NODE_COMMANDS
     from relay.cli.traffic import COMMANDS as TRAFFIC_COMMANDS
 
-    for command in (*NODE_COMMANDS, *TRAFFIC_COMMANDS, *LOG_COMMANDS, *FIRMWARE_COMMANDS, *DOCTOR_COMMANDS):
+    for command in (
+        *NODE_COMMANDS,
+        *TRAFFIC_COMMANDS,
+        *LOG_COMMANDS,
+        *FIRMWARE_COMMANDS,
+        *DOCTOR_COMMANDS,
+        *BOARD_COMMANDS,
+    ):
         cli.add_command(command)
 
 

@@ -429,6 +429,33 @@ class Store:
         )
         return [Receipt(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4])) for r in rows]
 
+    def rows_after(self, rowid: int) -> list[tuple[int, Stored]]:
+        """Rows added after ``rowid`` (their rowids ascend), decoded: a reader that keeps
+        what it decoded before asks only for the news."""
+        rows = self._conn.execute("SELECT rowid FROM messages WHERE rowid > ? ORDER BY rowid", (rowid,)).fetchall()
+        out = []
+        for (row,) in rows:
+            found = self._select("rowid=?", (row,), "rowid")
+            if found:
+                out.append((int(row), found[0]))
+        return out
+
+    def row_states(self) -> dict[int, bool]:
+        """Every row's rowid and whether it is in conflict: what changed, cheaply."""
+        return {int(r): bool(c) for r, c in self._conn.execute("SELECT rowid, conflict FROM messages")}
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (the daemon, the CLI) commits: a cheap
+        "is there news?" for pollers."""
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def all_receipts(self) -> dict[tuple[str, int], list[tuple[str, str]]]:
+        """Every receipt: (origin, seq) -> [(node, level)], for the situation picture."""
+        out: dict[tuple[str, int], list[tuple[str, str]]] = {}
+        for origin, seq, node, level in self._conn.execute("SELECT origin, seq, node, level FROM receipts"):
+            out.setdefault((origin, seq), []).append((node, level))
+        return out
+
     def count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM messages").fetchone()[0])
 

@@ -1,0 +1,200 @@
+"""The board's HTML: a ``Picture`` as one page, in Norwegian.  Pure: no I/O.
+
+Every text from a message is escaped (the texts come from other
+municipalities' operators); colour never carries meaning alone (each status
+cell says its level in words); nothing loads from outside the Pi.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from html import escape
+
+from relay.core.model import Level
+from relay.core.picture import Alert, Assistance, Cell, Coverage, Picture
+
+LEVEL_CLASS = {Level.GRONN: "ok", Level.GUL: "warn", Level.ROD: "bad", Level.UKJENT: "unknown"}
+COVERAGE_CLASS = {Coverage.OPEN: "bad", Coverage.PARTLY: "warn", Coverage.COVERED: "ok"}
+
+STYLE = """
+:root { --ok:#0b6e2e; --warn:#7a5200; --bad:#a50f15; --unknown:#4a4a4a; --ink:#111; --paper:#fff; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 16px/1.4 system-ui, sans-serif; color: var(--ink); background: var(--paper); }
+header { display: flex; gap: 1em; align-items: baseline; padding: .5em 1em; background: #1b2a3a; color: #fff; }
+header h1 { font-size: 1.3em; margin: 0; }
+.mode { font-weight: 700; padding: .1em .6em; border: 3px solid #fff; letter-spacing: .1em; }
+.mode.exercise { background: #7a5200; } .mode.real { background: #a50f15; }
+main { display: grid; grid-template-columns: repeat(auto-fit, minmax(28em, 1fr)); gap: 1em; padding: 1em; }
+section { border: 1px solid #999; padding: .5em 1em; }
+section.wide { grid-column: 1 / -1; }
+h2 { font-size: 1.1em; margin: .2em 0 .5em; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #bbb; padding: .2em .4em; text-align: left; vertical-align: top; }
+.ok { color: #fff; background: var(--ok); } .warn { color: #fff; background: var(--warn); }
+.bad { color: #fff; background: var(--bad); } .unknown { color: #fff; background: var(--unknown); }
+.stale { outline: 3px dashed var(--warn); } .flag { font-weight: 700; }
+.banner { grid-column: 1 / -1; border: 4px solid var(--bad); padding: .5em 1em; }
+.banner.nod { background: #fde8e8; } .banner.haster { background: #fff4e0; border-color: var(--warn); }
+small { color: #333; }
+a:focus, [tabindex]:focus { outline: 3px solid #1b5fbf; }
+@media print { @page { size: A4 landscape; margin: 1cm; } header { background: #fff; color: #000; }
+  .mode { border-color: #000; color: #000; background: #fff; } main { display: block; }
+  section { break-inside: avoid; } }
+"""
+
+SCRIPT = """
+(function () {
+  var source = new EventSource('events' + location.search);
+  source.addEventListener('update', function () {
+    fetch('fragment' + location.search).then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { if (html !== null) { document.getElementById('board').innerHTML = html; } });
+  });
+})();
+"""
+
+
+def page(picture: Picture, title: str, zone: tzinfo, live: bool = True, printed: bool = False) -> str:
+    """The whole page: a live board, or the print view ("situasjonsbilde kl HH:MM")."""
+    mode = _mode(picture)
+    heading = f"Situasjonsbilde kl {_hm(picture.at, zone)}" if printed else "Situasjonsbilde"
+    script = f"<script>{SCRIPT}</script>" if live and not printed else ""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="nb"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(heading)} – {escape(title)}</title><style>{STYLE}</style></head>"
+        f"<body><header><h1>{escape(heading)} – {escape(title)}</h1>{mode}"
+        f"<small>oppdatert {_when(picture.at, zone)}</small></header>"
+        f'<main id="board">{fragment(picture, zone)}</main>{script}</body></html>\n'
+    )
+
+
+def fragment(picture: Picture, zone: tzinfo) -> str:
+    """What a live update replaces: everything below the header."""
+    parts = [_alerts(picture.alerts, zone), _matrix(picture, zone), _sitreps(picture, zone)]
+    parts += [_assistance(picture.assistance, zone), _rumours(picture, zone), _decisions(picture, zone)]
+    if picture.conflicts:
+        ids = ", ".join(escape(i) for i in picture.conflicts)
+        parts.append(
+            f'<section class="wide"><h2>Konflikt</h2><p class="flag">To ulike meldinger med samme nummer: {ids}. '
+            "Ingen av dem vises som fakta.</p></section>"
+        )
+    return "".join(parts)
+
+
+def _mode(picture: Picture) -> str:
+    if picture.exercise:
+        return '<span class="mode exercise">ØVELSE</span>'
+    return '<span class="mode real">REELL</span>'
+
+
+def _alerts(alerts: tuple[Alert, ...], zone: tzinfo) -> str:
+    out = []
+    for alert in alerts:
+        if alert.acknowledged:
+            continue
+        kind = "nod" if alert.priority.value == "NØD" else "haster"
+        receipts = ", ".join(f"{escape(n)} {escape(level)}" for n, level in alert.receipts) or "ingen kvittering ennå"
+        missing = [n for n in alert.addressees if dict(alert.receipts).get(n) not in ("LEST", "UTFØRT")]
+        out.append(
+            f'<section class="banner {kind}" role="alert" tabindex="0"><h2>{escape(alert.priority.value)}: '
+            f"{escape(alert.source)} fra {escape(alert.node)}, {_hm(alert.at, zone)}</h2>"
+            f"<p>{escape(alert.text)}</p><p><small>Kvitteringer: {receipts}. "
+            f"Venter på: {escape(', '.join(missing)) or '–'}</small></p></section>"
+        )
+    return "".join(out)
+
+
+def _matrix(picture: Picture, zone: tzinfo) -> str:
+    if not picture.cells:
+        return '<section class="wide"><h2>Kritiske funksjoner</h2><p>Ingen statusmeldinger ennå.</p></section>'
+    head = "".join(f'<th scope="col">{escape(f.value)}</th>' for f in picture.functions)
+    rows = []
+    nodes = [n for n in picture.nodes if any(key[0] == n for key in picture.cells)]
+    for node in nodes:
+        cells = "".join(_cell(picture.cells.get((node, f)), zone) for f in picture.functions)
+        rows.append(f'<tr><th scope="row">{escape(node)}</th>{cells}</tr>')
+    return (
+        '<section class="wide"><h2>Kritiske funksjoner</h2><table><thead><tr><th scope="col">Kommune</th>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
+    )
+
+
+def _cell(cell: Cell | None, zone: tzinfo) -> str:
+    if cell is None:
+        return "<td>–</td>"
+    classes = LEVEL_CLASS[cell.level] + (" stale" if cell.stale else "")
+    note = f"<br>{escape(cell.note)}" if cell.note else ""
+    flags = " (gammel)" if cell.stale else ""
+    flags += " KONFLIKT" if cell.conflict else ""
+    when = f"<small>{_hm(cell.at, zone)}{flags}</small>"
+    return f'<td class="{classes}"><b>{escape(cell.level.value)}</b>{note}<br>{when}</td>'
+
+
+def _sitreps(picture: Picture, zone: tzinfo) -> str:
+    if not picture.sitreps:
+        return "<section><h2>Situasjonsrapporter</h2><p>Ingen ennå.</p></section>"
+    rows = "".join(
+        f'<tr><th scope="row">{escape(s.node)}</th><td>nr {s.report_no}, {_hm(s.at, zone)}</td>'
+        f"<td>{escape(s.situation)}</td><td>{escape(s.needs)}</td>{_due(s.next_report, s.overdue, zone)}</tr>"
+        for s in picture.sitreps
+    )
+    return (
+        '<section class="wide"><h2>Siste situasjonsrapport</h2><table><thead><tr><th scope="col">Kommune</th>'
+        '<th scope="col">Rapport</th><th scope="col">Situasjon</th><th scope="col">Behov</th>'
+        f'<th scope="col">Neste rapport</th></tr></thead><tbody>{rows}</tbody></table></section>'
+    )
+
+
+def _due(when: datetime, overdue: bool, zone: tzinfo) -> str:
+    if overdue:
+        return f'<td class="bad">{_hm(when, zone)} FORSINKET</td>'
+    return f"<td>{_hm(when, zone)}</td>"
+
+
+def _assistance(requests: tuple[Assistance, ...], zone: tzinfo) -> str:
+    if not requests:
+        return "<section><h2>Bistand</h2><p>Ingen anmodninger.</p></section>"
+    items = []
+    for a in requests:
+        offers = "".join(
+            f"<li>{escape(o.node)}: {escape(o.answer.value)} – {escape(o.offer)}"
+            f"{', ankomst ' + _hm(o.eta, zone) if o.eta else ''}</li>"
+            for o in a.offers
+        )
+        items.append(
+            f'<li><span class="{COVERAGE_CLASS[a.coverage]}">{escape(a.coverage.value)}</span> '
+            f"{escape(a.source)} fra {escape(a.node)}: {a.quantity} × {escape(a.resource)} – {escape(a.task)}"
+            f"{'<ul>' + offers + '</ul>' if offers else ''}</li>"
+        )
+    return f"<section><h2>Bistand</h2><ul>{''.join(items)}</ul></section>"
+
+
+def _rumours(picture: Picture, zone: tzinfo) -> str:
+    if not picture.rumours:
+        return "<section><h2>Rykter</h2><p>Ingen.</p></section>"
+    items = "".join(
+        f"<li><b>{escape(r.state.value)}</b>: {escape(r.claim)} <small>({escape(r.source)}, {_hm(r.at, zone)})</small>"
+        f"<br>Svar til publikum: {escape(r.response)}</li>"
+        for r in picture.rumours
+    )
+    return f"<section><h2>Rykter</h2><ul>{items}</ul></section>"
+
+
+def _decisions(picture: Picture, zone: tzinfo) -> str:
+    if not picture.decisions:
+        return "<section><h2>Beslutninger</h2><p>Ingen.</p></section>"
+    items = "".join(
+        f"<li>{_when(d.effective, zone)}: {escape(d.decision)} <small>(ansvarlig {escape(d.responsible)}; "
+        f"{escape(d.source)} fra {escape(d.node)})</small></li>"
+        for d in picture.decisions
+    )
+    return f"<section><h2>Beslutninger</h2><ol>{items}</ol></section>"
+
+
+def _hm(value: datetime, zone: tzinfo) -> str:
+    return value.astimezone(zone).strftime("%H:%M")
+
+
+def _when(value: datetime, zone: tzinfo) -> str:
+    return value.astimezone(zone).strftime("%d.%m %H:%M")

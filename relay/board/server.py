@@ -1,0 +1,209 @@
+"""``relay board``: the situation picture of this node's store, served read-only over HTTP.
+
+The standard library's threading HTTP server, no framework: four GET routes,
+a few readers (a wall screen, some laptops), nothing to parse but a query
+string, and server-sent events are a streamed response.  The store is opened
+per request in WAL mode, so the board reads beside the daemon and the CLI.
+
+Routes: ``/`` the live page, ``/print`` the A4 print view, ``/fragment`` what a
+live update swaps in, ``/events`` the event stream (``update`` whenever the
+store commits).  Bound to anything but loopback, every route needs the
+node's board token (``?token=``): Modum's own network is the one under attack.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from relay.board.page import fragment, page
+from relay.core.model import Message
+from relay.core.picture import Entry, Picture, build
+from relay.edge.home import Home
+
+POLL_S = 0.5  # how often an event stream looks for news in the store
+KEEPALIVE_S = 15.0
+# Nothing from outside the Pi: the page's own inline style and script, requests to itself.
+CSP = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
+
+
+def needs_token(host: str) -> bool:
+    """Any address but loopback needs the token."""
+    if host == "localhost":
+        return False
+    if host == "":
+        return True  # every interface
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a name: it may resolve to anything
+
+
+def board_token(home: Home) -> str:
+    """The node's board token, made (0600) on first use and kept in its home."""
+    path = home.path / "board.token"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        token = secrets.token_urlsafe(18)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(token + "\n")
+        return token
+
+
+class Board:
+    """What the routes serve: the picture of one home's store."""
+
+    def __init__(self, home: Home, exercise: bool, zone: tzinfo, clock: Callable[[], datetime] | None = None) -> None:
+        self.home = home
+        self.exercise = exercise
+        self.zone = zone
+        self.clock = clock or (lambda: datetime.now(UTC))
+        config = home.config()
+        roster = home.roster()
+        self.title = config.name
+        self.nodes = roster.node_ids
+        self.members = {group: roster.members(group) for group in ("ALLE", "KOMMUNER")}
+        self._messages: dict[int, Message] = {}  # rowid -> decoded message
+        self._lock = threading.Lock()
+
+    def picture(self) -> Picture:
+        """From the store as it is now; only rows not seen before are decoded (10,000
+        messages decode in about a second, the rest of a render in a tenth of that)."""
+        store = self.home.store()
+        try:
+            with self._lock:
+                states = store.row_states()
+                for gone in set(self._messages) - set(states):
+                    del self._messages[gone]  # quarantined since
+                after = max(self._messages, default=0)
+                for rowid, stored in store.rows_after(after):
+                    self._messages[rowid] = stored.message
+                messages = dict(self._messages)
+            receipts = store.all_receipts()
+        finally:
+            store.close()
+        entries = [
+            Entry(m, states.get(rowid, False), tuple(receipts.get((m.origin, m.seq), ())))
+            for rowid, m in sorted(messages.items())
+        ]
+        return build(entries, self.clock(), self.nodes, self.members, self.exercise)
+
+    def page(self, printed: bool = False) -> str:
+        return page(self.picture(), self.title, self.zone, printed=printed)
+
+    def fragment(self) -> str:
+        return fragment(self.picture(), self.zone)
+
+
+class BoardServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], board: Board, token: str | None) -> None:
+        super().__init__(address, _Handler)
+        self.board = board
+        self.token = token
+        self.stopping = threading.Event()
+
+    @property
+    def url(self) -> str:
+        host, port = str(self.server_address[0]), int(self.server_address[1])
+        shown = f"[{host}]" if ":" in host else host
+        query = f"/?token={self.token}" if self.token else "/"
+        return f"http://{shown}:{port}{query}"
+
+    def shutdown(self) -> None:
+        self.stopping.set()
+        super().shutdown()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: BoardServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # the board is quiet; systemd's journal gets errors only
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if not self._allowed(url.query):
+            self._send(
+                HTTPStatus.FORBIDDEN, "text/plain", "Ingen tilgang: åpne lenken med token som «relay board» skrev ut.\n"
+            )
+            return
+        routes = {
+            "/": lambda: self.server.board.page(),
+            "/print": lambda: self.server.board.page(printed=True),
+            "/fragment": lambda: self.server.board.fragment(),
+        }
+        if url.path == "/events":
+            self._events()
+        elif url.path in routes:
+            self._send(HTTPStatus.OK, "text/html; charset=utf-8", routes[url.path]())
+        else:
+            self._send(HTTPStatus.NOT_FOUND, "text/plain", "Finnes ikke.\n")
+
+    def _allowed(self, query: str) -> bool:
+        if self.server.token is None:
+            return True
+        given = parse_qs(query).get("token", [""])[0]
+        return hmac.compare_digest(given.encode(), self.server.token.encode())
+
+    def _send(self, status: HTTPStatus, kind: str, body: str) -> None:
+        data = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", kind if "charset" in kind else f"{kind}; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header(
+            "Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
+        )
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _events(self) -> None:
+        """``update`` whenever the store's content changes; a comment now and then."""
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.close_connection = True
+        store = self.server.board.home.store()  # one connection: data_version counts others' commits
+        seen = store.data_version()
+        quiet_since = time.monotonic()
+        try:
+            self.wfile.write(b"retry: 1000\n\n")
+            self.wfile.flush()
+            while not self.server.stopping.wait(POLL_S):
+                version = store.data_version()
+                if version != seen:
+                    seen = version
+                    self.wfile.write(f"event: update\ndata: {version}\n\n".encode())
+                    self.wfile.flush()
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since > KEEPALIVE_S:
+                    self.wfile.write(b": keepalive\n\n")
+                    self.wfile.flush()
+                    quiet_since = time.monotonic()
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the page went away
+        finally:
+            store.close()
+
+
+def serve(home: Home, host: str, port: int, exercise: bool, zone: tzinfo) -> BoardServer:
+    """A server bound and ready (``serve_forever`` runs it)."""
+    token = board_token(home) if needs_token(host) else None
+    board = Board(home, exercise, zone)
+    board.picture()  # decode the store once now, not on the first reader's time
+    return BoardServer((host, port), board, token)

@@ -1,0 +1,65 @@
+"""``relay board``: the situation board, served from this node's store."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import UTC
+from types import FrameType
+
+import click
+
+from relay.cli.context import LOCAL_TZ, home, tr
+from relay.errors import ConfigError
+
+
+def _listen(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise ConfigError(
+            tr(
+                f"ugyldig --listen {text!r} (bruk VERT:PORT, f.eks. 0.0.0.0:8080)",
+                f"invalid --listen {text!r} (use HOST:PORT, e.g. 0.0.0.0:8080)",
+            )
+        )
+    return host.strip("[]"), number
+
+
+@click.command("board")
+@click.option(
+    "--listen", default="127.0.0.1:8080", show_default=True, help="VERT:PORT; annet enn loopback krever token."
+)
+@click.option(
+    "--exercise/--real", "exercise", default=None, help="ØVELSE- eller REELL-bildet (standard: nodens innstilling)."
+)
+def board(listen: str, exercise: bool | None) -> None:
+    """Vis situasjonsbildet som en nettside (kun lesing), fra nodens eget lager."""
+    from relay.board.server import serve
+
+    h = home()
+    host, port = _listen(listen)
+    mode = h.config().exercise if exercise is None else exercise
+    try:
+        server = serve(h, host, port, mode, LOCAL_TZ or UTC)
+    except OSError as exc:
+        raise ConfigError(
+            tr(f"kan ikke lytte på {listen}: {exc.strerror}", f"cannot listen on {listen}: {exc.strerror}")
+        ) from None
+    click.echo(tr(f"Situasjonsbildet: {server.url}", f"Situation board: {server.url}"), nl=True)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+
+
+COMMANDS = (board,)

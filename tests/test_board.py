@@ -1,0 +1,203 @@
+"""``relay board``: the situation board, run as the user runs it, read over HTTP and in Chromium.
+
+Each test starts the real command in its own process on a loopback port, commits
+with the real CLI, and reads what the page and its event stream say.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shlex
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from relay.board.server import needs_token
+from relay.core import wire
+from relay.edge import dictionaries
+from relay.edge.home import Home
+from tests import test_cli
+from tests.test_cli import _chromium, ok, relay_cli
+
+lab_template = test_cli.lab_template  # the lab fixtures of the CLI tests, by name
+lab = test_cli.lab
+
+REPO = Path(__file__).resolve().parents[1]
+UPDATE_WITHIN_S = 2.0
+
+
+@contextmanager
+def board(home: Path, *args: str) -> Iterator[str]:
+    """``relay --home HOME board --listen 127.0.0.1:0 ARGS``; yields the URL it prints."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "relay", "--home", str(home), "board", "--listen", "127.0.0.1:0", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LANG": "C.UTF-8"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("Situasjonsbildet: http://127.0.0.1:"), line + (
+            proc.stderr.read() if proc.stderr else ""
+        )
+        yield line.split(": ", 1)[1].strip()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def route(url: str, path: str) -> str:
+    """The board's ``path`` with the page's query (its token, if any)."""
+    base, _, query = url.partition("?")
+    return base + path + (f"?{query}" if query else "")
+
+
+def events(url: str) -> queue.Queue[tuple[float, str]]:
+    """Lines of the page's event stream, with when each arrived (a reader thread)."""
+    lines: queue.Queue[tuple[float, str]] = queue.Queue()
+
+    def read() -> None:
+        with urllib.request.urlopen(route(url, "events"), timeout=30) as r:
+            for raw in r:
+                lines.put((time.monotonic(), raw.decode().rstrip("\n")))
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def next_update(lines: queue.Queue[tuple[float, str]], timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            at, line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line == "event: update":
+            return at
+    raise AssertionError(f"no update within {timeout} s")
+
+
+def send(home: Path, line: str) -> list[str]:
+    return ok(relay_cli("send", *shlex.split(line), home=home))
+
+
+def test_a_status_committed_with_the_cli_reaches_an_open_page_within_two_seconds(lab: Path) -> None:
+    hol = lab / "HOL"
+    with board(hol) as url:
+        status, html = get(url)
+        assert status == 200
+        assert "Situasjonsbilde – Hole kommune" in html and "ØVELSE" in html
+        assert "Ingen statusmeldinger ennå." in html
+        stream = events(url)
+        time.sleep(0.3)  # the stream is open
+
+        committed = time.monotonic()
+        send(hol, "STATUS --field 'STRØM=RØD: Vik sentrum' --field VANN=GRØNN")
+        arrived = next_update(stream, UPDATE_WITHIN_S + 1)
+
+        assert arrived - committed < UPDATE_WITHIN_S
+        _, part = get(route(url, "fragment"))
+        assert "<b>RØD</b><br>Vik sentrum" in part and "<b>GRØNN</b>" in part
+
+
+def test_a_nod_is_on_the_banner_until_its_addressee_has_read_it(lab: Path) -> None:
+    hol, mod = lab / "HOL", lab / "MOD"
+    send(hol, "MELDING --priority NØD --to MOD --text 'Bussulykke E16 ved Sundvollen.'")
+    with board(hol) as url:
+        _, html = get(url)
+        assert 'role="alert"' in html and "NØD: HOL-0001 fra HOL" in html and "Venter på: MOD" in html
+
+        # The sync brings the NØD to Modum, and Modum's KVITTERING LEST back to Hole.
+        carry(hol, mod, "HOL", 1)
+        ok(relay_cli("ack", "HOL-0001", home=mod))
+        carry(mod, hol, "MOD", 1)
+
+        _, html = get(url)
+        assert 'role="alert"' not in html
+
+
+def carry(source: Path, target: Path, origin: str, seq: int) -> None:
+    """What the sync does: one verified message from one store into another."""
+    src, dst = Home(source).store(), Home(target).store()
+    try:
+        (held,) = src.get(origin, seq)
+        dst.insert(wire.decode(held.wire, Home(target).roster(), dictionaries.available()), held.received_at)
+    finally:
+        src.close()
+        dst.close()
+
+
+def test_html_in_a_message_is_shown_as_text(lab: Path) -> None:
+    hol = lab / "HOL"
+    send(hol, "STATUS --field 'VEI=GUL: <script>alert(1)</script><b>stengt</b>'")
+    with board(hol) as url:
+        _, html = get(url)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;stengt&lt;/b&gt;" in html
+    assert "<script>alert(1)" not in html and "<b>stengt</b>" not in html
+
+
+@pytest.mark.parametrize(
+    ("host", "token"),
+    [("127.0.0.1", False), ("::1", False), ("localhost", False), ("0.0.0.0", True), ("10.20.0.5", True), ("", True)],
+)
+def test_only_loopback_goes_without_the_token(host: str, token: bool) -> None:
+    assert needs_token(host) is token
+
+
+def test_without_the_token_the_page_is_refused(lab: Path) -> None:
+    from datetime import UTC
+
+    from relay.board.server import Board, BoardServer
+
+    server = BoardServer(("127.0.0.1", 0), Board(Home(lab / "HOL"), True, UTC), "hemmelig")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = server.url.split("?")[0]
+        assert get(base)[0] == 403
+        assert get(base + "?token=feil")[0] == 403
+        assert get(route(base, "fragment"))[0] == 403
+        assert get(server.url)[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_page_loads_nothing_from_outside_and_renders_in_chromium(lab: Path, tmp_path: Path) -> None:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    hol = lab / "HOL"
+    send(hol, "STATUS --field 'STRØM=RØD: Vik sentrum'")
+    with board(hol) as url:
+        _, html = get(url)
+        assert "http://" not in html.replace(url, "") and "https://" not in html  # no CDN, fonts or scripts
+        flags = "--headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run"
+        result = subprocess.run(
+            [browser, *shlex.split(flags), f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HOME": str(tmp_path)},
+        )
+    assert "Kritiske funksjoner" in result.stdout, result.stderr[-2000:]
+    assert "Vik sentrum" in result.stdout and "ØVELSE" in result.stdout
