@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The board with 10,000 messages in the store: page render time and the process's memory.
+"""The board with 10,000 messages in the store: page render time, live-update latency, memory.
 
     python tools/measure_board.py [MESSAGES]
 
@@ -14,16 +14,20 @@ import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from click.testing import CliRunner  # noqa: E402
 
-from relay.board.server import Board  # noqa: E402
+from relay.board.server import Board, BoardServer  # noqa: E402
 from relay.cli.main import cli  # noqa: E402
 from relay.core import wire  # noqa: E402
 from relay.core.compose import compose  # noqa: E402
@@ -63,6 +67,7 @@ def main() -> None:
             t = time.perf_counter()
             html = board.page()
             times.append(time.perf_counter() - t)
+        latency = live_update(board, lambda: add(lab, signers, count))
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         first, rest = times[0], times[1:]
         print(
@@ -70,6 +75,38 @@ def main() -> None:
             f"every message), then median {statistics.median(rest) * 1000:.0f} ms (max {max(rest) * 1000:.0f}); "
             f"peak RSS {rss:.0f} MiB"
         )
+        print(f"live update: commit to the new fragment on an open page {latency * 1000:.0f} ms")
+
+
+def add(lab: Path, signers: dict[str, Any], count: int) -> None:
+    """One more message, committed on another connection as the CLI does."""
+    store = Home(lab / "HOL").store()
+    when = datetime.now(UTC)
+    msg = compose(Kind.STATUS, "HOL", 10_000 + count, when, exercise=True, fields={"rows": {"STRØM": "RØD"}})
+    store.insert(wire.encode(msg, signers["HOL"], dictionaries.current()), when)
+    store.close()
+
+
+def live_update(board: Board, commit: Callable[[], None]) -> float:
+    """Seconds from a commit until an open event stream has said so and the page has
+    fetched its new fragment, as the page's script does."""
+    server = BoardServer(("127.0.0.1", 0), board, None)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with urllib.request.urlopen(server.url + "events", timeout=30) as stream:
+            stream.readline()  # retry:
+            stream.readline()
+            time.sleep(0.3)
+            t = time.perf_counter()
+            commit()
+            while stream.readline().decode().strip() != "event: update":
+                pass
+            with urllib.request.urlopen(server.url + "fragment", timeout=30) as page:
+                page.read()
+            return time.perf_counter() - t
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 if __name__ == "__main__":
