@@ -108,6 +108,8 @@ def test_a_status_committed_with_the_cli_reaches_an_open_page_within_two_seconds
         assert status == 200
         assert "Situasjonsbilde – Hole kommune" in html and "ØVELSE" in html
         assert "Ingen statusmeldinger ennå." in html
+        assert "<h2>Samband</h2><p>radiotjenesten kjører ikke;" in html  # no daemon in the lab: said so
+        assert '<th scope="row">MOD</th><td>Modum kommune</td><td>aldri</td>' in html
         stream = events(url)
         time.sleep(0.3)  # the stream is open
 

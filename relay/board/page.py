@@ -7,8 +7,10 @@ cell says its level in words); nothing loads from outside the Pi.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from html import escape
+from typing import Any
 
 from relay.core.model import Level
 from relay.core.picture import Alert, Assistance, Cell, Coverage, Picture
@@ -53,7 +55,14 @@ SCRIPT = """
 """
 
 
-def page(picture: Picture, title: str, zone: tzinfo, live: bool = True, printed: bool = False) -> str:
+def page(
+    picture: Picture,
+    title: str,
+    zone: tzinfo,
+    live: bool = True,
+    printed: bool = False,
+    links: Mapping[str, Any] | None = None,
+) -> str:
     """The whole page: a live board, or the print view ("situasjonsbilde kl HH:MM")."""
     mode = _mode(picture)
     heading = f"Situasjonsbilde kl {_hm(picture.at, zone)}" if printed else "Situasjonsbilde"
@@ -65,14 +74,16 @@ def page(picture: Picture, title: str, zone: tzinfo, live: bool = True, printed:
         f"<title>{escape(heading)} – {escape(title)}</title><style>{STYLE}</style></head>"
         f"<body><header><h1>{escape(heading)} – {escape(title)}</h1>{mode}"
         f"<small>oppdatert {_when(picture.at, zone)}</small></header>"
-        f'<main id="board">{fragment(picture, zone)}</main>{script}</body></html>\n'
+        f'<main id="board">{fragment(picture, zone, links)}</main>{script}</body></html>\n'
     )
 
 
-def fragment(picture: Picture, zone: tzinfo) -> str:
+def fragment(picture: Picture, zone: tzinfo, links: Mapping[str, Any] | None = None) -> str:
     """What a live update replaces: everything below the header."""
     parts = [_alerts(picture.alerts, zone), _matrix(picture, zone), _sitreps(picture, zone)]
     parts += [_assistance(picture.assistance, zone), _rumours(picture, zone), _decisions(picture, zone)]
+    if links is not None:
+        parts.append(_links(links))
     if picture.conflicts:
         ids = ", ".join(escape(i) for i in picture.conflicts)
         parts.append(
@@ -190,6 +201,58 @@ def _decisions(picture: Picture, zone: tzinfo) -> str:
         for d in picture.decisions
     )
     return f"<section><h2>Beslutninger</h2><ol>{items}</ol></section>"
+
+
+def _links(report: Mapping[str, Any]) -> str:
+    """The region's link health, from ``relay status``'s report."""
+    daemon = report.get("daemon") or {}
+    radio = report.get("radio") or {}
+    state = "radioen er tilkoblet" if radio.get("state") == "connected" else f"radio: {radio.get('state', 'ukjent')}"
+    if not daemon.get("running"):
+        state = "radiotjenesten kjører ikke"
+    airtime = report.get("airtime") or {}
+    used = (
+        f"sendetid siste time {airtime['used_s']:.0f} av {airtime['limit_s']:.0f} s"
+        if "used_s" in airtime and "limit_s" in airtime
+        else "sendetid ukjent"
+    )
+    synced = report.get("clock_synchronised")
+    clock = "klokken er synkronisert" if synced is True else "KLOKKEN ER IKKE SYNKRONISERT" if synced is False else ""
+    clock = clock or "klokken: ukjent"
+    outbox = len(report.get("outbox") or [])
+    rows = "".join(
+        f'<tr><th scope="row">{escape(str(h.get("node")))}</th><td>{escape(str(h.get("name") or ""))}</td>'
+        f"<td>{_ago(h.get('ago_s'))}</td><td>{_via(h.get('hops'))}</td></tr>"
+        for h in report.get("heard") or []
+    )
+    warnings = "".join(f"<li>{escape(str(w.get('text')))}</li>" for w in report.get("warnings") or [])
+    return (
+        f'<section class="wide"><h2>Samband</h2><p>{escape(state)}; {escape(used)}; {escape(clock)}; '
+        f"{outbox} melding(er) venter i utboksen.</p>"
+        f"{_warnings(warnings)}"
+        '<table><thead><tr><th scope="col">Node</th><th scope="col">Navn</th><th scope="col">Sist hørt</th>'
+        f'<th scope="col">Vei</th></tr></thead><tbody>{rows}</tbody></table></section>'
+    )
+
+
+def _warnings(items: str) -> str:
+    return f'<ul class="flag">{items}</ul>' if items else ""
+
+
+def _ago(seconds: object) -> str:
+    if not isinstance(seconds, (int, float)):
+        return "aldri"
+    if seconds < 120:
+        return f"{seconds:.0f} s siden"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min siden"
+    return f"{seconds / 3600:.1f} t siden"
+
+
+def _via(hops: object) -> str:
+    if not isinstance(hops, int):
+        return "–"
+    return "direkte" if hops == 0 else f"via {hops} repeater(e)"
 
 
 def _hm(value: datetime, zone: tzinfo) -> str:

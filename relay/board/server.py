@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from relay.board.page import fragment, page
@@ -76,6 +77,8 @@ class Board:
         self.members = {group: roster.members(group) for group in ("ALLE", "KOMMUNER")}
         self._messages: dict[int, Message] = {}  # rowid -> decoded message
         self._lock = threading.Lock()
+        self._synced: bool | None = None
+        self._synced_at = float("-inf")
 
     def picture(self) -> Picture:
         """From the store as it is now; only rows not seen before are decoded (10,000
@@ -100,10 +103,19 @@ class Board:
         return build(entries, self.clock(), self.nodes, self.members, self.exercise)
 
     def page(self, printed: bool = False) -> str:
-        return page(self.picture(), self.title, self.zone, printed=printed)
+        return page(self.picture(), self.title, self.zone, printed=printed, links=self.links())
 
     def fragment(self) -> str:
-        return fragment(self.picture(), self.zone)
+        return fragment(self.picture(), self.zone, self.links())
+
+    def links(self) -> dict[str, Any]:
+        """``relay status``'s report: last heard, airtime, outbox, the daemon's warnings.
+        Whether the clock is synchronised is asked (a subprocess) at most once a minute."""
+        from relay import daemon
+
+        if time.monotonic() - self._synced_at > 60.0:
+            self._synced, self._synced_at = daemon.clock_synchronised(), time.monotonic()
+        return daemon.status_report(self.home, time.time(), self._synced)
 
 
 class BoardServer(ThreadingHTTPServer):
