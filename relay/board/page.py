@@ -37,7 +37,8 @@ th, td { border: 1px solid #bbb; padding: .2em .4em; text-align: left; vertical-
 .stale { outline: 3px dashed var(--warn); } .flag { font-weight: 700; }
 .banner { grid-column: 1 / -1; border: 4px solid var(--bad); padding: .5em 1em; }
 .banner.nod { background: #fde8e8; } .banner.haster { background: #fff4e0; border-color: var(--warn); }
-small { color: #333; }
+small { color: #333; } header small { color: #e8eef5; }
+td.ok small, td.warn small, td.bad small, td.unknown small { color: #fff; }
 a:focus, [tabindex]:focus { outline: 3px solid #1b5fbf; }
 @media print { @page { size: A4 landscape; margin: 1cm; } header { background: #fff; color: #000; }
   .mode { border-color: #000; color: #000; background: #fff; } main { display: block; }
