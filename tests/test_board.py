@@ -26,7 +26,8 @@ from relay.core import wire
 from relay.edge import dictionaries
 from relay.edge.home import Home
 from tests import test_cli
-from tests.test_cli import _chromium, ok, relay_cli
+from tests.chromium import Chromium, find
+from tests.test_cli import ok, relay_cli
 
 lab_template = test_cli.lab_template  # the lab fixtures of the CLI tests, by name
 lab = test_cli.lab
@@ -185,7 +186,7 @@ def test_without_the_token_the_page_is_refused(lab: Path) -> None:
 
 
 def test_the_page_loads_nothing_from_outside_and_renders_in_chromium(lab: Path, tmp_path: Path) -> None:
-    browser = _chromium()
+    browser = find()
     if browser is None:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     hol = lab / "HOL"
@@ -203,3 +204,52 @@ def test_the_page_loads_nothing_from_outside_and_renders_in_chromium(lab: Path, 
         )
     assert "Kritiske funksjoner" in result.stdout, result.stderr[-2000:]
     assert "Vik sentrum" in result.stdout and "ØVELSE" in result.stdout
+
+
+@pytest.fixture
+def chromium(tmp_path: Path) -> Iterator[Chromium]:
+    browser = find()
+    if browser is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    page = Chromium(browser, tmp_path / "chromium")
+    try:
+        yield page
+    finally:
+        page.close()
+
+
+BOARD_TEXT = "document.getElementById('board').innerText"
+
+
+def test_in_chromium_a_commit_with_the_cli_appears_on_the_open_page_within_two_seconds(
+    lab: Path, chromium: Chromium
+) -> None:
+    hol = lab / "HOL"
+    with board(hol) as url:
+        chromium.open(url)
+        chromium.wait_for(f"{BOARD_TEXT}.includes('Ingen statusmeldinger ennå.')")
+        time.sleep(0.5)  # the page's event stream is open
+
+        committed = time.monotonic()
+        send(hol, "STATUS --field 'STRØM=RØD: Vik sentrum uten strøm'")
+        chromium.wait_for(f"{BOARD_TEXT}.includes('Vik sentrum uten strøm')", timeout=10)
+
+        assert time.monotonic() - committed < UPDATE_WITHIN_S
+        assert chromium.evaluate("document.querySelectorAll('header').length") == 1  # swapped in, not reloaded
+
+
+def test_in_chromium_a_nod_banner_appears_and_clears_after_the_receipt(lab: Path, chromium: Chromium) -> None:
+    hol, mod = lab / "HOL", lab / "MOD"
+    with board(hol) as url:
+        chromium.open(url)
+        chromium.wait_for(f"{BOARD_TEXT}.includes('Kritiske funksjoner')")
+        time.sleep(0.5)
+        send(hol, "MELDING --priority NØD --to MOD --text 'Bussulykke E16 ved Sundvollen.'")
+        chromium.wait_for("document.querySelector('[role=alert]') !== null")
+        assert "Bussulykke E16" in chromium.evaluate("document.querySelector('[role=alert]').innerText")
+
+        carry(hol, mod, "HOL", 1)
+        ok(relay_cli("ack", "HOL-0001", home=mod))
+        carry(mod, hol, "MOD", 1)
+
+        chromium.wait_for("document.querySelector('[role=alert]') === null")
