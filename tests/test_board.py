@@ -253,3 +253,12 @@ def test_in_chromium_a_nod_banner_appears_and_clears_after_the_receipt(lab: Path
         carry(mod, hol, "MOD", 1)
 
         chromium.wait_for("document.querySelector('[role=alert]') === null")
+
+
+def test_the_demo_board_shows_the_table_top(tmp_path: Path) -> None:
+    with board(tmp_path / "nowhere", "--demo") as url:
+        status, html = get(url)
+    assert status == 200 and "ØVELSE" in html
+    assert "NØD: POL-0001 fra POL" in html  # the police contact's NØD, waiting for the municipalities
+    assert '<th scope="row">MOD</th>' in html and "dataangrep" in html
+    assert "AVKREFTET" in html and "Felles pressebriefing" in html

@@ -26,7 +26,8 @@ header { display: flex; gap: 1em; align-items: baseline; padding: .5em 1em; back
 header h1 { font-size: 1.3em; margin: 0; }
 .mode { font-weight: 700; padding: .1em .6em; border: 3px solid #fff; letter-spacing: .1em; }
 .mode.exercise { background: #7a5200; } .mode.real { background: #a50f15; }
-main { display: grid; grid-template-columns: repeat(auto-fit, minmax(28em, 1fr)); gap: 1em; padding: 1em; }
+main { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(28em, 100%), 1fr)); gap: 1em; padding: 1em; }
+section { overflow-x: auto; }
 section { border: 1px solid #999; padding: .5em 1em; }
 section.wide { grid-column: 1 / -1; }
 h2 { font-size: 1.1em; margin: .2em 0 .5em; }

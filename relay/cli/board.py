@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from datetime import UTC
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -36,11 +37,24 @@ def _listen(text: str) -> tuple[str, int]:
 @click.option(
     "--exercise/--real", "exercise", default=None, help="ØVELSE- eller REELL-bildet (standard: nodens innstilling)."
 )
-def board(listen: str, exercise: bool | None) -> None:
+@click.option("--demo", is_flag=True, help="Vis en demo-region (Modum-øvelsen) i stedet for nodens lager.")
+def board(listen: str, exercise: bool | None, demo: bool) -> None:
     """Vis situasjonsbildet som en nettside (kun lesing), fra nodens eget lager."""
-    from relay.board.server import serve
+    import tempfile
 
-    h = home()
+    from relay.board.server import serve
+    from relay.edge.home import Home
+
+    if demo:
+        from importlib import resources
+
+        from relay.board import demo as demo_region
+
+        workdir = tempfile.TemporaryDirectory(prefix="relay-board-demo-")  # removed when the board stops
+        with resources.as_file(resources.files("relay.data.scenarios").joinpath("modum.toml")) as scenario:
+            h = Home(demo_region.build(Path(workdir.name), Path(scenario)))
+    else:
+        h = home()
     host, port = _listen(listen)
     mode = h.config().exercise if exercise is None else exercise
     try:

@@ -1,0 +1,87 @@
+"""A demo region for the board: the Modum lab with the table-top's traffic in Hole's store.
+
+``relay board --demo`` serves it, and ``tools/board_screenshots.py`` photographs
+it.  The traffic is written with the real CLI in each town hall's home and
+brought into Hole's store as the sync would bring it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from relay.core import wire
+from relay.edge import dictionaries
+from relay.edge.home import Home
+
+TRAFFIC = [
+    (
+        "MOD",
+        "STATUS --field 'STRØM=GRØNN' --field 'MOBIL=RØD: nede i hele kommunen' --field 'IKT=RØD: dataangrep'"
+        " --field 'VANN=GRØNN' --field 'VEI=GUL: Fv 280 redusert'",
+    ),
+    ("HOL", "STATUS --field STRØM=GRØNN --field MOBIL=GRØNN --field IKT=GRØNN --field VANN=GRØNN --field VEI=GRØNN"),
+    ("RIN", "STATUS --field STRØM=GRØNN --field 'MOBIL=GUL: ustabilt i Hønefoss' --field IKT=GRØNN --field VANN=GRØNN"),
+    (
+        "MOD",
+        "SITREP --priority HASTER --text 'Dataangrep mot kommunens IKT. Telefoni og e-post nede.'"
+        " --field report_no=2 --field 'actions_taken=Informasjon via plakater og FM-radio.'"
+        " --field 'needs=2 personer med IKT-kompetanse.' --field next_report=+3h",
+    ),
+    (
+        "MOD",
+        "BISTAND --priority PRIORITET --to KOMMUNER --text 'Drift av nettverk og klienter etter dataangrepet.'"
+        " --field resource=IKT-personell --field quantity=2 --field 'location=Modum rådhus'"
+        " --field 'window=Snarest, 48 timer' --field 'contact=Kriseleder Modum'",
+    ),
+    (
+        "MOD",
+        "RYKTE --text 'Det sies at skolene i Modum stenger i morgen.' --field 'where_when=Facebook, i dag'"
+        " --field 'facts=Skolene holder åpent.' --field 'response=Skolene er åpne som normalt.'"
+        " --field state=AVKREFTET",
+    ),
+    (
+        "RIN",
+        "BESLUTNING --priority PRIORITET --text 'Felles pressebriefing kl 12 hver dag på Hønefoss rådhus.'"
+        " --field responsible=Statsforvalteren --field effective=+1h",
+    ),
+    (
+        "POL",
+        "MELDING --priority NØD --to KOMMUNER --text 'Trafikkulykke E16 ved Sundvollen, buss og to personbiler."
+        " Hole: gjør klar evakuerte- og pårørendesenter.'",
+    ),
+]
+
+
+def run(home: Path, line: str) -> None:
+    """``relay --home HOME LINE``, in this process."""
+    from click.testing import CliRunner
+
+    from relay.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["--home", str(home), *shlex.split(line)])
+    if result.exit_code != 0:
+        raise RuntimeError(f"demo: «relay {line}» failed: {result.output.strip()}")
+
+
+def carry(lab: Path, to: str) -> None:
+    """Every message of every home into ``to``'s store, as the sync would bring them."""
+    target = Home(lab / to)
+    roster = target.roster()
+    dst = target.store()
+    for source in sorted(p for p in lab.iterdir() if (p / "relay.toml").exists() and p.name != to):
+        src = Home(source).store()
+        for held in src.log():
+            dst.insert(wire.decode(held.wire, roster, dictionaries.available()), held.received_at)
+        src.close()
+    dst.close()
+
+
+def build(directory: Path, scenario: Path) -> Path:
+    """Set the demo region up in ``directory``; the home whose board to show."""
+    lab = directory / "lab"
+    run(directory, f"lab setup {lab} --scenario {scenario}")
+    for node, line in TRAFFIC:
+        run(lab / node, "send " + line)
+    carry(lab, "HOL")
+    return lab / "HOL"
