@@ -88,7 +88,7 @@ fi
 
 step "Provisioning files: hw/ and firmware-config/ (without keys)"
 run mkdir -p "$OUT/hw" "$OUT/firmware-config/nodes"
-run cp "$REPO"/hw/*.sh "$REPO"/hw/*.md "$REPO/hw/relay.service" "$REPO/hw/99-meshtastic.rules" \
+run cp "$REPO"/hw/*.sh "$REPO"/hw/*.md "$REPO"/hw/relay*.service "$REPO/hw/99-meshtastic.rules" \
     "$REPO/hw/chrony-relay.conf" "$OUT/hw/"
 run cp "$REPO/firmware-config/region.toml" "$REPO/firmware-config/README.md" "$OUT/firmware-config/"
 run cp "$REPO"/firmware-config/nodes/*.yaml "$OUT/firmware-config/nodes/"

@@ -85,6 +85,7 @@ VENV=/opt/relay/venv
 SHARE=/opt/relay/share
 NODE_HOME=/var/lib/relay
 UNIT=/etc/systemd/system/relay.service
+BOARD_UNIT=/etc/systemd/system/relay-board.service
 RULE=/etc/udev/rules.d/99-meshtastic.rules
 RTC_RULE=/etc/udev/rules.d/85-relay-rtc.rules
 CHRONY_CONF=/etc/chrony/conf.d/relay.conf
@@ -166,7 +167,7 @@ relay_cmd() {
 
 # --- 1 ---------------------------------------------------------------------------------
 step "Check the bundle and the system"
-for f in hw/relay.service hw/99-meshtastic.rules hw/chrony-relay.conf VERSION; do
+for f in hw/relay.service hw/relay-board.service hw/99-meshtastic.rules hw/chrony-relay.conf VERSION; do
     [ -f "$BUNDLE/$f" ] || die "the bundle lacks $f: build it with hw/make-bundle.sh"
 done
 compgen -G "$BUNDLE/wheels/relay-*.whl" >/dev/null || die "the bundle has no relay wheel in wheels/"
@@ -257,8 +258,9 @@ else
 fi
 
 # --- 6 ---------------------------------------------------------------------------------
-step "systemd unit relay.service"
+step "systemd units relay.service and relay-board.service"
 put "$BUNDLE/hw/relay.service" "$UNIT" 0644
+put "$BUNDLE/hw/relay-board.service" "$BOARD_UNIT" 0644
 
 # --- 7 ---------------------------------------------------------------------------------
 step "udev rule: the radio as /dev/meshtastic"
@@ -329,14 +331,14 @@ else
 fi
 
 # --- 11 --------------------------------------------------------------------------------
-step "Enable and start relay.service"
+step "Enable and start relay.service and relay-board.service"
 if [ "$SYSTEM" = 1 ]; then
     run systemctl daemon-reload
-    run systemctl enable relay.service
-    run systemctl restart relay.service
+    run systemctl enable relay.service relay-board.service
+    run systemctl restart relay.service relay-board.service
 elif command -v systemctl >/dev/null; then
-    run systemctl --root="$R" --quiet enable relay.service
-    skipped "starting the service under --root"
+    run systemctl --root="$R" --quiet enable relay.service relay-board.service
+    skipped "starting the services under --root"
 else
     skipped "systemctl not found"
 fi

@@ -565,7 +565,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "==> [4/5] VERSION",
         "==> [5/5] Refuse keys, write SHA256SUMS",
     ]
-    expected = ["hw/relay.service", "hw/99-meshtastic.rules", "hw/provision.sh", "hw/feltsjekkliste.md"]
+    expected = ["hw/relay.service", "hw/relay-board.service", "hw/99-meshtastic.rules", "hw/provision.sh"]
+    expected += ["hw/feltsjekkliste.md"]
     expected += ["firmware-config/nodes/MOD.yaml", "firmware-config/region.toml", "wheels/" + wheel.name]
     for name in expected:
         assert (out / name).is_file(), name
@@ -598,12 +599,12 @@ STEPS = [
     "System packages from the bundle (chrony)",
     "Install relay into /opt/relay/venv (offline)",
     "Operator command /usr/local/bin/relay (runs relay as the service user)",
-    "systemd unit relay.service",
+    "systemd units relay.service and relay-board.service",
     "udev rule: the radio as /dev/meshtastic",
     "Time keeping: chrony, RTC (ds3231)",
     "Node home /var/lib/relay for MOD",
     "Radio configuration (firmware-config/nodes/MOD.yaml)",
-    "Enable and start relay.service",
+    "Enable and start relay.service and relay-board.service",
     "The node's public key (give it to the roster authority)",
 ]
 
@@ -623,6 +624,7 @@ def test_provision_dry_run_shows_every_step_and_changes_nothing(bundle: Path, tm
     assert "bundle checksums OK" in out
     assert f"--no-index --find-links {bundle}/wheels --upgrade relay" in out
     assert "would install: /etc/systemd/system/relay.service (mode 0644)" in out
+    assert "would install: /etc/systemd/system/relay-board.service (mode 0644)" in out
     assert "would install: /etc/udev/rules.d/99-meshtastic.rules (mode 0644)" in out
     assert "would install: /etc/chrony/conf.d/relay.conf (mode 0644)" in out
     assert "would add to /boot/firmware/config.txt: dtoverlay=i2c-rtc,ds3231" in out
@@ -660,6 +662,7 @@ def test_provision_installs_a_working_node_into_a_root_and_is_idempotent(bundle:
     assert stat.S_IMODE(home.path.stat().st_mode) == 0o700
     for path, source in [
         ("etc/systemd/system/relay.service", HW / "relay.service"),
+        ("etc/systemd/system/relay-board.service", HW / "relay-board.service"),
         ("etc/udev/rules.d/99-meshtastic.rules", HW / "99-meshtastic.rules"),
         ("etc/chrony/conf.d/relay.conf", HW / "chrony-relay.conf"),
         ("opt/relay/share/firmware-config/nodes/MOD.yaml", NODES_DIR / "MOD.yaml"),
@@ -674,8 +677,8 @@ def test_provision_installs_a_working_node_into_a_root_and_is_idempotent(bundle:
     assert "exec sudo -u relay -- /opt/relay/venv/bin/relay --home /var/lib/relay" in wrapper.read_text()
     assert stat.S_IMODE((root / "etc/sudoers.d/relay").stat().st_mode) == 0o440
     if shutil.which("systemctl"):
-        link = root / "etc/systemd/system/multi-user.target.wants/relay.service"
-        assert link.is_symlink()
+        for unit_name in ("relay.service", "relay-board.service"):
+            assert (root / "etc/systemd/system/multi-user.target.wants" / unit_name).is_symlink(), unit_name
     assert "skipped: useradd under --root" in first.stdout
 
     # The installed relay works on the new home: the venv's own console script.
