@@ -65,7 +65,7 @@ from relay.core.roster import Roster
 from relay.core.signing import Signer
 from relay.core.sync import Received, SyncConfig, SyncNode, Transmission
 from relay.edge import dictionaries
-from relay.edge.home import Home, NodeConfig
+from relay.edge.home import Home, NodeConfig, write_roster
 from relay.edge.store import Store, is_full
 from relay.edge.transport import Heard, Transport
 from relay.errors import ConfigError, DecodeError
@@ -451,9 +451,7 @@ class Daemon:
         if self.roster_file is None:
             return
         try:
-            tmp = self.roster_file.with_suffix(".tmp")
-            tmp.write_text(roster.to_json(), encoding="utf-8")
-            os.replace(tmp, self.roster_file)
+            write_roster(self.roster_file, roster)
             self._roster_stamp = _stamp(self.roster_file)
         except OSError as exc:
             log.error("roster: could not write %s: %s; the revocation holds until restart", self.roster_file, exc)

@@ -62,6 +62,7 @@ from relay.edge import dictionaries, keys
 from relay.edge.home import Home, NodeConfig, fingerprint
 from relay.edge.store import Stored
 from relay.errors import ConfigError
+from tests import chromium
 
 REPO = Path(relay.__file__).resolve().parents[1]  # the checkout that holds the relay package
 SCENARIO = REPO / "relay" / "data" / "scenarios" / "modum.toml"
@@ -1756,15 +1757,8 @@ def test_interactive_send_declined_writes_nothing(terminal: Terminal, lab: Path)
     assert held(lab / "MOD") == []
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        if found := shutil.which(name):
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
 def test_html_log_renders_in_headless_chromium(logbook: Path, tmp_path: Path) -> None:
-    browser = _chromium()
+    browser = chromium.find()
     if browser is None:
         pytest.skip("Chromium is not installed (apt-get install chromium), so the HTML log cannot be rendered")
     page = tmp_path / "crisis-log.html"

@@ -192,9 +192,7 @@ class Home:
     def save_roster(self, roster: Roster) -> None:
         """Write the roster atomically (a new version, or notices heard over the air)."""
         self.path.mkdir(parents=True, exist_ok=True)
-        tmp = self.roster_path.with_suffix(".tmp")
-        tmp.write_text(roster.to_json(), encoding="utf-8")
-        os.replace(tmp, self.roster_path)
+        write_roster(self.roster_path, roster)
 
     # --- roster import ---------------------------------------------------------
 
@@ -219,3 +217,10 @@ class Home:
         if pinned is None:
             self.write_config(replace(config, authority_key=base64.b64encode(roster.authority_key).decode()))
         return roster, pinned is None
+
+
+def write_roster(path: Path, roster: Roster) -> None:
+    """``roster`` to ``path`` atomically: a reader sees the old file or the new one."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(roster.to_json(), encoding="utf-8")
+    os.replace(tmp, path)

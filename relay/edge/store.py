@@ -432,13 +432,7 @@ class Store:
     def rows_after(self, rowid: int) -> list[tuple[int, Stored]]:
         """Rows added after ``rowid`` (their rowids ascend), decoded: a reader that keeps
         what it decoded before asks only for the news."""
-        rows = self._conn.execute("SELECT rowid FROM messages WHERE rowid > ? ORDER BY rowid", (rowid,)).fetchall()
-        out = []
-        for (row,) in rows:
-            found = self._select("rowid=?", (row,), "rowid")
-            if found:
-                out.append((int(row), found[0]))
-        return out
+        return self._rows("rowid > ?", (rowid,), "rowid")
 
     def row_states(self) -> dict[int, bool]:
         """Every row's rowid and whether it is in conflict: what changed, cheaply."""
@@ -460,12 +454,17 @@ class Store:
         return int(self._conn.execute("SELECT count(*) FROM messages").fetchone()[0])
 
     def _select(self, where: str, params: Iterable[object], order: str, limit: int | None = None) -> list[Stored]:
-        """Decode only the rows asked for: decoding is the cost (about 0.2 ms a message).
-        A row whose bytes do not match their digest (verified when stored), or do not
-        decode, is skipped and noted in ``damaged``: one flipped byte must neither
-        take the inbox down nor show altered text as verified."""
+        return [stored for _, stored in self._rows(where, params, order, limit)]
+
+    def _rows(
+        self, where: str, params: Iterable[object], order: str, limit: int | None = None
+    ) -> list[tuple[int, Stored]]:
+        """(rowid, row) of the rows asked for, decoded; decoding is the cost (about 0.2 ms
+        a message).  A row whose bytes do not match their digest (verified when stored),
+        or do not decode, is skipped and noted in ``damaged``: one flipped byte must
+        neither take the inbox down nor show altered text as verified."""
         rows = self._conn.execute(
-            "SELECT origin, wire, digest, key_id, received_at, local, conflict, transmitted_at, read_at, seq "
+            "SELECT origin, wire, digest, key_id, received_at, local, conflict, transmitted_at, read_at, seq, rowid "
             f"FROM messages WHERE {where} ORDER BY {order} LIMIT ?",
             (*params, -1 if limit is None else limit),
         )
@@ -479,16 +478,19 @@ class Store:
                 self.damaged.add((r[0], r[9], r[2]))
                 continue
             out.append(
-                Stored(
-                    message=message,
-                    wire=r[1],
-                    digest=r[2],
-                    key_id=r[3],
-                    received_at=datetime.fromisoformat(r[4]),
-                    local=bool(r[5]),
-                    conflict=bool(r[6]),
-                    transmitted_at=_parse(r[7]),
-                    read_at=_parse(r[8]),
+                (
+                    int(r[10]),
+                    Stored(
+                        message=message,
+                        wire=r[1],
+                        digest=r[2],
+                        key_id=r[3],
+                        received_at=datetime.fromisoformat(r[4]),
+                        local=bool(r[5]),
+                        conflict=bool(r[6]),
+                        transmitted_at=_parse(r[7]),
+                        read_at=_parse(r[8]),
+                    ),
                 )
             )
         return out

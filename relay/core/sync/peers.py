@@ -139,10 +139,6 @@ class Peers:
         """Have we heard of ``peer`` at all: a frame of its own, or in anyone's list?"""
         return peer in self._info or any(peer in i.neighbours for i in self._info.values())
 
-    def knows(self, peer: str) -> bool:
-        """Have we heard of ``peer`` at all (a frame of its own, or a list)?"""
-        return peer in self._info
-
     def knows_list(self, peer: str) -> bool:
         return peer in self._info and self._info[peer].neighbours_at > NEVER
 
