@@ -1180,16 +1180,29 @@ class Lab:
         self.sim_out = (base / "hwsim.out").open("w+")
         args = ["hw-sim", "--scenario", str(base / "scenario.toml"), "--speedup", str(speedup)]
         args += ["--control", str(self.control)] + (["--pty"] if pty else [])
-        self.sim = subprocess.Popen(
-            [sys.executable, "-m", "relay", *args], cwd=REPO, stdout=self.sim_out, stderr=subprocess.DEVNULL
-        )
+        self.sim_err = base / "hwsim.err"
+        with self.sim_err.open("wb") as err:
+            self.sim = subprocess.Popen(
+                [sys.executable, "-m", "relay", *args], cwd=REPO, stdout=self.sim_out, stderr=err
+            )
         self.endpoints: dict[str, dict[str, Any]] = {}
-        _wait_for(self._read_endpoints, 30, "hw-sim endpoints")
+        try:
+            _wait_for(self._read_endpoints, 60, "hw-sim endpoints")
+        except AssertionError as e:  # say why: a crashed simulator's traceback, or what it printed so far
+            self.sim.kill()
+            raise AssertionError(
+                f"{e}; hw-sim exit {self.sim.wait()}, printed {self.endpoints}, "
+                f"stderr: {self.sim_err.read_text(errors='replace')[-2000:]}"
+            ) from None
         self.daemons: dict[str, subprocess.Popen[bytes]] = {}
 
     def _read_endpoints(self) -> bool:
+        if self.sim.poll() is not None:
+            raise AssertionError("hw-sim exited before it printed its endpoints")
         self.sim_out.seek(0)
-        for line in self.sim_out.read().splitlines():
+        for line in self.sim_out.read().splitlines(keepends=True):
+            if not line.endswith("\n"):
+                break  # a line still being written
             entry = json.loads(line)
             self.endpoints[entry["node"]] = entry
         return len(self.endpoints) == self.radios
