@@ -16,12 +16,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests import system_tools
+
 
 def find() -> str | None:
+    """The Chromium binary, if installed."""
     for name in ("chromium", "chromium-browser"):
         if found := shutil.which(name):
             return found
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def require() -> str:
+    """The Chromium binary; skip without it (fail under .ci/run)."""
+    return system_tools.require(find(), "Chromium", "apt-get install chromium")
 
 
 class Chromium:

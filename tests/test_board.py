@@ -6,8 +6,10 @@ with the real CLI, and reads what the page and its event stream say.
 
 from __future__ import annotations
 
+import base64
 import os
 import queue
+import re
 import shlex
 import subprocess
 import sys
@@ -26,7 +28,7 @@ from relay.core import wire
 from relay.edge import dictionaries
 from relay.edge.home import Home
 from tests import test_cli
-from tests.chromium import Chromium, find
+from tests.chromium import Chromium, require
 from tests.test_cli import ok, relay_cli
 
 lab_template = test_cli.lab_template  # the lab fixtures of the CLI tests, by name
@@ -186,9 +188,7 @@ def test_without_the_token_the_page_is_refused(lab: Path) -> None:
 
 
 def test_the_page_loads_nothing_from_outside_and_renders_in_chromium(lab: Path, tmp_path: Path) -> None:
-    browser = find()
-    if browser is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    browser = require()
     hol = lab / "HOL"
     send(hol, "STATUS --field 'STRØM=RØD: Vik sentrum'")
     with board(hol) as url:
@@ -208,9 +208,7 @@ def test_the_page_loads_nothing_from_outside_and_renders_in_chromium(lab: Path, 
 
 @pytest.fixture
 def chromium(tmp_path: Path) -> Iterator[Chromium]:
-    browser = find()
-    if browser is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    browser = require()
     page = Chromium(browser, tmp_path / "chromium")
     try:
         yield page
@@ -262,3 +260,75 @@ def test_the_demo_board_shows_the_table_top(tmp_path: Path) -> None:
     assert "NØD: POL-0001 fra POL" in html  # the police contact's NØD, waiting for the municipalities
     assert '<th scope="row">MOD</th>' in html and "dataangrep" in html
     assert "AVKREFTET" in html and "Felles pressebriefing" in html
+
+
+CONTRAST_FAILURES = """(() => {
+  const rgba = c => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
+    .map(v => v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4))
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const behind = el => {
+    for (; el; el = el.parentElement) {
+      const c = rgba(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] > 0) return c;
+    }
+    return [255, 255, 255];
+  };
+  const failures = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const style = getComputedStyle(el);
+    if (style.display === 'none' || style.visibility === 'hidden') continue;
+    const [a, b] = [lum(rgba(style.color)), lum(behind(el))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+    const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;  // WCAG 2.1 AA, 1.4.3
+    const text = el.textContent.trim().slice(0, 40);
+    if (ratio < needed) failures.push(`${el.tagName}.${el.className} ${ratio.toFixed(2)}: ${text}`);
+  }
+  return failures;
+})()"""
+
+FOCUSED = "(e => `${e.tagName} ${e.getAttribute('role')} ${getComputedStyle(e).outlineStyle}`)(document.activeElement)"
+
+
+def press_tab(page: Chromium) -> None:
+    for kind in ("keyDown", "keyUp"):
+        page.call("Input.dispatchKeyEvent", {"type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9})
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (390, 844)], ids=["wall", "phone"])
+def test_the_demo_board_meets_wcag_aa_contrast_fits_the_screen_and_works_by_keyboard(
+    tmp_path: Path, chromium: Chromium, width: int, height: int
+) -> None:
+    with board(tmp_path / "nowhere", "--demo") as url:
+        chromium.open("about:blank")
+        metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 800}
+        chromium.call("Emulation.setDeviceMetricsOverride", metrics)
+        chromium.call("Page.navigate", {"url": url})
+        chromium.wait_for(f"{BOARD_TEXT}.includes('Kritiske funksjoner')")
+
+        assert chromium.evaluate(CONTRAST_FAILURES) == []
+        assert chromium.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways page
+        press_tab(chromium)
+        assert chromium.evaluate(FOCUSED) == "SECTION alert solid"  # the NØD banner first, with a visible ring
+
+
+def test_the_print_view_is_a4_landscape_with_the_time_in_its_title_and_readable_in_black_and_white(
+    tmp_path: Path, chromium: Chromium
+) -> None:
+    with board(tmp_path / "nowhere", "--demo") as url:
+        chromium.open(route(url, "print"))
+        chromium.wait_for("document.querySelector('h1') !== null")
+        assert re.match(r"Situasjonsbilde kl \d\d:\d\d – ", chromium.evaluate("document.querySelector('h1').innerText"))
+        assert chromium.evaluate("document.scripts.length") == 0  # a snapshot: nothing live to go stale on paper
+
+        chromium.call("Emulation.setEmulatedMedia", {"media": "print"})
+        assert chromium.evaluate(CONTRAST_FAILURES) == []
+        assert chromium.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor") in (
+            "rgb(255, 255, 255)",
+            "rgba(0, 0, 0, 0)",
+        )
+        pdf = base64.b64decode(chromium.call("Page.printToPDF", {"preferCSSPageSize": True})["data"])
+    boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
+    assert boxes and all(round(float(w)) == 842 and round(float(h)) == 595 for w, h in boxes)  # A4, landscape

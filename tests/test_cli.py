@@ -1758,9 +1758,7 @@ def test_interactive_send_declined_writes_nothing(terminal: Terminal, lab: Path)
 
 
 def test_html_log_renders_in_headless_chromium(logbook: Path, tmp_path: Path) -> None:
-    browser = chromium.find()
-    if browser is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium), so the HTML log cannot be rendered")
+    browser = chromium.require()
     page = tmp_path / "crisis-log.html"
     ok(relay_cli(*sh("log --format html --output"), page, home=logbook))
     ARTIFACTS.mkdir(exist_ok=True)

@@ -44,6 +44,7 @@ from relay.deploy import firmware as fw
 from relay.edge import dictionaries
 from relay.edge.home import Home
 from relay.errors import ConfigError
+from tests import system_tools
 
 REPO = Path(__file__).resolve().parents[1]
 HW = REPO / "hw"
@@ -493,10 +494,10 @@ def test_chrony_never_claims_a_clock_it_does_not_have() -> None:
 SCRIPTS = sorted(HW.glob("*.sh"))
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
 @pytest.mark.parametrize("path", SCRIPTS, ids=[s.name for s in SCRIPTS])
 def test_scripts_are_clean_under_shellcheck(path: Path) -> None:
-    result = subprocess.run(["shellcheck", "--severity=style", str(path)], capture_output=True, text=True)
+    shellcheck = system_tools.require(shutil.which("shellcheck"), "shellcheck", "apt-get install shellcheck")
+    result = subprocess.run([shellcheck, "--severity=style", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 
 

@@ -42,7 +42,8 @@ small { color: #333; } header small { color: #e8eef5; }
 td.ok small, td.warn small, td.bad small, td.unknown small { color: #fff; }
 a:focus, [tabindex]:focus { outline: 3px solid #1b5fbf; }
 @media print { @page { size: A4 landscape; margin: 1cm; } header { background: #fff; color: #000; }
-  .mode { border-color: #000; color: #000; background: #fff; } main { display: block; }
+  header small { color: #333; } .mode.exercise, .mode.real { border-color: #000; color: #000; background: #fff; }
+  main { display: block; }
   section { break-inside: avoid; } }
 """
 
