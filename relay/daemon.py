@@ -53,22 +53,28 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
+from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from relay.core import frames, wire
 from relay.core.airtime import HOUR_S, LONG_FAST, MAX_APP_PAYLOAD, packet_airtime
 from relay.core.roster import Roster
 from relay.core.signing import Signer
 from relay.core.sync import Received, SyncConfig, SyncNode, Transmission
+from relay.core.sync.config import IP_CONFIG, IP_SECONDS_PER_FRAME
+from relay.core.sync.outbox import PathOutbox
 from relay.edge import dictionaries
 from relay.edge.home import Home, NodeConfig, write_roster
 from relay.edge.store import Store, is_full
 from relay.edge.transport import Heard, Transport
 from relay.errors import ConfigError, DecodeError
+
+if TYPE_CHECKING:
+    from relay.edge.mqtt import IpSettings
 
 log = logging.getLogger("relay.daemon")
 
@@ -194,8 +200,32 @@ def _heard_from(frame: bytes, received: Received, roster: Roster) -> tuple[str, 
     return None
 
 
+@dataclass
+class NodePath:
+    """One way out of the node (the radio, or IP through a broker): its transport, its
+    own ``SyncNode`` over the shared store, and the frame it holds for the transport."""
+
+    name: str  # "radio" or "ip"
+    transport: Transport
+    sync: SyncNode
+    pace: Callable[[int], float]  # seconds the transport is busy with a frame of this length
+    outbox: PathOutbox | None = None  # a second path's own outbox (None: the store's)
+    held: Transmission | None = None  # polled from the sync, not yet taken by the transport
+    free_at: float = 0.0
+    frames_heard: int = 0
+    frames_sent: int = 0
+    link_seen: tuple[bool, str | None] | None = None
+    link_since: float = 0.0
+    heard: dict[str, float] = field(default_factory=dict)  # IP: node -> when last heard (monotonic)
+
+    @property
+    def queued(self) -> list[int]:
+        """Transmit ranks of what waits for the transport."""
+        return self.sync.queued_ranks() + ([self.held.rank] if self.held is not None else [])
+
+
 class Daemon:
-    """One node's sync over a ``Transport``.
+    """One node's sync over a ``Transport``, and over IP too when it has a broker.
 
     ``clock`` is steady and drives every timer (``time.monotonic``); ``wall`` dates
     what is stored and shown (``time.time``).  Fakes of both in the tests.  Times
@@ -209,8 +239,11 @@ class Daemon:
         signer: Signer,
         store: Store,
         roster: Roster,
-        transport: Transport,
+        transport: Transport | None,
         *,
+        ip: Transport | None = None,
+        wake: threading.Event | None = None,
+        ip_url: str = "",
         url: str = "",
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
@@ -221,7 +254,6 @@ class Daemon:
     ) -> None:
         self.node_id = node_id
         self.store = store
-        self.transport = transport
         # The roster file the daemon follows: a newer version imported while we run,
         # and revocations heard over the air written back (``_check_roster``).
         self.roster_file = roster_file
@@ -230,40 +262,59 @@ class Daemon:
         self.clock = clock
         self.wall = wall
         self.time_scale = time_scale  # the sync's timers and the airtime shrink; the clocks run at their pace
+        self.ip_url = ip_url
+        self._wake = wake  # set by every transport when a frame arrives (None: one transport, wait on it)
         now = clock()
         self.started = now
         self._wall_offset = wall() - now
-        self.sync = SyncNode(
-            node_id,
-            signer.key_id,
-            store,
-            roster,
-            dictionaries.available(),
-            self.airtime,
-            rng or random.Random(),
-            now,
-            config or scaled_config(time_scale),
-            on_stored=self._stored,
-            wall=self.wall_of,
-            on_roster=self._roster_changed,
-            sign=signer.sign,
-        )
-        self.frames_heard = 0
-        self.frames_sent = 0
+        if transport is None and ip is None:
+            raise ConfigError("noden har verken radio eller IP-vei")
+        rng = rng or random.Random()
+        admission: dict[str, tuple[float, float]] = {}  # one rate per origin, whichever path brings it
+
+        def sync_for(name: str, cfg: SyncConfig, airtime: Callable[[int], float], **kw: Any) -> SyncNode:
+            return SyncNode(
+                node_id,
+                signer.key_id,
+                store,
+                roster,
+                dictionaries.available(),
+                airtime,
+                random.Random(rng.random()),
+                now,
+                cfg,
+                on_stored=partial(self._stored, name),
+                wall=self.wall_of,
+                on_roster=self._roster_changed,
+                sign=signer.sign,
+                admission=admission,
+                **kw,
+            )
+
+        self.radio: NodePath | None = None
+        self.ip: NodePath | None = None
+        if transport is not None:
+            elsewhere = self._ip_peers if ip is not None else None
+            radio_sync = sync_for("radio", config or scaled_config(time_scale), self.airtime, elsewhere=elsewhere)
+            self.radio = NodePath("radio", transport, radio_sync, self._radio_pace, free_at=now, link_since=now)
+        if ip is not None:
+            outbox = PathOutbox() if transport is not None else None  # IP only: the store's outbox is its own
+            if outbox is not None:
+                for origin, seq, rank in store.pending():
+                    outbox.add(origin, seq, rank)
+            ip_sync = sync_for("ip", scaled_config(time_scale, IP_CONFIG), self._ip_airtime, outbox=outbox)
+            self.ip = NodePath("ip", ip, ip_sync, lambda length: 0.0, outbox, free_at=now, link_since=now)
+        self.paths = [p for p in (self.radio, self.ip) if p is not None]
         self._conflicts = 0
         self.heard: dict[str, dict[str, Any]] = {}
         self.alarms: list[dict[str, Any]] = []  # what the operator must see (``_alarm``)
         self._stopping: str | None = None
-        self._held: Transmission | None = None  # polled from the sync, not yet taken by the radio
-        self._radio_free_at = now
         self._next_outbox = now
         self._data_version: int | None = None
         self._announced: set[tuple[str, int]] = set()
         self._next_status = now
         self._last_status = float("-inf")
         self._status_dirty = True
-        self._link_seen: tuple[bool, str | None] | None = None
-        self._link_since = now
         self._rejected_seen: OrderedDict[bytes, None] = OrderedDict()
         self._rejected_log: dict[str, tuple[float, int]] = {}  # reason -> (last logged, suppressed since)
         self.store_full: dict[str, Any] | None = None  # since, last, errors, lost_frames (``_on_store_full``)
@@ -274,17 +325,45 @@ class Daemon:
         self._check_store(now)
 
     @property
+    def primary(self) -> NodePath:
+        """The radio, or IP on a node without one: its sync owns the store's outbox."""
+        return self.paths[0]
+
+    @property
+    def sync(self) -> SyncNode:
+        return self.primary.sync
+
+    @property
+    def transport(self) -> Transport:
+        return self.primary.transport
+
+    @property
+    def frames_heard(self) -> int:
+        return sum(p.frames_heard for p in self.paths)
+
+    @property
+    def frames_sent(self) -> int:
+        return sum(p.frames_sent for p in self.paths)
+
+    @property
     def roster(self) -> Roster:
         return self.sync.roster
+
+    def _ip_peers(self, now: float) -> frozenset[str]:
+        """The stores the IP path reaches now: none while it is down."""
+        if self.ip is None or not self.ip.transport.connected:
+            return frozenset()
+        return frozenset(self.ip.sync.peers.neighbours(now))
 
     # --- the loop ----------------------------------------------------------------------
 
     def run(self) -> None:
         """Run until ``stop``; the current step (and its store transaction) always finishes."""
         log.info(
-            "started: node %s, radio %s, roster v%d (%d nodes), %d messages held",
+            "started: node %s, radio %s, IP %s, roster v%d (%d nodes), %d messages held",
             self.node_id,
-            self.url or "?",
+            (self.url or "?") if self.radio is not None else "none",
+            (self.ip_url or "?") if self.ip is not None else "none",
             self.roster.version,
             len(self.roster.node_ids),
             self.store.count(),
@@ -299,29 +378,56 @@ class Daemon:
     def step(self) -> None:
         """One turn: wait for a frame or the next deadline, then receive, notice, send, report."""
         now = self.clock()
-        heard = self.transport.receive(max(0.0, min(self._next_wake(now) - now, MAX_WAIT_S)))
+        timeout = max(0.0, min(self._next_wake(now) - now, MAX_WAIT_S))
+        first = self._wait(timeout)
         now = self.clock()
         self._watch_wall_clock()
-        count = 0
-        while heard is not None:
-            self._on_frame(heard, now)
-            count += 1
-            if count >= MAX_FRAMES_PER_STEP or self._stopping is not None:
-                break
-            heard = self.transport.receive(0.0)
-        self._watch_link(now)
+        if first is not None:
+            self._on_frame(*first, now)
+        for path in self.paths:
+            count = 0
+            while count < MAX_FRAMES_PER_STEP and self._stopping is None:
+                heard = path.transport.receive(0.0)
+                if heard is None:
+                    break
+                self._on_frame(path, heard, now)
+                count += 1
+        for path in self.paths:
+            self._watch_link(path, now)
         if now >= self._next_outbox:
             self._next_outbox = now + OUTBOX_POLL_S
             self._check_roster(now)
             self._check_outbox()
-        self._transmit(now)
+        for path in self.paths:
+            self._transmit(path, now)
         if self.store.damaged:
             self._quarantine(self.store.quarantine_damaged(self._date(now)), "damaged", now)
         self._report(now)
 
+    def _wait(self, timeout: float) -> tuple[NodePath, Heard] | None:
+        """The first frame on any path within ``timeout``.  One path: its own wait.  Two:
+        every transport sets ``wake`` when a frame arrives (cleared before looking, so
+        none is missed)."""
+        if self._wake is None or len(self.paths) == 1:
+            heard = self.primary.transport.receive(timeout)
+            return None if heard is None else (self.primary, heard)
+        self._wake.clear()
+        for path in self.paths:
+            heard = path.transport.receive(0.0)
+            if heard is not None:
+                return path, heard
+        if timeout > 0 and self._wake.wait(timeout):
+            self._wake.clear()
+            for path in self.paths:
+                heard = path.transport.receive(0.0)
+                if heard is not None:
+                    return path, heard
+        return None
+
     def shutdown(self) -> None:
-        """Close the radio and leave a last snapshot saying the daemon stopped."""
-        self.transport.close()
+        """Close the transports and leave a last snapshot saying the daemon stopped."""
+        for path in self.paths:
+            path.transport.close()
         self.write_status(self.clock(), stopped=self._stopping or "stopped")
         log.info("stopped (%s)", self._stopping or "stopped")
 
@@ -351,20 +457,21 @@ class Daemon:
 
     def _next_wake(self, now: float) -> float:
         wake = min(self._next_outbox, self._status_due())
-        if self.transport.connected:
-            if self._held is not None:
-                wake = min(wake, max(self._radio_free_at, now + 0.1))
-            else:
-                wake = min(wake, max(self._radio_free_at, self.sync.next_deadline(now)))
+        for path in self.paths:
+            if path.transport.connected:
+                if path.held is not None:
+                    wake = min(wake, max(path.free_at, now + 0.1))
+                else:
+                    wake = min(wake, max(path.free_at, path.sync.next_deadline(now)))
         return wake
 
     # --- receiving ---------------------------------------------------------------------
 
-    def _on_frame(self, heard: Heard, now: float) -> None:
-        self.frames_heard += 1
+    def _on_frame(self, path: NodePath, heard: Heard, now: float) -> None:
+        path.frames_heard += 1
         frame = heard.frame
         try:
-            received = self.sync.receive(frame, now, heard.hops, heard.hop_start)
+            received = path.sync.receive(frame, now, heard.hops, heard.hop_start)
         except sqlite3.Error as exc:
             if not is_full(exc):
                 raise  # the store is broken: unrecoverable, let systemd restart us
@@ -377,7 +484,7 @@ class Daemon:
             )
             return
         except Exception as exc:  # a bug reached by bytes from the air must not take the daemon down
-            self.sync.stats.rejected["internal_error"] += 1
+            path.sync.stats.rejected["internal_error"] += 1
             log.error(
                 "internal error on a %d-byte frame (%s): %s: %s", len(frame), frame[:8].hex(), type(exc).__name__, exc
             )
@@ -393,19 +500,28 @@ class Daemon:
             self._log_rejected(received.rejected, frame, now)
             return
         source = _heard_from(frame, received, self.roster)
-        if source is not None:
+        if source is not None and path is self.radio:
             self._note_heard(source[0], source[1], received.hops, now)
+        elif source is not None and source[0] != self.node_id:
+            path.heard[source[0]] = now
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("heard %s (%d B, %s)", describe_frame(frame, self.roster), len(frame), _how(received.hops))
+            how = _how(received.hops) if path is self.radio else "by IP"
+            log.debug("heard %s (%d B, %s)", describe_frame(frame, self.roster), len(frame), how)
 
-    def _stored(self, signed: wire.SignedMessage, now: float) -> None:
+    def _stored(self, name: str, signed: wire.SignedMessage, now: float) -> None:
+        """A path stored a message: the other path learns of it (it may pass it on)."""
         msg = signed.message
-        log.info("stored %s %s %s from the air", msg.id, msg.kind.value, msg.priority.value)
+        how = "by IP" if name == "ip" else "from the air"
+        log.info("stored %s %s %s %s", msg.id, msg.kind.value, msg.priority.value, how)
+        for path in self.paths:
+            if path.name != name:
+                path.sync.learned(signed, now)
         if self.store_full is not None:
             log.warning("the store has room again (%d store errors while it was full)", self.store_full["errors"])
             self.store_full = None
-        if self.sync.stats.conflicts > self._conflicts:
-            self._conflicts = self.sync.stats.conflicts
+        conflicts = sum(p.sync.stats.conflicts for p in self.paths)
+        if conflicts > self._conflicts:
+            self._conflicts = conflicts
             log.warning("conflict: a second, different %s was signed by its origin; both are kept", msg.id)
         self._status_dirty = True
 
@@ -444,8 +560,11 @@ class Daemon:
         self._status_dirty = True
 
     def _roster_changed(self, roster: Roster) -> None:
-        """A revocation heard over the air: write it to the roster file, so the CLI
-        and the next start see it too."""
+        """A revocation heard on one path: the other path takes it up, and it goes into the
+        roster file, so the CLI and the next start see it too."""
+        for path in self.paths:
+            if path.sync.roster is not roster:
+                path.sync.set_roster(roster, self.clock())
         revoked = [e.node_id for e in roster.entries if e.revoked is not None]
         log.warning("roster: revocation heard over the air; revoked now: %s", ", ".join(revoked))
         if self.roster_file is None:
@@ -477,7 +596,8 @@ class Daemon:
         if merged == current:
             return
         log.info("roster: version %d from %s", merged.version, self.roster_file)
-        self._quarantine(self.sync.set_roster(merged, now), "revoked", now)
+        for path in self.paths:
+            self._quarantine(path.sync.set_roster(merged, now), "revoked", now)
 
     def _alarm(self, code: str, frame: bytes, now: float) -> None:
         """Something the operator must see (``own_origin``: a message under our own
@@ -537,12 +657,16 @@ class Daemon:
             return
         self._data_version = version
         pending = self.store.pending()
-        for origin, seq, _ in pending:
+        for origin, seq, rank in pending:
             if (origin, seq) not in self._announced:
                 self._announced.add((origin, seq))
                 self._announce(origin, seq)
+                for path in self.paths:
+                    if path.outbox is not None:
+                        path.outbox.add(origin, seq, rank)
         if pending:
-            self.sync.local_message()
+            for path in self.paths:
+                path.sync.local_message()
             self._status_dirty = True
 
     def _announce(self, origin: str, seq: int) -> None:
@@ -566,33 +690,46 @@ class Daemon:
 
     def airtime(self, length: int) -> float:
         """Seconds on air for a frame, for the sync's duty budget and the pacing of the radio."""
-        return packet_airtime(length, self.transport.modem or LONG_FAST) / self.time_scale
+        modem = self.radio.transport.modem if self.radio is not None else None
+        return packet_airtime(length, modem or LONG_FAST) / self.time_scale
 
-    def _transmit(self, now: float) -> None:
-        if self._stopping is not None or not self.transport.connected or now < self._radio_free_at:
-            return
-        tx = self._held
-        if tx is None:
-            if self.sync.next_deadline(now) > now:
+    def _radio_pace(self, length: int) -> float:
+        return self.airtime(length) * TX_MARGIN
+
+    def _ip_airtime(self, length: int) -> float:
+        """The IP path's cost of a frame for its flood budget (``IP_SECONDS_PER_FRAME``)."""
+        del length
+        return IP_SECONDS_PER_FRAME / self.time_scale
+
+    def _transmit(self, path: NodePath, now: float) -> None:
+        """Hand the path's transport its next frame(s): the radio one per airtime, IP
+        as many as are due (the broker takes them at network speed)."""
+        for _ in range(MAX_FRAMES_PER_STEP):
+            if self._stopping is not None or not path.transport.connected or now < path.free_at:
                 return
-            tx = self.sync.poll(now)
-            self._check_unsaved_marks(now)
+            tx = path.held
             if tx is None:
+                if path.sync.next_deadline(now) > now:
+                    return
+                tx = path.sync.poll(now)
+                self._check_unsaved_marks(now)
+                if tx is None:
+                    return
+            if len(tx.frame) > MAX_APP_PAYLOAD:  # cannot happen: frames.split and _fitted cap it
+                log.error("dropping a %d-byte frame: too large for one packet", len(tx.frame))
+                path.held = None
                 return
-        if len(tx.frame) > MAX_APP_PAYLOAD:  # cannot happen: frames.split and _fitted cap it
-            log.error("dropping a %d-byte frame: too large for one packet", len(tx.frame))
-            self._held = None
-            return
-        if not self.transport.send(tx.frame, tx.hop_limit):
-            self._held = tx  # not now (busy, paused, link just dropped): the same frame goes next
-            return
-        self._held = None
-        self.frames_sent += 1
-        self._radio_free_at = now + self.airtime(len(tx.frame)) * TX_MARGIN
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "sent %s (%d B, hop limit %d)", describe_frame(tx.frame, self.roster), len(tx.frame), tx.hop_limit
-            )
+            if not path.transport.send(tx.frame, tx.hop_limit):
+                path.held = tx  # not now (busy, paused, link just dropped): the same frame goes next
+                return
+            path.held = None
+            path.frames_sent += 1
+            path.free_at = now + path.pace(len(tx.frame))
+            if log.isEnabledFor(logging.DEBUG):
+                what = f"hop limit {tx.hop_limit}" if path is self.radio else "by IP"
+                log.debug("sent %s (%d B, %s)", describe_frame(tx.frame, self.roster), len(tx.frame), what)
+            if path is self.radio:
+                return
 
     def _check_unsaved_marks(self, now: float) -> None:
         """The store could not record a message as sent (a full disk): it goes out once anyway."""
@@ -604,12 +741,12 @@ class Daemon:
 
     # --- link and status ----------------------------------------------------------------
 
-    def _watch_link(self, now: float) -> None:
-        seen = (self.transport.connected, self.transport.link_detail)
-        if seen != self._link_seen:
-            if self._link_seen is None or seen[0] != self._link_seen[0]:
-                self._link_since = now
-            self._link_seen = seen
+    def _watch_link(self, path: NodePath, now: float) -> None:
+        seen = (path.transport.connected, path.transport.link_detail)
+        if seen != path.link_seen:
+            if path.link_seen is None or seen[0] != path.link_seen[0]:
+                path.link_since = now
+            path.link_seen = seen
             self._status_dirty = True
 
     def _status_due(self) -> float:
@@ -642,10 +779,14 @@ class Daemon:
     def snapshot(self, now: float, stopped: str | None = None) -> dict[str, Any]:
         """What ``relay status`` shows about the daemon (``now`` on the monotonic clock;
         the times in it are Unix seconds on the wall clock)."""
-        connected = self.transport.connected
-        detail = self.transport.link_detail
-        state = "stopped" if stopped else "connected" if connected else "down" if detail else "connecting"
-        modem = self.transport.modem
+        radio = self.radio
+        if radio is not None:
+            connected, detail = radio.transport.connected, radio.transport.link_detail
+            state = "stopped" if stopped else "connected" if connected else "down" if detail else "connecting"
+            modem = radio.transport.modem
+            since = radio.link_since
+        else:
+            state, detail, modem, since = "none", None, None, self.started
         budget = self.sync.budget
         stats = self.sync.stats
         return {
@@ -659,9 +800,10 @@ class Daemon:
                 "state": state,
                 "url": self.url,
                 "detail": detail,
-                "since": self.wall_of(self._link_since),
+                "since": self.wall_of(since),
                 "modem": modem.name if modem else None,
             },
+            "ip": self._ip_snapshot(now, stopped),
             "heard": {node: {**entry, "at": self.wall_of(entry["at"])} for node, entry in sorted(self.heard.items())},
             "alarms": [{**a, "at": self.wall_of(a["at"])} for a in self.alarms],
             "store_full": self._store_full_snapshot(),
@@ -690,12 +832,32 @@ class Daemon:
             return None
         return {**full, "since": self.wall_of(full["since"]), "last": self.wall_of(full["last"])}
 
+    def _ip_snapshot(self, now: float, stopped: str | None) -> dict[str, Any] | None:
+        """The IP path for ``relay status``: its state, what it carried, whom it hears."""
+        ip = self.ip
+        if ip is None:
+            return None
+        connected, detail = ip.transport.connected, ip.transport.link_detail
+        counters = getattr(ip.transport, "counters", None)
+        return {
+            "state": "stopped" if stopped else "connected" if connected else "down" if detail else "connecting",
+            "url": self.ip_url,
+            "detail": detail,
+            "since": self.wall_of(ip.link_since),
+            "frames_heard": ip.frames_heard,
+            "frames_sent": ip.frames_sent,
+            "transport": counters() if callable(counters) else {},
+            "heard": {node: self.wall_of(at) for node, at in sorted(ip.heard.items())},
+            "queue": self._by_rank(ip.queued),
+        }
+
     def queue_by_priority(self) -> dict[str, int]:
-        """Frames waiting for the radio, by transmit rank."""
+        """Frames waiting for the primary path (the radio), by transmit rank."""
+        return self._by_rank(self.primary.queued)
+
+    @staticmethod
+    def _by_rank(ranks: list[int]) -> dict[str, int]:
         counts = dict.fromkeys(RANK_LABELS.values(), 0)
-        ranks = self.sync.queued_ranks()
-        if self._held is not None:
-            ranks.append(self._held.rank)
         for rank in ranks:
             counts[RANK_LABELS.get(rank, "RUTINE")] += 1
         return counts
@@ -797,19 +959,34 @@ def node_sync_config(config: NodeConfig) -> SyncConfig:
     return SyncConfig(flood_hops=config.relay_hops, routine_hops=config.routine_hops, max_hops=config.max_hops)
 
 
-def serve(home: Home, radio: str | None = None, *, time_scale: float = 1.0, verbose: bool = False) -> int:
+def serve(
+    home: Home,
+    radio: str | None = None,
+    *,
+    broker: str | None = None,
+    time_scale: float = 1.0,
+    verbose: bool = False,
+) -> int:
     """``relay daemon``: run until SIGTERM/SIGINT.  0 on a clean stop, 1 on a fatal error.
 
-    Configuration errors (no radio, no roster, a key the roster does not list)
-    raise ``ConfigError`` before anything starts, so the CLI prints one line
-    and exits 1, and systemd restarts the unit once they are fixed.
+    ``radio`` "none": IP only.  ``broker`` overrides ``[ip] broker`` of relay.toml.
+    Configuration errors (no radio, no roster, a key the roster does not list, a
+    broker address or password file that cannot be used) raise ``ConfigError``
+    before anything starts, so the CLI prints one line and exits 1, and systemd
+    restarts the unit once they are fixed.
     """
     from relay.edge import radio as radio_mod
 
     config = home.config()
-    url = radio_mod.parse_url(radio or config.radio or _no_radio())
+    radio_text = radio or config.radio
     signer = home.signer()
     roster = home.roster()
+    ip_settings = _ip_settings(config, broker, roster)
+    if radio_text is None and ip_settings is None:
+        _no_radio()
+    url = None if radio_text is None or radio_text.strip().lower() == "none" else radio_mod.parse_url(radio_text)
+    if url is None and ip_settings is None:
+        raise ConfigError("--radio none krever en IP-vei: oppgi --broker URL eller [ip] broker i relay.toml")
     entry = roster.active(config.node_id)
     if entry is None or entry.public_key != signer.public_key:
         raise ConfigError(
@@ -819,7 +996,13 @@ def serve(home: Home, radio: str | None = None, *, time_scale: float = 1.0, verb
         raise ConfigError("--time-scale må være større enn 0")
     with journal(config.node_id, verbose):
         store = home.store()
-        transport = radio_mod.MeshtasticTransport(url, config.channel_index)
+        wake = threading.Event()
+        transport = None if url is None else radio_mod.MeshtasticTransport(url, config.channel_index, wake=wake)
+        ip = None
+        if ip_settings is not None:
+            from relay.edge.mqtt import MqttTransport
+
+            ip = MqttTransport(ip_settings, config.node_id, wake)
         sync_config = scaled_config(time_scale, node_sync_config(config))
         for name in ("relay_hops", "routine_hops"):
             if getattr(config, name) is not None:
@@ -835,7 +1018,10 @@ def serve(home: Home, radio: str | None = None, *, time_scale: float = 1.0, verb
             store,
             roster,
             transport,
-            url=str(url),
+            ip=ip,
+            wake=wake,
+            ip_url=str(ip_settings.broker) if ip_settings is not None else "",
+            url=str(url) if url is not None else "",
             time_scale=time_scale,
             config=sync_config,
             roster_file=home.roster_path,
@@ -847,7 +1033,9 @@ def serve(home: Home, radio: str | None = None, *, time_scale: float = 1.0, verb
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         code = 0
         try:
-            transport.start()
+            for started in (transport, ip):
+                if started is not None:
+                    started.start()
             daemon.run()
         except Exception as exc:
             log.critical("fatal: %s: %s", type(exc).__name__, exc, exc_info=True)
@@ -877,6 +1065,33 @@ def _stamp(path: Path | None) -> tuple[int, int] | None:
 def _no_radio() -> str:
     raise ConfigError(
         "ingen radio oppgitt: bruk --radio serial:///dev/ttyACM0 eller tcp://HOST:4403, eller sett radio i relay.toml"
+        " (--radio none og --broker URL: bare IP)"
+    )
+
+
+def _ip_settings(config: NodeConfig, broker: str | None, roster: Roster) -> IpSettings | None:
+    """The IP path from ``[ip]`` and ``--broker`` (which overrides its broker); None without a broker."""
+    from relay.edge.mqtt import IpSettings, parse_broker, topic_of
+
+    ip = config.ip
+    url = broker or (ip.broker if ip is not None else None)
+    if not url:
+        return None
+    password = None
+    if ip is not None and ip.password_file:
+        try:
+            password = Path(ip.password_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"kan ikke lese passordfilen for megleren {ip.password_file}: {exc}") from None
+    ca_file = ip.ca_file if ip is not None else None
+    if ca_file and not Path(ca_file).is_file():
+        raise ConfigError(f"fant ikke CA-filen for megleren: {ca_file}")
+    return IpSettings(
+        parse_broker(url),
+        (ip.topic if ip is not None and ip.topic else None) or topic_of(roster.region),
+        (ip.username if ip is not None and ip.username else None) or config.node_id,
+        password,
+        ca_file,
     )
 
 
@@ -944,9 +1159,13 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
     if not running:
         warnings.append({"code": "daemon_not_running", "text": _not_running_text(snap, age)})
     link = dict(snap.get("link", {})) if snap else {}
-    if running and link.get("state") != "connected":
+    if running and link.get("state") not in ("connected", "none"):
         detail = f": {link['detail']}" if link.get("detail") else ""
         warnings.append({"code": "radio_down", "text": f"radioen er ikke tilkoblet{detail}"})
+    ip_snap: dict[str, Any] | None = (snap or {}).get("ip") if running else None
+    if ip_snap and ip_snap.get("state") != "connected":
+        detail = f": {ip_snap['detail']}" if ip_snap.get("detail") else ""
+        warnings.append({"code": "ip_down", "text": f"IP-veien (megleren) er nede{detail}; radioen bærer alt"})
     if (snap or {}).get("store_full"):
         # Only what the last snapshot that fit says: when even that cannot be written,
         # the condition is in the daemon's journal alone.
@@ -963,21 +1182,24 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
             {"code": "clock_not_synchronised", "text": "systemklokka er ikke synkronisert: tidsstempler kan være feil"}
         )
     heard_raw: dict[str, Any] = dict(snap.get("heard", {})) if snap else {}
+    heard_ip: dict[str, Any] = dict((ip_snap or {}).get("heard", {}))
     nodes = [n for n in (roster.node_ids if roster else ()) if n != config.node_id and roster and roster.active(n)]
     heard = []
     for node in nodes or sorted(heard_raw):
         entry = heard_raw.get(node) or {}
         at = entry.get("at")
-        heard.append(
-            {
-                "node": node,
-                "name": _name(roster, node),
-                "at": _iso(at),
-                "ago_s": round(now - at, 1) if isinstance(at, (int, float)) else None,
-                "via": entry.get("via"),
-                "hops": entry.get("hops"),
-            }
-        )
+        row = {
+            "node": node,
+            "name": _name(roster, node),
+            "at": _iso(at),
+            "ago_s": round(now - at, 1) if isinstance(at, (int, float)) else None,
+            "via": entry.get("via"),
+            "hops": entry.get("hops"),
+        }
+        if ip_snap is not None:
+            ip_at = heard_ip.get(node)
+            row.update(ip_at=_iso(ip_at), ip_ago_s=round(now - ip_at, 1) if isinstance(ip_at, (int, float)) else None)
+        heard.append(row)
     return {
         "node": config.node_id,
         "name": config.name,
@@ -997,6 +1219,7 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
             "since": _iso(link.get("since")),
             "modem": link.get("modem"),
         },
+        "ip": _ip_report(ip_snap, config),
         "clock_synchronised": clock_synced,
         "heard": heard,
         "queue": snap.get("queue") if snap else None,
@@ -1005,6 +1228,22 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
         "stats": snap.get("stats") if snap else None,
         "sent": sent,
         "warnings": warnings,
+    }
+
+
+def _ip_report(ip: dict[str, Any] | None, config: NodeConfig) -> dict[str, Any] | None:
+    """The IP path as ``relay status --json`` shows it (None: the node has none)."""
+    if ip is None:
+        return {"state": "unknown", "url": config.ip.broker, "detail": None} if config.ip is not None else None
+    return {
+        "state": ip.get("state", "unknown"),
+        "url": ip.get("url"),
+        "detail": ip.get("detail"),
+        "since": _iso(ip.get("since")),
+        "frames_heard": ip.get("frames_heard"),
+        "frames_sent": ip.get("frames_sent"),
+        "refused": (ip.get("transport") or {}).get("refused", 0),
+        "queue": ip.get("queue"),
     }
 
 
@@ -1082,6 +1321,7 @@ LINK_TEXT = {
     "connecting": "kobler til",
     "stopped": "stoppet",
     "unknown": "ukjent tilstand (daemon kjører ikke)",
+    "none": "ingen (bare IP)",
 }
 VIA_TEXT = {
     "summary": "oppsummering",
@@ -1116,6 +1356,14 @@ def render_status(report: dict[str, Any], tz: tzinfo | None) -> list[str]:
     modem = f" ({radio['modem']})" if radio["modem"] and radio["state"] == "connected" else ""
     detail = f": {radio['detail']}" if radio["detail"] and radio["state"] != "unknown" else ""
     lines.append(f"Radio:     {LINK_TEXT.get(radio['state'], radio['state'])}{where}{modem}{detail}")
+    ip = report.get("ip")
+    if ip is not None:
+        where = f", {ip['url']}" if ip.get("url") else ""
+        detail = f": {ip['detail']}" if ip.get("detail") and ip["state"] != "unknown" else ""
+        carried = ""
+        if ip.get("frames_sent") is not None:
+            carried = f" ({ip['frames_sent']} rammer sendt, {ip['frames_heard']} hørt)"
+        lines.append(f"IP:        {LINK_TEXT.get(ip['state'], ip['state'])}{where}{carried}{detail}")
     clock = {True: "synkronisert", False: "IKKE synkronisert", None: "ukjent"}[report["clock_synchronised"]]
     lines.append(f"Klokke:    {clock}")
     airtime = report["airtime"]
@@ -1138,6 +1386,8 @@ def render_status(report: dict[str, Any], tz: tzinfo | None) -> list[str]:
         if h["ago_s"] is not None:
             how = _hops_text(h.get("hops"))
             when += f" (for {_ago(h['ago_s'])} siden, {VIA_TEXT.get(h['via'], h['via'])}{how})"
+        if h.get("ip_ago_s") is not None:
+            when += f"; over IP for {_ago(h['ip_ago_s'])} siden"
         lines.append(f"  {h['node']:<{width}}  {h['name']:<{name_width}}  {when}")
     lines += ["", "Sendt herfra:"]
     if not report["sent"]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from relay.core.signing import Signer
-from relay.edge.home import Home, NodeConfig
+from relay.edge.home import Home, IpConfig, NodeConfig
 from relay.errors import ConfigError, ValidationError
 from relay.sim import scenario
 from tests.test_cli import fails, ok, relay_cli, sh
@@ -51,11 +51,11 @@ at = "90m"
 inject = { into = "HOL", attack = "forged" }
 """
 
-MESH_KEYS = "duration, duty_cycle, hop_limit, preset, relay_hops, routine_hops, seed, town_hall_role"
+MESH_KEYS = "duration, duty_cycle, hop_limit, ip, ip_latency, preset, relay_hops, routine_hops, seed, town_hall_role"
 TABLES = "[mesh], [[node]], [[link]], [[event]], [[rogue]]"
-ACTIONS = "at, crash, heal, inject, partition, restart, revoke, send"
+ACTIONS = "at, crash, heal, inject, ip_down, ip_up, partition, restart, revoke, send"
 SEND_KEYS = "exercise, fields, from, kind, priority, ref, text, text_file, to"
-CONFIG_KEYS = "authority_key, channel_index, exercise, max_hops, name, node_id, radio, relay_hops, routine_hops"
+CONFIG_KEYS = "authority_key, channel_index, exercise, ip, max_hops, name, node_id, radio, relay_hops, routine_hops"
 
 
 def load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> scenario.Scenario:
@@ -92,7 +92,7 @@ def test_the_base_scenario_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         (
             'name = "Ringerike kommune"\n',
             'name = "Ringerike kommune"\nrol = "politi"\n',
-            "ukjent nøkkel 'rol' i [[node]] RIN (gyldige: id, name, radio_only, role)",
+            "ukjent nøkkel 'rol' i [[node]] RIN (gyldige: id, name, radio, radio_only, role)",
         ),
         ("loss = 0.1\n", "los = 0.1\n", "ukjent nøkkel 'los' i [[link]] RIN-HOL (gyldige: a, b, loss)"),
         (
@@ -180,7 +180,8 @@ def test_a_fresh_relay_toml_loads(home: Path) -> None:
 
 def test_every_key_relay_toml_can_hold_is_read_back(tmp_path: Path) -> None:
     key = base64.b64encode(Signer.generate().public_key).decode()
-    config = NodeConfig("MOD", "Modum kommune", "tcp://pi.local:4403", 1, True, key, 2, 1, 3)
+    ip = IpConfig("mqtts://broker.example:8883", "relay/ringerike", "MOD", "/etc/relay/mqtt.pass", "/etc/relay/ca.pem")
+    config = NodeConfig("MOD", "Modum kommune", "tcp://pi.local:4403", 1, True, key, 2, 1, 3, ip)
     Home.init(tmp_path / "mod", "MOD", "Modum kommune").write_config(config)
     assert Home(tmp_path / "mod").config() == config
 

@@ -636,7 +636,7 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path: Path, monkeypatch: pytest.Monk
     clock = FakeClock(time.time())
     fake = FakeTransport(clock)
     fake.on_wait = lambda: os.kill(os.getpid(), signal.SIGTERM) if fake.waits == 3 else None
-    monkeypatch.setattr("relay.edge.radio.MeshtasticTransport", lambda url, channel: _Started(fake))
+    monkeypatch.setattr("relay.edge.radio.MeshtasticTransport", lambda url, channel, **kw: _Started(fake))
     before = signal.getsignal(signal.SIGTERM)
     stream = _Capture()
     monkeypatch.setattr(sys, "stderr", stream)
@@ -692,10 +692,10 @@ def test_serve_exits_nonzero_after_a_fatal_store_error(tmp_path: Path, monkeypat
     fake = FakeTransport(FakeClock(time.time()))
     fake.hear(message("MOD", 1).wire)
 
-    def disk_error(self: Daemon, heard: Heard, now: float) -> None:
+    def disk_error(self: Daemon, path: object, heard: Heard, now: float) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr("relay.edge.radio.MeshtasticTransport", lambda url, channel: _Started(fake))
+    monkeypatch.setattr("relay.edge.radio.MeshtasticTransport", lambda url, channel, **kw: _Started(fake))
     monkeypatch.setattr(Daemon, "_on_frame", disk_error)
     stream = _Capture()
     monkeypatch.setattr(sys, "stderr", stream)
@@ -1173,7 +1173,7 @@ class Lab:
         self.base = base
         self.speedup = speedup
         nodes = tomllib.loads(scenario)["node"]
-        self.radios = len(nodes)
+        self.radios = sum(1 for n in nodes if n.get("radio", True))
         self.homes = make_homes(base / "homes", tuple(n["id"] for n in nodes if not n.get("radio_only")))
         (base / "scenario.toml").write_text(scenario)
         self.control = base / "hwsim.sock"
@@ -1211,9 +1211,12 @@ class Lab:
         entry = self.endpoints[node]
         return f"serial://{entry['pty']}" if pty else f"tcp://{entry['tcp']}"
 
-    def start(self, node: str, pty: bool = False) -> subprocess.Popen[bytes]:
+    def start(self, node: str, pty: bool = False, *extra: str) -> subprocess.Popen[bytes]:
+        """``relay daemon`` for ``node`` on its simulated radio (``extra``: more options, such
+        as ``--broker URL``; a node without a device gets ``--radio none``)."""
         log = (self.base / f"{node}.log").open("ab")
-        args = ["--home", str(self.homes[node].path), "daemon", "--radio", self.url(node, pty)]
+        radio = self.url(node, pty) if node in self.endpoints else "none"
+        args = ["--home", str(self.homes[node].path), "daemon", "--radio", radio, *extra]
         args += ["--time-scale", str(self.speedup), "--verbose"]
         proc = subprocess.Popen([sys.executable, "-m", "relay", *args], cwd=REPO, stdout=log, stderr=log)
         self.daemons[node] = proc

@@ -203,7 +203,16 @@ def hw_sim(scenario_file: Path, speedup: float, use_pty: bool, control_path: Pat
 
 
 @cli.command("daemon")
-@click.option("--radio", metavar="URL", help="serial:///dev/ttyACM0 eller tcp://HOST:4403 (standard: fra relay.toml).")
+@click.option(
+    "--radio",
+    metavar="URL",
+    help="serial:///dev/ttyACM0, tcp://HOST:4403, eller none for bare IP (standard: fra relay.toml).",
+)
+@click.option(
+    "--broker",
+    metavar="URL",
+    help="MQTT-megleren for IP-veien, mqtt://VERT:PORT eller mqtts://VERT:PORT (overstyrer [ip] broker i relay.toml).",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Logg også hver ramme som sendes og høres.")
 @click.option(
     "--time-scale",
@@ -212,12 +221,12 @@ def hw_sim(scenario_file: Path, speedup: float, use_pty: bool, control_path: Pat
     hidden=True,
     help="Kjør protokollens tidtakere N ganger fortere (bare mot «relay hw-sim --speedup N»).",
 )
-def daemon(radio: str | None, verbose: bool, time_scale: float) -> None:
-    """Radiobroen: sender det lageret har, lagrer det som høres (for systemd; logger til stderr)."""
+def daemon(radio: str | None, broker: str | None, verbose: bool, time_scale: float) -> None:
+    """Broen: sender det lageret har over radio og IP, lagrer det som høres (for systemd; logger til stderr)."""
     from relay import daemon as daemon_mod
     from relay.cli.context import home
 
-    code = daemon_mod.serve(home(), radio, time_scale=time_scale, verbose=verbose)
+    code = daemon_mod.serve(home(), radio, broker=broker, time_scale=time_scale, verbose=verbose)
     if code:
         raise click.exceptions.Exit(code)
 

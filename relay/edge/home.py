@@ -47,6 +47,28 @@ def fingerprint(public_key: bytes) -> str:
 
 
 @dataclass(frozen=True)
+class IpConfig:
+    """``[ip]`` in relay.toml: the MQTT broker of the IP path (``relay.edge.mqtt``)."""
+
+    broker: str  # mqtt://HOST:PORT or mqtts://HOST:PORT
+    topic: str | None = None  # None: relay/ and the roster's region
+    username: str | None = None  # None: the node id
+    password_file: str | None = None
+    ca_file: str | None = None  # None: the system's CAs (mqtts only)
+
+    def to_toml(self) -> str:
+        lines = ["", "[ip]  # the IP path: frames through an MQTT broker where the network still works"]
+        for key in IP_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                lines.append(f"{key} = {json.dumps(value)}")
+        return "\n".join(lines) + "\n"
+
+
+IP_KEYS = ("broker", "topic", "username", "password_file", "ca_file")
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     node_id: str
     name: str
@@ -63,6 +85,7 @@ class NodeConfig:
     routine_hops: int | None = None
     # The radios' highest hop limit: relay never sends further (SyncConfig.max_hops).
     max_hops: int = 3
+    ip: IpConfig | None = None  # [ip]: the broker, where IP still works
 
     def to_toml(self) -> str:
         lines = [
@@ -87,7 +110,7 @@ class NodeConfig:
             lines.append(f"radio = {json.dumps(self.radio)}  # serial:///dev/ttyACM0 or tcp://HOST:4403")
         if self.authority_key:
             lines.append(f"authority_key = {json.dumps(self.authority_key)}")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + (self.ip.to_toml() if self.ip is not None else "")
 
 
 # relay.toml holds exactly NodeConfig's fields, one key each: any other key (a typo
@@ -150,6 +173,7 @@ class Home:
                 relay_hops=None if data.get("relay_hops") is None else int(data["relay_hops"]),
                 routine_hops=None if data.get("routine_hops") is None else int(data["routine_hops"]),
                 max_hops=int(data.get("max_hops", 3)),
+                ip=self._ip_config(data.get("ip")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"konfigurasjonsfilen {self.config_path} mangler eller har ugyldig felt: {exc}") from None
@@ -165,6 +189,19 @@ class Home:
         if not NODE_ID_RE.match(config.node_id):
             raise ConfigError(f"konfigurasjonsfilen {self.config_path}: ugyldig node_id {config.node_id!r}")
         return config
+
+    def _ip_config(self, value: object) -> IpConfig | None:
+        if value is None:
+            return None
+        where = f"konfigurasjonsfilen {self.config_path}, [ip]"
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: må være en tabell")
+        for key in value:
+            if key not in IP_KEYS:
+                raise ConfigError(f"{where}: ukjent nøkkel {key!r} (gyldige: {', '.join(IP_KEYS)})")
+        if not value.get("broker"):
+            raise ConfigError(f"{where}: broker mangler (mqtt://VERT:PORT eller mqtts://VERT:PORT)")
+        return IpConfig(**{k: str(v) for k, v in value.items()})
 
     def signer(self) -> Signer:
         return keys.load(self.key_path)

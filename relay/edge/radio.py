@@ -188,6 +188,7 @@ class MeshtasticTransport:
         connect_timeout: float = 30.0,
         min_backoff: float = 1.0,
         max_backoff: float = 60.0,
+        wake: threading.Event | None = None,
     ) -> None:
         self.url = url
         self.channel_index = channel_index
@@ -196,6 +197,7 @@ class MeshtasticTransport:
         self.max_backoff = max_backoff
         self.modem: Preset | None = None  # known once connected
         self.dropped = 0  # frames heard but dropped because the daemon fell behind
+        self._wake = wake  # set on every frame heard: the daemon waits on it beside the IP path
         self._inbox: queue.Queue[Heard] = queue.Queue(maxsize=INBOX_MAX)
         self._jobs: queue.Queue[tuple[Any, bytes, int] | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -427,6 +429,8 @@ class MeshtasticTransport:
         while True:
             try:
                 self._inbox.put_nowait(heard)
+                if self._wake is not None:
+                    self._wake.set()
                 return
             except queue.Full:
                 with contextlib.suppress(queue.Empty):

@@ -155,16 +155,17 @@ class HardwareSimulator:
         self.control_path = control_path
         self._announce = announce or (lambda endpoint: None)
         rng = random.Random(scenario.seed)
+        radios = [n for n in scenario.nodes if n.radio]  # a node with IP only has no device
         self.medium = Medium(
-            [n.id for n in scenario.nodes],
+            [n.id for n in radios],
             scenario.links,
             scenario.preset,
             random.Random(rng.random()),
             scenario.duty_cycle,
-            routers=[n.id for n in scenario.nodes if n.radio_only],
-            mute=[n.id for n in scenario.nodes if not n.radio_only] if scenario.client_mute else [],
+            routers=[n.id for n in radios if n.radio_only],
+            mute=[n.id for n in radios if not n.radio_only] if scenario.client_mute else [],
         )
-        identities = [NodeIdentity.of(n, scenario.client_mute) for n in scenario.nodes]
+        identities = [NodeIdentity.of(n, scenario.client_mute) for n in radios]
         nums = [i.num for i in identities]
         if len(set(nums)) != len(nums):  # pragma: no cover - 1 in 2^32 per pair
             raise ValueError("two scenario node ids hash to the same node number")

@@ -35,15 +35,20 @@ def print_summary(report: dict[str, object], scenario: Scenario, echo: Echo) -> 
         head = f"  {m['id']:<9} {m['kind']:<12} {m['priority']:<9} {m['wire_bytes']:>4} B"
         echo(f"{head}  {where} (siste etter {last:.0f} s)")
     echo("")
-    echo(f"  {'node':<5} {'sendetid':>9} {'pakker':>7} {'maks time':>10}  avvist")
+    echo(f"  {'node':<5} {'sendetid':>9} {'pakker':>7} {'maks time':>10} {'IP-rammer':>10}  avvist")
     for node_id, n in nodes.items():
         rejected = n.get("rejected") or {}
         tag = " (kun radio)" if n.get("radio_only") else " (fiendtlig radio)" if n.get("rogue") else ""
+        tag += " (kun IP)" if n.get("no_radio") else ""
+        ip = f"{n['ip_frames_sent']:>10}" if "ip_frames_sent" in n else f"{'-':>10}"
         echo(
-            f"  {node_id:<5} {n['airtime_s']:>8.1f}s {n['packets_sent']:>7} {float(n['max_hourly_duty']):>9.2%}  "  # type: ignore[arg-type]
+            f"  {node_id:<5} {n['airtime_s']:>8.1f}s {n['packets_sent']:>7} {float(n['max_hourly_duty']):>9.2%} {ip}  "  # type: ignore[arg-type]
             f"{', '.join(f'{k}: {v}' for k, v in rejected.items()) or '-'}{tag}"  # type: ignore[attr-defined]
         )
     echo("")
+    echo(f"Sendetid på radio i alt: {float(report['radio_airtime_s']):.1f} s")  # type: ignore[arg-type]
+    if scenario.ip:
+        echo(f"IP-rammer gjennom megleren: {report['ip_frames']} ({report['ip_bytes']} B), ingen sendetid")
     if report["converged"]:
         echo(f"Alle lagre er like (konvergert etter {clock(float(report['converged_at_s']))}).")  # type: ignore[arg-type]
     else:

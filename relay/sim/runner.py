@@ -18,13 +18,17 @@ from relay.core.model import ALL, Kind, Priority
 from relay.core.roster import Roster, RosterEntry
 from relay.core.signing import Signer
 from relay.core.sync import SyncConfig, SyncNode
+from relay.core.sync.config import IP_CONFIG, IP_SECONDS_PER_FRAME
+from relay.core.sync.outbox import PathOutbox
 from relay.edge import dictionaries
 from relay.edge.store import Store
+from relay.sim.ipnet import IpNet
 from relay.sim.medium import Medium
 from relay.sim.rogue import Rogue
 from relay.sim.scenario import Event, RogueSpec, Scenario, SendSpec
 
 T0 = datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
+IP_FRAMES_PER_TURN = 64
 EPOCH0 = T0.timestamp()
 
 
@@ -78,7 +82,11 @@ class SimNode:
     signer: Signer
     store: Store
     roster: Roster
-    sync: SyncNode | None = None
+    sync: SyncNode | None = None  # the radio path (None: down, or no radio)
+    ip_sync: SyncNode | None = None  # the IP path (None: down, or no IP)
+    radio: bool = True
+    ip: bool = False
+    ip_outbox: PathOutbox | None = None  # with a radio too: the IP path's own outbox
     rejected: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
     sync_airtime_s: float = 0.0
@@ -108,8 +116,18 @@ class Simulation:
             lawless=rogue_ids,
         )
         self.nodes = {
-            nid: SimNode(nid, signer, Store(":memory:", self.dicts), self.roster) for nid, signer in signers.items()
+            nid: SimNode(
+                nid,
+                signer,
+                Store(":memory:", self.dicts),
+                self.roster,
+                radio=scenario.has_radio(nid),
+                ip=nid in scenario.ip,
+            )
+            for nid, signer in signers.items()
         }
+        self.ipnet = IpNet(scenario.ip, scenario.ip_latency, random.Random(f"relay-sim/{scenario.seed}/ip"))
+        self.ip_config = IP_CONFIG
         self.messages: dict[str, MessageRecord] = {}
         self.now = 0.0
         self.epoch0 = EPOCH0
@@ -122,28 +140,67 @@ class Simulation:
     # --- nodes ---------------------------------------------------------------
 
     def _start(self, node: SimNode) -> None:
-        node.sync = SyncNode(
-            node.id,
-            node.signer.key_id,
-            node.store,
-            node.roster,  # what it saved: a revocation it heard survives its restart
-            self.dicts,
-            self.medium.airtime_of_length,
-            random.Random(self.rng.random()),
-            EPOCH0 + self.now,
-            self.config,
-            on_stored=partial(self._stored, node.id),
-            on_roster=partial(self._roster_saved, node),
-            sign=node.signer.sign,
-        )
-        node.sync.local_message()
-        self.medium.set_attached(node.id, True)
+        admission: dict[str, tuple[float, float]] = {}  # one rate per origin, whichever path brings it
+        if node.radio:
+            node.sync = SyncNode(
+                node.id,
+                node.signer.key_id,
+                node.store,
+                node.roster,  # what it saved: a revocation it heard survives its restart
+                self.dicts,
+                self.medium.airtime_of_length,
+                random.Random(self.rng.random()),
+                EPOCH0 + self.now,
+                self.config,
+                on_stored=partial(self._stored, node.id, "radio"),
+                on_roster=partial(self._roster_saved, node),
+                sign=node.signer.sign,
+                elsewhere=partial(self._on_ip, node) if node.ip else None,
+                admission=admission,
+            )
+            node.sync.local_message()
+            self.medium.set_attached(node.id, True)
+        if node.ip:
+            node.ip_outbox = PathOutbox() if node.radio else None
+            if node.ip_outbox is not None:
+                for origin, seq, rank in node.store.pending():
+                    node.ip_outbox.add(origin, seq, rank)
+            node.ip_sync = SyncNode(
+                node.id,
+                node.signer.key_id,
+                node.store,
+                node.roster,
+                self.dicts,
+                lambda length: IP_SECONDS_PER_FRAME,
+                random.Random(f"relay-sim/{self.scenario.seed}/ip/{node.id}/{self.now}"),
+                EPOCH0 + self.now,
+                self.ip_config,
+                on_stored=partial(self._stored, node.id, "ip"),
+                on_roster=partial(self._roster_saved, node),
+                sign=node.signer.sign,
+                outbox=node.ip_outbox,
+                admission=admission,
+            )
+            node.ip_sync.local_message()
 
-    @staticmethod
-    def _roster_saved(node: SimNode, roster: Roster) -> None:
+    def _on_ip(self, node: SimNode, now: float) -> frozenset[str]:
+        """The peers the IP path reaches now (none while our own IP path is down)."""
+        if node.ip_sync is None or not self.ipnet.is_up(node.id):
+            return frozenset()
+        return frozenset(node.ip_sync.peers.neighbours(now))
+
+    def _roster_saved(self, node: SimNode, roster: Roster) -> None:
+        """A path took up a newer roster (a notice it heard): so do the node and its other path."""
         node.roster = roster
+        for sync in (node.sync, node.ip_sync):
+            if sync is not None and sync.roster is not roster:
+                sync.set_roster(roster, EPOCH0 + self.now)
 
-    def _stored(self, node_id: str, signed: wire.SignedMessage, now: float) -> None:
+    def _stored(self, node_id: str, path: str, signed: wire.SignedMessage, now: float) -> None:
+        node = self.nodes[node_id]
+        other = node.ip_sync if path == "radio" else node.sync
+        if other is not None:
+            other.learned(signed, now)
         t = now - EPOCH0
         self.last_change = t
         record = self.messages.get(signed.message.id)
@@ -178,16 +235,21 @@ class Simulation:
             self._emit(t, f"{', '.join(event.heal)} har radiokontakt igjen")
         elif event.crash:
             node = self.nodes.get(event.crash)
-            if node is not None and node.sync is not None:
+            if node is not None and self._running(node):
                 self._retire(node)
-                node.sync = None
                 self.medium.set_attached(node.id, False)
                 self._emit(t, f"{event.crash} krasjer (minnet tapt, lageret beholdt)")
         elif event.restart:
             node = self.nodes.get(event.restart)
-            if node is not None and node.sync is None:
+            if node is not None and not self._running(node):
                 self._start(node)
                 self._emit(t, f"{event.restart} starter igjen")
+        elif event.ip_down or event.ip_up:
+            up = bool(event.ip_up)
+            for node_id in event.ip_up or event.ip_down:
+                self.ipnet.set_up(node_id, up)
+            what = "har IP igjen" if up else "mister IP-forbindelsen (megleren)"
+            self._emit(t, f"{', '.join(event.ip_up or event.ip_down)} {what}")
         elif event.inject is not None:
             self._inject(*event.inject)
         elif event.revoke is not None:
@@ -202,8 +264,9 @@ class Simulation:
         entry = next(e for e in self.roster.entries if e.node_id == node_id and e.notice is not None)
         host = self.nodes[sender]
         host.roster = self.roster.newer(host.roster)
-        if host.sync is not None:
-            host.sync.set_roster(host.roster, EPOCH0 + self.now)
+        for sync in (host.sync, host.ip_sync):
+            if sync is not None:
+                sync.set_roster(host.roster, EPOCH0 + self.now)
         self._emit(self.now, f"rosterautoriteten tilbakekaller nøkkelen til {node_id}; {sender} sender det ut")
         fields: dict[str, object] = {"notice": entry.notice, "node": node_id, "reason": "Nøkkelen er tilbakekalt."}
         self._send(Event(self.now, send=SendSpec(sender, Kind.ROSTER, Priority.HASTER, ALL, None, fields, True, None)))
@@ -244,6 +307,10 @@ class Simulation:
         self.last_change = self.now
         if node.sync is not None:
             node.sync.local_message()
+        if node.ip_outbox is not None:
+            node.ip_outbox.add(msg.origin, msg.seq, msg.priority.rank)
+        if node.ip_sync is not None:
+            node.ip_sync.local_message()
         self._emit(self.now, f"{msg.origin} sender {msg.id} {msg.kind.value} {msg.priority.value} til {msg.to}")
 
     def _inject(self, into: str, attack: str) -> None:
@@ -252,8 +319,9 @@ class Simulation:
         if not frame:
             self._emit(self.now, f"angrep ({attack}) mot {into}: ingen melding å spille av ennå")
             return
-        if node.sync is not None:
-            node.sync.receive(frame, EPOCH0 + self.now)
+        target = node.sync or node.ip_sync
+        if target is not None:
+            target.receive(frame, EPOCH0 + self.now)
         self._emit(self.now, f"angrep ({attack}) sendt inn mot {into}")
 
     def _attack_frame(self, into: str, attack: str) -> bytes:
@@ -276,12 +344,21 @@ class Simulation:
             return b""  # nothing has been sent yet: nothing to replay
         return bytes(self.rng.getrandbits(8) for _ in range(self.rng.randint(1, 231)))
 
+    @staticmethod
+    def _running(node: SimNode) -> bool:
+        return node.sync is not None or node.ip_sync is not None
+
     def _retire(self, node: SimNode) -> None:
-        assert node.sync is not None
-        for reason, count in node.sync.stats.rejected.items():
-            node.rejected[reason] = node.rejected.get(reason, 0) + count
-        node.duplicates += node.sync.stats.duplicates_ignored
-        node.sync_airtime_s += node.sync.stats.airtime_s
+        """Its syncs end (a crash, or the end of the run): keep their figures."""
+        for sync in (node.sync, node.ip_sync):
+            if sync is None:
+                continue
+            for reason, count in sync.stats.rejected.items():
+                node.rejected[reason] = node.rejected.get(reason, 0) + count
+            node.duplicates += sync.stats.duplicates_ignored
+        if node.sync is not None:
+            node.sync_airtime_s += node.sync.stats.airtime_s
+        node.sync = node.ip_sync = None
 
     # --- the loop -------------------------------------------------------------
 
@@ -299,6 +376,11 @@ class Simulation:
             for node in self.nodes.values():
                 if node.sync is not None and self.medium.idle(node.id, EPOCH0 + self.now):
                     candidates.append(node.sync.next_deadline(EPOCH0 + self.now) - EPOCH0)
+                if node.ip_sync is not None and self.ipnet.is_up(node.id):
+                    candidates.append(node.ip_sync.next_deadline(EPOCH0 + self.now) - EPOCH0)
+            ip_next = self.ipnet.next_time()
+            if ip_next is not None:
+                candidates.append(ip_next)
             for rogue in self.rogues.values():
                 due = rogue.next_send()
                 if due is not None:
@@ -319,12 +401,15 @@ class Simulation:
                     receiver.sync.receive(delivery.frame, EPOCH0 + t, delivery.hops, delivery.hop_start)
                 elif delivery.node in self.rogues:
                     self.rogues[delivery.node].hear(delivery.frame)
+            for arrival in self.ipnet.advance(t):
+                ip_receiver = self.nodes[arrival.node].ip_sync
+                if ip_receiver is not None:
+                    ip_receiver.receive(arrival.frame, EPOCH0 + t)
             self._poll_rogues(t)
             self._poll_nodes(EPOCH0 + t)
         for node in self.nodes.values():
-            if node.sync is not None:
+            if self._running(node):
                 self._retire(node)
-                node.sync = None
         return self.report()
 
     def _poll_rogues(self, t: float) -> None:
@@ -350,6 +435,14 @@ class Simulation:
             tx = node.sync.poll(now)
             if tx is not None:
                 self.medium.send(node.id, tx.frame, tx.hop_limit, now)
+        for node in self.nodes.values():
+            ip_sync = node.ip_sync
+            if ip_sync is None or not self.ipnet.is_up(node.id):
+                continue
+            for _ in range(IP_FRAMES_PER_TURN):  # the broker takes frames as fast as they come
+                if ip_sync.next_deadline(now) > now or (ip_tx := ip_sync.poll(now)) is None:
+                    break
+                self.ipnet.send(node.id, ip_tx.frame, now - EPOCH0)
 
     # --- results --------------------------------------------------------------
 
@@ -373,6 +466,13 @@ class Simulation:
                     duplicates_ignored=node.duplicates,
                     store_digest=node.store.digest(),
                 )
+            if spec.id in self.ipnet.figures:
+                ip = self.ipnet.figures[spec.id]
+                entry.update(
+                    ip_frames_sent=ip.frames_sent, ip_bytes_sent=ip.bytes_sent, ip_frames_heard=ip.frames_heard
+                )
+            if not spec.radio:
+                entry["no_radio"] = True
             nodes[spec.id] = entry
         for rogue in self.scenario.rogues:
             nodes[rogue.id] = {**self._radio_figures(rogue.id), "rogue": True, "attack": rogue.attack}
@@ -380,6 +480,9 @@ class Simulation:
             "converged": converged,
             "converged_at_s": round(max(last_event, self.last_change), 3) if converged else None,
             "channel_utilization": round(self.medium.utilization(self.scenario.duration), 5),
+            "radio_airtime_s": round(sum(r.airtime_s for r in self.medium.radios.values()), 3),
+            "ip_frames": sum(f.frames_sent for f in self.ipnet.figures.values()),
+            "ip_bytes": sum(f.bytes_sent for f in self.ipnet.figures.values()),
             "messages": [vars(m) for m in self.messages.values()],
             "nodes": nodes,
         }

@@ -31,6 +31,18 @@ roster, which sends the ROSTER message over the air (``relay roster import``)::
     [[event]]
     at = "15m"
     revoke = { node = "JEV", from = "SF" }   # optional: last_seq = 41, the last genuine number
+
+The IP path: ``[mesh] ip`` lists the stores that also reach an MQTT broker,
+``ip_latency`` how long a frame takes through it (default 0.2 s; no airtime).
+A ``[[node]]`` with ``radio = false`` has IP only (``relay daemon --radio
+none``).  ``ip_down`` and ``ip_up`` events cut a node's IP path and restore it::
+
+    [mesh]
+    ip = ["RIN", "HOL", "SF"]
+
+    [[event]]
+    at = "20m"
+    ip_down = "RIN"
 """
 
 from __future__ import annotations
@@ -51,8 +63,19 @@ ATTACKS = ("forged", "tampered", "replay", "garbage")
 # Every key the parser reads, per table: anything else (a typo such as ``relay_hop``,
 # a table from a newer format) is refused rather than silently ignored.
 TABLES = {"mesh": "[mesh]", "node": "[[node]]", "link": "[[link]]", "event": "[[event]]", "rogue": "[[rogue]]"}
-MESH_KEYS = ("preset", "seed", "hop_limit", "duty_cycle", "duration", "relay_hops", "routine_hops", "town_hall_role")
-NODE_KEYS = ("id", "name", "radio_only", "role")
+MESH_KEYS = (
+    "preset",
+    "seed",
+    "hop_limit",
+    "duty_cycle",
+    "duration",
+    "relay_hops",
+    "routine_hops",
+    "town_hall_role",
+    "ip",
+    "ip_latency",
+)
+NODE_KEYS = ("id", "name", "radio_only", "role", "radio")
 LINK_KEYS = ("a", "b", "loss")
 ACTIONS = (
     "send",
@@ -62,6 +85,8 @@ ACTIONS = (
     "restart",
     "inject",
     "revoke",
+    "ip_down",
+    "ip_up",
 )  # an [[event]] holds ``at`` and one of these
 SEND_KEYS = ("from", "kind", "priority", "to", "text", "text_file", "fields", "exercise", "ref")
 INJECT_KEYS = ("into", "attack")
@@ -88,6 +113,7 @@ class NodeSpec:
     name: str
     radio_only: bool = False
     role: str = "kommune"
+    radio: bool = True  # False: IP only
 
 
 @dataclass(frozen=True)
@@ -114,6 +140,8 @@ class Event:
     # The authority revokes ``node``'s key now and ``from`` imports the new roster,
     # which sends the ROSTER message (``relay roster import``): (node, from, last_seq).
     revoke: tuple[str, str, int | None] | None = None
+    ip_down: tuple[str, ...] = ()  # these nodes lose their IP path (the broker, or their network)
+    ip_up: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +173,11 @@ class Scenario:
     routine_hops: int | None = None  # override: ... of fresh PRIORITET and RUTINE messages (None: relay_hops)
     client_mute: bool = True  # town-hall radios CLIENT_MUTE (only repeaters rebroadcast; the default) or CLIENT
     rogues: tuple[RogueSpec, ...] = ()  # hostile radios, outside the roster and the reachability check
+    ip: tuple[str, ...] = ()  # stores that reach the broker
+    ip_latency: float = 0.2  # seconds through the broker
+
+    def has_radio(self, node_id: str) -> bool:
+        return next(n.radio for n in self.nodes if n.id == node_id)
 
     @property
     def store_nodes(self) -> tuple[str, ...]:
@@ -193,7 +226,16 @@ def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenar
         sorted((_event(e, ids, base) for e in _list(data.get("event", []), "[[event]]")), key=lambda e: e.at)
     )
     hop_limit = int(mesh.get("hop_limit", 3))  # type: ignore[call-overload]
-    _check_reachable(nodes, links, hop_limit)
+    ip = _ip_nodes(mesh.get("ip", []), nodes)
+    for event in events:
+        for node_id in (*event.ip_down, *event.ip_up):
+            if node_id not in ip:
+                raise ValidationError(f"[[event]] ved {event.at:g} s: {node_id} har ingen IP-vei ([mesh] ip)")
+    for pair in links:
+        for end in pair:
+            if not next(n.radio for n in nodes if n.id == end):
+                raise ValidationError(f"[[link]] nevner {end}, som ikke har radio (radio = false)")
+    _check_reachable(nodes, links, hop_limit, ip)
     duration = parse_duration(mesh.get("duration", "1h"))
     rogues = tuple(_rogue(r, nodes, duration) for r in _list(data.get("rogue", []), "[[rogue]]"))
     rogue_ids = [r.id for r in rogues]
@@ -213,13 +255,32 @@ def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenar
         routine_hops=None if mesh.get("routine_hops") is None else int(mesh["routine_hops"]),  # type: ignore[call-overload]
         client_mute=_town_hall_role(mesh.get("town_hall_role", "CLIENT_MUTE")) == "CLIENT_MUTE",
         rogues=rogues,
+        ip=ip,
+        ip_latency=float(mesh.get("ip_latency", 0.2)),  # type: ignore[arg-type]
     )
 
 
-def _check_reachable(nodes: tuple[NodeSpec, ...], links: dict[frozenset[str], float], hop_limit: int) -> None:
+def _ip_nodes(value: object, nodes: tuple[NodeSpec, ...]) -> tuple[str, ...]:
+    """``[mesh] ip``: stores, each once; every node without a radio must be among them."""
+    stores = [n.id for n in nodes if not n.radio_only]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError("[mesh] ip må være en liste av node-ID-er")
+    for node_id in value:
+        if node_id not in stores:
+            raise ValidationError(f"[mesh] ip nevner {node_id!r}, som ikke er et lager i [[node]]")
+    for node in nodes:
+        if not node.radio and node.id not in value:
+            raise ValidationError(f"[[node]] {node.id} har verken radio eller IP: før den opp i [mesh] ip")
+    return tuple(dict.fromkeys(value))
+
+
+def _check_reachable(
+    nodes: tuple[NodeSpec, ...], links: dict[frozenset[str], float], hop_limit: int, ip: tuple[str, ...] = ()
+) -> None:
     """Every store must reach every other: directly, through other stores (they relay),
-    or through at most ``hop_limit`` radio-only repeaters in a row.  A scenario that
-    cannot converge is refused, not played."""
+    through at most ``hop_limit`` radio-only repeaters in a row, or through the broker
+    (the stores in ``ip`` reach each other).  A scenario that cannot converge is
+    refused, not played."""
     stores = [n.id for n in nodes if not n.radio_only]
     relays = {n.id for n in nodes if n.radio_only}
     near: dict[str, set[str]] = {n.id: set() for n in nodes}
@@ -243,7 +304,8 @@ def _check_reachable(nodes: tuple[NodeSpec, ...], links: dict[frozenset[str], fl
         return
     reached, todo = {stores[0]}, [stores[0]]
     while todo:
-        for other in stores_from(todo.pop()) - reached:
+        current = todo.pop()
+        for other in (stores_from(current) | (set(ip) if current in ip else set())) - reached:
             reached.add(other)
             todo.append(other)
     cut_off = [n for n in stores if n not in reached]
@@ -295,7 +357,10 @@ def _node(data: dict[str, object]) -> NodeSpec:
         raise ValidationError(f"[[node]] har ugyldig id {node_id!r}")
     radio_only = bool(data.get("radio_only", False))
     role = str(data.get("role", "repeater" if radio_only else _default_role(node_id)))
-    return NodeSpec(node_id, str(data.get("name", node_id)), radio_only, role)
+    radio = bool(data.get("radio", True))
+    if radio_only and not radio:
+        raise ValidationError(f"[[node]] {node_id}: en repeater (radio_only) må ha radio")
+    return NodeSpec(node_id, str(data.get("name", node_id)), radio_only, role, radio)
 
 
 def _default_role(node_id: str) -> str:
@@ -328,6 +393,10 @@ def _event(data: dict[str, object], ids: list[str], base: Path) -> Event:
         if attack not in ATTACKS:
             raise ValidationError(f"ukjent angrep {attack!r} (gyldige: {', '.join(ATTACKS)})")
         return Event(at, inject=(_nodes([inject.get("into")], ids)[0], attack))
+    if "ip_down" in data:
+        return Event(at, ip_down=_nodes(data["ip_down"], ids))
+    if "ip_up" in data:
+        return Event(at, ip_up=_nodes(data["ip_up"], ids))
     if "revoke" in data:
         revoke = _table(data["revoke"], f"revoke i {where}")
         _known_keys(revoke, REVOKE_KEYS, f"revoke i {where}")

@@ -93,6 +93,9 @@ class SyncConfig:
     # (and the repair after Modum's partition 394 s instead of 223 s).
     hill_window_s: float = 900.0
     duty_reserve: float = 0.25
+    # With a second path up (IP), a request on this one waits this much longer: the
+    # other path most likely brings the item first, at no airtime.
+    elsewhere_grace_s: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -100,3 +103,37 @@ class Transmission:
     frame: bytes
     hop_limit: int
     rank: int
+
+
+# The IP path's cost of one frame for the duty budget, in seconds of "airtime": no law
+# limits it, but a budget bounds what one node can be made to publish (20 frames a
+# second at ``IP_CONFIG.duty_limit``, NØD and HASTER first, as on the air).
+IP_SECONDS_PER_FRAME = 0.01
+
+# The sync over IP, where every node hears every other through the broker at no
+# airtime and in milliseconds: hop limits 0, fast Trickle, short turns and timeouts,
+# and a neighbour is gone after 90 s without its summary (then the radio serves it
+# again).  Admission per origin and the age window as on the radio.
+IP_CONFIG = SyncConfig(
+    flood_hops=0,
+    routine_hops=0,
+    repair_hops=0,
+    max_hops=0,
+    summary_min_s=1.0,
+    summary_max_s=30.0,
+    request_jitter_s=0.5,
+    answer_guard_s=0.5,
+    response_jitter_s=0.3,
+    rerequest_s=10.0,
+    fragment_timeout_s=10.0,
+    hold_down_s=2.0,
+    push_per_summary=32,
+    neighbour_ttl_s=90.0,
+    lonely_after_s=90.0,
+    lonely_max_s=30.0,
+    keepalive_s=30.0,
+    probe_missing_s=1e9,
+    duty_limit=0.2,
+    hill_load=1.0,
+    elsewhere_grace_s=0.0,
+)

@@ -64,6 +64,7 @@ from relay.core.model import Message, Priority
 from relay.core.roster import Roster
 from relay.core.sync import revocation
 from relay.core.sync.config import RANK_CONTROL, SyncConfig, Transmission, data_rank
+from relay.core.sync.outbox import Outbox
 from relay.core.sync.peers import Peers
 from relay.core.sync.queue import Answer, Queued, TxQueue
 from relay.core.sync.trickle import Trickle
@@ -125,8 +126,20 @@ class SyncNode:
         on_roster: Callable[[Roster], None] | None = None,
         *,
         sign: Callable[[bytes], bytes],
+        elsewhere: Callable[[float], frozenset[str]] | None = None,
+        outbox: Outbox | None = None,
+        admission: dict[str, tuple[float, float]] | None = None,
     ) -> None:
         self.node_id = node_id
+        # Two paths (the radio, and IP through a broker): each has its own SyncNode over
+        # the one store.  ``elsewhere`` names the peers the other path reaches now: this
+        # path neither answers nor pushes to them, counts them as holders when taking
+        # turns, and gives the other path ``elsewhere_grace_s`` to bring what it lacks.
+        # ``outbox`` is where our own new messages come from (None: the store's), and
+        # ``admission`` the per-origin buckets, shared by both paths: a stolen key gets
+        # one rate, not one for each path.
+        self._elsewhere = elsewhere or (lambda now: frozenset())
+        self.outbox: Outbox = outbox or log
         self._sign = sign  # our key's signature: summaries are signed
         # From the start time, not the rng (whose draws time everything else): a restart
         # begins elsewhere, so its summaries are not taken for replays of the last run's.
@@ -163,7 +176,8 @@ class SyncNode:
         self.peers = Peers(node_id, self.config.neighbour_ttl_s, self.config.max_hops)
         self._lonely_summaries = 0  # summaries sent while we heard nobody: every few probes far
         self._probed_at = now  # when a summary (ours or another's) last went as far as max_hops
-        self._buckets: dict[str, tuple[float, float]] = {}  # admission per origin: (tokens, when)
+        # Admission per origin: (tokens, when).
+        self._buckets: dict[str, tuple[float, float]] = {} if admission is None else admission
         self._refused: dict[tuple[str, int], float] = {}  # items of revoked keys -> when refused
         self._from_fragment: set[tuple[str, int]] = set()  # wants only a fragment made: asked for once
         self._extras_page = 0  # which page of held runs our next summary names
@@ -183,6 +197,27 @@ class SyncNode:
     def local_message(self) -> None:
         """The store's outbox changed (the CLI committed a message)."""
         self._poll_outbox = True
+
+    def learned(self, signed: wire.SignedMessage, now: float) -> None:
+        """The other path stored ``signed``: stop asking for it, pass it on to the
+        neighbours only this path serves that are known to lack it, and, if some of
+        them we know nothing of, let our summaries say so soon.  Where the other
+        path serves every neighbour, this one spends nothing on it."""
+        msg = signed.message
+        item = (msg.origin, msg.seq)
+        self._requests.pop(item, None)
+        self._asked_at.pop(item, None)
+        self._asks.pop(item, None)
+        if len(self._stored_at) > 4096:
+            self._stored_at.clear()
+        self._stored_at[item] = now
+        elsewhere = self._elsewhere(now)
+        ours = [p for p in self.peers.neighbours(now) if p not in elsewhere and p != msg.origin]
+        if not ours:
+            return
+        self._forward(signed, now, None, _Rx(0, 0))
+        if any(p not in self._peer_heads for p in ours):
+            self._inconsistent(now)
 
     def receive(self, frame: bytes, now: float, hops: int = 0, hop_start: int | None = None) -> Received:
         """A frame heard on the air, ``hops`` repeaters away (hop_start - hop_limit of
@@ -450,6 +485,8 @@ class SyncNode:
             if rx.hop_start >= self._control_hops(now):
                 self.trickle.consistent()
             return
+        if peer in self._elsewhere(now):
+            return  # the other path keeps it in step with us: nothing to ask or answer here
         state = (tuple(sorted(heads.items())), summary.extras)
         if state != self._peer_state.get(peer):  # react once per state; repeats only cost airtime
             self._peer_state[peer] = state
@@ -515,7 +552,9 @@ class SyncNode:
         # 36 times in an hour, from a radio Sigdal never heard).
         known = requester in self._peer_heads
         newcomer = not known and not self.peers.named(requester) and rx.hops == 0
-        ours = (known and requester in self.peers.neighbours(now)) or newcomer
+        ours = ((known and requester in self.peers.neighbours(now)) or newcomer) and requester not in self._elsewhere(
+            now
+        )
         for want in request.wants:
             item = (want.origin, want.seq)
             if item in self._requests:  # someone asked already: the answer will reach us too
@@ -537,7 +576,8 @@ class SyncNode:
         if item in self._requests or (asked is not None and now - asked < self.config.rerequest_s):
             return
         spread = self.config.request_jitter_s * (1 + self._control_hops(now))
-        self._requests[item] = (now + self.rng.uniform(0.5, spread), mask)
+        grace = self.config.elsewhere_grace_s if self._elsewhere(now) else 0.0  # the other path may bring it
+        self._requests[item] = (now + grace + self.rng.uniform(0.5, spread), mask)
 
     def _schedule_response(self, want: Want, wire_bytes: bytes, now: float, requesters: set[str]) -> None:
         head = wire.peek(wire_bytes)
@@ -626,7 +666,9 @@ class SyncNode:
         through repeaters (which would spend the repeaters' airtime too); a distance
         we do not know counts as near."""
         holders = [
-            n for n in self.peers.neighbours(now) if n != peer and self._holds(n, item) and self.peers.reaches(n, peer)
+            n
+            for n in self.peers.neighbours(now)
+            if n != peer and self._holds(n, item, now) and self.peers.reaches(n, peer)
         ]
         listed = self.peers.list_of(peer)
         served = set(self.peers.neighbours(now))  # we would hear their answers: the rest are hidden
@@ -649,25 +691,26 @@ class SyncNode:
         unknown = any(not self.peers.knows_list_since(n, peer) for n in candidates if n != self.node_id)
 
         def place(n: str) -> tuple[int, int, bytes]:
-            coverage = 0 if unknown else self._coverage(n, item)
+            coverage = 0 if unknown else self._coverage(n, item, now)
             return (distance(n), -coverage, hashlib.blake2s(tag + n.encode(), digest_size=8).digest())
 
         order = sorted(candidates, key=place)
         return order.index(self.node_id)
 
-    def _coverage(self, node: str, item: tuple[str, int]) -> int:
+    def _coverage(self, node: str, item: tuple[str, int], now: float) -> int:
         """How many of ``node``'s neighbours are not known to hold ``item``."""
         # Our own list as we last said it, so that every holder counts from the same lists.
         around = self._advertised if node == self.node_id else self.peers.list_of(node)
-        return sum(1 for n in around if n != node and n != self.node_id and not self._holds(n, item))
+        return sum(1 for n in around if n != node and n != self.node_id and not self._holds(n, item, now))
 
-    def _holds(self, peer: str, item: tuple[str, int]) -> bool:
+    def _holds(self, peer: str, item: tuple[str, int], now: float) -> bool:
         """Does ``peer`` hold ``item``, as far as we know?  Yes if it is the origin, if it
         sent the item, if its last summary says so, or if a node that reaches it sent
-        the item after that summary (most likely it heard)."""
+        the item after that summary (most likely it heard); and if the other path
+        reaches it (it has the item, or will before our turn comes)."""
         origin, seq = item
         sends = self._sends.get(item, {})
-        if peer == origin or peer in sends:
+        if peer == origin or peer in sends or peer in self._elsewhere(now):
             return True
         if peer in self._peer_heads and not self._lacks(peer, origin, seq):
             return True
@@ -696,10 +739,12 @@ class SyncNode:
         sender = sender or msg.origin
         if rx.hop_start > rx.hops and self._wall(now) - msg.created.timestamp() < self.config.fresh_s:
             return  # a fresh message with hops left: the radios (ours too) carry it on
+        elsewhere = self._elsewhere(now)
         waiting = {
             p
             for p in self.peers.neighbours(now)
             if p not in (msg.origin, self.node_id)
+            and p not in elsewhere
             and self._lacks(p, msg.origin, msg.seq)
             and not (self.peers.knows_list(sender) and self.peers.reaches(sender, p, rx.hop_start))
         }
@@ -1020,7 +1065,17 @@ class SyncNode:
         return candidate if candidate > base else candidate + 0x10000
 
     def _push_outbox(self, now: float) -> None:
-        for origin, seq, rank in self.log.pending():
+        """Our new messages onto this path.  Where the other path is up and reaches every
+        peer this one hears, it carries them, and only a NØD goes here too (a store that
+        turns up on this path later gets the rest by repair)."""
+        elsewhere = self._elsewhere(now)
+        served = bool(elsewhere) and all(p in elsewhere for p in self.peers.neighbours(now))
+        pushed = False
+        for origin, seq, rank in self.outbox.pending():
+            if served and rank != Priority.NOD.rank:
+                self.outbox.mark_transmitted(origin, seq, self._date(now))
+                continue
+            pushed = True
             for wire_bytes in self.log.wire_of(origin, seq):  # a damaged row is not given
                 try:
                     pieces = frames.split(wire_bytes, wire.peek(wire_bytes).key_id, seq)
@@ -1031,8 +1086,9 @@ class SyncNode:
                         ("msg", origin, seq) if len(pieces) == 1 else ("frag", origin, seq & 0xFFFF, index)
                     )
                     self.queue.push(key, Transmission(piece, self._flood_hops(rank, now), data_rank(rank)))
-            self.log.mark_transmitted(origin, seq, self._date(now))
-        self._inconsistent(now)
+            self.outbox.mark_transmitted(origin, seq, self._date(now))
+        if pushed or not served:
+            self._inconsistent(now)
 
     # --- Trickle ------------------------------------------------------------
 
