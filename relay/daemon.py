@@ -1375,7 +1375,8 @@ def render_status(report: dict[str, Any], tz: tzinfo | None) -> list[str]:
     if queue:
         lines.append("Sendekø:   " + " · ".join(f"{label} {queue.get(label, 0)}" for label in RANK_LABELS.values()))
     if report["outbox"]:
-        lines.append(f"Utboks:    {', '.join(report['outbox'])} (ikke gitt til radioen ennå)")
+        where = "IP-veien" if radio["state"] == "none" else "radioen"
+        lines.append(f"Utboks:    {', '.join(report['outbox'])} (ikke gitt til {where} ennå)")
     lines += ["", "Sist hørt:"]
     if not report["heard"]:
         lines.append("  (ingen andre noder i rosteret)")

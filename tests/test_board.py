@@ -332,3 +332,23 @@ def test_the_print_view_is_a4_landscape_with_the_time_in_its_title_and_readable_
         pdf = base64.b64decode(chromium.call("Page.printToPDF", {"preferCSSPageSize": True})["data"])
     boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
     assert boxes and all(round(float(w)) == 842 and round(float(h)) == 595 for w, h in boxes)  # A4, landscape
+
+
+def test_the_links_section_shows_both_paths_of_a_gateway_and_an_ip_only_site() -> None:
+    from datetime import UTC, datetime
+
+    from relay.board.page import fragment
+    from relay.core.picture import build
+
+    picture = build([], datetime(2026, 5, 29, 12, 0, tzinfo=UTC), ("RIN", "SF"), {}, exercise=True)
+    heard = [{"node": "SF", "name": "Statsforvalteren", "ago_s": None, "hops": None, "ip_ago_s": 4.0}]
+    gateway = {
+        "daemon": {"running": True},
+        "radio": {"state": "connected"},
+        "ip": {"state": "down", "detail": "cannot reach the broker"},
+        "heard": heard,
+    }
+    html = fragment(picture, UTC, gateway)
+    assert "radioen er tilkoblet; IP-veien: down" in html and "over IP 4 s siden" in html
+    ip_only = {**gateway, "radio": {"state": "none"}, "ip": {"state": "connected"}}
+    assert "ingen radio (bare IP); IP-veien er tilkoblet" in fragment(picture, UTC, ip_only)

@@ -145,3 +145,16 @@ def test_a_gateway_whose_ip_fails_falls_back_to_the_radio() -> None:
 def test_a_scenario_with_a_wrong_ip_setup_is_refused(change: Any, error: str) -> None:
     with pytest.raises(ValidationError, match=error):
         scenario.parse(tomllib.loads(change(GATEWAYS.format(seed=1))), SCENARIOS, "gateways")
+
+
+def test_relay_sim_run_reports_radio_airtime_and_ip_frames_apart(tmp_path: Path) -> None:
+    from tests.test_cli import ok, relay_cli
+
+    path = tmp_path / "gateways.toml"
+    path.write_text(GATEWAYS.format(seed=1), encoding="utf-8")
+    lines = ok(relay_cli("sim", "run", path))
+    sf = next(line for line in lines if line.strip().startswith("SF "))
+    assert sf.split()[1:3] == ["0.0s", "0"] and sf.endswith("(kun IP)")  # no airtime, no packets
+    assert any(line.startswith("Sendetid på radio i alt: ") for line in lines)
+    ip = next(line for line in lines if line.startswith("IP-rammer gjennom megleren: "))
+    assert int(ip.split(": ")[1].split()[0]) > 0 and ip.endswith("ingen sendetid")

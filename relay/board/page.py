@@ -211,6 +211,11 @@ def _links(report: Mapping[str, Any]) -> str:
     daemon = report.get("daemon") or {}
     radio = report.get("radio") or {}
     state = "radioen er tilkoblet" if radio.get("state") == "connected" else f"radio: {radio.get('state', 'ukjent')}"
+    if radio.get("state") == "none":
+        state = "ingen radio (bare IP)"
+    ip = report.get("ip")
+    if ip:
+        state += "; IP-veien er tilkoblet" if ip.get("state") == "connected" else f"; IP-veien: {ip.get('state')}"
     if not daemon.get("running"):
         state = "radiotjenesten kjører ikke"
     airtime = report.get("airtime") or {}
@@ -225,7 +230,7 @@ def _links(report: Mapping[str, Any]) -> str:
     outbox = len(report.get("outbox") or [])
     rows = "".join(
         f'<tr><th scope="row">{escape(str(h.get("node")))}</th><td>{escape(str(h.get("name") or ""))}</td>'
-        f"<td>{_ago(h.get('ago_s'))}</td><td>{_via(h.get('hops'))}</td></tr>"
+        f"<td>{_ago(h.get('ago_s'))}</td><td>{_via(h.get('hops'))}{_over_ip(h)}</td></tr>"
         for h in report.get("heard") or []
     )
     warnings = "".join(f"<li>{escape(str(w.get('text')))}</li>" for w in report.get("warnings") or [])
@@ -250,6 +255,11 @@ def _ago(seconds: object) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min siden"
     return f"{seconds / 3600:.1f} t siden"
+
+
+def _over_ip(heard: Mapping[str, Any]) -> str:
+    seconds = heard.get("ip_ago_s")
+    return f"; over IP {_ago(seconds)}" if isinstance(seconds, (int, float)) else ""
 
 
 def _via(hops: object) -> str:
