@@ -183,6 +183,19 @@ VIA_OF_FRAME: dict[type, str] = {
 }
 
 
+def _speaks_for(frame: bytes, publisher: str, roster: Roster) -> bool:
+    """May ``publisher`` (whose topic a frame came on) send it?  A summary, request or
+    bundle names its sender, which must be the publisher: a captured site's login with
+    a stolen key could otherwise sign summaries in another site's name, and every
+    gateway would take that site for reachable by IP and stop serving it by radio.  A
+    message or fragment names only its origin, and any store passes those on."""
+    try:
+        key_id = frames.sender_key(frames.parse(frame))
+        return key_id is None or roster.entry_for_key(key_id).node_id == publisher
+    except DecodeError:
+        return True  # the sync rejects it with its own reason
+
+
 def _heard_from(frame: bytes, received: Received, roster: Roster) -> tuple[str, str] | None:
     """(node, what) of the store a taken frame came from: the sender it names, or for a
     message or fragment (which name only their origin) its origin, most likely pushing
@@ -470,6 +483,10 @@ class Daemon:
     def _on_frame(self, path: NodePath, heard: Heard, now: float) -> None:
         path.frames_heard += 1
         frame = heard.frame
+        if heard.publisher is not None and not _speaks_for(frame, heard.publisher, self.roster):
+            path.sync.stats.rejected["not_its_publisher"] += 1
+            self._log_rejected("not_its_publisher", frame, now)
+            return
         try:
             received = path.sync.receive(frame, now, heard.hops, heard.hop_start)
         except sqlite3.Error as exc:

@@ -20,6 +20,7 @@ import pytest
 from relay.core.model import Kind
 from relay.edge.home import Home, IpConfig
 from relay.edge.mqtt import IpSettings, MqttTransport, parse_broker, topic_of
+from relay.edge.transport import Heard
 from relay.errors import ConfigError
 from tests.broker import Broker
 from tests.test_cli import ok, relay_cli
@@ -65,7 +66,7 @@ def test_frames_cross_the_broker_and_a_node_publishes_under_its_own_id_only(brok
         time.sleep(0.2)  # subscriptions acknowledged
         assert mod.send(b"\x01frame from MOD", 0)
         heard = _wait_for(lambda: rin.receive(0.1), 5, "the frame at RIN")
-        assert heard.frame == b"\x01frame from MOD" and rin.last_publisher == "MOD"
+        assert heard.frame == b"\x01frame from MOD" and heard.publisher == "MOD"
         assert mod.receive(0.3) is None  # our own frame, back from the broker, is not heard
 
         # The ACL: MOD's login may not publish under RIN's id; the broker drops it.
@@ -333,3 +334,29 @@ def test_the_deployed_broker_configuration_starts(tmp_path: Path) -> None:
         mod.close()
     finally:
         helper.stop()
+
+
+def test_a_summary_on_ip_must_come_from_its_own_sites_topic(tmp_path: Path) -> None:
+    """A captured site's login plus a stolen key: summaries in Modum's name on Hole's topic
+    would make every gateway take Modum for reachable by IP and stop serving it by radio."""
+    import random
+
+    from relay.daemon import Daemon
+    from relay.edge import dictionaries
+    from relay.edge.store import Store
+    from tests.test_daemon import ROSTER, SIGNERS, FakeClock, FakeTransport, make_daemon, run_for
+
+    mod, _, mod_clock = make_daemon(tmp_path, "MOD")
+    summary = mod.sync.summary_frame(mod_clock.now)
+    clock = FakeClock()
+    radio, ip = FakeTransport(clock), FakeTransport(clock)
+    store = Store(tmp_path / "RIN.db", dictionaries.available())
+    rin = Daemon("RIN", SIGNERS["RIN"], store, ROSTER, radio, ip=ip, clock=clock, wall=clock.wall, rng=random.Random(1))
+    ip.inbox.append(Heard(summary, publisher="HOL"))
+    run_for(rin, clock, 2.0)
+    assert rin.ip is not None and rin.ip.sync.stats.rejected["not_its_publisher"] == 1
+    assert "MOD" not in rin._ip_peers(clock.now)
+
+    ip.inbox.append(Heard(summary, publisher="MOD"))
+    run_for(rin, clock, 2.0)
+    assert "MOD" in rin._ip_peers(clock.now)  # its own topic: taken

@@ -127,14 +127,13 @@ class MqttTransport:
         self.bytes_in = 0
         self.bytes_out = 0
         self._wake = wake
-        self._inbox: queue.Queue[tuple[str, Heard]] = queue.Queue(maxsize=INBOX_MAX)
+        self._inbox: queue.Queue[Heard] = queue.Queue(maxsize=INBOX_MAX)
         self._bucket = _Bucket(INBOUND_PER_S, INBOUND_BURST)
         self._lock = threading.Lock()
         self._connected = False
         self._closing = False
         self._detail: str | None = "connecting to the broker"
         self._unacked: set[int] = set()
-        self.last_publisher: str | None = None
         client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"relay-{node_id}",
@@ -193,13 +192,11 @@ class MqttTransport:
         return True
 
     def receive(self, timeout: float) -> Heard | None:
-        """The next frame, waiting up to ``timeout`` s.  ``last_publisher`` names whose topic it came on."""
+        """The next frame, waiting up to ``timeout`` s; its ``publisher`` names whose topic it came on."""
         try:
-            publisher, heard = self._inbox.get(timeout=timeout) if timeout > 0 else self._inbox.get_nowait()
+            return self._inbox.get(timeout=timeout) if timeout > 0 else self._inbox.get_nowait()
         except queue.Empty:
             return None
-        self.last_publisher = publisher
-        return heard
 
     def close(self) -> None:
         self._closing = True
@@ -269,7 +266,7 @@ class MqttTransport:
             return
         self.frames_in += 1
         self.bytes_in += len(payload)
-        self._deliver(publisher, Heard(payload))
+        self._deliver(Heard(payload, publisher=publisher))
 
     def _refuse(self, publisher: str, why: str) -> None:
         count = self.refused.get(publisher, 0) + 1
@@ -277,10 +274,10 @@ class MqttTransport:
         if count == 1 or count % 100 == 0:
             log.warning("IP: dropped %d frame(s) published as %r (%s)", count, publisher[:16], why)
 
-    def _deliver(self, publisher: str, heard: Heard) -> None:
+    def _deliver(self, heard: Heard) -> None:
         while True:
             try:
-                self._inbox.put_nowait((publisher, heard))
+                self._inbox.put_nowait(heard)
                 break
             except queue.Full:
                 with contextlib.suppress(queue.Empty):

@@ -26,6 +26,7 @@ class Heard:
     hops: int = 0
     hop_start: int = 0
     relay_node: int | None = None
+    publisher: str | None = None  # IP: the node id whose topic it came on (the broker's ACL vouches for it)
 
 
 class Transport(Protocol):
