@@ -1,0 +1,347 @@
+"""What a frame heard on the path does: verification, admission, the store, and what it sets off."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from relay.core import frames, wire
+from relay.core.frames import Bare, Bundle, Fragment, Request, Summary, Want
+from relay.core.log import MAX_RANGES, Inserted, Ranges, merge_runs
+from relay.core.model import Message, Priority
+from relay.core.roster import Roster
+from relay.core.sync import revocation
+from relay.core.sync.answers import Answering
+from relay.core.sync.state import SUMMARIES_REMEMBERED, SUMMARY_ECHO_S, Received, Rx
+from relay.errors import DecodeError
+
+
+class Receiving(Answering):
+    """The inputs: frames heard, messages committed here or stored by the other path."""
+
+    def local_message(self) -> None:
+        """The store's outbox changed (the CLI committed a message)."""
+        self._poll_outbox = True
+
+    def learned(self, signed: wire.SignedMessage, now: float) -> None:
+        """The other path stored ``signed``: stop asking for it, pass it on to the
+        neighbours only this path serves that are known to lack it, and, if some of
+        them we know nothing of, let our summaries say so soon.  Where the other
+        path serves every neighbour, this one spends nothing on it."""
+        msg = signed.message
+        item = (msg.origin, msg.seq)
+        self._requests.pop(item, None)
+        self._asked_at.pop(item, None)
+        self._asks.pop(item, None)
+        if len(self._stored_at) > 4096:
+            self._stored_at.clear()
+        self._stored_at[item] = now
+        elsewhere = self._elsewhere(now)
+        ours = [p for p in self.peers.neighbours(now) if p not in elsewhere and p != msg.origin]
+        if not ours:
+            return
+        self._forward(signed, now, None, Rx(0, 0))
+        if any(p not in self._peer_heads for p in ours):
+            self._inconsistent(now)
+
+    def receive(self, frame: bytes, now: float, hops: int = 0, hop_start: int | None = None) -> Received:
+        """A frame heard on the air, ``hops`` repeaters away (hop_start - hop_limit of
+        the packet; 0: heard directly), sent with hop limit ``hop_start`` (None:
+        ``hops``, all of it spent).  Never raises: a bad frame comes back rejected."""
+        rx = Rx(max(hops, 0), max(hops, hop_start if hop_start is not None else hops))
+        try:
+            parsed = frames.parse(frame)
+            sender = self._sender_of(parsed, now)
+            if sender == self.node_id:
+                return Received(sender, rx.hops, echo=True)  # our own frame, repeated by a hill
+            if isinstance(parsed, Request) and sender is not None:
+                # A request only refreshes a peer we know, never brings it nearer: it
+                # costs others airtime, so a forged one must not also place a far
+                # node at our door (its summaries will, if it is there).
+                self.peers.refresh(sender, rx.hops, now)
+            elif sender is not None:
+                self._heard_from(sender, now, rx.hops)
+            self._dispatch(parsed, now, rx, sender)
+        except DecodeError as exc:
+            self.stats.rejected[exc.reason] += 1
+            return Received(None, rx.hops, rejected=exc.reason, stored=tuple(rx.stored), alarm=rx.alarm)
+        return Received(
+            sender, rx.hops, stored=tuple(rx.stored), rejected=rx.rejected, alarm=rx.alarm, voided=tuple(rx.voided)
+        )
+
+    def _sender_of(self, parsed: frames.Frame, now: float) -> str | None:
+        """The node a frame names as its sender.  A summary must be signed by it:
+        receipts, "last heard" and the neighbour lists are made of summaries."""
+        key_id = frames.sender_key(parsed)
+        if key_id is None:
+            return None
+        entry = self.roster.entry_for_key(key_id)
+        if isinstance(parsed, Summary):
+            if not parsed.verify(entry.public_key):
+                raise DecodeError(f"summary from {entry.node_id} not signed by its key", "bad_signature")
+            self._fresh(entry.node_id, parsed.body, now)
+        return entry.node_id
+
+    def _fresh(self, peer: str, body: bytes, now: float) -> None:
+        """Refuse a summary body heard from ``peer`` minutes ago: a replay would keep a
+        node that went dark looking alive (its counter makes each genuine one new).
+        The same body again within ``SUMMARY_ECHO_S`` is the one transmission heard
+        once more through a relaying radio, and counts as before."""
+        digest = hashlib.sha256(body).digest()[:8]
+        seen = self._summaries_seen.setdefault(peer, {})
+        first = seen.setdefault(digest, now)
+        if now - first > SUMMARY_ECHO_S:
+            raise DecodeError(f"summary from {peer} heard before", "replay")
+        while len(seen) > SUMMARIES_REMEMBERED:
+            del seen[next(iter(seen))]
+
+    def _dispatch(self, parsed: frames.Frame, now: float, rx: Rx, sender: str | None) -> None:
+        if isinstance(parsed, Bare):
+            self._accept_message(parsed.data, now, rx)
+        elif isinstance(parsed, Fragment):
+            self._receive_fragment(parsed, now, rx)
+        elif isinstance(parsed, Summary):
+            assert sender is not None
+            self._receive_summary(parsed, sender, now, rx)
+        elif isinstance(parsed, Request):
+            assert sender is not None
+            self._receive_request(parsed, sender, now, rx)
+        else:
+            assert sender is not None
+            self._receive_bundle(parsed, sender, now, rx)
+
+    def _receive_bundle(self, bundle: Bundle, sender: str, now: float, rx: Rx) -> None:
+        for data in bundle.messages:
+            try:
+                self._accept_message(data, now, rx, sender)
+            except DecodeError as exc:  # one bad entry costs only itself
+                self.stats.rejected[exc.reason] += 1
+                rx.rejected = rx.rejected or exc.reason
+        self._defer(sender, now, rx.hop_start)
+
+    def _accept_message(self, data: bytes, now: float, rx: Rx, sender: str | None = None) -> None:
+        try:
+            signed = wire.decode(data, self.roster, self.dictionaries)
+        except DecodeError as exc:
+            if exc.reason == "revoked":
+                self._refuse(data, now)
+            raise
+        msg = signed.message
+        self._admit(msg, now, rx)
+        notice = revocation.notice_of(msg, self.roster)
+        # Only a verified copy silences our pending answer: a forged frame naming the
+        # item must not.  (A fragment cannot be verified alone; a forged fragment can
+        # delay one answer until the next request, never lose it.)
+        self._overheard(("msg", msg.origin, msg.seq), sender, rx.hop_start)
+        result = self.log.insert(signed, self._date(now))
+        item = (msg.origin, msg.seq)
+        self._sent(item, sender or msg.origin, now)  # a bare frame: most likely its origin's push
+        self._requests.pop(item, None)
+        self._asked_at.pop(item, None)
+        self._asks.pop(item, None)
+        if result is Inserted.DUPLICATE:
+            self.stats.duplicates_ignored += 1
+            return
+        self.stats.stored += 1
+        if len(self._stored_at) > 4096:
+            self._stored_at.clear()  # a memory bound: what we forget counts as held long
+        self._stored_at[item] = now
+        if result is Inserted.CONFLICT:
+            self.stats.conflicts += 1
+        rx.stored.append(msg.id)
+        if notice is not None:
+            rx.voided += self.set_roster(self.roster.with_notice(notice), now)
+        if self._on_stored is not None:
+            self._on_stored(signed, now)
+        self._forward(signed, now, sender, rx)
+        # A gap below this message is not asked for blindly: after a restore an
+        # origin skips numbers that will never exist.  Summaries name what exists;
+        # resetting Trickle makes them come soon.
+        self._inconsistent(now)
+
+    def _refuse(self, data: bytes, now: float) -> None:
+        """Remember a void message of a revoked key, so that we do not ask for its
+        number again for ``refuse_hold_s`` (a holder without the revocation served
+        one 149 times in 3 hours).  Not for ever: the origin's new key may fill
+        that number with a genuine message, which another holder then brings."""
+        head = wire.peek(data)
+        origin = next((e.node_id for e in self.roster.entries if e.key_id == head.key_id), None)
+        if origin is not None:
+            if len(self._refused) > 4096:
+                self._refused.clear()  # a memory bound: what we forget is refused again
+            item = (origin, head.seq)
+            self._refused[item] = now
+            self._requests.pop(item, None)
+            self._asked_at.pop(item, None)  # a re-ask timer left behind would be due for ever
+            self._asks.pop(item, None)
+
+    def set_roster(self, roster: Roster, now: float) -> list[str]:
+        """Use ``roster`` from now on (a newer file, or a notice heard over the air).
+        Messages its revocations void are quarantined; returns their ids."""
+        newly = revocation.newly_revoked(self.roster, roster)
+        self.roster = roster
+        voided: list[str] = []
+        for entry in roster.entries:
+            if entry.node_id in newly and entry.revoked is not None:
+                voided += self.log.void_revoked(entry, self._date(now))
+        if voided:
+            self._inconsistent(now)  # our heads went back: say so soon
+        if newly and self._on_roster is not None:
+            self._on_roster(roster)
+        return voided
+
+    def _admit(self, msg: Message, now: float, rx: Rx) -> None:
+        """Refuse a verified message whose number cannot be right (``DecodeError``).
+
+        Our own origin from the air above what we committed ourselves: only a stolen
+        key (or a copy of our key on another node) makes one, and stored, it would
+        become our head and could lock ``relay send`` out for good: refused, with an
+        alarm.  (At or below it is our own history coming back after a restore.)
+        Another origin far above what we hold (``seq_window``): a stolen key jumping
+        to 2^31 makes every later message of that origin 6 bytes larger, and no store
+        relays it blindly.  Older than ``max_age_s``: a replay (a 400-day-old message
+        was stored as new), refused."""
+        origin, seq = msg.origin, msg.seq
+        if self.log.wire_of(origin, seq):
+            return  # held already: a duplicate, or the other side of a conflict
+        age = self._wall(now) - msg.created.timestamp()
+        if age > self.config.max_age_s:
+            raise DecodeError(f"{msg.id}: {age / 86400:.0f} days old", "too_old")
+        if origin == self.node_id:
+            if seq > self.log.local_head(origin):
+                rx.alarm = "own_origin"
+                raise DecodeError(f"{origin}-{seq:04d}: our own origin, a number we never used", "own_origin")
+            return
+        if seq > self.log.highest(origin) + self.config.seq_window:
+            raise DecodeError(f"{origin}-{seq:04d}: far above the highest number held", "seq_jump")
+        self._rate(msg, now, rx)
+
+    def _rate(self, msg: Message, now: float, rx: Rx) -> None:
+        """Admission per origin: a valid signature does not make its sender well
+        behaved (keys get stolen).  Each origin may bring ``origin_burst`` new
+        messages at once and ``origin_rate_per_h`` an hour after that, and at most
+        ``nod_per_h`` NØD an hour.  Over it, the message is refused now (with an
+        alarm), not relayed; a summary naming it brings it in later, within the
+        rate, so a genuine backlog is delayed, never lost.  (A stolen key sending a
+        NØD every 10 s held a genuine NØD back for up to 48 minutes.)"""
+        buckets = [(msg.origin, self.config.origin_burst, self.config.origin_rate_per_h)]
+        if msg.priority is Priority.NOD:
+            buckets.append((f"{msg.origin}/NØD", self.config.nod_per_h, self.config.nod_per_h))
+        levels = [self._tokens(key, burst, rate, now) for key, burst, rate in buckets]
+        if any(level < 1.0 for level in levels):
+            rx.alarm = "origin_flood"
+            raise DecodeError(f"{msg.id}: {msg.origin} sends more than its rate allows", "origin_flood")
+        for (key, _, _), level in zip(buckets, levels, strict=True):
+            self._buckets[key] = (level - 1.0, now)
+
+    def _tokens(self, key: str, burst: float, rate_per_h: float, now: float) -> float:
+        level, at = self._buckets.get(key, (burst, now))
+        return min(burst, level + max(0.0, now - at) * rate_per_h / 3600.0)
+
+    def _receive_fragment(self, fragment: Fragment, now: float, rx: Rx) -> None:
+        entry = self.roster.key_entry(fragment.key.key_id)  # a revoked key's older messages stay valid
+        self._suppress(("frag", entry.node_id, fragment.key.seq16, fragment.index))
+        if self._already_held(entry.node_id, fragment.key):
+            return  # a late copy: reassembling it again would ask for a message we hold
+        whole = self._reassembler.add(fragment)
+        if whole is None:
+            self._fragment_seen[fragment.key] = now
+            return
+        self._fragment_seen.pop(fragment.key, None)
+        self._accept_message(whole, now, rx)
+
+    def _receive_summary(self, summary: Summary, peer: str, now: float, rx: Rx) -> None:
+        if rx.hop_start >= self.config.max_hops:
+            self._probed_at = now  # someone's probe: it finds for us too
+        heads = dict(summary.heads)
+        previous = self._peer_heads.get(peer, {})
+        for origin, seq in heads.items():
+            if seq > previous.get(origin, 0):
+                self.log.add_receipts(origin, previous.get(origin, 0) + 1, seq, peer, "MOTTATT", self._date(now))
+        self._peer_heads[peer] = {**previous, **heads} if not summary.complete else heads
+        self._news_at[peer] = now
+        theirs_extra = dict(summary.extras)
+        known = self._peer_extras.get(peer, {})
+        # Runs come a page at a time and stores never delete: what a page named stays true.
+        self._peer_extras[peer] = {
+            origin: runs
+            for origin in {*known, *theirs_extra}
+            if (
+                runs := merge_runs(
+                    known.get(origin, ()), theirs_extra.get(origin, ()), self._peer_heads[peer].get(origin, 0)
+                )
+            )
+        }
+        if summary.roster_version == self.roster.version:
+            ids = self.roster.node_ids
+            listed = {ids[i]: h for i, h in summary.hops_to().items() if i < len(ids)}
+            self.peers.listed(peer, listed, now)
+        self._answered(peer, heads, theirs_extra)
+        ours = self.log.summary()
+        listed = {origin: ours.get(origin, 0) for origin in heads}
+        if (
+            heads == listed
+            and self._same_runs(theirs_extra, heads)
+            and (not summary.complete or set(ours) <= set(heads))
+        ):
+            # It speaks for us only where it went as far as ours would go.
+            if rx.hop_start >= self._control_hops(now):
+                self.trickle.consistent()
+            return
+        if peer in self._elsewhere(now):
+            return  # the other path keeps it in step with us: nothing to ask or answer here
+        state = (tuple(sorted(heads.items())), summary.extras)
+        if state != self._peer_state.get(peer):  # react once per state; repeats only cost airtime
+            self._peer_state[peer] = state
+            self._inconsistent(now)
+        for item in self.log.missing(heads, limit=frames.MAX_REQUEST_ITEMS, extras=theirs_extra):
+            self._want(item, now)
+        # Push what the peer provably lacks: saves it a request, and the answer
+        # is suppressed if another holder sends the same item first.
+        for origin, seq in self.log.offer(heads, limit=self.config.push_per_summary, extras=theirs_extra):
+            for wire_bytes in self.log.wire_of(origin, seq):
+                self._schedule_response(Want(origin, seq), wire_bytes, now, {peer})
+
+    def _same_runs(self, theirs: Mapping[str, Ranges], heads: Mapping[str, int]) -> bool:
+        """Do the runs a summary names agree with ours?  Where we hold more runs than a
+        page, it agrees if every run it named is one we hold (its other pages come
+        later, and ours tell it what it lacks)."""
+        ours = self.log.extras(None)
+        for origin in heads:
+            mine, named = ours.get(origin, ()), theirs.get(origin, ())
+            if len(mine) <= MAX_RANGES:
+                if tuple(named) != tuple(mine):
+                    return False
+            elif not named or not all(any(a <= first and last <= b for a, b in mine) for first, last in named):
+                return False
+        return True
+
+    def _receive_request(self, request: Request, requester: str, now: float, rx: Rx) -> None:
+        """Answer what ``requester`` asks for, but not what its own last summary shows
+        it holds: requests are unsigned, and a radio with the channel key that asks
+        in a real node's name for everything it heard the stores hold made each 57-byte
+        request cost the stores 35 times its airtime (examples/rogue-request-flood.toml).
+        Nor do we answer a requester that a store nearer to it serves (``Peers``): a
+        flooded request reached stores across the region, and each answered over hops."""
+        self._news_at[requester] = now  # what it lacks now: older sends did not reach it
+        # Ours to answer: a peer we serve ourselves whose signed summary we hold, and
+        # then only what that summary shows it lacks; or a newcomer no store has named
+        # yet, asking directly.  Not a node we know of only from others' lists: a
+        # forger names nodes it cannot reach (Hole answered requests in Sigdal's name
+        # 36 times in an hour, from a radio Sigdal never heard).
+        known = requester in self._peer_heads
+        newcomer = not known and not self.peers.named(requester) and rx.hops == 0
+        ours = ((known and requester in self.peers.neighbours(now)) or newcomer) and requester not in self._elsewhere(
+            now
+        )
+        for want in request.wants:
+            item = (want.origin, want.seq)
+            if item in self._requests:  # someone asked already: the answer will reach us too
+                del self._requests[item]
+                self._asked_at[item] = now
+            if not ours:
+                continue
+            if known and not self._lacks(requester, want.origin, want.seq):
+                continue  # its summary says it holds it: a forged request, or one that crossed our answer
+            for wire_bytes in self.log.wire_of(want.origin, want.seq):
+                self._schedule_response(want, wire_bytes, now, {requester})

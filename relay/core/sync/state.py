@@ -1,0 +1,302 @@
+"""The state of one node's sync, and what all its parts share: hop limits and the summary timer.
+
+``SyncNode`` (node.py) is built in layers over this one: ``answers.Answering``
+(asking for what we lack, answering others in turns), ``receive.Receiving``
+(what a heard frame does), and ``SyncNode`` itself (what goes out, and when).
+The protocol is described in node.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from relay.core import frames, wire
+from relay.core.airtime import MAX_APP_PAYLOAD, DutyBudget
+from relay.core.frames import Reassembler, Summary
+from relay.core.log import Log, Ranges, held_in
+from relay.core.model import Priority
+from relay.core.roster import Roster
+from relay.core.sync.config import RANK_CONTROL, SyncConfig, Transmission
+from relay.core.sync.outbox import Outbox
+from relay.core.sync.peers import Peers
+from relay.core.sync.queue import Answer, TxQueue
+from relay.core.sync.trickle import Trickle
+
+
+@dataclass(frozen=True)
+class Received:
+    """What one frame from the air came to: the event the driver logs from.
+
+    ``sender`` is the store the frame names as its sender (a summary, request or
+    bundle; unauthenticated), ``rejected`` the reason it was refused (None when
+    it was taken), ``stored`` the ids of the messages it added to the store, and
+    ``echo`` is True for our own frame repeated back to us by a hill.  ``alarm``
+    names what the operator must see (``own_origin``: a message under our own
+    origin that we never sent, a stolen key)."""
+
+    sender: str | None = None
+    hops: int = 0
+    rejected: str | None = None
+    stored: tuple[str, ...] = ()
+    echo: bool = False
+    alarm: str | None = None
+    voided: tuple[str, ...] = ()  # ids a revocation it carried took out of the store
+
+
+@dataclass
+class SyncStats:
+    packets_sent: int = 0
+    bytes_sent: int = 0
+    airtime_s: float = 0.0
+    rejected: Counter[str] = field(default_factory=Counter)
+    duplicates_ignored: int = 0
+    conflicts: int = 0
+    stored: int = 0
+
+
+MAX_DEFERRALS = 2
+SUMMARIES_REMEMBERED = 64  # per peer, to tell a replay: hours of its summaries
+SUMMARY_ECHO_S = 120.0  # the same summary again within this: heard through a relay, not replayed
+
+
+@dataclass
+class Rx:
+    """How the frame being handled reached us."""
+
+    hops: int  # repeaters it crossed: 0 heard directly
+    hop_start: int  # the hop limit its sender gave it: how far it goes
+    stored: list[str] = field(default_factory=list)
+    rejected: str | None = None
+    alarm: str | None = None
+    voided: list[str] = field(default_factory=list)
+
+
+class SyncState:
+    """What one node's sync holds: its store, roster, peers, transmit queue and timers."""
+
+    def __init__(
+        self,
+        node_id: str,
+        key_id: int,
+        log: Log,
+        roster: Roster,
+        dictionaries: Mapping[int, wire.Dictionary],
+        airtime: Callable[[int], float],
+        rng: random.Random,
+        now: float,
+        config: SyncConfig | None = None,
+        on_stored: Callable[[wire.SignedMessage, float], None] | None = None,
+        wall: Callable[[float], float] | None = None,
+        on_roster: Callable[[Roster], None] | None = None,
+        *,
+        sign: Callable[[bytes], bytes],
+        elsewhere: Callable[[float], frozenset[str]] | None = None,
+        outbox: Outbox | None = None,
+        admission: dict[str, tuple[float, float]] | None = None,
+    ) -> None:
+        self.node_id = node_id
+        # Two paths (the radio, and IP through a broker): each has its own SyncNode over
+        # the one store.  ``elsewhere`` names the peers the other path reaches now: this
+        # path neither answers nor pushes to them, counts them as holders when taking
+        # turns, and gives the other path ``elsewhere_grace_s`` to bring what it lacks.
+        # ``outbox`` is where our own new messages come from (None: the store's), and
+        # ``admission`` the per-origin buckets, shared by both paths: a stolen key gets
+        # one rate, not one for each path.
+        self._elsewhere = elsewhere or (lambda now: frozenset())
+        self.outbox: Outbox = outbox or log
+        self._sign = sign  # our key's signature: summaries are signed
+        # From the start time, not the rng (whose draws time everything else): a restart
+        # begins elsewhere, so its summaries are not taken for replays of the last run's.
+        self._summary_counter = int.from_bytes(hashlib.sha256(f"{node_id}/{now!r}".encode()).digest()[:2], "big")
+        self._summaries_seen: dict[str, dict[bytes, float]] = {}  # peer -> its latest summary bodies' digests
+        # ``now`` drives every timer and may be any steady clock (the daemon's is
+        # monotonic, so a step of the system clock cannot silence the node); ``wall``
+        # turns it into the wall-clock time that dates what we store (None: the same).
+        self._wall = wall or (lambda now: now)
+        self.key_id = key_id
+        self.log = log
+        self.roster = roster
+        self.dictionaries = dictionaries
+        self.airtime = airtime
+        self.rng = rng
+        self.config = config or SyncConfig()
+        self.stats = SyncStats()
+        self.budget = DutyBudget(self.config.duty_limit, self.config.duty_reserve)
+        # What our frames cost a repeater's channel (``_hill_wait``), over a few minutes:
+        # a share spent in one burst still collides at the hill.
+        self._hill = DutyBudget(1.0, 0.0, window_s=self.config.hill_window_s)
+        self._hill_until = now  # when the frame at the head of the queue last fitted that share
+        self._on_stored = on_stored
+        self._on_roster = on_roster
+        self.queue = TxQueue()
+        self._reassembler = Reassembler()
+        self._fragment_seen: dict[frames.FragmentKey, float] = {}
+        self._requests: dict[tuple[str, int], tuple[float, int | None]] = {}  # item -> (fire at, mask)
+        self._asked_at: dict[tuple[str, int], float] = {}
+        self._asks: dict[tuple[str, int], tuple[int, int | None]] = {}  # item -> (requests we sent, fragment mask)
+        self._responses: dict[tuple[object, ...], Answer] = {}
+        self._peer_heads: dict[str, dict[str, int]] = {}
+        self._peer_extras: dict[str, dict[str, Ranges]] = {}
+        self.peers = Peers(node_id, self.config.neighbour_ttl_s, self.config.max_hops)
+        self._lonely_summaries = 0  # summaries sent while we heard nobody: every few probes far
+        self._probed_at = now  # when a summary (ours or another's) last went as far as max_hops
+        # Admission per origin: (tokens, when).
+        self._buckets: dict[str, tuple[float, float]] = {} if admission is None else admission
+        self._refused: dict[tuple[str, int], float] = {}  # items of revoked keys -> when refused
+        self._from_fragment: set[tuple[str, int]] = set()  # wants only a fragment made: asked for once
+        self._extras_page = 0  # which page of held runs our next summary names
+        self._peer_state: dict[str, object] = {}
+        self._on_air: dict[tuple[object, ...], float] = {}  # item key -> when we last sent it
+        self._stored_at: dict[tuple[str, int], float] = {}  # item -> when it reached our store
+        self._advertised: dict[str, int] = {}  # the neighbour list of our last summary, with hops
+        self._news_at: dict[str, float] = {}  # peer -> when its last summary or request told us what it holds
+        self._sends: dict[tuple[str, int], dict[str, float]] = {}  # item -> who sent it (we heard, or us), when
+        self.trickle = Trickle(self.config.summary_min_s, rng, now, self.config.redundancy)
+        self._summary_sent_at = now
+        self._poll_outbox = True
+        self._summary_page = 0
+
+    def _date(self, now: float) -> datetime:
+        return datetime.fromtimestamp(self._wall(now), UTC)
+
+    def _slot(self, hops: int, packets: int = 1) -> float:
+        """One answer's turn: its packets (full ones), once more for each repeater
+        that carries them, and a guard, so the next in line hears it first."""
+        return self.airtime(MAX_APP_PAYLOAD) * packets * (1 + hops) + self.config.answer_guard_s
+
+    def _control_hops(self, now: float) -> int:
+        """How far summaries and requests go: to every store we hear outside our
+        direct island (see ``Peers.reach_hops``)."""
+        if self.config.repair_hops is not None:
+            return self.config.repair_hops
+        lonely = self._lonely(now)
+        probe = lonely and self._lonely_summaries % max(self.config.probe_every, 1) == 0
+        return self.peers.reach_hops(now, lonely, probe)
+
+    def _probe_due(self, now: float) -> bool:
+        """Should this summary go as far as the radio allows, to find stores our
+        view lacks?  (Not when we hear nobody: the lonely probe covers that.)"""
+        if self.config.repair_hops is not None or now - self._probed_at < self.config.probe_missing_s:
+            return False
+        if self._lonely(now):
+            return False
+        stores = {n for n in self.roster.members("ALLE") if self.roster.active(n) is not None}
+        return bool(stores - self.peers.in_view(now) - {self.node_id})
+
+    def _answer_hops(self, waiting: set[str], now: float) -> int:
+        """How far an answer goes: to the farthest peer that waits for it."""
+        if self.config.repair_hops is not None:
+            return self.config.repair_hops
+        return self.peers.hops_for(waiting, now, self._control_hops(now))
+
+    def _flood_hops(self, priority_rank: int, now: float) -> int:
+        """Hop limit of a fresh message of this priority: as far as every store we
+        hear outside our direct island, unless the configuration says otherwise.  A
+        NØD goes as far as the radio allows: our view of the region may lack a part
+        cut off from it behind a hill (in the field plan, Modum's partition left
+        Krødsherad and Sigdal two hills away, unheard, and a police NØD reached
+        them only at the heal, 2600 s later, in 3 of 10 seeds)."""
+        if priority_rank == Priority.NOD.rank and self.config.flood_hops is None:
+            return self.config.max_hops
+        fixed = self.config.flood_hops
+        if priority_rank > Priority.HASTER.rank and self.config.routine_hops is not None:
+            fixed = self.config.routine_hops
+        return self._control_hops(now) if fixed is None else fixed
+
+    def _heard_from(self, peer: str, now: float, hops: int = 0) -> None:
+        self.peers.heard(peer, hops, now)
+
+    def _lacks(self, peer: str, origin: str, seq: int) -> bool:
+        """Does what we last heard from ``peer`` show it lacks the item?  (Unknown: no.)"""
+        heads = self._peer_heads.get(peer)
+        if heads is None:
+            return False
+        return not held_in(heads.get(origin, 0), self._peer_extras.get(peer, {}).get(origin, ()), seq)
+
+    def _summary_min(self, now: float) -> float:
+        """Trickle's shortest interval.  A summary that crosses repeaters costs one
+        transmission more for each, on a channel every store shares through the
+        hill: the interval grows with the hops, so the summaries' share of the hill
+        stays what it is where the stores hear each other."""
+        return self.config.summary_min_s * (1 + self._control_hops(now))
+
+    def _inconsistent(self, now: float) -> None:
+        self.trickle.reset(now, self._summary_min(now))
+
+    def _run_trickle(self, now: float) -> None:
+        if self._lonely(now):
+            self.trickle.cap(now, self.config.lonely_max_s)
+        if self.trickle.fire(now):
+            keepalive = now - self._summary_sent_at >= self.config.keepalive_s
+            if not self.trickle.suppressed or keepalive or self._lagging(now):
+                self._summary_sent_at = now
+                tx = Transmission(self.summary_frame(), self._control_hops(now), RANK_CONTROL)
+                self.queue.push(("summary",), tx)
+        ceiling = self.config.lonely_max_s if self._lonely(now) else self.config.summary_max_s
+        self.trickle.expire(now, self._summary_min(now), ceiling)
+
+    def _lagging(self, now: float) -> bool:
+        """Does a neighbour's last summary show it lacks something we have held for a
+        while?  Then agreeing summaries from others must not keep ours back: the
+        lagging node may have missed our answer and, agreeing with everyone it hears,
+        has nothing to wake it.  (Something we got moments ago does not count: a node
+        that got it too says so in its own summary soon.)"""
+        settled = now - 2 * self.config.summary_min_s
+        for peer in self.peers.neighbours(now):
+            heads = self._peer_heads.get(peer)
+            if heads is None:
+                continue
+            lacks = self.log.offer(heads, limit=self.config.push_per_summary, extras=self._peer_extras.get(peer, {}))
+            if any(self._stored_at.get(item, -1e18) <= settled for item in lacks):
+                return True
+        return False
+
+    def _lonely(self, now: float) -> bool:
+        return now >= self._lonely_at()
+
+    def _lonely_at(self) -> float:
+        """When we turn lonely if we hear nobody before."""
+        return self.peers.last_heard() + self.config.lonely_after_s
+
+    def summary_frame(self, now: float | None = None) -> bytes:
+        """Our heads and who we hear; with more origins than one packet holds, a rotating page of them."""
+        heads = sorted(self.log.summary().items())
+        extras = tuple(sorted(self.log.extras(self._extras_page).items()))
+        heard = self.peers.advertised(now if now is not None else self.peers.last_heard())
+        ids = self.roster.node_ids
+        listed = sorted((ids.index(p), h) for p, h in heard.items() if p in ids)
+        neighbours = tuple(i for i, _ in listed)
+        hops = tuple(h for _, h in listed) if any(h for _, h in listed) else ()
+        self._advertised = {ids[i]: h for i, h in listed}
+        self._summary_counter = (self._summary_counter + 1) & 0xFFFF
+        count = self._summary_counter
+        whole = Summary(self.key_id, self.roster.version, tuple(heads), True, extras, neighbours, hops, count)
+        try:
+            return whole.signed(self._sign)
+        except ValueError:
+            pass
+        start = self._summary_page % len(heads)
+        rotated = heads[start:] + heads[:start]
+        page: list[tuple[str, int]] = []
+        summary = None
+        for head in rotated:
+            candidate = Summary(
+                self.key_id, self.roster.version, tuple(sorted([*page, head])), False, (), neighbours, hops, count
+            )
+            try:
+                candidate.to_bytes()
+            except ValueError:
+                break
+            summary = candidate
+            page.append(head)
+        self._summary_page = start + len(page)
+        return summary.signed(self._sign) if summary is not None else b""
+
+    def queued_ranks(self) -> list[int]:
+        """The transmit ranks of the frames waiting for the radio (for ``relay status``)."""
+        return [q.rank for q in self.queue.live()]
