@@ -1,0 +1,497 @@
+"""``relay status``: the snapshot the daemon writes into the store, and the report read from it.
+
+Both ends of the snapshot format live here: ``Reporting`` writes it every
+``STATUS_INTERVAL_S`` and on change (``STATUS_KEY`` in the store's ``state``
+table); ``status_report`` reads it back with the store, never importing
+meshtastic, and ``render_status`` turns it into Norwegian lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from relay.core.airtime import HOUR_S
+from relay.core.roster import Roster
+from relay.edge.home import Home, NodeConfig
+from relay.edge.store import Store, is_full
+from relay.errors import ConfigError
+
+if TYPE_CHECKING:
+    pass
+
+from relay.daemon.faults import Faults
+
+STATUS_KEY = "daemon.status"
+
+STATUS_FORMAT = 1
+
+STATUS_INTERVAL_S = 10.0
+
+STATUS_MIN_GAP_S = 1.0  # "on change" writes coalesce to at most one a second
+
+STALE_AFTER_S = 60.0  # an older snapshot means the daemon is not running
+
+ALARM_TEXT = {
+    "own_origin": "ALARM: {frame} er signert med vår nøkkel, men ble aldri sendt herfra:"
+    " nøkkelen kan være stjålet (meldingen er avvist); varsle rosteransvarlig",
+    "origin_flood": "MISTENKELIG: {frame}: avsenderen sender flere meldinger enn relay slipper inn"
+    " (stjålet nøkkel?); de holdes tilbake til takten tillater dem",
+    "quarantined_damaged": "LAGERFEIL: {count} skadet(e) melding(er) flyttet til karantene ({frame});"
+    " kjør «relay doctor»",
+    "quarantined_revoked": "TILBAKEKALT: {count} melding(er) signert med en tilbakekalt nøkkel er tatt ut ({frame})",
+    "own_key_revoked": "ALARM: denne nodens nøkkel er tilbakekalt i rosteret: andre noder avviser det den sender;"
+    " be rosterautoriteten om en ny nøkkel",
+}
+
+STORE_FULL_TEXT = "lageret er fullt: nye meldinger fra radioen kan ikke lagres; frigjør plass på disken"
+
+RANK_LABELS = {0: "NØD", 1: "HASTER", 2: "KONTROLL", 3: "PRIORITET", 4: "RUTINE"}
+
+SENT_SHOWN = 20
+
+
+class Reporting(Faults):
+    """The daemon's side: the snapshot."""
+
+    def _status_due(self) -> float:
+        if self._status_dirty:
+            return min(self._next_status, self._last_status + STATUS_MIN_GAP_S)
+        return self._next_status
+
+    def _report(self, now: float) -> None:
+        if now >= self._status_due():
+            self.write_status(now)
+
+    def write_status(self, now: float, stopped: str | None = None) -> None:
+        """Write the snapshot into the store; on a full disk keep it in ``status`` and try again soon."""
+        self.status = self.snapshot(now, stopped)
+        try:
+            self.store.set_state(STATUS_KEY, json.dumps(self.status, ensure_ascii=False))
+        except sqlite3.Error as exc:
+            if not is_full(exc):
+                raise
+            # ``relay status`` cannot know then (it shows the last snapshot that fit, or
+            # none): the alarm is only in the journal until a snapshot fits again.
+            self._on_store_full(f"{exc}: could not write the status snapshot for relay status", now)
+            self._last_status = now
+            self._next_status = now + STATUS_MIN_GAP_S  # retried soon: it is still dirty
+            return
+        self._last_status = now
+        self._next_status = now + STATUS_INTERVAL_S
+        self._status_dirty = False
+
+    def snapshot(self, now: float, stopped: str | None = None) -> dict[str, Any]:
+        """What ``relay status`` shows about the daemon (``now`` on the monotonic clock;
+        the times in it are Unix seconds on the wall clock)."""
+        radio = self.radio
+        if radio is not None:
+            connected, detail = radio.transport.connected, radio.transport.link_detail
+            state = "stopped" if stopped else "connected" if connected else "down" if detail else "connecting"
+            modem = radio.transport.modem
+            since = radio.link_since
+        else:
+            state, detail, modem, since = "none", None, None, self.started
+        budget = self.sync.budget
+        stats = self.sync.stats
+        return {
+            "format": STATUS_FORMAT,
+            "node": self.node_id,
+            "pid": os.getpid(),
+            "at": self.wall_of(now),
+            "started": self.wall_of(self.started),
+            "stopped": stopped,
+            "link": {
+                "state": state,
+                "url": self.url,
+                "detail": detail,
+                "since": self.wall_of(since),
+                "modem": modem.name if modem else None,
+            },
+            "ip": self._ip_snapshot(now, stopped),
+            "heard": {node: {**entry, "at": self.wall_of(entry["at"])} for node, entry in sorted(self.heard.items())},
+            "alarms": [{**a, "at": self.wall_of(a["at"])} for a in self.alarms],
+            "store_full": self._store_full_snapshot(),
+            "queue": self.queue_by_priority(),
+            "airtime": {
+                "used_s": round(budget.used(now), 3),
+                "limit_s": round(budget.limit_s, 3),
+                "reserve_s": round(budget.reserve_s, 3),
+                "window_s": HOUR_S,
+                "time_scale": self.time_scale,
+            },
+            "stats": {
+                "frames_heard": self.frames_heard,
+                "frames_sent": self.frames_sent,
+                "stored": stats.stored,
+                "duplicates_ignored": stats.duplicates_ignored,
+                "conflicts": stats.conflicts,
+                "rejected": dict(sorted(stats.rejected.items())),
+                "airtime_s": round(stats.airtime_s, 3),
+            },
+        }
+
+    def _store_full_snapshot(self) -> dict[str, Any] | None:
+        full = self.store_full
+        if full is None:
+            return None
+        return {**full, "since": self.wall_of(full["since"]), "last": self.wall_of(full["last"])}
+
+    def _ip_snapshot(self, now: float, stopped: str | None) -> dict[str, Any] | None:
+        """The IP path for ``relay status``: its state, what it carried, whom it hears."""
+        ip = self.ip
+        if ip is None:
+            return None
+        connected, detail = ip.transport.connected, ip.transport.link_detail
+        counters = getattr(ip.transport, "counters", None)
+        return {
+            "state": "stopped" if stopped else "connected" if connected else "down" if detail else "connecting",
+            "url": self.ip_url,
+            "detail": detail,
+            "since": self.wall_of(ip.link_since),
+            "frames_heard": ip.frames_heard,
+            "frames_sent": ip.frames_sent,
+            "transport": counters() if callable(counters) else {},
+            "heard": {node: self.wall_of(at) for node, at in sorted(ip.heard.items())},
+            "queue": self._by_rank(ip.queued),
+        }
+
+    def queue_by_priority(self) -> dict[str, int]:
+        """Frames waiting for the primary path (the radio), by transmit rank."""
+        return self._by_rank(self.primary.queued)
+
+    @staticmethod
+    def _by_rank(ranks: list[int]) -> dict[str, int]:
+        counts = dict.fromkeys(RANK_LABELS.values(), 0)
+        for rank in ranks:
+            counts[RANK_LABELS.get(rank, "RUTINE")] += 1
+        return counts
+
+    def _seed_heard(self) -> None:
+        """Start from the last snapshot's "last heard" (a restart should not forget who is out there).
+
+        Its times are dates: they come back onto the monotonic clock (possibly before its zero)."""
+        to_clock = self.clock() - self.wall()
+        try:
+            previous = json.loads(self.store.get_state(STATUS_KEY) or "{}")
+            for node, entry in dict(previous.get("heard", {})).items():
+                if isinstance(entry, dict) and isinstance(entry.get("at"), (int, float)):
+                    hops = entry.get("hops")
+                    self.heard[str(node)] = {
+                        "at": float(entry["at"]) + to_clock,
+                        "via": str(entry.get("via", "?")),
+                        "hops": hops if isinstance(hops, int) and not isinstance(hops, bool) else None,
+                    }
+        except (ValueError, TypeError, AttributeError):
+            pass
+
+
+def clock_synchronised(run: Callable[..., Any] = subprocess.run) -> bool | None:
+    """Is the system clock NTP-synchronised?  None when this cannot be told."""
+    try:
+        result = run(
+            ["timedatectl", "show", "-p", "NTPSynchronized", "--value"], capture_output=True, text=True, timeout=3
+        )
+        answer = str(result.stdout).strip()
+        if result.returncode == 0 and answer in ("yes", "no"):
+            return answer == "yes"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    timesync = Path("/run/systemd/timesync")
+    if (timesync / "synchronized").exists():
+        return True
+    return False if timesync.is_dir() else None
+
+
+def _pid_alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # running as another user (the service account)
+    return True
+
+
+def _iso(t: float | None) -> str | None:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds") if t is not None else None
+
+
+def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str, Any]:
+    """The JSON document of ``relay status --json``: the daemon's snapshot and the store."""
+    config = home.config()
+    try:
+        roster: Roster | None = home.roster()
+    except ConfigError:
+        roster = None
+    store = home.store()
+    try:
+        raw = store.get_state(STATUS_KEY)
+        pending = store.pending()
+        sent = _sent_messages(store, config.node_id, roster)
+    finally:
+        store.close()
+    try:
+        snap: dict[str, Any] | None = json.loads(raw) if raw else None
+    except ValueError:
+        snap = None
+    warnings: list[dict[str, str]] = []
+    age = now - float(snap["at"]) if snap and isinstance(snap.get("at"), (int, float)) else None
+    running = bool(snap) and age is not None and age <= STALE_AFTER_S and not (snap or {}).get("stopped")
+    if running and snap and snap.get("node") == config.node_id and not _pid_alive(snap.get("pid")):
+        running = False
+    if not running:
+        warnings.append({"code": "daemon_not_running", "text": _not_running_text(snap, age)})
+    link = dict(snap.get("link", {})) if snap else {}
+    if running and link.get("state") not in ("connected", "none"):
+        detail = f": {link['detail']}" if link.get("detail") else ""
+        warnings.append({"code": "radio_down", "text": f"radioen er ikke tilkoblet{detail}"})
+    ip_snap: dict[str, Any] | None = (snap or {}).get("ip") if running else None
+    if ip_snap and ip_snap.get("state") != "connected":
+        detail = f": {ip_snap['detail']}" if ip_snap.get("detail") else ""
+        warnings.append({"code": "ip_down", "text": f"IP-veien (megleren) er nede{detail}; radioen bærer alt"})
+    if (snap or {}).get("store_full"):
+        # Only what the last snapshot that fit says: when even that cannot be written,
+        # the condition is in the daemon's journal alone.
+        warnings.append({"code": "store_full", "text": STORE_FULL_TEXT})
+    for alarm in (snap or {}).get("alarms", []):
+        text = ALARM_TEXT.get(str(alarm.get("code")))
+        if text is not None:
+            shown = text.format(frame=alarm.get("frame"), count=alarm.get("count", 1))
+            warnings.append({"code": str(alarm["code"]), "text": shown})
+    if roster is not None and config.node_id in roster.node_ids and roster.active(config.node_id) is None:
+        warnings.append({"code": "own_key_revoked", "text": ALARM_TEXT["own_key_revoked"]})
+    if clock_synced is False:
+        warnings.append(
+            {"code": "clock_not_synchronised", "text": "systemklokka er ikke synkronisert: tidsstempler kan være feil"}
+        )
+    heard_raw: dict[str, Any] = dict(snap.get("heard", {})) if snap else {}
+    heard_ip: dict[str, Any] = dict((ip_snap or {}).get("heard", {}))
+    nodes = [n for n in (roster.node_ids if roster else ()) if n != config.node_id and roster and roster.active(n)]
+    heard = []
+    for node in nodes or sorted(heard_raw):
+        entry = heard_raw.get(node) or {}
+        at = entry.get("at")
+        row = {
+            "node": node,
+            "name": _name(roster, node),
+            "at": _iso(at),
+            "ago_s": round(now - at, 1) if isinstance(at, (int, float)) else None,
+            "via": entry.get("via"),
+            "hops": entry.get("hops"),
+        }
+        if ip_snap is not None:
+            ip_at = heard_ip.get(node)
+            row.update(ip_at=_iso(ip_at), ip_ago_s=round(now - ip_at, 1) if isinstance(ip_at, (int, float)) else None)
+        heard.append(row)
+    return {
+        "node": config.node_id,
+        "name": config.name,
+        "now": _iso(now),
+        "daemon": {
+            "running": running,
+            "pid": snap.get("pid") if snap else None,
+            "snapshot_at": _iso(snap.get("at")) if snap else None,
+            "snapshot_age_s": round(age, 1) if age is not None else None,
+            "started": _iso(snap.get("started")) if snap else None,
+            "stopped": snap.get("stopped") if snap else None,
+        },
+        "radio": {
+            "state": link.get("state", "unknown") if running else "unknown",
+            "url": link.get("url") or config.radio,
+            "detail": link.get("detail"),
+            "since": _iso(link.get("since")),
+            "modem": link.get("modem"),
+        },
+        "ip": _ip_report(ip_snap, config),
+        "clock_synchronised": clock_synced,
+        "heard": heard,
+        "queue": snap.get("queue") if snap else None,
+        "outbox": [f"{origin}-{seq:04d}" for origin, seq, _ in pending],
+        "airtime": snap.get("airtime") if snap else None,
+        "stats": snap.get("stats") if snap else None,
+        "sent": sent,
+        "warnings": warnings,
+    }
+
+
+def _ip_report(ip: dict[str, Any] | None, config: NodeConfig) -> dict[str, Any] | None:
+    """The IP path as ``relay status --json`` shows it (None: the node has none)."""
+    if ip is None:
+        return {"state": "unknown", "url": config.ip.broker, "detail": None} if config.ip is not None else None
+    return {
+        "state": ip.get("state", "unknown"),
+        "url": ip.get("url"),
+        "detail": ip.get("detail"),
+        "since": _iso(ip.get("since")),
+        "frames_heard": ip.get("frames_heard"),
+        "frames_sent": ip.get("frames_sent"),
+        "refused": (ip.get("transport") or {}).get("refused", 0),
+        "queue": ip.get("queue"),
+    }
+
+
+def _not_running_text(snap: dict[str, Any] | None, age: float | None) -> str:
+    if not snap or age is None:
+        return "daemon kjører ikke: ingen statusrapport fra daemon i lageret"
+    if snap.get("stopped"):
+        return f"daemon kjører ikke: stoppet for {_ago(age)} siden"
+    if age > STALE_AFTER_S:
+        return f"daemon kjører ikke: siste statusrapport er {_ago(age)} gammel"
+    return "daemon kjører ikke: prosessen som skrev siste statusrapport finnes ikke lenger"
+
+
+def _name(roster: Roster | None, node: str) -> str:
+    entry = roster.active(node) if roster else None
+    return entry.name if entry else node
+
+
+def _sent_messages(store: Store, node_id: str, roster: Roster | None) -> list[dict[str, Any]]:
+    """This node's own messages, newest first, with the nodes whose summaries show they hold them."""
+    rows = store.db.execute(
+        "SELECT DISTINCT seq FROM messages WHERE origin=? AND local=1 ORDER BY seq DESC LIMIT ?",
+        [node_id, SENT_SHOWN],
+    ).fetchall()
+    others = [n for n in roster.node_ids if n != node_id and roster.active(n)] if roster else []
+    out = []
+    for (seq,) in rows:
+        held = store.get(node_id, seq)
+        if not held:
+            continue
+        msg = held[0].message
+        holders = sorted({r.node for r in store.receipts(node_id, seq)} - {node_id})
+        out.append(
+            {
+                "id": msg.id,
+                "kind": msg.kind.value,
+                "priority": msg.priority.value,
+                "created": msg.created.isoformat(timespec="seconds"),
+                "transmitted_at": held[0].transmitted_at.isoformat(timespec="seconds")
+                if held[0].transmitted_at
+                else None,
+                "held_by": holders,
+                "missing": [n for n in others if n not in holders],
+            }
+        )
+    return out
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.0f} t"
+    return f"{seconds / 86400:.0f} døgn"
+
+
+def _clock(iso: str | None, tz: tzinfo | None, now_iso: str | None) -> str:
+    if iso is None:
+        return "aldri"
+    t = datetime.fromisoformat(iso).astimezone(tz or UTC)
+    today = now_iso is not None and datetime.fromisoformat(now_iso).astimezone(tz or UTC).date() == t.date()
+    return t.strftime("%H:%M:%S" if today else "%d.%m %H:%M") + ("" if tz else " UTC")
+
+
+def _number(value: float, decimals: int = 1) -> str:
+    return f"{value:.{decimals}f}".replace(".", ",")
+
+
+LINK_TEXT = {
+    "connected": "tilkoblet",
+    "down": "frakoblet",
+    "connecting": "kobler til",
+    "stopped": "stoppet",
+    "unknown": "ukjent tilstand (daemon kjører ikke)",
+    "none": "ingen (bare IP)",
+}
+
+VIA_TEXT = {
+    "summary": "oppsummering",
+    "request": "forespørsel",
+    "message": "melding",
+    "fragment": "fragment",
+    "bundle": "svar",
+}
+
+
+def _hops_text(hops: object) -> str:
+    """How a node is heard: directly, or over the hilltop repeaters (nothing for a snapshot that does not say)."""
+    if not isinstance(hops, int) or isinstance(hops, bool):
+        return ""
+    return ", direkte" if hops <= 0 else f", via {hops} repeater{'' if hops == 1 else 'e'}"
+
+
+def render_status(report: dict[str, Any], tz: tzinfo | None) -> list[str]:
+    """``relay status`` as lines of Norwegian text."""
+    now_iso = report["now"]
+    lines = [f"Status for {report['node']} ({report['name']})"]
+    lines += [f"ADVARSEL: {w['text']}" for w in report["warnings"]]
+    daemon = report["daemon"]
+    if daemon["running"]:
+        lines.append(f"Daemon:    kjører (pid {daemon['pid']}), status {_clock(daemon['snapshot_at'], tz, now_iso)}")
+    elif daemon["snapshot_at"]:
+        lines.append(f"Daemon:    kjører ikke (siste status {_clock(daemon['snapshot_at'], tz, now_iso)})")
+    else:
+        lines.append("Daemon:    kjører ikke")
+    radio = report["radio"]
+    where = f", {radio['url']}" if radio["url"] else ""
+    modem = f" ({radio['modem']})" if radio["modem"] and radio["state"] == "connected" else ""
+    detail = f": {radio['detail']}" if radio["detail"] and radio["state"] != "unknown" else ""
+    lines.append(f"Radio:     {LINK_TEXT.get(radio['state'], radio['state'])}{where}{modem}{detail}")
+    ip = report.get("ip")
+    if ip is not None:
+        where = f", {ip['url']}" if ip.get("url") else ""
+        detail = f": {ip['detail']}" if ip.get("detail") and ip["state"] != "unknown" else ""
+        carried = ""
+        if ip.get("frames_sent") is not None:
+            carried = f" ({ip['frames_sent']} rammer sendt, {ip['frames_heard']} hørt)"
+        lines.append(f"IP:        {LINK_TEXT.get(ip['state'], ip['state'])}{where}{carried}{detail}")
+    clock = {True: "synkronisert", False: "IKKE synkronisert", None: "ukjent"}[report["clock_synchronised"]]
+    lines.append(f"Klokke:    {clock}")
+    airtime = report["airtime"]
+    if airtime:
+        used, limit = airtime["used_s"], airtime["limit_s"]
+        share = used / limit if limit else 0.0
+        lines.append(f"Sendetid:  {_number(used)} s av {_number(limit, 0)} s siste time ({_number(share * 100)} %)")
+    queue = report["queue"]
+    if queue:
+        lines.append("Sendekø:   " + " · ".join(f"{label} {queue.get(label, 0)}" for label in RANK_LABELS.values()))
+    if report["outbox"]:
+        where = "IP-veien" if radio["state"] == "none" else "radioen"
+        lines.append(f"Utboks:    {', '.join(report['outbox'])} (ikke gitt til {where} ennå)")
+    lines += ["", "Sist hørt:"]
+    if not report["heard"]:
+        lines.append("  (ingen andre noder i rosteret)")
+    width = max((len(h["node"]) for h in report["heard"]), default=0)
+    name_width = max((len(h["name"]) for h in report["heard"]), default=0)
+    for h in report["heard"]:
+        when = _clock(h["at"], tz, now_iso)
+        if h["ago_s"] is not None:
+            how = _hops_text(h.get("hops"))
+            when += f" (for {_ago(h['ago_s'])} siden, {VIA_TEXT.get(h['via'], h['via'])}{how})"
+        if h.get("ip_ago_s") is not None:
+            when += f"; over IP for {_ago(h['ip_ago_s'])} siden"
+        lines.append(f"  {h['node']:<{width}}  {h['name']:<{name_width}}  {when}")
+    lines += ["", "Sendt herfra:"]
+    if not report["sent"]:
+        lines.append("  (ingen meldinger sendt fra denne noden)")
+    for m in report["sent"]:
+        total = len(m["held_by"]) + len(m["missing"])
+        holders = f"mottatt av {len(m['held_by'])} av {total}"
+        if m["held_by"]:
+            holders += ": " + ", ".join(m["held_by"])
+        if m["transmitted_at"] is None:
+            holders = "ikke sendt ennå"
+        lines.append(f"  {m['id']}  {m['kind']:<12} {m['priority']:<9} {_clock(m['created'], tz, now_iso)}  {holders}")
+    return lines
