@@ -36,8 +36,8 @@ AT = datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
 
 def fill(store: Store) -> None:
     """No room left: the file may not grow, and filler takes what its pages had free."""
-    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
-    store.db.execute(f"PRAGMA max_page_count={pages}")
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count={pages}")
     for table, row in (("state", lambda n: store.set_state(f"filler:{n}", "x" * 200)), ("messages", None)):
         for n in range(1, 10_000):
             try:
@@ -51,7 +51,7 @@ def fill(store: Store) -> None:
 
 
 def room(store: Store) -> None:
-    store.db.execute("PRAGMA max_page_count=1073741823")
+    store._db.execute("PRAGMA max_page_count=1073741823")
 
 
 def test_a_full_store_raises_sqlite_full_and_leaves_no_transaction_open(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_a_full_store_raises_sqlite_full_and_leaves_no_transaction_open(tmp_path
         d.store.insert(message("RIN", 1), AT)  # not "cannot rollback": SQLite rolled back itself
     assert raised.value.sqlite_errorcode == sqlite3.SQLITE_FULL
     assert is_full(raised.value)
-    assert not d.store.db.conn.in_transaction
+    assert not d.store._db.conn.in_transaction
     room(d.store)
     d.store.insert(message("RIN", 1), AT)
     assert d.store.get("RIN", 1)

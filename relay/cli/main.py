@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,11 +33,15 @@ class RelayGroup(click.Group):
             return super().invoke(ctx)
         except RelayError as exc:
             raise RelayFailure(str(exc), tr("Feil", "Error")) from None
-        except sqlite3.Error as exc:
-            raise RelayFailure(_store_error(exc), tr("Feil", "Error")) from None
+        except Exception as exc:
+            from relay.edge.store import StoreError  # not at import: --help stays fast
+
+            if isinstance(exc, StoreError):
+                raise RelayFailure(_store_error(exc), tr("Feil", "Error")) from None
+            raise
 
 
-def _store_error(exc: sqlite3.Error) -> str:
+def _store_error(exc: Exception) -> str:
     from relay.cli.context import tr
     from relay.edge.store import is_full
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relay.core.roster import Roster
 from relay.edge.home import write_roster
-from relay.edge.store import is_full
+from relay.edge.store import StoreError, is_full
 from relay.errors import DecodeError
 
 if TYPE_CHECKING:
@@ -59,7 +58,7 @@ class Faults(DaemonBase):
             for entry in self.roster.entries:
                 if entry.revoked is not None:
                     self._quarantine(self.store.void_revoked(entry, at), "revoked", now)
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             if not is_full(exc):
                 raise
             self._on_store_full(f"{exc}: the start-up check of the store waits for room", now)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -25,7 +24,7 @@ from relay.core.sync import SyncConfig, SyncNode
 from relay.core.sync.config import IP_CONFIG, IP_SECONDS_PER_FRAME
 from relay.core.sync.outbox import PathOutbox
 from relay.edge import dictionaries
-from relay.edge.store import Store, is_full
+from relay.edge.store import Store, StoreError, is_full
 from relay.edge.transport import Heard, Transport
 from relay.errors import ConfigError
 
@@ -287,7 +286,7 @@ class Daemon(Reporting):
             return
         try:
             received = path.sync.receive(frame, now, heard.hops, heard.hop_start)
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             if not is_full(exc):
                 raise  # the store is broken: unrecoverable, let systemd restart us
             what = describe_frame(frame, self.roster)
@@ -341,7 +340,7 @@ class Daemon(Reporting):
         self._status_dirty = True
 
     def _check_outbox(self) -> None:
-        version = self.store.db.execute("PRAGMA data_version").fetchone()[0]
+        version = self.store.data_version()
         if version == self._data_version:
             return
         self._data_version = version

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from relay.core.airtime import HOUR_S
 from relay.core.roster import Roster
 from relay.edge.home import Home, NodeConfig
-from relay.edge.store import Store, is_full
+from relay.edge.store import Store, StoreError, is_full
 from relay.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -74,7 +73,7 @@ class Reporting(Faults):
         self.status = self.snapshot(now, stopped)
         try:
             self.store.set_state(STATUS_KEY, json.dumps(self.status, ensure_ascii=False))
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             if not is_full(exc):
                 raise
             # ``relay status`` cannot know then (it shows the last snapshot that fit, or
@@ -356,13 +355,10 @@ def _name(roster: Roster | None, node: str) -> str:
 
 def _sent_messages(store: Store, node_id: str, roster: Roster | None) -> list[dict[str, Any]]:
     """This node's own messages, newest first, with the nodes whose summaries show they hold them."""
-    rows = store.db.execute(
-        "SELECT DISTINCT seq FROM messages WHERE origin=? AND local=1 ORDER BY seq DESC LIMIT ?",
-        [node_id, SENT_SHOWN],
-    ).fetchall()
+    seqs = store.sent_seqs(node_id, SENT_SHOWN)
     others = [n for n in roster.node_ids if n != node_id and roster.active(n)] if roster else []
     out = []
-    for (seq,) in rows:
+    for seq in seqs:
         held = store.get(node_id, seq)
         if not held:
             continue

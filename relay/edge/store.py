@@ -32,13 +32,12 @@ from relay.core.model import Kind, Message, Priority
 from relay.core.roster import Roster, RosterEntry
 from relay.core.signing import MESSAGE_CONTEXT, SIGNATURE_BYTES, verify
 from relay.core.wire import Dictionary, SignedMessage, parse_verified
+from relay.edge.schema import MIGRATIONS, SCHEMA_VERSION, Transaction
 from relay.errors import DecodeError, LocalError
 
 # What a damaged row can make the decoder raise: the store's rows skip the
 # signature check and the length bounds that guard bytes from the air.
 DAMAGE = (DecodeError, ValueError, IndexError, KeyError, OverflowError)
-
-SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -89,6 +88,11 @@ def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+# What the store raises when SQLite fails (a full disk: ``is_full``), for callers
+# that must not import sqlite3: the store is the one module that speaks SQL.
+StoreError = sqlite3.Error
+
+
 def is_full(exc: BaseException) -> bool:
     """Is ``exc`` SQLite's SQLITE_FULL, "database or disk is full"?"""
     if not isinstance(exc, sqlite3.Error):
@@ -106,7 +110,7 @@ class Store:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         self._conn = conn
-        self.db = sqlite_utils.Database(conn)
+        self._db = sqlite_utils.Database(conn)
         self._dictionaries = dictionaries
         # (origin, seq) -> when: sent, but the disk was too full to record it (``mark_transmitted``).
         self.unsaved_marks: dict[tuple[str, int], datetime] = {}
@@ -126,11 +130,11 @@ class Store:
             raise LocalError(f"databasen har skjemaversjon {version}, nyere enn denne relay ({SCHEMA_VERSION})")
         for step in range(version + 1, SCHEMA_VERSION + 1):
             with self._transaction():
-                MIGRATIONS[step](self.db)
+                MIGRATIONS[step](self._db)
                 self._conn.execute(f"PRAGMA user_version={step}")
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._conn)
+    def _transaction(self) -> Transaction:
+        return Transaction(self._conn)
 
     # --- writing -----------------------------------------------------------------
 
@@ -146,7 +150,7 @@ class Store:
         ).fetchall()
         if any(row[0] == signed.digest for row in rows):
             return Inserted.DUPLICATE
-        self.db.table("messages").insert(
+        self._db.table("messages").insert(
             {
                 "origin": msg.origin,
                 "seq": msg.seq,
@@ -438,6 +442,13 @@ class Store:
         """Every row's rowid and whether it is in conflict: what changed, cheaply."""
         return {int(r): bool(c) for r, c in self._conn.execute("SELECT rowid, conflict FROM messages")}
 
+    def sent_seqs(self, origin: str, limit: int) -> list[int]:
+        """The numbers of ``origin``'s messages committed here, newest first."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT seq FROM messages WHERE origin=? AND local=1 ORDER BY seq DESC LIMIT ?", (origin, limit)
+        )
+        return [int(r[0]) for r in rows]
+
     def data_version(self) -> int:
         """Changes whenever another connection (the daemon, the CLI) commits: a cheap
         "is there news?" for pollers."""
@@ -595,74 +606,3 @@ class Store:
 
 def _json(summary: Mapping[str, int]) -> str:
     return json.dumps(dict(summary))
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.Error:
-                self._rollback()  # a COMMIT that fails (a full disk) leaves the transaction open
-                raise
-        else:
-            self._rollback()
-
-    def _rollback(self) -> None:
-        # SQLite may have rolled back already (it does on SQLITE_FULL): a second
-        # ROLLBACK would raise "no transaction is active" and hide the real error.
-        if self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
-
-
-def _schema_1(db: sqlite_utils.Database) -> None:
-    db.table("messages").create(
-        {
-            "origin": str,
-            "seq": int,
-            "digest": str,
-            "key_id": int,
-            "kind": str,
-            "priority": int,
-            "exercise": int,
-            "created": str,
-            "received_at": str,
-            "wire": bytes,
-            "local": int,
-            "conflict": int,
-            "transmitted_at": str,
-            "read_at": str,
-            "ref": str,
-        },
-        not_null={"origin", "seq", "digest", "key_id", "kind", "priority", "wire", "received_at"},
-    )
-    db.table("messages").create_index(["origin", "seq", "digest"], unique=True)
-    db.table("messages").create_index(["local", "transmitted_at"])
-    db.table("messages").create_index(["received_at"])
-    db.table("origins").create({"origin": str, "contiguous": int, "max_seq": int}, pk="origin")
-    db.table("receipts").create(
-        {"origin": str, "seq": int, "node": str, "level": str, "at": str}, pk=("origin", "seq", "node", "level")
-    )
-    db.table("state").create({"key": str, "value": str}, pk="key")
-
-
-def _schema_2(db: sqlite_utils.Database) -> None:
-    db.table("messages").create_index(["ref"])
-
-
-def _schema_3(db: sqlite_utils.Database) -> None:
-    db.table("quarantine").create(
-        {"origin": str, "seq": int, "digest": str, "key_id": int, "wire": bytes, "reason": str, "at": str},
-        pk=("origin", "seq", "digest"),
-    )
-
-
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _schema_1, 2: _schema_2, 3: _schema_3}
