@@ -21,7 +21,6 @@ from relay.core.model import (
     Message,
     MessageRef,
     Priority,
-    parse_enum,
 )
 from relay.errors import LocalError, ValidationError
 
@@ -109,7 +108,7 @@ def _values(kind: Kind, text: str | None, raw: dict[str, str], when: datetime) -
 
 def _is_function(name: str) -> bool:
     try:
-        parse_enum(Function, name, "funksjon")
+        Function.parse(name)
     except ValidationError:
         return False
     return True
