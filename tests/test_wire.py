@@ -1,6 +1,6 @@
 """Wire format 1: golden vectors, round trips, hostile input, verification, validation.
 
-The decoding invariant under test (style.md, "Errors"): anything handed to
+The decoding invariant under test (the error tree of ``relay.errors``): anything handed to
 ``wire.decode`` returns a verified ``SignedMessage`` or raises ``DecodeError``
 (``VerificationError`` is a subclass), never any other exception.
 """

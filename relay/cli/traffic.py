@@ -156,7 +156,7 @@ def compose_and_commit(
     store = h.store()
     try:
         # The header's clock flag: a receiver shows the time of a message from an
-        # unsynchronised clock as unsure (design question 4).  Unknown counts as synced.
+        # unsynchronised clock as unsure.  Unknown counts as synced.
         synced = clock_synchronised() is not False
 
         def build(seq: int) -> wire.SignedMessage:

@@ -1,4 +1,4 @@
-"""The message model of domain.md as typed, immutable, validated objects.
+"""The message model as typed, immutable, validated objects.
 
 A ``Message`` is created through ``Message.create`` (which validates and
 normalises) or by the wire decoder.  Field values are ``str``, ``int``,
