@@ -1,4 +1,4 @@
-"""LoRa time on air against the table in /work/shared/docs/meshtastic-facts.md."""
+"""LoRa time on air against a reference table worked out from Semtech AN1200.13's formula."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from relay.core.airtime import (
     time_on_air,
 )
 
-# meshtastic-facts.md, "Airtime (Semtech AN1200.13)": milliseconds for 10, 200 and 231 application bytes.
+# Time on air by Semtech AN1200.13, written down apart from relay.core.airtime's arithmetic:
+# milliseconds for 10, 200 and 231 application bytes.
 TABLE = {
     "SHORT_FAST": (40, 181, 204),
     "MEDIUM_FAST": (140, 570, 642),

@@ -41,6 +41,7 @@ from relay.core import wire
 from relay.core.airtime import packet_airtime
 from relay.core.model import Kind, Message
 from relay.deploy import firmware as fw
+from relay.deploy import schema
 from relay.edge import dictionaries
 from relay.edge.home import Home
 from relay.errors import ConfigError
@@ -128,7 +129,7 @@ def test_every_key_is_a_field_of_the_meshtastic_protobufs(plan: fw.RegionPlan) -
     profile = clientonly_pb2.DeviceProfile.DESCRIPTOR.fields_by_name
     for site in plan.sites:
         node = fw.parse_yaml((NODES_DIR / f"{site.id}.yaml").read_text(encoding="utf-8"))
-        assert all(fw.PROFILE_KEYS[key] in profile for key in node)
+        assert all(schema.PROFILE_KEYS[key] in profile for key in node)
         for top, descriptor in roots.items():
             for section, values in node[top].items():
                 message = descriptor.fields_by_name[section].message_type
@@ -137,7 +138,7 @@ def test_every_key_is_a_field_of_the_meshtastic_protobufs(plan: fw.RegionPlan) -
                     assert field is not None, f"{site.id}: {top}.{section}.{name}"
                     if field.enum_type is not None:
                         assert value in field.enum_type.values_by_name, f"{site.id}: {section}.{name}={value}"
-        assert fw.schema_problems(node) == []
+        assert schema.schema_problems(node) == []
 
 
 def test_the_schema_check_finds_unknown_keys_values_and_types(plan: fw.RegionPlan) -> None:
@@ -148,7 +149,7 @@ def test_the_schema_check_finds_unknown_keys_values_and_types(plan: fw.RegionPla
     node["config"]["radio"] = {}
     node["module_config"]["telemetry"]["device_update_interval"] = -1
     node["channels"] = []
-    problems = fw.schema_problems(node)
+    problems = schema.schema_problems(node)
     assert any("config.lora.modem_speed is not a field of meshtastic.protobuf.Config.LoRaConfig" in p for p in problems)
     assert any("config.device.role: 'BASE_STATION' is not one of" in p for p in problems)
     assert "config.bluetooth.enabled: 'no' is not true/false" in problems

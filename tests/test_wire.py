@@ -1,6 +1,6 @@
 """Wire format 1: golden vectors, round trips, hostile input, verification, validation.
 
-The decoding invariant under test (style.md, "Errors"): anything handed to
+The decoding invariant under test (the error tree of ``relay.errors``): anything handed to
 ``wire.decode`` returns a verified ``SignedMessage`` or raises ``DecodeError``
 (``VerificationError`` is a subclass), never any other exception.
 """
@@ -8,7 +8,7 @@ The decoding invariant under test (style.md, "Errors"): anything handed to
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -387,6 +387,10 @@ def test_golden_decode(
 @pytest.mark.parametrize(("sender", "message", "body", "signature"), VECTORS)
 def test_golden_peek(sender: str, message: Message, body: bytes, signature: bytes) -> None:
     assert wire.peek(body + signature) == wire.Peek(SIGNERS[sender].key_id, message.seq, message.kind, message.priority)
+
+
+def test_header_layout_names_every_header_field_in_order() -> None:
+    assert [slot.name for slot in wire.HEADER_LAYOUT] == [f.name for f in fields(wire.Header)]
 
 
 # --- round trips ---------------------------------------------------------------

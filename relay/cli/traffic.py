@@ -21,7 +21,6 @@ from relay.core.model import (
     Message,
     MessageRef,
     Priority,
-    parse_enum,
 )
 from relay.errors import LocalError, ValidationError
 
@@ -109,7 +108,7 @@ def _values(kind: Kind, text: str | None, raw: dict[str, str], when: datetime) -
 
 def _is_function(name: str) -> bool:
     try:
-        parse_enum(Function, name, "funksjon")
+        Function.parse(name)
     except ValidationError:
         return False
     return True
@@ -157,7 +156,7 @@ def compose_and_commit(
     store = h.store()
     try:
         # The header's clock flag: a receiver shows the time of a message from an
-        # unsynchronised clock as unsure (design question 4).  Unknown counts as synced.
+        # unsynchronised clock as unsure.  Unknown counts as synced.
         synced = clock_synchronised() is not False
 
         def build(seq: int) -> wire.SignedMessage:

@@ -21,7 +21,6 @@ from relay.core.model import (
     MessageRef,
     Priority,
     StatusRow,
-    parse_enum,
 )
 from relay.errors import ValidationError
 
@@ -78,8 +77,8 @@ def status_rows(value: object) -> list[StatusRow]:
         level, _, note = str(spec).partition(":")
         rows.append(
             StatusRow(
-                parse_enum(Function, str(name), "funksjon"),  # type: ignore[arg-type]
-                parse_enum(Level, level, "nivå"),  # type: ignore[arg-type]
+                Function.parse(str(name)),
+                Level.parse(level),
                 note.strip() or None,
             )
         )

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from relay.core.airtime import MAX_APP_PAYLOAD
 from relay.core.bits import BitReader, BitWriter
-from relay.core.model import NODE_ID_RE
+from relay.core.nodeid import read_node, write_node
 from relay.core.signing import SIGNATURE_BYTES, SUMMARY_CONTEXT, verify
 from relay.errors import DecodeError
 
@@ -359,30 +359,6 @@ class Request:
             mask = r.read(MAX_FRAGMENTS) if r.read_bool() else None
             wants.append(Want(origin, seq, mask))
         return cls(kid, tuple(wants))
-
-
-NODE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
-
-def write_node(w: BitWriter, node: str) -> None:
-    """A node id in 3 bits of length and 6 bits a character (MOD: 21 bits)."""
-    w.write(len(node) - 1, 3)
-    for ch in node:
-        w.write(NODE_CHARS.index(ch), 6)
-
-
-def read_node(r: BitReader) -> str:
-    length = r.read(3) + 1
-    chars = []
-    for _ in range(length):
-        index = r.read(6)
-        if index >= len(NODE_CHARS):
-            raise DecodeError("invalid node id", "malformed")
-        chars.append(NODE_CHARS[index])
-    node = "".join(chars)
-    if not NODE_ID_RE.match(node):
-        raise DecodeError("invalid node id", "malformed")
-    return node
 
 
 # BUNDLE: whole messages sent as answers (repair and forwarding), packed to fill

@@ -1,4 +1,4 @@
-"""The message model of domain.md as typed, immutable, validated objects.
+"""The message model as typed, immutable, validated objects.
 
 A ``Message`` is created through ``Message.create`` (which validates and
 normalises) or by the wire decoder.  Field values are ``str``, ``int``,
@@ -15,6 +15,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
+from relay.core.kinds import (
+    SCHEMAS,
+    Answer,
+    FieldSpec,
+    FieldType,
+    Function,
+    InfoState,
+    Kind,
+    KindSpec,
+    Level,
+    ReceiptLevel,
+    RumourState,
+    StatusRow,
+    Value,
+    parse_enum,
+)
 from relay.errors import ValidationError
 
 MAX_TEXT_CHARS = 2000  # all free text of one message; 16 fragments carry about 3.5 KB
@@ -23,30 +39,6 @@ TIME_BITS = 24  # minutes since EPOCH: good until 2055
 MAX_SEQ = (1 << 32) - 1
 NOTICE_BYTES = 80  # a roster authority's revocation notice (``roster.Revocation``)
 NODE_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
-
-
-class Kind(Enum):
-    SITREP = "SITREP"
-    STATUS = "STATUS"
-    BISTAND = "BISTAND"
-    BISTANDSSVAR = "BISTANDSSVAR"
-    KVITTERING = "KVITTERING"
-    VARSEL = "VARSEL"
-    MOTE = "MØTE"
-    INFO = "INFO"
-    RYKTE = "RYKTE"
-    BESLUTNING = "BESLUTNING"
-    MELDING = "MELDING"
-    ROSTER = "ROSTER"  # the authority's revocation of a key, carried by any node
-
-    @classmethod
-    def parse(cls, text: str) -> Kind:
-        wanted = _fold(text)
-        for kind in cls:
-            if _fold(kind.value) == wanted:
-                return kind
-        names = ", ".join(k.value for k in cls if k.value != "ROSTER")  # written by «relay roster», not by hand
-        raise ValidationError(f"ukjent meldingstype {text!r} (gyldige: {names})")
 
 
 class Priority(Enum):
@@ -67,79 +59,7 @@ class Priority(Enum):
 
     @classmethod
     def parse(cls, text: str) -> Priority:
-        return _parse_enum(cls, text, "prioritet")  # type: ignore[return-value]
-
-
-class Function(Enum):
-    STROM = "STRØM"
-    VANN = "VANN"
-    AVLOP = "AVLØP"
-    MOBIL = "MOBIL"
-    INTERNETT = "INTERNETT"
-    NODNETT = "NØDNETT"
-    VEI = "VEI"
-    HELSE = "HELSE"
-    IKT = "IKT"
-    DRIVSTOFF = "DRIVSTOFF"
-
-    @classmethod
-    def parse(cls, text: str) -> Function:
-        return _parse_enum(cls, text, "funksjon")  # type: ignore[return-value]
-
-
-class Level(Enum):
-    GRONN = "GRØNN"
-    GUL = "GUL"
-    ROD = "RØD"
-    UKJENT = "UKJENT"
-
-    @classmethod
-    def parse(cls, text: str) -> Level:
-        return _parse_enum(cls, text, "nivå")  # type: ignore[return-value]
-
-
-class Answer(Enum):
-    INNVILGET = "INNVILGET"
-    DELVIS = "DELVIS"
-    AVSLATT = "AVSLÅTT"
-    VIDERESENDT = "VIDERESENDT"
-
-
-class ReceiptLevel(Enum):
-    MOTTATT = "MOTTATT"
-    LEST = "LEST"
-    UTFORT = "UTFØRT"
-
-
-class InfoState(Enum):
-    UTKAST = "UTKAST"
-    TIL_GODKJENNING = "TIL GODKJENNING"
-    GODKJENT = "GODKJENT"
-    PUBLISERT = "PUBLISERT"
-
-
-class RumourState(Enum):
-    AVKREFTET = "AVKREFTET"
-    BEKREFTET = "BEKREFTET"
-    UAVKLART = "UAVKLART"
-
-
-def _fold(text: str) -> str:
-    return text.strip().upper().replace("Ø", "O").replace("Å", "A").replace("Æ", "AE").replace("_", " ")
-
-
-def _parse_enum(cls: type[Enum], text: str, label: str) -> Enum:
-    wanted = _fold(text)
-    for member in cls:
-        if _fold(member.value) == wanted:
-            return member
-    names = ", ".join(m.value for m in cls)
-    raise ValidationError(f"ugyldig {label} {text!r} (gyldige: {names})")
-
-
-def parse_enum(cls: type[Enum], text: str, label: str) -> Enum:
-    """Parse an enum value the way an operator types it (case, ø/o, å/a folded)."""
-    return _parse_enum(cls, text, label)
+        return parse_enum(cls, text, "prioritet")
 
 
 # --- addressing --------------------------------------------------------------
@@ -209,14 +129,6 @@ def _role(text: str) -> str:
     return role
 
 
-def parse_sender(text: str) -> tuple[str, str | None]:
-    """'MOD' or 'kriseleder@MOD' -> (node, role)."""
-    if "@" in text:
-        role, _, node = text.partition("@")
-        return _node_id(node), _role(role)
-    return _node_id(text), None
-
-
 @dataclass(frozen=True, slots=True, order=True)
 class MessageRef:
     """A reference to another message: origin node and sequence, quoted as MOD-0007."""
@@ -236,192 +148,6 @@ class MessageRef:
 
     def __str__(self) -> str:
         return f"{self.origin}-{self.seq:04d}"
-
-
-# --- kind schemas ------------------------------------------------------------
-
-
-class FieldType(Enum):
-    TEXT = "text"
-    INT = "int"
-    BOOL = "bool"
-    TIME = "time"
-    ENUM = "enum"
-    ROWS = "rows"  # STATUS rows
-    NOTICE = "notice"  # NOTICE_BYTES signed by the roster authority
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    name: str
-    label: str  # Norwegian label shown to the operator
-    form: FieldType
-    optional: bool = False
-    enum: type[Enum] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class KindSpec:
-    kind: Kind
-    label: str
-    fields: tuple[FieldSpec, ...]
-    main_text: str | None  # the field that `text` fills and that lists show
-    needs_ref: bool = False
-
-    def field(self, name: str) -> FieldSpec:
-        for spec in self.fields:
-            if spec.name == name:
-                return spec
-        known = ", ".join(f.name for f in self.fields)
-        raise ValidationError(f"{self.kind.value} har ikke feltet {name!r} (felter: {known})")
-
-
-def _t(name: str, label: str, optional: bool = False) -> FieldSpec:
-    return FieldSpec(name, label, FieldType.TEXT, optional)
-
-
-def _i(name: str, label: str, optional: bool = False) -> FieldSpec:
-    return FieldSpec(name, label, FieldType.INT, optional)
-
-
-def _time(name: str, label: str, optional: bool = False) -> FieldSpec:
-    return FieldSpec(name, label, FieldType.TIME, optional)
-
-
-def _e(name: str, label: str, enum: type[Enum], optional: bool = False) -> FieldSpec:
-    return FieldSpec(name, label, FieldType.ENUM, optional, enum)
-
-
-# The order of kinds and of fields is part of wire format 1: append, never reorder.
-SCHEMAS: dict[Kind, KindSpec] = {
-    spec.kind: spec
-    for spec in (
-        KindSpec(
-            Kind.SITREP,
-            "Situasjonsrapport",
-            (
-                _i("report_no", "Rapport nr"),
-                _t("period", "Periode", True),
-                _t("situation", "Situasjon"),
-                _t("consequences", "Konsekvenser", True),
-                _t("actions_taken", "Tiltak iverksatt"),
-                _t("planned", "Planlagte tiltak", True),
-                _t("needs", "Behov"),
-                _t("assessment", "Vurdering", True),
-                _t("public_info", "Informasjon til publikum", True),
-                _time("next_report", "Neste rapport"),
-                _i("eps_count", "Antall på EPS", True),
-            ),
-            "situation",
-        ),
-        KindSpec(
-            Kind.STATUS,
-            "Kritiske funksjoner",
-            (FieldSpec("rows", "Funksjoner", FieldType.ROWS), _t("note", "Merknad", True)),
-            "note",
-        ),
-        KindSpec(
-            Kind.BISTAND,
-            "Anmodning om bistand",
-            (
-                _t("resource", "Ressurs"),
-                _i("quantity", "Antall"),
-                _t("task", "Oppdrag"),
-                _t("location", "Oppmøtested"),
-                _t("window", "Tidsrom"),
-                _t("contact", "Kontakt"),
-                _t("substitutes", "Alternativer", True),
-                _t("cost_basis", "Kostnadsdekning", True),
-            ),
-            "task",
-        ),
-        KindSpec(
-            Kind.BISTANDSSVAR,
-            "Svar på bistand",
-            (
-                _e("answer", "Svar", Answer),
-                _t("offer", "Tilbud"),
-                _time("eta", "Ankomst"),
-                _t("contact", "Kontakt"),
-                _t("conditions", "Vilkår", True),
-            ),
-            "offer",
-            needs_ref=True,
-        ),
-        KindSpec(Kind.KVITTERING, "Kvittering", (_e("level", "Nivå", ReceiptLevel),), None, needs_ref=True),
-        KindSpec(
-            Kind.VARSEL,
-            "Varsel",
-            (
-                _t("topic", "Tema"),
-                _t("validity", "Gyldighet"),
-                _t("actions", "Tiltak"),
-                FieldSpec("ack_required", "Krever kvittering", FieldType.BOOL),
-            ),
-            "topic",
-        ),
-        KindSpec(
-            Kind.MOTE,
-            "Møte",
-            (
-                _time("time", "Tidspunkt"),
-                _t("medium", "Sted/medium"),
-                _t("participants", "Deltakere"),
-                _t("agenda", "Agenda"),
-                _time("input_deadline", "Frist for innspill", True),
-            ),
-            "agenda",
-        ),
-        KindSpec(
-            Kind.INFO,
-            "Publikumsinformasjon",
-            (
-                _t("message", "Melding"),
-                _t("audience", "Målgruppe"),
-                _t("channel", "Kanal"),
-                _time("publish_at", "Publiseres"),
-                _e("state", "Tilstand", InfoState),
-            ),
-            "message",
-        ),
-        KindSpec(
-            Kind.RYKTE,
-            "Rykte",
-            (
-                _t("claim", "Påstand"),
-                _t("where_when", "Hvor og når"),
-                _t("facts", "Fakta"),
-                _t("response", "Anbefalt svar"),
-                _e("state", "Tilstand", RumourState),
-            ),
-            "claim",
-        ),
-        KindSpec(
-            Kind.BESLUTNING,
-            "Beslutning",
-            (_t("decision", "Beslutning"), _t("responsible", "Ansvarlig"), _time("effective", "Iverksettes")),
-            "decision",
-        ),
-        KindSpec(Kind.MELDING, "Melding", (_t("subject", "Emne", True), _t("text", "Tekst")), "text"),
-        KindSpec(
-            Kind.ROSTER,
-            "Tilbakekalt nøkkel",
-            (FieldSpec("notice", "Tilbakekalling", FieldType.NOTICE), _t("node", "Node"), _t("reason", "Årsak", True)),
-            "reason",
-        ),
-    )
-}
-
-
-@dataclass(frozen=True, slots=True)
-class StatusRow:
-    function: Function
-    level: Level
-    note: str | None = None
-    eta_restore: datetime | None = None
-
-
-Value = str | int | bool | datetime | Enum | tuple[StatusRow, ...] | bytes
 
 
 # --- the message --------------------------------------------------------------
@@ -615,7 +341,7 @@ def _normalise(spec: FieldSpec, value: object, created: datetime) -> Value | Non
         assert spec.enum is not None
         if isinstance(value, spec.enum):
             return value
-        return _parse_enum(spec.enum, str(value), label)
+        return parse_enum(spec.enum, str(value), label)
     if spec.form is FieldType.NOTICE:
         if not isinstance(value, bytes) or len(value) != NOTICE_BYTES:
             raise ValidationError(f"{label}: forventet {NOTICE_BYTES} byte fra rosterautoriteten")
@@ -641,14 +367,18 @@ def _rows(value: object, created: datetime) -> tuple[StatusRow, ...]:
     return tuple(rows)
 
 
+# The kinds and their fields live in relay.core.kinds; these names stay importable from here.
 __all__ = [
     "ALL",
     "SCHEMAS",
     "Address",
     "Answer",
+    "FieldSpec",
+    "FieldType",
     "Function",
     "InfoState",
     "Kind",
+    "KindSpec",
     "Level",
     "Message",
     "MessageRef",
@@ -656,4 +386,6 @@ __all__ = [
     "ReceiptLevel",
     "RumourState",
     "StatusRow",
+    "Value",
+    "parse_enum",
 ]

@@ -3,6 +3,7 @@
 Layout and byte budget (typical SITREP from s01: ~10 + ~105 + 64 bytes)::
 
     header, bit-packed, zero-padded to a byte      ~8-12 bytes
+      (the first eight fields, through the sequence number, are HEADER_LAYOUT)
       4  format version (1)
       4  dictionary id (which text model coded the text)
       4  kind            2  priority       1  exercise (ØVELSE)   1  clock synced
@@ -32,7 +33,7 @@ from enum import Enum
 from typing import Any
 
 from relay.core.bits import BitReader, BitWriter
-from relay.core.frames import MAX_FRAGMENTS, MAX_MESSAGE_BYTES, read_node, write_node
+from relay.core.frames import MAX_FRAGMENTS, MAX_MESSAGE_BYTES
 from relay.core.model import (
     GROUPS,
     MAX_TEXT_CHARS,
@@ -55,6 +56,7 @@ from relay.core.model import (
     minutes_since_epoch,
     texts_of,
 )
+from relay.core.nodeid import read_node, write_node
 from relay.core.roster import Roster
 from relay.core.signing import KEY_ID_BITS, MESSAGE_CONTEXT, SIGNATURE_BYTES, Signer, verify
 from relay.core.textmodel import TextModel
@@ -66,8 +68,8 @@ MAX_WIRE_BYTES = 4096  # far above what 16 fragments carry; bounds hostile input
 SEQ_K = 6
 INT_K = 3
 DELTA_K = 6
-KINDS = list(Kind)
-PRIORITIES = list(Priority)
+KINDS = tuple(Kind)
+PRIORITIES = tuple(Priority)
 FUNCTIONS = list(Function)
 LEVELS = list(Level)
 
@@ -105,6 +107,84 @@ class Peek:
     priority: Priority
 
 
+# --- the header ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Header:
+    """The fields every message starts with, in wire order (``HEADER_LAYOUT``)."""
+
+    version: int
+    dictionary: int
+    kind: Kind
+    priority: Priority
+    exercise: bool
+    clock_synced: bool
+    key_id: int
+    seq: int
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One header field: ``bits`` wide, or an Exp-Golomb code of order ``golomb_k``."""
+
+    name: str
+    bits: int = 0
+    golomb_k: int | None = None
+    choices: tuple[Any, ...] = ()  # an enum field travels as its index in these
+    flag: bool = False  # a bool field travels as one bit
+
+
+# The header layout, the one place that states it: the ``Header`` fields in wire order.
+HEADER_LAYOUT = (
+    _Slot("version", 4),
+    _Slot("dictionary", 4),
+    _Slot("kind", 4, choices=KINDS),
+    _Slot("priority", 2, choices=PRIORITIES),
+    _Slot("exercise", 1, flag=True),
+    _Slot("clock_synced", 1, flag=True),
+    _Slot("key_id", KEY_ID_BITS),
+    _Slot("seq", golomb_k=SEQ_K),
+)
+
+
+def _write_header(w: BitWriter, header: Header) -> None:
+    for slot in HEADER_LAYOUT:
+        value = getattr(header, slot.name)
+        raw = slot.choices.index(value) if slot.choices else int(value)
+        if slot.golomb_k is None:
+            w.write(raw, slot.bits)
+        else:
+            w.write_golomb(raw, slot.golomb_k)
+
+
+def _read_header(r: BitReader) -> Header:
+    """Read the header, checking each field as it comes (the version before anything else)."""
+    values: dict[str, Any] = {}
+    for slot in HEADER_LAYOUT:
+        raw = r.read(slot.bits) if slot.golomb_k is None else r.read_golomb(slot.golomb_k)
+        if slot.name == "version" and raw != FORMAT_VERSION:
+            raise DecodeError(f"unsupported format version {raw}", "unsupported_version")
+        if slot.choices and raw >= len(slot.choices):
+            raise DecodeError(f"unknown {slot.name}", "malformed")
+        values[slot.name] = slot.choices[raw] if slot.choices else bool(raw) if slot.flag else raw
+    return Header(**values)
+
+
+def _peek_header(data: bytes) -> Header:
+    return _read_header(BitReader(data[: MIN_HEADER_BYTES + 8]))
+
+
+def _dictionary(dictionaries: Mapping[int, Dictionary], header: Header) -> Dictionary:
+    dictionary = dictionaries.get(header.dictionary)
+    if dictionary is None:
+        raise DecodeError(f"unknown dictionary {header.dictionary}", "unknown_dictionary")
+    return dictionary
+
+
+# --- messages -----------------------------------------------------------------
+
+
 def encode(msg: Message, signer: Signer, dictionary: Dictionary) -> SignedMessage:
     body = encode_body(msg, signer.key_id, dictionary)
     if len(body) + SIGNATURE_BYTES > MAX_MESSAGE_BYTES:
@@ -118,14 +198,8 @@ def encode(msg: Message, signer: Signer, dictionary: Dictionary) -> SignedMessag
 
 def encode_body(msg: Message, kid: int, dictionary: Dictionary) -> bytes:
     w = BitWriter()
-    w.write(FORMAT_VERSION, 4)
-    w.write(dictionary.id, 4)
-    w.write(KINDS.index(msg.kind), 4)
-    w.write(PRIORITIES.index(msg.priority), 2)
-    w.write_bool(msg.exercise)
-    w.write_bool(msg.clock_synced)
-    w.write(kid, KEY_ID_BITS)
-    w.write_golomb(msg.seq, SEQ_K)
+    header = Header(FORMAT_VERSION, dictionary.id, msg.kind, msg.priority, msg.exercise, msg.clock_synced, kid, msg.seq)
+    _write_header(w, header)
     created = minutes_since_epoch(msg.created)
     w.write(created, TIME_BITS)
     _write_address(w, msg.to)
@@ -146,19 +220,8 @@ def encode_body(msg: Message, kid: int, dictionary: Dictionary) -> bytes:
 
 def peek(data: bytes) -> Peek:
     """Read key id, sequence, kind and priority; raise DecodeError if impossible."""
-    r = BitReader(data[: MIN_HEADER_BYTES + 8])
-    version = r.read(4)
-    if version != FORMAT_VERSION:
-        raise DecodeError(f"unsupported format version {version}", "unsupported_version")
-    r.read(4)
-    kind_index = r.read(4)
-    if kind_index >= len(KINDS):
-        raise DecodeError("unknown kind", "malformed")
-    priority = PRIORITIES[r.read(2)]
-    r.read(2)
-    kid = r.read(KEY_ID_BITS)
-    seq = r.read_golomb(SEQ_K)
-    return Peek(kid, seq, KINDS[kind_index], priority)
+    header = _peek_header(data)
+    return Peek(header.key_id, header.seq, header.kind, header.priority)
 
 
 def decode(data: bytes, roster: Roster, dictionaries: Mapping[int, Dictionary]) -> SignedMessage:
@@ -167,10 +230,8 @@ def decode(data: bytes, roster: Roster, dictionaries: Mapping[int, Dictionary]) 
         raise DecodeError("message too short", "truncated")
     if len(data) > MAX_WIRE_BYTES:
         raise DecodeError("message too long", "too_long")
-    head = peek(data)
-    dictionary = dictionaries.get(data[0] & 0x0F)
-    if dictionary is None:
-        raise DecodeError(f"unknown dictionary {data[0] & 0x0F}", "unknown_dictionary")
+    head = _peek_header(data)
+    dictionary = _dictionary(dictionaries, head)
     entry = roster.key_entry(head.key_id)
     body, signature = data[:-SIGNATURE_BYTES], data[-SIGNATURE_BYTES:]
     if not verify(entry.public_key, signature, MESSAGE_CONTEXT + body):
@@ -185,13 +246,7 @@ def decode(data: bytes, roster: Roster, dictionaries: Mapping[int, Dictionary]) 
 
 def _decode_body(body: bytes, origin: str, dictionary: Dictionary) -> Message:
     r = BitReader(body)
-    r.read(8)
-    kind = KINDS[r.read(4)]
-    priority = PRIORITIES[r.read(2)]
-    exercise = r.read_bool()
-    clock_synced = r.read_bool()
-    r.read(KEY_ID_BITS)
-    seq = r.read_golomb(SEQ_K)
+    header = _read_header(r)
     created_min = r.read(TIME_BITS)
     created = from_minutes(created_min)
     to = _read_address(r)
@@ -201,7 +256,7 @@ def _decode_body(body: bytes, origin: str, dictionary: Dictionary) -> Message:
     ref = MessageRef(read_node(r), r.read_golomb(SEQ_K)) if has_ref else None
     slots: list[tuple[str, Any]] = []
     text_count = int(has_incident) + int(has_approved)
-    for spec in SCHEMAS[kind].fields:
+    for spec in SCHEMAS[header.kind].fields:
         value, n_texts = _read_field(r, spec, created_min)
         slots.append((spec.name, value))
         text_count += n_texts
@@ -219,20 +274,20 @@ def _decode_body(body: bytes, origin: str, dictionary: Dictionary) -> Message:
             fields[name] = value
     try:
         return Message.create(
-            kind=kind,
+            kind=header.kind,
             origin=origin,
-            seq=seq,
+            seq=header.seq,
             created=created,
             fields=fields,
-            priority=priority,
-            exercise=exercise,
+            priority=header.priority,
+            exercise=header.exercise,
             to=to,
             sender_role=sender_role,
             incident=incident,
             expires=expires,
             ref=ref,
             approved_by=approved_by,
-            clock_synced=clock_synced,
+            clock_synced=header.clock_synced,
         )
     except ValidationError as exc:
         raise DecodeError(f"invalid content: {exc}", "invalid_content") from None
@@ -364,7 +419,5 @@ def parse_verified(data: bytes, origin: str, dictionaries: Mapping[int, Dictiona
     Only for the store's own rows: a key revoked later must not make the log
     unreadable.  Bytes from anywhere else go through ``decode``.
     """
-    dictionary = dictionaries.get(data[0] & 0x0F)
-    if dictionary is None:
-        raise DecodeError(f"unknown dictionary {data[0] & 0x0F}", "unknown_dictionary")
+    dictionary = _dictionary(dictionaries, _peek_header(data))
     return _decode_body(data[:-SIGNATURE_BYTES], origin, dictionary)

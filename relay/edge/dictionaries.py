@@ -3,7 +3,7 @@
 A dictionary id is forever: once messages exist that name id N, the model
 behind N must never change, or every node would decode garbage.  A new model
 gets a new id and ships beside the old ones, so a node that was offline when
-it shipped still decodes both (design question 8).
+it shipped still decodes both.
 """
 
 from __future__ import annotations

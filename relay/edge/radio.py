@@ -44,6 +44,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from enum import Enum
 from functools import cache
 from types import SimpleNamespace
 from typing import Any
@@ -177,6 +178,16 @@ def _bounded(call: Any, timeout: float, what: str) -> None:
 # --- the transport ----------------------------------------------------------------------
 
 
+class LinkState(Enum):
+    """Where the link thread is; ``close`` ends in CLOSED.  Never serialised: the
+    daemon's status tells the link's state from ``connected`` and ``link_detail``."""
+
+    CONNECTING = "connecting"  # opening the interface and running the config handshake
+    CONNECTED = "connected"  # handshake done: frames flow (while the interface stays connected)
+    DOWN = "down"  # the open failed or the link dropped; ``link_detail`` says why
+    CLOSED = "closed"
+
+
 class MeshtasticTransport:
     """A Meshtastic device as the daemon's ``Transport``."""
 
@@ -202,7 +213,7 @@ class MeshtasticTransport:
         self._jobs: queue.Queue[tuple[Any, bytes, int] | None] = queue.Queue()
         self._lock = threading.Lock()
         self._iface: Any = None
-        self._state = "connecting"
+        self._state = LinkState.CONNECTING
         self._detail: str | None = None
         self._lost = threading.Event()
         self._closing = threading.Event()
@@ -222,13 +233,13 @@ class MeshtasticTransport:
     @property
     def connected(self) -> bool:
         iface = self._iface
-        return self._state == "connected" and iface is not None and iface.isConnected.is_set()
+        return self._state is LinkState.CONNECTED and iface is not None and iface.isConnected.is_set()
 
     @property
     def link_detail(self) -> str | None:
         """Why the link is down or sending paused; None when all is well."""
         paused = self._paused_until - time.monotonic()
-        if self._state == "connected" and paused > 0:
+        if self._state is LinkState.CONNECTED and paused > 0:
             return f"duty cycle: sending paused for {paused:.0f} s"
         return self._detail
 
@@ -275,7 +286,7 @@ class MeshtasticTransport:
             if thread.is_alive():
                 thread.join(CLOSE_TIMEOUT_S)
         self._drop(self._iface)
-        self._state = "closed"
+        self._state = LinkState.CLOSED
         if not self._started:
             return
         with contextlib.suppress(Exception):
@@ -289,17 +300,17 @@ class MeshtasticTransport:
     def _run_link(self) -> None:
         delay = self.min_backoff
         while not self._closing.is_set():
-            self._set_state("connecting", None)
+            self._set_state(LinkState.CONNECTING, None)
             iface, error = self._open()
             if iface is None:
-                self._set_state("down", error)
+                self._set_state(LinkState.DOWN, error)
                 log.warning("radio %s: %s; retrying in %.0f s", self.url, error, delay)
                 if self._closing.wait(delay):
                     break
                 delay = min(delay * 2, self.max_backoff)
                 continue
             up_since = time.monotonic()
-            self._set_state("connected", None)
+            self._set_state(LinkState.CONNECTED, None)
             name = self.modem.name if self.modem else "unknown modem settings"
             log.info("radio connected: %s (node %s, %s)", self.url, _node_name(iface), name)
             reason = self._watch(iface)
@@ -308,7 +319,7 @@ class MeshtasticTransport:
                 break
             if time.monotonic() - up_since > self.max_backoff:
                 delay = self.min_backoff  # it held for a while: start the backoff afresh
-            self._set_state("down", reason)
+            self._set_state(LinkState.DOWN, reason)
             log.warning("radio link lost (%s); reconnecting in %.0f s", reason, delay)
             if self._closing.wait(delay):
                 break
@@ -366,7 +377,7 @@ class MeshtasticTransport:
         if iface is not None:
             _bounded(iface.close, CLOSE_TIMEOUT_S, "closing the radio interface")
 
-    def _set_state(self, state: str, detail: str | None) -> None:
+    def _set_state(self, state: LinkState, detail: str | None) -> None:
         self._state = state
         self._detail = detail
 
