@@ -1557,10 +1557,22 @@ def test_log_in_english(logbook: Path) -> None:
 
 def test_demo() -> None:
     lines = ok(relay_cli(*sh("demo --pace 0")))
-    assert lines[:3] == [
+    assert lines[:15] == [
         "Modum-øvelsen: dataangrep i Modum. Modum mister sambandet 0:30-2:30 og sender likevel.",
         "",
+        "Noder:",  # the ids the timeline uses, and whom they stand for, once
+        "  RIN  Ringerike kommune",
+        "  HOL  Hole kommune",
+        "  JEV  Jevnaker kommune",
+        "  MOD  Modum kommune",
+        "  KRO  Krødsherad kommune",
+        "  SIG  Sigdal kommune",
+        "  SF   Statsforvalteren",
+        "  POL  Politikontakt",
+        "  REP  Repeater Vikersundkollen (repeater, lagrer ikke)",
+        "",
         "[0:05:00] MOD sender MOD-0001 SITREP HASTER til ALLE",
+        "[0:05:01] RIN mottok MOD-0001 (SITREP fra MOD)",
     ]
     received = [re.fullmatch(r"\[\d:\d\d:\d\d\] ([A-Z]+) mottok MOD-0001 \(SITREP fra MOD\)", line) for line in lines]
     assert sorted(m.group(1) for m in received if m) == sorted(["RIN", "HOL", "JEV", "KRO", "SIG", "SF", "POL"])
@@ -1574,6 +1586,7 @@ def test_demo_of_the_field_plan() -> None:
     assert "Alle lagre er like" in lines[-2]
     hills = [line for line in lines if line.endswith("(kun radio)")]
     assert [line.split()[0] for line in hills] == ["GYR", "NFJ"]
+    assert [line.split()[0] for line in lines if line.endswith("(repeater, lagrer ikke)")] == ["GYR", "NFJ"]
 
 
 def test_demo_json() -> None:

@@ -153,8 +153,9 @@ def test_relay_sim_run_reports_radio_airtime_and_ip_frames_apart(tmp_path: Path)
     path = tmp_path / "gateways.toml"
     path.write_text(GATEWAYS.format(seed=1), encoding="utf-8")
     lines = ok(relay_cli("sim", "run", path))
-    sf = next(line for line in lines if line.strip().startswith("SF "))
-    assert sf.split()[1:3] == ["0.0s", "0"] and sf.endswith("(kun IP)")  # no airtime, no packets
+    assert "  SF   SF (bare IP)" in lines  # the legend
+    sf = next(line for line in lines if line.strip().startswith("SF ") and line.endswith("(kun IP)"))
+    assert sf.split()[1:3] == ["0.0s", "0"]  # no airtime, no packets
     assert any(line.startswith("Sendetid på radio i alt: ") for line in lines)
     ip = next(line for line in lines if line.startswith("IP-rammer gjennom megleren: "))
     assert int(ip.split(": ")[1].split()[0]) > 0 and ip.endswith("ingen sendetid")

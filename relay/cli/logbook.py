@@ -194,7 +194,7 @@ DEMOS = {
 def demo(as_json: bool, pace: float | None, name: str) -> None:
     """Spill av Modum-øvelsen: åtte noder, Modum avskåret i to timer, så samlet igjen."""
     from relay.sim import scenario as scenario_mod
-    from relay.sim.report import print_summary, timeline_printer
+    from relay.sim.report import print_legend, print_summary, timeline_printer
     from relay.sim.runner import Simulation
 
     source = resources.files("relay.data.scenarios").joinpath(f"{name}.toml")
@@ -210,6 +210,7 @@ def demo(as_json: bool, pace: float | None, name: str) -> None:
     if not as_json:
         echo(tr(*DEMOS[name]))
         echo("")
+        print_legend(scenario, echo)
     report = Simulation(scenario, timeline=None if as_json else timeline_printer(echo)).run()
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))

@@ -155,10 +155,12 @@ def sim() -> None:
 def sim_run(scenario_file: Path, as_json: bool) -> None:
     """Kjør et scenario og vis hva som skjer, minutt for minutt."""
     from relay.sim import scenario as scenario_mod
-    from relay.sim.report import print_summary, timeline_printer
+    from relay.sim.report import print_legend, print_summary, timeline_printer
     from relay.sim.runner import Simulation
 
     scenario = scenario_mod.load(scenario_file)
+    if not as_json:
+        print_legend(scenario, click.echo)
     simulation = Simulation(scenario, timeline=None if as_json else timeline_printer(click.echo))
     report = simulation.run()
     if as_json:
@@ -202,6 +204,11 @@ def hw_sim(scenario_file: Path, speedup: float, use_pty: bool, control_path: Pat
     from relay.sim import scenario as scenario_mod
 
     scenario = scenario_mod.load(scenario_file)
+    if speedup != 1.0:  # stdout is the endpoints' JSON: the pairing goes to stderr
+        click.echo(
+            f"relay hw-sim: mediet går {speedup:g} ganger fortere; start daemonene med --time-scale {speedup:g}",
+            err=True,
+        )
     asyncio.run(serve(scenario, speedup, use_pty, control_path, lambda endpoint: click.echo(endpoint.to_json())))
 
 
@@ -221,8 +228,7 @@ def hw_sim(scenario_file: Path, speedup: float, use_pty: bool, control_path: Pat
     "--time-scale",
     type=click.FloatRange(min=0, min_open=True),
     default=1.0,
-    hidden=True,
-    help="Kjør protokollens tidtakere N ganger fortere (bare mot «relay hw-sim --speedup N»).",
+    help="Kjør protokollens tidtakere N ganger fortere: bare mot «relay hw-sim --speedup N», med samme N.",
 )
 def daemon(radio: str | None, broker: str | None, verbose: bool, time_scale: float) -> None:
     """Broen: sender det lageret har over radio og IP, lagrer det som høres (for systemd; logger til stderr)."""

@@ -14,6 +14,17 @@ def clock(seconds: float) -> str:
     return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+def print_legend(scenario: Scenario, echo: Echo) -> None:
+    """The node ids the timeline uses, and whom each stands for, once at the top."""
+    width = max(len(n.id) for n in scenario.nodes)
+    echo("Noder:")
+    for node in scenario.nodes:
+        what = " (repeater, lagrer ikke)" if node.radio_only else " (bare IP)" if not node.radio else ""
+        what += " (radio og IP)" if node.radio and node.id in scenario.ip else ""
+        echo(f"  {node.id:<{width}}  {node.name}{what}")
+    echo("")
+
+
 def timeline_printer(echo: Echo) -> Callable[[float, str], None]:
     def emit(t: float, text: str) -> None:
         echo(f"[{clock(t)}] {text}")
