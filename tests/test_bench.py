@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from relay import bench, bench_lxmf, bench_sync
+from relay.bench import lxmf as bench_lxmf
+from relay.bench import size as bench_size
+from relay.bench import sync as bench_sync
 from relay.cli.main import cli
 from relay.core.airtime import LONG_FAST, packet_airtime, time_on_air
 from relay.sim import scenario as sc
@@ -51,7 +53,7 @@ def size_json(corpus: Path) -> tuple[dict[str, object], str]:
 def test_bench_size_without_the_extra_has_null_lxmf_fields_and_says_so(
     corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bench, "lxmf_available", lambda: False)
+    monkeypatch.setattr(bench_size, "lxmf_available", lambda: False)
     report, stderr = size_json(corpus)
     files: list[dict[str, object]] = report["files"]  # type: ignore[assignment]
     assert len(files) == 2
@@ -96,15 +98,15 @@ def test_rnode_frames() -> None:
 
 def test_meshtastic_text_is_utf8_in_chunks_of_at_most_200_bytes() -> None:
     text = "a" + "ø" * 150  # 301 bytes; byte 200 falls inside an ø
-    chunks = bench.meshtastic_text_chunks(text)
+    chunks = bench_size.meshtastic_text_chunks(text)
     assert [len(c) for c in chunks] == [199, 102]
     assert "".join(c.decode("utf-8") for c in chunks) == text
-    assert [len(c) for c in bench.meshtastic_text_chunks("x" * 450)] == [200, 200, 50]
-    assert bench.meshtastic_text_chunks("") == []
+    assert [len(c) for c in bench_size.meshtastic_text_chunks("x" * 450)] == [200, 200, 50]
+    assert bench_size.meshtastic_text_chunks("") == []
 
 
 def test_meshtastic_text_fields_for_a_known_text() -> None:
-    report = bench.size_report([("s01.txt", S01)], lxmf=False)
+    report = bench_size.size_report([("s01.txt", S01)], lxmf=False)
     row: dict[str, object] = report["files"][0]  # type: ignore[index]
     assert row["text_bytes"] == 292
     assert row["meshtastic_text_bytes"] == 292

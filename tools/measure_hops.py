@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from relay import bench_sync  # noqa: E402
+from relay.bench import sync as bench_sync  # noqa: E402
 from relay.sim import scenario as sc  # noqa: E402
 
 HILLS = ("GYR", "NFJ")

@@ -22,7 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from relay import bench, bench_footprint, bench_sync
+from relay.bench import footprint as bench_footprint
+from relay.bench import size as bench_size
+from relay.bench import sync as bench_sync
 
 Progress = Callable[[str], None]
 
@@ -53,9 +55,9 @@ def quick(corpora: list[Corpus]) -> BenchConfig:
 
 def default_corpora(folders: list[Path]) -> list[Corpus]:
     """The shipped sample messages, then each folder given."""
-    out = [Corpus("relay/data/messages", bench.shipped_messages())]
+    out = [Corpus("relay/data/messages", bench_size.shipped_messages())]
     for folder in folders:
-        out.append(Corpus(str(folder), bench.files_in([folder])))
+        out.append(Corpus(str(folder), bench_size.files_in([folder])))
     return out
 
 
@@ -67,7 +69,9 @@ def run(cfg: BenchConfig, progress: Progress = lambda s: None) -> dict[str, Any]
     results: dict[str, Any] = {"meta": _meta(), "elapsed_s": {}}
     t = time.perf_counter()
     progress("size ...")
-    results["size"] = [{"corpus": c.name, **bench.size_report(c.texts, lxmf=cfg.lxmf)} for c in cfg.corpora if c.texts]
+    results["size"] = [
+        {"corpus": c.name, **bench_size.size_report(c.texts, lxmf=cfg.lxmf)} for c in cfg.corpora if c.texts
+    ]
     results["elapsed_s"]["size"] = round(time.perf_counter() - t, 1)
     t = time.perf_counter()
     results["sync"] = bench_sync.run_all(cfg.sync, progress)
@@ -91,7 +95,7 @@ def _meta() -> dict[str, Any]:
 
     commit = None
     try:
-        root = Path(__file__).resolve().parent.parent
+        root = Path(__file__).resolve().parents[2]  # the checkout: relay/bench/report.py
         done = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
         )
