@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from relay.bench import lxmf as bench_lxmf
+from relay.bench import meshes, sync_runs
 from relay.bench import size as bench_size
 from relay.bench import sync as bench_sync
 from relay.cli.main import cli
@@ -123,17 +124,17 @@ def test_meshtastic_text_fields_for_a_known_text() -> None:
 
 
 def test_geometric_meshes_are_connected_and_fixed_by_their_seed() -> None:
-    a, b = bench_sync.geometric(16, 1), bench_sync.geometric(16, 1)
+    a, b = meshes.geometric(16, 1), meshes.geometric(16, 1)
     assert a.links == b.links and len(a.nodes) == 16
-    hops = bench_sync.hops_from("N01", a.store_nodes, a.links)
+    hops = meshes.hops_from("N01", a.store_nodes, a.links)
     assert set(hops) == set(a.store_nodes)
     assert all(0.05 <= loss <= 0.3 for loss in a.links.values())
 
 
 def test_the_sync_benchmarks_run_on_tiny_parameters() -> None:
-    lossy = bench_sync._loss_run((0.4, 1, 2, 1800.0))
+    lossy = sync_runs._loss_run((0.4, 1, 2, 1800.0))
     assert lossy["converged"] and lossy["all_held_s"] >= lossy["lower_bound_s"] > 0
-    small = bench_sync._nodes_run((5, 1, 2, 1800.0))
+    small = sync_runs._nodes_run((5, 1, 2, 1800.0))
     assert small["converged"] and small["diameter"] >= 1
     idle = bench_sync.idle_utilization(bench_sync.QUICK)
     assert 0 < idle["utilization"] < 0.05
@@ -143,9 +144,9 @@ def test_the_sync_benchmarks_run_on_tiny_parameters() -> None:
 
 
 def test_repair_and_one_message_against_their_ideal() -> None:
-    one = bench_sync._one_message_run(1)
+    one = sync_runs._one_message_run(1)
     assert one["data_airtime_s"] >= one["ideal_airtime_s"] > 0
-    repair = bench_sync.repair_run(1)
+    repair = sync_runs.repair_run(1)
     assert repair["converged"]
     assert repair["on_air_bytes"] >= repair["data_bytes"] >= repair["missing_wire_bytes"] > 0
     assert repair["ideal_bytes"] >= repair["missing_wire_bytes"]
@@ -156,13 +157,13 @@ def test_repair_and_one_message_against_their_ideal() -> None:
 def test_the_loss_floor_counts_the_sends_an_omniscient_scheduler_needs(loss: float, sends: float) -> None:
     # A-B-C in a line: B needs one send from A, C one from B; each takes 1/(1 - loss) tries.
     chain = dataclasses.replace(
-        bench_sync.modum(),
+        meshes.modum(),
         nodes=tuple(sc.NodeSpec(n, n) for n in "ABC"),
         links={frozenset("AB"): loss, frozenset("BC"): loss},
     )
     one = packet_airtime(100, chain.preset)
 
-    floor = bench_sync.loss_floor_airtime(chain, [(100, {"A"}, {"B", "C"})], trials=4000)
+    floor = sync_runs.loss_floor_airtime(chain, [(100, {"A"}, {"B", "C"})], trials=4000)
 
     assert floor == pytest.approx(sends * one, rel=0.05)
 
