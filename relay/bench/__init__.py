@@ -12,5 +12,6 @@
   meshes, bursts of sends, hop counts);
 * ``footprint``: CLI latency, store queries at scale, the daemon's RSS and CPU;
 * ``report``: every benchmark in one run, written as report.md, plots and
-  results.json (``relay bench all``).
+  results.json (``relay bench all``);
+* ``plots``: the report's PNG plots (matplotlib, from the ``bench`` extra).
 """
