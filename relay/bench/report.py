@@ -285,52 +285,70 @@ def _size_section(results: dict[str, Any], plots: list[str]) -> list[str]:
             f"is unsigned).  LXMF: {s['lxmf']}.",
             "",
         ]
-        name = size_plot_name(size["corpus"])
-        if name in plots:
-            lines += [f"![Size and airtime per file, {size['corpus']}]({name})", ""]
+        lines += _image(plots, size_plot_name(size["corpus"]), f"Size and airtime per file, {size['corpus']}")
     return lines
 
 
 def _sync_section(results: dict[str, Any], plots: list[str]) -> list[str]:
     sync = results["sync"]
-    idle = sync["idle"]
-    lines = [
-        "## 2. Sync (virtual-time simulator, real SyncNodes and stores)",
-        "",
+    lines = ["## 2. Sync (virtual-time simulator, real SyncNodes and stores)", "", *_idle_lines(sync["idle"])]
+    if "repair" in sync:
+        lines += _repair_lines(sync["repair"])
+        lines += _one_message_lines(sync["repair"]["one_message"])
+    lines += _loss_lines(sync["loss"], plots)
+    lines += _nodes_lines(sync["nodes"], plots)
+    lines += _priority_lines(sync["priority"], plots)
+    return lines
+
+
+def _image(plots: list[str], name: str, alt: str) -> list[str]:
+    """The Markdown image of plot ``name``, when it was drawn."""
+    return [f"![{alt}]({name})", ""] if name in plots else []
+
+
+def _idle_lines(idle: dict[str, Any]) -> list[str]:
+    return [
         f"**Idle channel utilization**: {_pct(idle['utilization'])} (median over seeds, max "
         f"{_pct(idle['max'])}), the Modum region ({idle['nodes']} store nodes and a repeater, LONG_FAST), "
         f"{idle['hours']:g} h with one message.",
         "",
     ]
-    if "repair" in sync:
-        r = sync["repair"]
-        one = r["one_message"]
-        lines += [
-            "**Repair after Modum's two-hour partition** (median over seeds, every frame on the air from the heal "
-            f"until the stores agree): {r['missing_wire_bytes']:.0f} wire bytes were missing somewhere; the ideal (one "
-            "transmission per message Modum missed, two per message of Modum's) is "
-            f"{r['ideal_bytes']:.0f} bytes on air.  The repair put {r['on_air_bytes']:.0f} bytes on the air "
-            f"(data {r['data_bytes']:.0f}, summaries and requests {r['control_bytes']:.0f}): "
-            f"**{_x(r['ratio_vs_ideal'])}** the ideal in bytes, {_x(r['airtime_ratio_vs_ideal'])} in airtime "
-            f"(data frames alone {_x(r['data_ratio_vs_ideal'])}, {_x(r['data_airtime_ratio_vs_ideal'])}); "
-            f"{_x(r['ratio_vs_missing'])} the missing wire bytes.  The messages Modum itself missed "
-            f"({r['mod_missed_wire_bytes']:.0f} wire bytes) took {r['mod_missed_data_bytes']:.0f} bytes of data "
-            f"frames, **{_x(r['mod_missed_ratio'])}** ({_x(r['mod_missed_airtime_ratio'])} in airtime against one "
-            f"packet each: answers share packets).  Against the loss floor (an omniscient scheduler over the same "
-            f"lossy links, one message a packet, no control frames, no collisions: {_s(r['floor_airtime_s'])} of "
-            f"airtime) the repair took {_x(r['airtime_ratio_vs_floor'])} in all, "
-            f"{_x(r['data_airtime_ratio_vs_floor'])} in data frames, and Modum's part "
-            f"{_x(r['mod_missed_airtime_ratio_vs_floor'])}.  Converged {_s(r['converged_after_heal_s'])} after the "
-            f"heal (fresh messages go out with hop limit {r['relay_hops']}).",
-            "",
-            f"**One message to all 8** (MOD, after an idle hour): data airtime {_s(one['data_airtime_s'], 2)}, all "
-            f"frames {_s(one['all_airtime_s'], 2)}, ideal relay tree {_s(one['ideal_airtime_s'], 2)}: "
-            f"{_x(one['data_ratio_vs_ideal'])} (data), {_x(one['all_ratio_vs_ideal'])} (all); all 8 hold it after "
-            f"{_s(one['all_hold_after_s'])}.",
-            "",
-        ]
-    loss = sync["loss"]
-    lines += [
+
+
+def _repair_lines(r: dict[str, Any]) -> list[str]:
+    return [
+        "**Repair after Modum's two-hour partition** (median over seeds, every frame on the air from the heal "
+        f"until the stores agree): {r['missing_wire_bytes']:.0f} wire bytes were missing somewhere; the ideal (one "
+        "transmission per message Modum missed, two per message of Modum's) is "
+        f"{r['ideal_bytes']:.0f} bytes on air.  The repair put {r['on_air_bytes']:.0f} bytes on the air "
+        f"(data {r['data_bytes']:.0f}, summaries and requests {r['control_bytes']:.0f}): "
+        f"**{_x(r['ratio_vs_ideal'])}** the ideal in bytes, {_x(r['airtime_ratio_vs_ideal'])} in airtime "
+        f"(data frames alone {_x(r['data_ratio_vs_ideal'])}, {_x(r['data_airtime_ratio_vs_ideal'])}); "
+        f"{_x(r['ratio_vs_missing'])} the missing wire bytes.  The messages Modum itself missed "
+        f"({r['mod_missed_wire_bytes']:.0f} wire bytes) took {r['mod_missed_data_bytes']:.0f} bytes of data "
+        f"frames, **{_x(r['mod_missed_ratio'])}** ({_x(r['mod_missed_airtime_ratio'])} in airtime against one "
+        f"packet each: answers share packets).  Against the loss floor (an omniscient scheduler over the same "
+        f"lossy links, one message a packet, no control frames, no collisions: {_s(r['floor_airtime_s'])} of "
+        f"airtime) the repair took {_x(r['airtime_ratio_vs_floor'])} in all, "
+        f"{_x(r['data_airtime_ratio_vs_floor'])} in data frames, and Modum's part "
+        f"{_x(r['mod_missed_airtime_ratio_vs_floor'])}.  Converged {_s(r['converged_after_heal_s'])} after the "
+        f"heal (fresh messages go out with hop limit {r['relay_hops']}).",
+        "",
+    ]
+
+
+def _one_message_lines(one: dict[str, Any]) -> list[str]:
+    return [
+        f"**One message to all 8** (MOD, after an idle hour): data airtime {_s(one['data_airtime_s'], 2)}, all "
+        f"frames {_s(one['all_airtime_s'], 2)}, ideal relay tree {_s(one['ideal_airtime_s'], 2)}: "
+        f"{_x(one['data_ratio_vs_ideal'])} (data), {_x(one['all_ratio_vs_ideal'])} (all); all 8 hold it after "
+        f"{_s(one['all_hold_after_s'])}.",
+        "",
+    ]
+
+
+def _loss_lines(loss: dict[str, Any], plots: list[str]) -> list[str]:
+    lines = [
         f"**Time to converge against loss**: the Modum topology with every link at the given loss, "
         f"{loss['messages']} messages from different nodes 10 s apart, {loss['cap_s'] / 3600:g} h simulated per run, "
         f"fresh messages with hop limit {loss['relay_hops']} as the scenario sets it.  "
@@ -354,10 +372,11 @@ def _sync_section(results: dict[str, Any], plots: list[str]) -> list[str]:
             for r in loss["rows"]
         ],
     )
-    if "convergence-loss.png" in plots:
-        lines += ["![Convergence against loss](convergence-loss.png)", ""]
-    nodes = sync["nodes"]
-    lines += [
+    return lines + _image(plots, "convergence-loss.png", "Convergence against loss")
+
+
+def _nodes_lines(nodes: dict[str, Any], plots: list[str]) -> list[str]:
+    lines = [
         f"**Time to converge against the number of nodes**: connected random geometric meshes (mean degree about "
         f"5, link loss 5-30 % by distance, no repeaters), {nodes['messages']} messages, "
         f"{nodes['cap_s'] / 3600:g} h per run, fresh messages with hop limit {nodes['relay_hops']} (the stores relay).",
@@ -380,10 +399,11 @@ def _sync_section(results: dict[str, Any], plots: list[str]) -> list[str]:
             for r in nodes["rows"]
         ],
     )
-    if "convergence-nodes.png" in plots:
-        lines += ["![Convergence against the number of nodes](convergence-nodes.png)", ""]
-    prio = sync["priority"]
-    lines += [
+    return lines + _image(plots, "convergence-nodes.png", "Convergence against the number of nodes")
+
+
+def _priority_lines(prio: dict[str, Any], plots: list[str]) -> list[str]:
+    lines = [
         f"**Delivery time per priority under load**: the Modum topology, a backlog of {prio['backlog']} RUTINE "
         "messages from RIN, HOL and SIG, with two NØD, two HASTER and two PRIORITET sent into it a minute later; "
         "time from send until all 8 stores hold the message, pooled over seeds.",
@@ -403,9 +423,7 @@ def _sync_section(results: dict[str, Any], plots: list[str]) -> list[str]:
             for r in prio["rows"]
         ],
     )
-    if "priority.png" in plots:
-        lines += ["![Delivery time per priority](priority.png)", ""]
-    return lines
+    return lines + _image(plots, "priority.png", "Delivery time per priority")
 
 
 def _footprint_section(results: dict[str, Any]) -> list[str]:
