@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from relay import bench, bench_lxmf, bench_sync
+from relay.bench import lxmf as bench_lxmf
+from relay.bench import meshes, sync_runs
+from relay.bench import size as bench_size
+from relay.bench import sync as bench_sync
 from relay.cli.main import cli
 from relay.core.airtime import LONG_FAST, packet_airtime, time_on_air
 from relay.sim import scenario as sc
@@ -51,7 +54,7 @@ def size_json(corpus: Path) -> tuple[dict[str, object], str]:
 def test_bench_size_without_the_extra_has_null_lxmf_fields_and_says_so(
     corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bench, "lxmf_available", lambda: False)
+    monkeypatch.setattr(bench_size, "lxmf_available", lambda: False)
     report, stderr = size_json(corpus)
     files: list[dict[str, object]] = report["files"]  # type: ignore[assignment]
     assert len(files) == 2
@@ -96,15 +99,15 @@ def test_rnode_frames() -> None:
 
 def test_meshtastic_text_is_utf8_in_chunks_of_at_most_200_bytes() -> None:
     text = "a" + "ø" * 150  # 301 bytes; byte 200 falls inside an ø
-    chunks = bench.meshtastic_text_chunks(text)
+    chunks = bench_size.meshtastic_text_chunks(text)
     assert [len(c) for c in chunks] == [199, 102]
     assert "".join(c.decode("utf-8") for c in chunks) == text
-    assert [len(c) for c in bench.meshtastic_text_chunks("x" * 450)] == [200, 200, 50]
-    assert bench.meshtastic_text_chunks("") == []
+    assert [len(c) for c in bench_size.meshtastic_text_chunks("x" * 450)] == [200, 200, 50]
+    assert bench_size.meshtastic_text_chunks("") == []
 
 
 def test_meshtastic_text_fields_for_a_known_text() -> None:
-    report = bench.size_report([("s01.txt", S01)], lxmf=False)
+    report = bench_size.size_report([("s01.txt", S01)], lxmf=False)
     row: dict[str, object] = report["files"][0]  # type: ignore[index]
     assert row["text_bytes"] == 292
     assert row["meshtastic_text_bytes"] == 292
@@ -121,17 +124,17 @@ def test_meshtastic_text_fields_for_a_known_text() -> None:
 
 
 def test_geometric_meshes_are_connected_and_fixed_by_their_seed() -> None:
-    a, b = bench_sync.geometric(16, 1), bench_sync.geometric(16, 1)
+    a, b = meshes.geometric(16, 1), meshes.geometric(16, 1)
     assert a.links == b.links and len(a.nodes) == 16
-    hops = bench_sync.hops_from("N01", a.store_nodes, a.links)
+    hops = meshes.hops_from("N01", a.store_nodes, a.links)
     assert set(hops) == set(a.store_nodes)
     assert all(0.05 <= loss <= 0.3 for loss in a.links.values())
 
 
 def test_the_sync_benchmarks_run_on_tiny_parameters() -> None:
-    lossy = bench_sync._loss_run((0.4, 1, 2, 1800.0))
+    lossy = sync_runs._loss_run((0.4, 1, 2, 1800.0))
     assert lossy["converged"] and lossy["all_held_s"] >= lossy["lower_bound_s"] > 0
-    small = bench_sync._nodes_run((5, 1, 2, 1800.0))
+    small = sync_runs._nodes_run((5, 1, 2, 1800.0))
     assert small["converged"] and small["diameter"] >= 1
     idle = bench_sync.idle_utilization(bench_sync.QUICK)
     assert 0 < idle["utilization"] < 0.05
@@ -141,9 +144,9 @@ def test_the_sync_benchmarks_run_on_tiny_parameters() -> None:
 
 
 def test_repair_and_one_message_against_their_ideal() -> None:
-    one = bench_sync._one_message_run(1)
+    one = sync_runs._one_message_run(1)
     assert one["data_airtime_s"] >= one["ideal_airtime_s"] > 0
-    repair = bench_sync.repair_run(1)
+    repair = sync_runs.repair_run(1)
     assert repair["converged"]
     assert repair["on_air_bytes"] >= repair["data_bytes"] >= repair["missing_wire_bytes"] > 0
     assert repair["ideal_bytes"] >= repair["missing_wire_bytes"]
@@ -154,13 +157,13 @@ def test_repair_and_one_message_against_their_ideal() -> None:
 def test_the_loss_floor_counts_the_sends_an_omniscient_scheduler_needs(loss: float, sends: float) -> None:
     # A-B-C in a line: B needs one send from A, C one from B; each takes 1/(1 - loss) tries.
     chain = dataclasses.replace(
-        bench_sync.modum(),
+        meshes.modum(),
         nodes=tuple(sc.NodeSpec(n, n) for n in "ABC"),
         links={frozenset("AB"): loss, frozenset("BC"): loss},
     )
     one = packet_airtime(100, chain.preset)
 
-    floor = bench_sync.loss_floor_airtime(chain, [(100, {"A"}, {"B", "C"})], trials=4000)
+    floor = sync_runs.loss_floor_airtime(chain, [(100, {"A"}, {"B", "C"})], trials=4000)
 
     assert floor == pytest.approx(sends * one, rel=0.05)
 

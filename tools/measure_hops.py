@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from relay import bench_sync  # noqa: E402
+from relay.bench import meshes, sync_runs  # noqa: E402
 from relay.sim import scenario as sc  # noqa: E402
 
 HILLS = ("GYR", "NFJ")
@@ -49,16 +49,16 @@ def _store_hills(s: sc.Scenario) -> sc.Scenario:
 
 
 def _install() -> None:
-    """Point bench_sync's scenario loader at the store-hill variant when asked."""
+    """Point the sync benchmarks' scenario loader (relay.bench.meshes.shipped) at the store-hill variant when asked."""
     if not STORE_HILLS:
         return
-    shipped = bench_sync.shipped
+    shipped = meshes.shipped
 
     def patched(name: str) -> sc.Scenario:
         s = shipped(name)
         return _store_hills(s) if name == NAME else s
 
-    bench_sync.shipped = patched  # type: ignore[assignment]
+    meshes.shipped = patched  # type: ignore[assignment]
 
 
 def pct(values: Iterable[float], q: float) -> float:
@@ -68,17 +68,17 @@ def pct(values: Iterable[float], q: float) -> float:
 
 def repair(seed: int) -> dict[str, Any]:
     _install()
-    return bench_sync.repair_run(seed, NAME)
+    return sync_runs.repair_run(seed, NAME)
 
 
 def idle(seed: int) -> dict[str, Any]:
     _install()
-    return bench_sync._idle_run((seed, 6.0, NAME))
+    return sync_runs._idle_run((seed, 6.0, NAME))
 
 
 def load(seed: int) -> dict[str, Any]:
     _install()
-    return bench_sync._load_run((seed, 10, 2 * 3600.0, NAME))
+    return sync_runs._load_run((seed, 10, 2 * 3600.0, NAME))
 
 
 def main() -> None:

@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from relay.bench_sync import one_message_figures, repair_run, repair_summary  # noqa: E402
+from relay.bench.sync import repair_summary  # noqa: E402
+from relay.bench.sync_runs import one_message_figures, repair_run  # noqa: E402
 from relay.core.sync import SyncConfig  # noqa: E402
 from relay.sim import scenario as sc  # noqa: E402
 from relay.sim.runner import Simulation  # noqa: E402
@@ -47,7 +48,7 @@ def idle(seed: int) -> float:
 
 def one_message(seed: int, flood_hops: int) -> tuple[float, float, float, float]:
     """(data airtime, all airtime, ideal airtime, seconds until all 8 hold it) for one message from MOD,
-    sent with hop limit ``flood_hops`` after an idle hour (relay.bench_sync does the run)."""
+    sent with hop limit ``flood_hops`` after an idle hour (relay.bench.sync_runs does the run)."""
     r = one_message_figures(seed, SyncConfig(flood_hops=flood_hops, duty_limit=0.09))
     return r["data_airtime_s"], r["all_airtime_s"], r["ideal_airtime_s"], r["all_hold_after_s"]
 

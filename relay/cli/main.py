@@ -82,13 +82,13 @@ def bench() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Skriv ett JSON-dokument.")
 def bench_size(files: tuple[Path, ...], corpus: Path | None, as_json: bool) -> None:
     """Kodet størrelse, antall pakker og LONG_FAST-sendetid per tekst, mot Meshtastic-tekst og LXMF."""
-    from relay import bench as bench_mod
+    from relay.bench import size
 
     paths = list(files) + ([corpus] if corpus else [])
-    texts = bench_mod.files_in(paths) if paths else bench_mod.shipped_messages()
+    texts = size.files_in(paths) if paths else size.shipped_messages()
     if not texts:
         raise click.ClickException("fant ingen .txt-filer")
-    report = bench_mod.size_report(texts)
+    report = size.size_report(texts)
     s: dict[str, Any] = report["summary"]  # type: ignore[assignment]
     if s["lxmf"] != "measured":
         click.echo(f"LXMF ikke målt: {s['lxmf']}; feltene lxmf_* er null.", err=True)
@@ -132,11 +132,11 @@ def bench_size(files: tuple[Path, ...], corpus: Path | None, as_json: bool) -> N
 @click.option("--store-messages", type=click.IntRange(min=8), help="Meldinger i lagertesten (standard: 100 000).")
 def bench_all(out_dir: Path, corpora: tuple[Path, ...], quick: bool, workers: int, store_messages: int | None) -> None:
     """Alle målinger i én kjøring: DIR/report.md, PNG-plott og results.json."""
-    from relay import bench_report
+    from relay.bench import report
 
-    cfg = bench_report.main_config(bench_report.default_corpora(list(corpora)), quick, workers, store_messages)
-    results = bench_report.run(cfg, bench_report.stderr_progress)
-    for path in bench_report.write(results, out_dir):
+    cfg = report.main_config(report.default_corpora(list(corpora)), quick, workers, store_messages)
+    results = report.run(cfg, report.stderr_progress)
+    for path in report.write(results, out_dir):
         click.echo(str(path))
     for target in results["targets"]:
         verdict = {True: "OK", False: "IKKE NÅDD", None: "ikke målt"}[target["met"]]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -260,32 +259,10 @@ def lab() -> None:
 @click.option("--real", is_flag=True, help="Ikke merk trafikken som ØVELSE.")
 def lab_setup(directory: Path, scenario_file: Path, real: bool) -> None:
     """Én klar nodemappe per node i scenariet (DIR/RIN, DIR/HOL, …), felles roster."""
+    from relay.sim.lab import lab_homes
+
     lab_homes(directory, scenario_file, exercise=not real, when=now())
     click.echo(tr(f"Laboratoriet er klart i {directory}", f"The lab is ready in {directory}"))
-
-
-def lab_homes(directory: Path, scenario_file: Path, exercise: bool, when: datetime) -> list[str]:
-    """Create one home per store node of a scenario, all trusting one lab roster."""
-    from relay.core.roster import Roster, RosterEntry
-    from relay.edge import keys
-    from relay.edge.home import Home
-    from relay.sim import scenario as scenario_mod
-
-    scenario = scenario_mod.load(scenario_file)
-    directory.mkdir(parents=True, exist_ok=True)
-    authority = keys.write_new(directory / "_authority" / "authority.key")
-    r = Roster.create(f"{scenario.name} (øvelse)", authority, when)
-    created = []
-    for node in scenario.nodes:
-        if node.radio_only:
-            continue
-        h = Home.init(directory / node.id, node.id, node.name, exercise=exercise)
-        r = r.with_entry(RosterEntry(node.id, node.name, node.role, h.signer().public_key, when), authority, when)
-        created.append(node.id)
-    (directory / "_authority" / "roster.json").write_text(r.to_json(), encoding="utf-8")
-    for node_id in created:
-        Home(directory / node_id).import_roster(r.to_json())
-    return created
 
 
 COMMANDS = (init, roster, lab)

@@ -15,7 +15,7 @@ from functools import partial
 from relay.core import wire
 from relay.core.compose import compose
 from relay.core.model import ALL, Kind, Priority
-from relay.core.roster import Roster, RosterEntry
+from relay.core.roster import Roster
 from relay.core.signing import Signer
 from relay.core.sync import SyncConfig, SyncNode
 from relay.core.sync.config import IP_CONFIG, IP_SECONDS_PER_FRAME
@@ -23,6 +23,7 @@ from relay.core.sync.outbox import PathOutbox
 from relay.edge import dictionaries
 from relay.edge.store import Store
 from relay.sim.ipnet import IpNet
+from relay.sim.lab import store_roster
 from relay.sim.medium import Medium
 from relay.sim.rogue import Rogue
 from relay.sim.scenario import Event, RogueSpec, Scenario, SendSpec
@@ -37,16 +38,11 @@ def node_signer(seed: int, node_id: str) -> Signer:
 
 
 def lab_roster(scenario: Scenario) -> tuple[Roster, dict[str, Signer]]:
+    """The roster every simulated node trusts, and the store nodes' signers: keys derived from the seed."""
     authority = node_signer(scenario.seed, "__authority__")
-    roster = Roster.create("Ringerike-regionen (simulert)", authority, T0)
-    signers = {}
-    for node in scenario.nodes:
-        if node.radio_only:
-            continue
-        signers[node.id] = node_signer(scenario.seed, node.id)
-        entry = RosterEntry(node.id, node.name, node.role, signers[node.id].public_key, T0)
-        roster = roster.with_entry(entry, authority, T0)
-    return roster, signers
+    signers = {node_id: node_signer(scenario.seed, node_id) for node_id in scenario.store_nodes}
+    public_keys = {node_id: signer.public_key for node_id, signer in signers.items()}
+    return store_roster(scenario, "Ringerike-regionen (simulert)", authority, public_keys, T0), signers
 
 
 def sync_config(scenario: Scenario) -> SyncConfig:

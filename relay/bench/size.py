@@ -6,7 +6,7 @@ same run each text is also measured as
 
 * plain Meshtastic text: what a user of the Meshtastic app would send instead,
   the UTF-8 text in chunks of at most 200 bytes (the app's limit), unsigned;
-* LXMF, the opportunistic single-packet form on an RNode (``relay.bench_lxmf``),
+* LXMF, the opportunistic single-packet form on an RNode (``relay.bench.lxmf``),
   when the optional ``bench`` extra (lxmf, rns) is installed; without it those
   fields are null and ``summary.lxmf`` says why.
 """
@@ -84,7 +84,7 @@ def measure_text(name: str, text: str, signer: Signer, created: datetime) -> Siz
 
 
 def with_lxmf(row: SizeRow, text: str) -> SizeRow:
-    from relay import bench_lxmf
+    from relay.bench import lxmf as bench_lxmf
 
     lx = bench_lxmf.measure(text, LONG_FAST)
     return SizeRow(
@@ -99,7 +99,7 @@ def with_lxmf(row: SizeRow, text: str) -> SizeRow:
 
 
 def lxmf_available() -> bool:
-    from relay import bench_lxmf
+    from relay.bench import lxmf as bench_lxmf
 
     return bench_lxmf.available()
 

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -42,6 +43,7 @@ from relay.core.signing import Signer
 from relay.edge import dictionaries
 from relay.edge.home import Home
 from relay.edge.store import Store
+from relay.sim.lab import lab_homes
 
 LAB_SCENARIO = """\
 [mesh]
@@ -94,8 +96,6 @@ def relay_command() -> list[str]:
 
 def lab(directory: Path) -> dict[str, Home]:
     """A two-node lab (RIN, HOL) trusting one roster, as ``relay lab setup`` makes it."""
-    from relay.cli.node import lab_homes
-
     scenario = directory / "lab.toml"
     scenario.write_text(LAB_SCENARIO, encoding="utf-8")
     nodes = lab_homes(directory / "lab", scenario, exercise=True, when=datetime.now(UTC))
@@ -311,16 +311,17 @@ def store_queries(cfg: FootprintConfig, work: Path) -> dict[str, Any]:
 
 
 def daemon_available() -> str | None:
-    """None when ``relay daemon`` and ``relay hw-sim`` exist here, else why not."""
+    """None when what ``relay daemon`` and ``relay hw-sim`` run is here, else why not.
+
+    Asks the modules, not the CLI (relay.bench never imports relay.cli): relay.daemon
+    is imported, as the daemon needs it whole; relay.hwsim.server is only looked up,
+    since importing it loads meshtastic's protobufs, which hw-sim does in its own process."""
     try:
         from relay import daemon as _daemon  # noqa: F401
-        from relay.cli.main import cli
     except ImportError as exc:
         return f"relay.daemon is not importable ({exc})"
-    names = set(cli.commands)
-    for needed in ("daemon", "hw-sim"):
-        if needed not in names:
-            return f"no `relay {needed}` command"
+    if importlib.util.find_spec("relay.hwsim.server") is None:
+        return "no relay.hwsim.server for `relay hw-sim`"
     return None
 
 

@@ -2,14 +2,13 @@
 
 Every comparison in the report is a ratio of two figures measured in the same
 run: relay against LXMF and plain Meshtastic text on the same texts, the sync
-against its ideal on the same simulated mesh.  The plots need matplotlib (the
-``bench`` extra); without it the report says so and has tables only.
+against its ideal on the same simulated mesh.  The plots (``relay.bench.plots``)
+need matplotlib (the ``bench`` extra); without it the report says so and has
+tables only.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import os
 import platform
@@ -22,7 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from relay import bench, bench_footprint, bench_sync
+from relay.bench import footprint as bench_footprint
+from relay.bench import size as bench_size
+from relay.bench import sync as bench_sync
+from relay.bench.plots import make_plots, size_plot_name
 
 Progress = Callable[[str], None]
 
@@ -53,9 +55,9 @@ def quick(corpora: list[Corpus]) -> BenchConfig:
 
 def default_corpora(folders: list[Path]) -> list[Corpus]:
     """The shipped sample messages, then each folder given."""
-    out = [Corpus("relay/data/messages", bench.shipped_messages())]
+    out = [Corpus("relay/data/messages", bench_size.shipped_messages())]
     for folder in folders:
-        out.append(Corpus(str(folder), bench.files_in([folder])))
+        out.append(Corpus(str(folder), bench_size.files_in([folder])))
     return out
 
 
@@ -67,7 +69,9 @@ def run(cfg: BenchConfig, progress: Progress = lambda s: None) -> dict[str, Any]
     results: dict[str, Any] = {"meta": _meta(), "elapsed_s": {}}
     t = time.perf_counter()
     progress("size ...")
-    results["size"] = [{"corpus": c.name, **bench.size_report(c.texts, lxmf=cfg.lxmf)} for c in cfg.corpora if c.texts]
+    results["size"] = [
+        {"corpus": c.name, **bench_size.size_report(c.texts, lxmf=cfg.lxmf)} for c in cfg.corpora if c.texts
+    ]
     results["elapsed_s"]["size"] = round(time.perf_counter() - t, 1)
     t = time.perf_counter()
     results["sync"] = bench_sync.run_all(cfg.sync, progress)
@@ -91,7 +95,7 @@ def _meta() -> dict[str, Any]:
 
     commit = None
     try:
-        root = Path(__file__).resolve().parent.parent
+        root = Path(__file__).resolve().parents[2]  # the checkout: relay/bench/report.py
         done = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
         )
@@ -193,10 +197,6 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
     return [*lines, ""]
 
 
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name).strip("-").lower()
-
-
 def render(results: dict[str, Any], plots: list[str]) -> str:
     meta = results["meta"]
     el = results["elapsed_s"]
@@ -285,52 +285,70 @@ def _size_section(results: dict[str, Any], plots: list[str]) -> list[str]:
             f"is unsigned).  LXMF: {s['lxmf']}.",
             "",
         ]
-        name = f"size-{_slug(size['corpus'])}.png"
-        if name in plots:
-            lines += [f"![Size and airtime per file, {size['corpus']}]({name})", ""]
+        lines += _image(plots, size_plot_name(size["corpus"]), f"Size and airtime per file, {size['corpus']}")
     return lines
 
 
 def _sync_section(results: dict[str, Any], plots: list[str]) -> list[str]:
     sync = results["sync"]
-    idle = sync["idle"]
-    lines = [
-        "## 2. Sync (virtual-time simulator, real SyncNodes and stores)",
-        "",
+    lines = ["## 2. Sync (virtual-time simulator, real SyncNodes and stores)", "", *_idle_lines(sync["idle"])]
+    if "repair" in sync:
+        lines += _repair_lines(sync["repair"])
+        lines += _one_message_lines(sync["repair"]["one_message"])
+    lines += _loss_lines(sync["loss"], plots)
+    lines += _nodes_lines(sync["nodes"], plots)
+    lines += _priority_lines(sync["priority"], plots)
+    return lines
+
+
+def _image(plots: list[str], name: str, alt: str) -> list[str]:
+    """The Markdown image of plot ``name``, when it was drawn."""
+    return [f"![{alt}]({name})", ""] if name in plots else []
+
+
+def _idle_lines(idle: dict[str, Any]) -> list[str]:
+    return [
         f"**Idle channel utilization**: {_pct(idle['utilization'])} (median over seeds, max "
         f"{_pct(idle['max'])}), the Modum region ({idle['nodes']} store nodes and a repeater, LONG_FAST), "
         f"{idle['hours']:g} h with one message.",
         "",
     ]
-    if "repair" in sync:
-        r = sync["repair"]
-        one = r["one_message"]
-        lines += [
-            "**Repair after Modum's two-hour partition** (median over seeds, every frame on the air from the heal "
-            f"until the stores agree): {r['missing_wire_bytes']:.0f} wire bytes were missing somewhere; the ideal (one "
-            "transmission per message Modum missed, two per message of Modum's) is "
-            f"{r['ideal_bytes']:.0f} bytes on air.  The repair put {r['on_air_bytes']:.0f} bytes on the air "
-            f"(data {r['data_bytes']:.0f}, summaries and requests {r['control_bytes']:.0f}): "
-            f"**{_x(r['ratio_vs_ideal'])}** the ideal in bytes, {_x(r['airtime_ratio_vs_ideal'])} in airtime "
-            f"(data frames alone {_x(r['data_ratio_vs_ideal'])}, {_x(r['data_airtime_ratio_vs_ideal'])}); "
-            f"{_x(r['ratio_vs_missing'])} the missing wire bytes.  The messages Modum itself missed "
-            f"({r['mod_missed_wire_bytes']:.0f} wire bytes) took {r['mod_missed_data_bytes']:.0f} bytes of data "
-            f"frames, **{_x(r['mod_missed_ratio'])}** ({_x(r['mod_missed_airtime_ratio'])} in airtime against one "
-            f"packet each: answers share packets).  Against the loss floor (an omniscient scheduler over the same "
-            f"lossy links, one message a packet, no control frames, no collisions: {_s(r['floor_airtime_s'])} of "
-            f"airtime) the repair took {_x(r['airtime_ratio_vs_floor'])} in all, "
-            f"{_x(r['data_airtime_ratio_vs_floor'])} in data frames, and Modum's part "
-            f"{_x(r['mod_missed_airtime_ratio_vs_floor'])}.  Converged {_s(r['converged_after_heal_s'])} after the "
-            f"heal (fresh messages go out with hop limit {r['relay_hops']}).",
-            "",
-            f"**One message to all 8** (MOD, after an idle hour): data airtime {_s(one['data_airtime_s'], 2)}, all "
-            f"frames {_s(one['all_airtime_s'], 2)}, ideal relay tree {_s(one['ideal_airtime_s'], 2)}: "
-            f"{_x(one['data_ratio_vs_ideal'])} (data), {_x(one['all_ratio_vs_ideal'])} (all); all 8 hold it after "
-            f"{_s(one['all_hold_after_s'])}.",
-            "",
-        ]
-    loss = sync["loss"]
-    lines += [
+
+
+def _repair_lines(r: dict[str, Any]) -> list[str]:
+    return [
+        "**Repair after Modum's two-hour partition** (median over seeds, every frame on the air from the heal "
+        f"until the stores agree): {r['missing_wire_bytes']:.0f} wire bytes were missing somewhere; the ideal (one "
+        "transmission per message Modum missed, two per message of Modum's) is "
+        f"{r['ideal_bytes']:.0f} bytes on air.  The repair put {r['on_air_bytes']:.0f} bytes on the air "
+        f"(data {r['data_bytes']:.0f}, summaries and requests {r['control_bytes']:.0f}): "
+        f"**{_x(r['ratio_vs_ideal'])}** the ideal in bytes, {_x(r['airtime_ratio_vs_ideal'])} in airtime "
+        f"(data frames alone {_x(r['data_ratio_vs_ideal'])}, {_x(r['data_airtime_ratio_vs_ideal'])}); "
+        f"{_x(r['ratio_vs_missing'])} the missing wire bytes.  The messages Modum itself missed "
+        f"({r['mod_missed_wire_bytes']:.0f} wire bytes) took {r['mod_missed_data_bytes']:.0f} bytes of data "
+        f"frames, **{_x(r['mod_missed_ratio'])}** ({_x(r['mod_missed_airtime_ratio'])} in airtime against one "
+        f"packet each: answers share packets).  Against the loss floor (an omniscient scheduler over the same "
+        f"lossy links, one message a packet, no control frames, no collisions: {_s(r['floor_airtime_s'])} of "
+        f"airtime) the repair took {_x(r['airtime_ratio_vs_floor'])} in all, "
+        f"{_x(r['data_airtime_ratio_vs_floor'])} in data frames, and Modum's part "
+        f"{_x(r['mod_missed_airtime_ratio_vs_floor'])}.  Converged {_s(r['converged_after_heal_s'])} after the "
+        f"heal (fresh messages go out with hop limit {r['relay_hops']}).",
+        "",
+    ]
+
+
+def _one_message_lines(one: dict[str, Any]) -> list[str]:
+    return [
+        f"**One message to all 8** (MOD, after an idle hour): data airtime {_s(one['data_airtime_s'], 2)}, all "
+        f"frames {_s(one['all_airtime_s'], 2)}, ideal relay tree {_s(one['ideal_airtime_s'], 2)}: "
+        f"{_x(one['data_ratio_vs_ideal'])} (data), {_x(one['all_ratio_vs_ideal'])} (all); all 8 hold it after "
+        f"{_s(one['all_hold_after_s'])}.",
+        "",
+    ]
+
+
+def _loss_lines(loss: dict[str, Any], plots: list[str]) -> list[str]:
+    lines = [
         f"**Time to converge against loss**: the Modum topology with every link at the given loss, "
         f"{loss['messages']} messages from different nodes 10 s apart, {loss['cap_s'] / 3600:g} h simulated per run, "
         f"fresh messages with hop limit {loss['relay_hops']} as the scenario sets it.  "
@@ -354,10 +372,11 @@ def _sync_section(results: dict[str, Any], plots: list[str]) -> list[str]:
             for r in loss["rows"]
         ],
     )
-    if "convergence-loss.png" in plots:
-        lines += ["![Convergence against loss](convergence-loss.png)", ""]
-    nodes = sync["nodes"]
-    lines += [
+    return lines + _image(plots, "convergence-loss.png", "Convergence against loss")
+
+
+def _nodes_lines(nodes: dict[str, Any], plots: list[str]) -> list[str]:
+    lines = [
         f"**Time to converge against the number of nodes**: connected random geometric meshes (mean degree about "
         f"5, link loss 5-30 % by distance, no repeaters), {nodes['messages']} messages, "
         f"{nodes['cap_s'] / 3600:g} h per run, fresh messages with hop limit {nodes['relay_hops']} (the stores relay).",
@@ -380,10 +399,11 @@ def _sync_section(results: dict[str, Any], plots: list[str]) -> list[str]:
             for r in nodes["rows"]
         ],
     )
-    if "convergence-nodes.png" in plots:
-        lines += ["![Convergence against the number of nodes](convergence-nodes.png)", ""]
-    prio = sync["priority"]
-    lines += [
+    return lines + _image(plots, "convergence-nodes.png", "Convergence against the number of nodes")
+
+
+def _priority_lines(prio: dict[str, Any], plots: list[str]) -> list[str]:
+    lines = [
         f"**Delivery time per priority under load**: the Modum topology, a backlog of {prio['backlog']} RUTINE "
         "messages from RIN, HOL and SIG, with two NØD, two HASTER and two PRIORITET sent into it a minute later; "
         "time from send until all 8 stores hold the message, pooled over seeds.",
@@ -403,9 +423,7 @@ def _sync_section(results: dict[str, Any], plots: list[str]) -> list[str]:
             for r in prio["rows"]
         ],
     )
-    if "priority.png" in plots:
-        lines += ["![Delivery time per priority](priority.png)", ""]
-    return lines
+    return lines + _image(plots, "priority.png", "Delivery time per priority")
 
 
 def _footprint_section(results: dict[str, Any]) -> list[str]:
@@ -458,125 +476,6 @@ def _footprint_section(results: dict[str, Any]) -> list[str]:
     else:
         lines += [f"Daemon RSS and CPU: not measured ({daemon.get('reason')}).", ""]
     return lines
-
-
-# --- plots ------------------------------------------------------------------------------------
-
-
-def matplotlib_available() -> bool:
-    return importlib.util.find_spec("matplotlib") is not None
-
-
-def make_plots(results: dict[str, Any], out: Path) -> list[Path]:
-    if not matplotlib_available():
-        return []
-    mpl: Any = importlib.import_module("matplotlib")
-    mpl.use("Agg")
-    plt: Any = importlib.import_module("matplotlib.pyplot")
-    written = []
-    for size in results["size"]:
-        path = out / f"size-{_slug(size['corpus'])}.png"
-        _plot_size(plt, size, path)
-        written.append(path)
-    sync = results["sync"]
-    _plot_convergence(
-        plt,
-        sync["loss"]["rows"],
-        "loss",
-        [r["loss"] * 100 for r in sync["loss"]["rows"]],
-        "link loss (%)",
-        "Time until every store holds every message: Modum topology",
-        out / "convergence-loss.png",
-    )
-    written.append(out / "convergence-loss.png")
-    _plot_convergence(
-        plt,
-        sync["nodes"]["rows"],
-        "nodes",
-        [r["nodes"] for r in sync["nodes"]["rows"]],
-        "nodes (random geometric mesh)",
-        "Time until every store holds every message: mesh size",
-        out / "convergence-nodes.png",
-    )
-    written.append(out / "convergence-nodes.png")
-    _plot_priority(plt, sync["priority"], out / "priority.png")
-    written.append(out / "priority.png")
-    return written
-
-
-def _plot_size(plt: Any, size: dict[str, Any], path: Path) -> None:
-    files = size["files"]
-    names = [Path(f["file"]).stem for f in files]
-    x = list(range(len(files)))
-    w = 0.27
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(7.0, 0.55 * len(files) + 2), 7.0), sharex=True)
-    series = [
-        ("relay (signed)", "wire_bytes", "airtime_s", "#1f77b4"),
-        ("Meshtastic text (unsigned)", "meshtastic_text_bytes", "meshtastic_text_airtime_s", "#ff7f0e"),
-        ("LXMF opportunistic", "lxmf_bytes", "lxmf_airtime_s", "#2ca02c"),
-    ]
-    for i, (label, key_b, key_s, colour) in enumerate(series):
-        if all(f[key_b] is None for f in files):
-            continue
-        xs = [v + (i - 1) * w for v in x]
-        top.bar(xs, [f[key_b] or 0 for f in files], w, label=label, color=colour)
-        bottom.bar(xs, [f[key_s] or 0 for f in files], w, label=label, color=colour)
-    top.axhline(231, color="grey", linestyle="--", linewidth=1, label="one Meshtastic packet (231 B)")
-    top.set_ylabel("bytes on the air (application)")
-    top.set_title(f"Size and LONG_FAST airtime per message: {size['corpus']}")
-    highest = max(max(f[k] or 0 for k in ("wire_bytes", "meshtastic_text_bytes", "lxmf_bytes")) for f in files)
-    top.set_ylim(0, max(highest, 231) * 1.3)
-    top.legend(fontsize=8, loc="upper left", ncol=4)
-    bottom.set_ylabel("airtime at LONG_FAST (s)")
-    bottom.set_xticks(x)
-    bottom.set_xticklabels(names, rotation=60, fontsize=8)
-    for ax in (top, bottom):
-        ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def _plot_convergence(
-    plt: Any, rows: list[dict[str, Any]], key: str, xs: list[float], xlabel: str, title: str, path: Path
-) -> None:
-    fig, ax = plt.subplots(figsize=(7.0, 4.2))
-    med = [r["all_held_s"] if r["all_held_s"] is not None else float("nan") for r in rows]
-    top = [r["max_all_held_s"] if r["max_all_held_s"] is not None else float("nan") for r in rows]
-    ax.plot(xs, med, "o-", label="relay: all held (median over seeds)", color="#1f77b4")
-    ax.plot(xs, top, "v:", label="relay: slowest seed", color="#1f77b4", alpha=0.6)
-    ax.plot(xs, [r["lower_bound_s"] for r in rows], "k-.", label="lower bound (hops x airtime, no loss or waiting)")
-    for x, r in zip(xs, rows, strict=True):
-        if r["converged"] < r["runs"]:
-            ax.annotate(f"{r['converged']}/{r['runs']} converged", (x, 0), fontsize=8, color="red")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("seconds")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def _plot_priority(plt: Any, prio: dict[str, Any], path: Path) -> None:
-    rows = prio["rows"]
-    fig, ax = plt.subplots(figsize=(7.0, 4.2))
-    labels = [r["priority"] for r in rows]
-    data = [r.get("times") or [0.0] for r in rows]
-    ax.boxplot(data, showfliers=True)
-    ax.set_xticks(range(1, len(labels) + 1))
-    ax.set_xticklabels(labels)
-    for i, r in enumerate(rows, start=1):
-        ax.hlines(r["target_s"], i - 0.4, i + 0.4, colors="red", linestyles="--", linewidth=1)
-    ax.set_yscale("log")
-    ax.set_ylabel("seconds until all 8 stores hold it (log)")
-    ax.set_title(f"Delivery time per priority, {prio['backlog']} RUTINE backlog (red: target)", fontsize=10)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def main_config(corpora: list[Corpus], quick_run: bool, workers: int, store_messages: int | None) -> BenchConfig:
