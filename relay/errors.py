@@ -10,7 +10,28 @@ from __future__ import annotations
 
 
 class RelayError(Exception):
-    """Base of every error relay raises on purpose."""
+    """Base of every error relay raises on purpose.
+
+    Raised with a reason ``code`` and its ``params`` (``relay.texts``), it reads
+    in Norwegian (``str``) and renders in English too (``render``); raised with
+    a text alone, it reads as that text in any language."""
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, **params: object) -> None:
+        self.code = code
+        self.params = params
+        if message is None:
+            from relay.texts import render
+
+            message = render(code or "", params)
+        super().__init__(message)
+
+    def render(self, lang: str) -> str:
+        """The error in ``lang`` ("nb" or "en")."""
+        if self.code is None:
+            return str(self)
+        from relay.texts import render
+
+        return render(self.code, self.params, lang)
 
 
 class LocalError(RelayError):
@@ -28,8 +49,8 @@ class ConfigError(LocalError):
 class RemoteError(RelayError):
     """Bytes from elsewhere did not decode or verify.  ``reason`` is a stable code."""
 
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | None, reason: str, *, code: str | None = None, **params: object) -> None:
+        super().__init__(message, code=code, **params)
         self.reason = reason
 
 

@@ -465,7 +465,11 @@ ZERO_KEY = base64.b64encode(bytes(32)).decode()
             "ukjent rolle 'konge' (gyldige: kommune, statsforvalter, politi, brann, repeater, annet)",
             id="unknown-role",
         ),
-        pytest.param(f"--node S --name SF --key {ZERO_KEY}", "ugyldig node-ID 'S' (2-8 tegn, A-Z og 0-9)", id="bad-id"),
+        pytest.param(
+            f"--node S --name SF --key {ZERO_KEY}",
+            "ugyldig node-ID 'S' (2-8 tegn, A-Z og 0-9, f.eks. MOD)",
+            id="bad-id",
+        ),
     ],
 )
 def test_roster_add_refuses_bad_entries(region: dict[str, Path], line: str, error: str) -> None:

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from relay.core import wire
+from relay.core.log import Inserted
 from relay.core.model import Kind, Message, Priority
 from relay.core.signing import Signer
 from relay.edge import dictionaries
-from relay.edge.store import Inserted, Store
+from relay.edge.store import Store
 
 T0 = datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
 MOD_KEY = Signer.from_seed(bytes([4]) * 32)

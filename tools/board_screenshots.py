@@ -24,9 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from relay.board import demo  # noqa: E402
 from relay.board.server import Board, BoardServer  # noqa: E402
+from relay.cli import demo_region as demo  # noqa: E402
 from relay.cli.context import LOCAL_TZ  # noqa: E402
+from relay.cli.main import cli  # noqa: E402
 from relay.edge.home import Home  # noqa: E402
 
 
@@ -36,7 +37,7 @@ def main() -> None:
         sys.exit("Chromium is needed (apt-get install chromium)")
     docs = ROOT / "docs"
     with tempfile.TemporaryDirectory() as tmp:
-        hol = demo.build(Path(tmp), ROOT / "examples" / "modum.toml")
+        hol = demo.build(cli, Path(tmp), ROOT / "examples" / "modum.toml")
         board = Board(Home(hol), True, LOCAL_TZ or UTC)
         server = BoardServer(("127.0.0.1", 0), board, None)
         threading.Thread(target=server.serve_forever, daemon=True).start()

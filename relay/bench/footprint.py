@@ -249,19 +249,7 @@ def build_store(path: Path, total: int, workers: int) -> tuple[Store, float]:
     else:
         chunks = [_encode_chunk(j) for j in jobs]
     store = Store(path, dictionaries.available())
-    conn = store._conn  # the bulk path: one transaction, no per-row verification (the rows were just signed)
-    conn.execute("BEGIN IMMEDIATE")
-    for chunk in chunks:
-        conn.executemany(
-            "INSERT INTO messages(origin, seq, digest, key_id, kind, priority, exercise, created, received_at, "
-            "wire, local, conflict, transmitted_at, read_at, ref) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            chunk,
-        )
-    conn.executemany(
-        "INSERT INTO origins(origin, contiguous, max_seq) VALUES(?,?,?)",
-        [(origin, per_origin, per_origin) for origin in ORIGINS],
-    )
-    conn.execute("COMMIT")
+    store.bulk_load(chunks, dict.fromkeys(ORIGINS, per_origin))  # one transaction; the rows were just signed
     return store, time.perf_counter() - started
 
 
@@ -275,10 +263,7 @@ def store_queries(cfg: FootprintConfig, work: Path) -> dict[str, Any]:
         r = cfg.query_repeats
 
         def log_page() -> object:
-            rows = store._conn.execute(
-                "SELECT origin, wire FROM messages ORDER BY received_at DESC, rowid DESC LIMIT 50"
-            ).fetchall()
-            return [wire.parse_verified(w, o, store._dictionaries) for o, w in rows]
+            return store.newest(50)
 
         queries: list[tuple[str, str, Callable[[], object], int]] = [
             ("summary()", "the sync's summary: per origin, the contiguous head", store.summary, r),

@@ -48,11 +48,13 @@ def board(listen: str, exercise: bool | None, demo: bool) -> None:
     if demo:
         from importlib import resources
 
-        from relay.board import demo as demo_region
+        from relay.cli import demo_region
 
         workdir = tempfile.TemporaryDirectory(prefix="relay-board-demo-")  # removed when the board stops
         with resources.as_file(resources.files("relay.data.scenarios").joinpath("modum.toml")) as scenario:
-            h = Home(demo_region.build(Path(workdir.name), Path(scenario)))
+            root = click.get_current_context().find_root().command
+            assert isinstance(root, click.Group)
+            h = Home(demo_region.build(root, Path(workdir.name), Path(scenario)))
     else:
         h = home()
     host, port = _listen(listen)

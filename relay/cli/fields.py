@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
-from relay.cli.context import LOCAL_TZ, local
+from relay.cli.context import LOCAL_TZ, local, tr
 from relay.core.model import FieldSpec, FieldType, Value
 from relay.errors import ValidationError
 
@@ -30,7 +30,7 @@ def parse_time(text: str, now: datetime) -> datetime:
         return now
     if m := _OFFSET.match(raw):
         if not any(m.groups()):
-            raise ValidationError(f"ugyldig tidspunkt {text!r}")
+            raise ValidationError(tr(f"ugyldig tidspunkt {text!r}", f"invalid time {text!r}"))
         return now + timedelta(hours=int(m.group(1) or 0), minutes=int(m.group(2) or 0))
     try:
         if m := _CLOCK.match(raw):
@@ -47,7 +47,12 @@ def parse_time(text: str, now: datetime) -> datetime:
             return datetime(y, mo, d, int(m.group(4)), int(m.group(5)), tzinfo=tz).astimezone(UTC)
     except ValueError:
         pass
-    raise ValidationError(f"ugyldig tidspunkt {text!r} (bruk f.eks. 18:00, 30.05 07:30, +2h)")
+    raise ValidationError(
+        tr(
+            f"ugyldig tidspunkt {text!r} (bruk f.eks. 18:00, 30.05 07:30, +2h)",
+            f"invalid time {text!r} (use e.g. 18:00, 30.05 07:30, +2h)",
+        )
+    )
 
 
 def parse_value(spec: FieldSpec, text: str, now: datetime) -> object:

@@ -27,12 +27,12 @@ class RelayGroup(click.Group):
     """Maps every RelayError, and a store that cannot be written, to one clear line on stderr and exit status 1."""
 
     def invoke(self, ctx: click.Context) -> object:
-        from relay.cli.context import tr
+        from relay.cli.context import settings, tr
 
         try:
             return super().invoke(ctx)
-        except RelayError as exc:
-            raise RelayFailure(str(exc), tr("Feil", "Error")) from None
+        except RelayError as exc:  # a reason code renders in the operator's language
+            raise RelayFailure(exc.render(settings().lang), tr("Feil", "Error")) from None
         except Exception as exc:
             from relay.edge.store import StoreError  # not at import: --help stays fast
 

@@ -48,7 +48,9 @@ def _split_fields(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise ValidationError(f"--field må ha formen NAVN=VERDI, fikk {pair!r}")
+            raise ValidationError(
+                tr(f"--field må ha formen NAVN=VERDI, fikk {pair!r}", f"--field takes NAME=VALUE, got {pair!r}")
+            )
         out[name.strip()] = value
     return out
 
@@ -101,7 +103,9 @@ def _values(kind: Kind, text: str | None, raw: dict[str, str], when: datetime) -
         values["rows"] = status_rows(rows)
     if text is not None:
         if spec.main_text is None:
-            raise ValidationError(f"{kind.value} har ikke et tekstfelt; bruk --field")
+            raise ValidationError(
+                tr(f"{kind.value} har ikke et tekstfelt; bruk --field", f"{kind.value} has no text field; use --field")
+            )
         values[spec.main_text] = text
     return values
 
@@ -117,7 +121,13 @@ def _is_function(name: str) -> bool:
 def _check_address(to: Address, nodes: tuple[str, ...]) -> None:
     for node in to.nodes():
         if node not in nodes:
-            raise ValidationError(f"ukjent node {node} (noder i rosteret: {', '.join(nodes)})")
+            listed = ", ".join(nodes)
+            raise ValidationError(
+                tr(
+                    f"ukjent node {node} (noder i rosteret: {listed})",
+                    f"unknown node {node} (nodes in the roster: {listed})",
+                )
+            )
 
 
 def compose_and_commit(

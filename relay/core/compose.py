@@ -71,7 +71,7 @@ def status_rows(value: object) -> list[StatusRow]:
     if isinstance(value, (list, tuple)) and all(isinstance(r, StatusRow) for r in value):
         return list(value)
     if not isinstance(value, Mapping):
-        raise ValidationError('STATUS: rader oppgis som {FUNKSJON = "NIVÅ" eller "NIVÅ: merknad"}')
+        raise ValidationError(code="status_rows_form")
     rows = []
     for name, spec in value.items():
         level, _, note = str(spec).partition(":")
@@ -104,7 +104,7 @@ def compose(
     values: dict[str, object] = defaults(kind, created) if fill_defaults else {}
     if text is not None:
         if spec.main_text is None:
-            raise ValidationError(f"{kind.value} har ikke et tekstfelt")
+            raise ValidationError(code="no_text_field", kind=kind.value)
         values[spec.main_text] = text
     values.update(fields or {})
     if "rows" in values:

@@ -32,7 +32,8 @@ def parse_enum(cls: type[E], text: str, label: str, *, error_word: str = "ugyldi
         if _fold(member.value) == wanted:
             return member
     names = ", ".join(m.value for m in cls if m not in hidden)
-    raise ValidationError(f"{error_word} {label} {text!r} (gyldige: {names})")
+    code = "unknown_value" if error_word == "ukjent" else "invalid_value"
+    raise ValidationError(code=code, label=label, text=text, valid=names)
 
 
 class Kind(Enum):
@@ -141,7 +142,7 @@ class KindSpec:
             if spec.name == name:
                 return spec
         known = ", ".join(f.name for f in self.fields)
-        raise ValidationError(f"{self.kind.value} har ikke feltet {name!r} (felter: {known})")
+        raise ValidationError(code="no_such_field", kind=self.kind.value, name=name, known=known)
 
 
 def _text_field(name: str, label: str, optional: bool = False) -> FieldSpec:

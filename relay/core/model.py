@@ -118,14 +118,14 @@ ALL = Address(group="ALLE")
 def _node_id(text: str) -> str:
     node = text.strip().upper()
     if not NODE_ID_RE.match(node):
-        raise ValidationError(f"ugyldig node-ID {text!r} (2-8 tegn, A-Z og 0-9, f.eks. MOD)")
+        raise ValidationError(code="bad_node_id", text=text)
     return node
 
 
 def _role(text: str) -> str:
     role = text.strip().lower()
     if role not in ROLES:
-        raise ValidationError(f"ukjent rolle {text!r} (gyldige: {', '.join(ROLES)})")
+        raise ValidationError(code="unknown_role", text=text, valid=", ".join(ROLES))
     return role
 
 
@@ -140,10 +140,10 @@ class MessageRef:
     def parse(cls, text: str) -> MessageRef:
         m = re.match(r"^\s*([A-Za-z][A-Za-z0-9]{1,7})-(\d{1,10})\s*$", text)
         if not m:
-            raise ValidationError(f"ugyldig meldings-ID {text!r} (forventet f.eks. MOD-0007)")
+            raise ValidationError(code="bad_message_id", text=text)
         seq = int(m.group(2))
         if not 1 <= seq <= MAX_SEQ:
-            raise ValidationError(f"ugyldig løpenummer i {text!r}")
+            raise ValidationError(code="bad_seq_in", text=text)
         return cls(m.group(1).upper(), seq)
 
     def __str__(self) -> str:
@@ -229,11 +229,11 @@ class Message:
             value = _normalise(fspec, fields.get(fspec.name), created)
             if value is None:
                 if not fspec.optional:
-                    raise ValidationError(f"{kind.value}: feltet {fspec.name} ({fspec.label}) mangler")
+                    raise ValidationError(code="field_missing", kind=kind.value, name=fspec.name, label=fspec.label)
                 continue
             normalised.append((fspec.name, value))
         if spec.needs_ref and ref is None:
-            raise ValidationError(f"{kind.value} må ha referanse (--ref) til meldingen den svarer på")
+            raise ValidationError(code="needs_ref", kind=kind.value)
         msg = cls(
             kind=kind,
             origin=_node_id(origin),
@@ -251,10 +251,10 @@ class Message:
             clock_synced=clock_synced,
         )
         if msg.expires is not None and msg.expires < msg.created:
-            raise ValidationError("gyldig til er før opprettet")
+            raise ValidationError(code="expires_before_created")
         total = text_chars(msg)
         if total > MAX_TEXT_CHARS:
-            raise ValidationError(f"teksten er for lang: {total} tegn (grense {MAX_TEXT_CHARS})")
+            raise ValidationError(code="text_too_long", total=total, limit=MAX_TEXT_CHARS)
         return msg
 
 
@@ -276,17 +276,17 @@ def texts_of(msg: Message) -> list[str]:
 
 def _seq(seq: int) -> int:
     if not 1 <= seq <= MAX_SEQ:
-        raise ValidationError(f"ugyldig løpenummer {seq}")
+        raise ValidationError(code="bad_seq", seq=seq)
     return seq
 
 
 def _minute(value: datetime, label: str) -> datetime:
     if value.tzinfo is None:
-        raise ValidationError(f"{label}: tidspunkt uten tidssone")
+        raise ValidationError(code="time_without_zone", label=label)
     value = value.astimezone(UTC).replace(second=0, microsecond=0)
     minutes = (value - EPOCH) // timedelta(minutes=1)
     if not 0 <= minutes < 1 << TIME_BITS:
-        raise ValidationError(f"{label}: tidspunktet {value:%Y-%m-%d %H:%M} er utenfor gyldig område (sjekk klokken)")
+        raise ValidationError(code="time_out_of_range", label=label, time=f"{value:%Y-%m-%d %H:%M}")
     return value
 
 
@@ -300,13 +300,13 @@ def from_minutes(minutes: int) -> datetime:
 
 def _text(value: object, label: str) -> str:
     if not isinstance(value, str):
-        raise ValidationError(f"{label}: forventet tekst")
+        raise ValidationError(code="expected_text", label=label)
     text = unicodedata.normalize("NFC", value).strip()
     for ch in text:
         if ch in "\n\t":
             continue
         if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"):
-            raise ValidationError(f"{label}: ugyldig tegn U+{ord(ch):04X} i teksten")
+            raise ValidationError(code="bad_character", label=label, char=f"U+{ord(ch):04X}")
     return text
 
 
@@ -320,9 +320,9 @@ def _normalise(spec: FieldSpec, value: object, created: datetime) -> Value | Non
         try:
             number = int(str(value))
         except (TypeError, ValueError):
-            raise ValidationError(f"{label}: forventet et heltall, fikk {value!r}") from None
+            raise ValidationError(code="expected_integer", label=label, value=value) from None
         if isinstance(value, bool) or not 0 <= number < 1 << 31:
-            raise ValidationError(f"{label}: ugyldig tall {value!r}")
+            raise ValidationError(code="bad_number", label=label, value=value)
         return number
     if spec.form is FieldType.BOOL:
         if isinstance(value, bool):
@@ -332,10 +332,10 @@ def _normalise(spec: FieldSpec, value: object, created: datetime) -> Value | Non
             return True
         if folded in ("nei", "n", "no", "false", "0"):
             return False
-        raise ValidationError(f"{label}: svar ja eller nei, fikk {value!r}")
+        raise ValidationError(code="expected_yes_no", label=label, value=value)
     if spec.form is FieldType.TIME:
         if not isinstance(value, datetime):
-            raise ValidationError(f"{label}: forventet et tidspunkt")
+            raise ValidationError(code="expected_time", label=label)
         return _minute(value, label)
     if spec.form is FieldType.ENUM:
         assert spec.enum is not None
@@ -344,21 +344,21 @@ def _normalise(spec: FieldSpec, value: object, created: datetime) -> Value | Non
         return parse_enum(spec.enum, str(value), label)
     if spec.form is FieldType.NOTICE:
         if not isinstance(value, bytes) or len(value) != NOTICE_BYTES:
-            raise ValidationError(f"{label}: forventet {NOTICE_BYTES} byte fra rosterautoriteten")
+            raise ValidationError(code="expected_notice", label=label, size=NOTICE_BYTES)
         return value
     return _rows(value, created)
 
 
 def _rows(value: object, created: datetime) -> tuple[StatusRow, ...]:
     if not isinstance(value, (list, tuple)) or not value:
-        raise ValidationError("STATUS: minst én funksjon må rapporteres")
+        raise ValidationError(code="status_empty")
     seen: set[Function] = set()
     rows = []
     for row in value:
         if not isinstance(row, StatusRow):
-            raise ValidationError("STATUS: ugyldig rad")
+            raise ValidationError(code="status_bad_row")
         if row.function in seen:
-            raise ValidationError(f"STATUS: {row.function.value} er oppgitt to ganger")
+            raise ValidationError(code="status_twice", function=row.function.value)
         seen.add(row.function)
         note = _text(row.note, row.function.value) if row.note else None
         eta = _minute(row.eta_restore, "forventet gjenopprettet") if row.eta_restore else None

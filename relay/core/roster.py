@@ -159,13 +159,13 @@ class RosterEntry:
 
     def check(self) -> None:
         if not NODE_ID_RE.match(self.node_id):
-            raise ValidationError(f"ugyldig node-ID {self.node_id!r} (2-8 tegn, A-Z og 0-9)")
+            raise ValidationError(code="bad_node_id", text=self.node_id)
         if self.role not in NODE_ROLES:
-            raise ValidationError(f"ukjent rolle {self.role!r} (gyldige: {', '.join(NODE_ROLES)})")
+            raise ValidationError(code="unknown_role", text=self.role, valid=", ".join(NODE_ROLES))
         if len(self.public_key) != PUBLIC_KEY_BYTES:
-            raise ValidationError(f"{self.node_id}: offentlig nøkkel må være {PUBLIC_KEY_BYTES} byte")
+            raise ValidationError(code="bad_public_key", node=self.node_id, size=PUBLIC_KEY_BYTES)
         if not self.name.strip():
-            raise ValidationError(f"{self.node_id}: navn mangler")
+            raise ValidationError(code="name_missing", node=self.node_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +191,10 @@ class Roster:
         entry.check()
         for other in self.entries:
             if other.public_key == entry.public_key:
-                raise ValidationError(f"nøkkelen er allerede registrert for {other.node_id}")
+                raise ValidationError(code="key_registered", node=other.node_id)
             if other.key_id == entry.key_id:
                 raise ValidationError(
-                    f"nøkkel-ID {entry.key_id:04x} kolliderer med {other.node_id}: "
-                    f"lag et nytt nøkkelpar for {entry.node_id}"
+                    code="key_id_collision", key_id=f"{entry.key_id:04x}", other=other.node_id, node=entry.node_id
                 )
         return self._next((*self.entries, entry), authority, issued)
 
@@ -203,9 +202,9 @@ class Roster:
         """A new version in which every active key of ``node_id`` is revoked.  Each
         revoked entry carries the authority's notice, to send over the air."""
         if not any(e.node_id == node_id and e.revoked is None for e in self.entries):
-            raise ValidationError(f"{node_id} har ingen aktiv nøkkel i rosteret")
+            raise ValidationError(code="no_active_key", node=node_id)
         if last_seq is not None and not 1 <= last_seq <= MAX_SEQ:
-            raise ValidationError(f"ugyldig løpenummer {last_seq}")
+            raise ValidationError(code="bad_seq", seq=last_seq)
         at = _utc(when).replace(second=0)
 
         def revoke(e: RosterEntry) -> RosterEntry:
@@ -235,7 +234,7 @@ class Roster:
 
     def _next(self, entries: tuple[RosterEntry, ...], authority: Signer, issued: datetime) -> Roster:
         if authority.public_key != self.authority_key:
-            raise ValidationError("rosteret kan bare endres med rosterautoritetens nøkkel")
+            raise ValidationError(code="not_authority")
         return replace(self, version=self.version + 1, issued=_utc(issued), entries=entries).signed(authority)
 
     def signed(self, authority: Signer) -> Roster:
@@ -248,7 +247,7 @@ class Roster:
         raise VerificationError if none is usable."""
         entry = self.key_entry(kid)
         if entry.revoked is not None:
-            raise VerificationError(f"nøkkelen til {entry.node_id} er tilbakekalt", "revoked")
+            raise VerificationError(None, "revoked", code="key_revoked", node=entry.node_id)
         return entry
 
     def key_entry(self, kid: int) -> RosterEntry:
@@ -257,7 +256,7 @@ class Roster:
         for entry in self.entries:
             if entry.key_id == kid:
                 return entry
-        raise VerificationError(f"ukjent avsender (nøkkel-ID {kid:04x})", "unknown_sender")
+        raise VerificationError(None, "unknown_sender", code="unknown_sender", key_id=f"{kid:04x}")
 
     def active(self, node_id: str) -> RosterEntry | None:
         for entry in self.entries:
@@ -340,9 +339,9 @@ class Roster:
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise DecodeError(f"rosterfilen mangler eller har ugyldig felt: {exc}", "malformed") from None
         if authority_key is not None and roster.authority_key != authority_key:
-            raise VerificationError("rosteret er signert av en annen autoritet enn den vi stoler på", "wrong_authority")
+            raise VerificationError(None, "wrong_authority", code="wrong_authority")
         if not verify(roster.authority_key, roster.signature, ROSTER_CONTEXT + roster.canonical_bytes()):
-            raise VerificationError("rosterets signatur stemmer ikke (endret eller skadet fil)", "bad_signature")
+            raise VerificationError(None, "bad_signature", code="bad_roster_signature")
         notices = data.get("notices") or []
         if not isinstance(notices, list):
             raise DecodeError("rosterfilens «notices» er ikke en liste", "malformed")

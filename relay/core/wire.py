@@ -189,8 +189,7 @@ def encode(msg: Message, signer: Signer, dictionary: Dictionary) -> SignedMessag
     body = encode_body(msg, signer.key_id, dictionary)
     if len(body) + SIGNATURE_BYTES > MAX_MESSAGE_BYTES:
         raise ValidationError(
-            f"meldingen blir {len(body) + SIGNATURE_BYTES} byte, mer enn {MAX_MESSAGE_BYTES} byte i "
-            f"{MAX_FRAGMENTS} radiopakker: forkort teksten"
+            code="message_too_large", size=len(body) + SIGNATURE_BYTES, limit=MAX_MESSAGE_BYTES, packets=MAX_FRAGMENTS
         )
     wire = body + signer.sign(MESSAGE_CONTEXT + body)
     return SignedMessage(msg, wire, signer.key_id)

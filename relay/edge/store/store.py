@@ -20,84 +20,39 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
 
 from relay.core.log import MAX_HELD_RUNS, MAX_RANGES, Inserted, Ranges, held_in, ranges_of
-from relay.core.model import Kind, Message, Priority
+from relay.core.model import Kind, Priority
 from relay.core.roster import Roster, RosterEntry
 from relay.core.signing import MESSAGE_CONTEXT, SIGNATURE_BYTES, verify
 from relay.core.wire import Dictionary, SignedMessage, parse_verified
-from relay.edge.schema import MIGRATIONS, SCHEMA_VERSION, Transaction
+from relay.edge.store.rows import DAMAGE, Quarantined, Receipt, Stored, from_iso, is_full, to_iso
+from relay.edge.store.schema import MIGRATIONS, SCHEMA_VERSION, Transaction
 from relay.errors import DecodeError, LocalError
 
-# What a damaged row can make the decoder raise: the store's rows skip the
-# signature check and the length bounds that guard bytes from the air.
-DAMAGE = (DecodeError, ValueError, IndexError, KeyError, OverflowError)
-
-
-@dataclass(frozen=True)
-class Stored:
-    """One row of the log, with its decoded message."""
-
-    message: Message
-    wire: bytes
-    digest: str
-    key_id: int
-    received_at: datetime
-    local: bool
-    conflict: bool
-    transmitted_at: datetime | None
-    read_at: datetime | None
-
-    @property
-    def id(self) -> str:
-        return self.message.id
-
-
-@dataclass(frozen=True)
-class Quarantined:
-    """A row taken out of the log: damaged, or void by a revocation.  Kept, never
-    served, never shown as a message; ``relay doctor`` lists them."""
-
-    origin: str
-    seq: int
-    digest: str
-    reason: str  # damaged | bad_signature | revoked
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Receipt:
-    origin: str
-    seq: int
-    node: str
-    level: str
-    at: datetime
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-# What the store raises when SQLite fails (a full disk: ``is_full``), for callers
-# that must not import sqlite3: the store is the one module that speaks SQL.
-StoreError = sqlite3.Error
-
-
-def is_full(exc: BaseException) -> bool:
-    """Is ``exc`` SQLite's SQLITE_FULL, "database or disk is full"?"""
-    if not isinstance(exc, sqlite3.Error):
-        return False
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc).lower()
+# The columns of a message row, in the order ``Store.bulk_load`` takes them.
+BULK_COLUMNS = (
+    "origin",
+    "seq",
+    "digest",
+    "key_id",
+    "kind",
+    "priority",
+    "exercise",
+    "created",
+    "received_at",
+    "wire",
+    "local",
+    "conflict",
+    "transmitted_at",
+    "read_at",
+    "ref",
+)
 
 
 class Store:
@@ -159,13 +114,13 @@ class Store:
                 "kind": msg.kind.value,
                 "priority": msg.priority.rank,
                 "exercise": int(msg.exercise),
-                "created": _iso(msg.created),
-                "received_at": _iso(received_at),
+                "created": to_iso(msg.created),
+                "received_at": to_iso(received_at),
                 "wire": signed.wire,
                 "local": int(local),
                 "conflict": int(bool(rows)),
                 "transmitted_at": None,
-                "read_at": _iso(received_at) if local else None,
+                "read_at": to_iso(received_at) if local else None,
                 "ref": str(msg.ref) if msg.ref else None,
             }
         )
@@ -237,7 +192,7 @@ class Store:
             try:
                 self._conn.execute(
                     "UPDATE messages SET transmitted_at=? WHERE origin=? AND seq=? AND transmitted_at IS NULL",
-                    (_iso(when), o, s),
+                    (to_iso(when), o, s),
                 )
             except sqlite3.Error as exc:
                 if not is_full(exc):
@@ -254,7 +209,7 @@ class Store:
 
     def mark_read(self, origin: str, seq: int, at: datetime) -> bool:
         cur = self._conn.execute(
-            "UPDATE messages SET read_at=coalesce(read_at, ?) WHERE origin=? AND seq=?", (_iso(at), origin, seq)
+            "UPDATE messages SET read_at=coalesce(read_at, ?) WHERE origin=? AND seq=?", (to_iso(at), origin, seq)
         )
         return cur.rowcount > 0
 
@@ -262,7 +217,7 @@ class Store:
         """Record that ``node`` holds/read/did ``origin-seq``; True if it is news."""
         cur = self._conn.execute(
             "INSERT OR IGNORE INTO receipts(origin, seq, node, level, at) VALUES(?,?,?,?,?)",
-            (origin, seq, node, level, _iso(at)),
+            (origin, seq, node, level, to_iso(at)),
         )
         return cur.rowcount > 0
 
@@ -271,7 +226,7 @@ class Store:
         self._conn.execute(
             "INSERT OR IGNORE INTO receipts(origin, seq, node, level, at) "
             "SELECT DISTINCT origin, seq, ?, ?, ? FROM messages WHERE origin=? AND seq BETWEEN ? AND ?",
-            (node, level, _iso(at), origin, first, last),
+            (node, level, to_iso(at), origin, first, last),
         )
 
     def set_state(self, key: str, value: str) -> None:
@@ -438,6 +393,24 @@ class Store:
         what it decoded before asks only for the news."""
         return self._rows("rowid > ?", (rowid,), "rowid")
 
+    def newest(self, limit: int) -> list[Stored]:
+        """The ``limit`` rows received last, decoded: one page of the log."""
+        return self._select("1", (), "received_at DESC, rowid DESC", limit)
+
+    def bulk_load(self, rows: Iterable[Iterable[Sequence[object]]], heads: Mapping[str, int]) -> None:
+        """Rows in ``BULK_COLUMNS`` order, in chunks, and each origin's head, in one
+        transaction and without verifying them: only for a benchmark's store of
+        messages it has just signed itself.  Nothing from the air comes this way."""
+        columns = ", ".join(BULK_COLUMNS)
+        marks = ",".join("?" * len(BULK_COLUMNS))
+        with self._transaction():
+            for chunk in rows:
+                self._conn.executemany(f"INSERT INTO messages({columns}) VALUES ({marks})", chunk)
+            self._conn.executemany(
+                "INSERT INTO origins(origin, contiguous, max_seq) VALUES(?,?,?)",
+                [(origin, head, head) for origin, head in heads.items()],
+            )
+
     def row_states(self) -> dict[int, bool]:
         """Every row's rowid and whether it is in conflict: what changed, cheaply."""
         return {int(r): bool(c) for r, c in self._conn.execute("SELECT rowid, conflict FROM messages")}
@@ -499,8 +472,8 @@ class Store:
                         received_at=datetime.fromisoformat(r[4]),
                         local=bool(r[5]),
                         conflict=bool(r[6]),
-                        transmitted_at=_parse(r[7]),
-                        read_at=_parse(r[8]),
+                        transmitted_at=from_iso(r[7]),
+                        read_at=from_iso(r[8]),
                     ),
                 )
             )
@@ -515,7 +488,7 @@ class Store:
             cur = self._conn.execute(
                 "INSERT OR IGNORE INTO quarantine(origin, seq, digest, key_id, wire, reason, at) "
                 "SELECT origin, seq, digest, key_id, wire, ?, ? FROM messages WHERE origin=? AND seq=? AND digest=?",
-                (reason, _iso(at), origin, seq, digest),
+                (reason, to_iso(at), origin, seq, digest),
             )
             self._conn.execute("DELETE FROM messages WHERE origin=? AND seq=? AND digest=?", (origin, seq, digest))
             self._recount(origin)

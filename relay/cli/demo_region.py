@@ -1,7 +1,8 @@
-"""A demo region for the board: the Modum lab with the table-top's traffic in Hole's store.
+"""The board's demo region: the Modum lab with the table-top's traffic in Hole's store.
 
-``relay board --demo`` serves it, and ``tools/board_screenshots.py`` photographs
-it.  The traffic is written with the real CLI in each town hall's home and
+``relay board --demo`` serves it, and ``tools/board_screenshots.py``
+photographs it.  The traffic is written with the real CLI in each town hall's
+home (which is why this lives beside the CLI, not in ``relay.board``) and
 brought into Hole's store as the sync would bring it.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+
+import click
 
 from relay.core import wire
 from relay.edge import dictionaries
@@ -53,11 +56,10 @@ TRAFFIC = [
 ]
 
 
-def run(home: Path, line: str) -> None:
-    """``relay --home HOME LINE``, in this process."""
+def run(cli: click.Group, home: Path, line: str) -> None:
+    """``relay --home HOME LINE``, in this process (``cli``: the ``relay`` group, handed in
+    by its caller rather than imported, so that this module does not import the CLI's root)."""
     from click.testing import CliRunner
-
-    from relay.cli.main import cli
 
     result = CliRunner().invoke(cli, ["--home", str(home), *shlex.split(line)])
     if result.exit_code != 0:
@@ -77,11 +79,11 @@ def carry(lab: Path, to: str) -> None:
     dst.close()
 
 
-def build(directory: Path, scenario: Path) -> Path:
-    """Set the demo region up in ``directory``; the home whose board to show."""
+def build(cli: click.Group, directory: Path, scenario: Path) -> Path:
+    """Set the demo region up in ``directory`` with the ``relay`` group ``cli``; the home whose board to show."""
     lab = directory / "lab"
-    run(directory, f"lab setup {lab} --scenario {scenario}")
+    run(cli, directory, f"lab setup {lab} --scenario {scenario}")
     for node, line in TRAFFIC:
-        run(lab / node, "send " + line)
+        run(cli, lab / node, "send " + line)
     carry(lab, "HOL")
     return lab / "HOL"

@@ -1,0 +1,11 @@
+"""The node's store-and-forward log (SQLite): the one place in relay that speaks SQL.
+
+store.py    ``Store``: the log, the outbox, receipts, state, quarantine
+rows.py     what it hands out (``Stored``, ``Receipt``, ``Quarantined``) and raises (``StoreError``)
+schema.py   the schema, its migrations, and transactions
+"""
+
+from relay.edge.store.rows import DAMAGE, Quarantined, Receipt, Stored, StoreError, is_full
+from relay.edge.store.store import BULK_COLUMNS, Store
+
+__all__ = ["BULK_COLUMNS", "DAMAGE", "Quarantined", "Receipt", "Store", "StoreError", "Stored", "is_full"]

@@ -1,0 +1,74 @@
+"""What the store hands out: its rows, decoded, and what it raises."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from relay.core.model import Message
+from relay.errors import DecodeError
+
+# What a damaged row can make the decoder raise: the store's rows skip the
+# signature check and the length bounds that guard bytes from the air.
+DAMAGE = (DecodeError, ValueError, IndexError, KeyError, OverflowError)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One row of the log, with its decoded message."""
+
+    message: Message
+    wire: bytes
+    digest: str
+    key_id: int
+    received_at: datetime
+    local: bool
+    conflict: bool
+    transmitted_at: datetime | None
+    read_at: datetime | None
+
+    @property
+    def id(self) -> str:
+        return self.message.id
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A row taken out of the log: damaged, or void by a revocation.  Kept, never
+    served, never shown as a message; ``relay doctor`` lists them."""
+
+    origin: str
+    seq: int
+    digest: str
+    reason: str  # damaged | bad_signature | revoked
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Receipt:
+    origin: str
+    seq: int
+    node: str
+    level: str
+    at: datetime
+
+
+def to_iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+# What the store raises when SQLite fails (a full disk: ``is_full``), for callers
+# that must not import sqlite3: the store is the one module that speaks SQL.
+StoreError = sqlite3.Error
+
+
+def is_full(exc: BaseException) -> bool:
+    """Is ``exc`` SQLite's SQLITE_FULL, "database or disk is full"?"""
+    if not isinstance(exc, sqlite3.Error):
+        return False
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc).lower()
