@@ -68,3 +68,29 @@ def test_the_cli_shows_a_core_error_in_the_operators_language(tmp_path: Path) ->
 
 
 VALID = ", ".join(k.value for k in Kind if k is not Kind.ROSTER) + ")"
+
+
+def test_every_help_text_has_its_english() -> None:
+    import inspect
+
+    from relay.cli import english
+    from relay.cli.main import cli
+
+    english.apply(cli, "nb")
+    missing = [
+        getattr(item, "help", "")
+        for item in english._texts(cli)
+        if getattr(item, "help", None)
+        and item.help != "Show the version and exit."  # type: ignore[attr-defined]
+        and inspect.cleandoc(item.help) not in english.HELP_EN  # type: ignore[attr-defined]
+    ]
+    assert missing == []
+
+
+def test_help_follows_the_language_and_switches_back() -> None:
+    english_help = relay_cli("--lang", "en", "send", "--help").stdout
+    assert (
+        "Write, sign and put a message in the outbox." in english_help and "Do not ask before sending." in english_help
+    )
+    assert "Write, sign and put" not in relay_cli("send", "--help").stdout  # Norwegian again, same process
+    assert "signed situation reports between crisis staffs" in relay_cli("--lang", "en", "--help").stdout

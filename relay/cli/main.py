@@ -24,7 +24,16 @@ class RelayFailure(click.ClickException):
 
 
 class RelayGroup(click.Group):
-    """Maps every RelayError, and a store that cannot be written, to one clear line on stderr and exit status 1."""
+    """Maps every RelayError, and a store that cannot be written, to one clear line on stderr and exit status 1;
+    shows the help in the operator's language."""
+
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        from relay.cli import english
+        from relay.cli.context import detect_lang
+
+        argv = list(sys.argv[1:] if args is None else args)
+        english.apply(self, detect_lang(english.lang_of(argv)))  # before --help, which is eager, prints it
+        return super().main(argv, *rest, **kwargs)
 
     def invoke(self, ctx: click.Context) -> object:
         from relay.cli.context import settings, tr

@@ -1,0 +1,224 @@
+"""The CLI's help in English (``--lang en`` or ``LANG=en*``): each Norwegian help text and its translation.
+
+``apply(group, lang)`` sets every command's and option's help to ``lang``,
+keeping the Norwegian originals, so that one process may switch back and forth
+(the tests do).  A test checks that every help text has its English here.
+"""
+
+from __future__ import annotations
+
+import click
+
+HELP_EN = {
+    "relay: signerte situasjonsrapporter mellom kriseledelser over LoRa-radio.": (
+        "relay: signed situation reports between crisis staffs over LoRa radio."
+    ),
+    "Nodens mappe (standard: RELAY_HOME, /var/lib/relay eller ~/.local/share/relay).": (
+        "The node's directory (default: RELAY_HOME, /var/lib/relay or ~/.local/share/relay)."
+    ),
+    "Språk for grensesnittet (standard: nb, eller LANG).": "Interface language (default: nb, or LANG).",
+    "Kvitter for en melding: LEST (lest av operatør) eller UTFØRT.": (
+        "Acknowledge a message: LEST (read by an operator) or UTFØRT (done)."
+    ),
+    "Målinger: størrelse og sendetid.": "Measurements: size and airtime.",
+    "Alle målinger i én kjøring: DIR/report.md, PNG-plott og results.json.": (
+        "Every measurement in one run: DIR/report.md, PNG plots and results.json."
+    ),
+    "Mappe for rapporten.": "Directory for the report.",
+    "Mappe med .txt-filer i tillegg til de medfølgende eksemplene; kan gjentas.": (
+        "A directory of .txt files besides the shipped examples; may be repeated."
+    ),
+    "Små parametre (sekunder): for å prøve, ikke for tall.": "Small parameters (seconds): to try it, not for figures.",
+    "Prosesser for simuleringene.": "Processes for the simulations.",
+    "Meldinger i lagertesten (standard: 100 000).": "Messages in the store test (default: 100 000).",
+    "Kodet størrelse, antall pakker og LONG_FAST-sendetid per tekst, mot Meshtastic-tekst og LXMF.": (
+        "Encoded size, packets and LONG_FAST airtime per text, against Meshtastic text and LXMF."
+    ),
+    "Mappe med .txt-filer.": "A directory of .txt files.",
+    "Skriv ett JSON-dokument.": "Write one JSON document.",
+    "Vis situasjonsbildet som en nettside (kun lesing), fra nodens eget lager.": (
+        "Show the situation picture as a web page (read only), from the node's own store."
+    ),
+    "VERT:PORT; annet enn loopback krever token.": "HOST:PORT; anything but loopback requires the token.",
+    "ØVELSE- eller REELL-bildet (standard: nodens innstilling).": (
+        "The ØVELSE (exercise) or REELL (real) picture (default: the node's setting)."
+    ),
+    "Vis en demo-region (Modum-øvelsen) i stedet for nodens lager.": (
+        "Show a demo region (the Modum exercise) instead of the node's store."
+    ),
+    "Broen: sender det lageret har over radio og IP, lagrer det som høres (for systemd; logger til stderr).": (
+        "The bridge: sends what the store holds over radio and IP, stores what is heard (for systemd; logs to stderr)."
+    ),
+    "serial:///dev/ttyACM0, tcp://HOST:4403, eller none for bare IP (standard: fra relay.toml).": (
+        "serial:///dev/ttyACM0, tcp://HOST:4403, or none for IP only (default: from relay.toml)."
+    ),
+    "MQTT-megleren for IP-veien, mqtt://VERT:PORT eller mqtts://VERT:PORT (overstyrer [ip] broker i relay.toml).": (
+        "The MQTT broker of the IP path, mqtt://HOST:PORT or mqtts://HOST:PORT (overrides [ip] broker in relay.toml)."
+    ),
+    "Logg også hver ramme som sendes og høres.": "Also log every frame sent and heard.",
+    "Kjør protokollens tidtakere N ganger fortere: bare mot «relay hw-sim --speedup N», med samme N.": (
+        "Run the protocol's timers N times faster: only against «relay hw-sim --speedup N», with the same N."
+    ),
+    "Spill av Modum-øvelsen: åtte noder, Modum avskåret i to timer, så samlet igjen.": (
+        "Play the Modum exercise: eight nodes, Modum cut off for two hours, then joined again."
+    ),
+    "Skriv simulatorens JSON-rapport.": "Write the simulator's JSON report.",
+    "Sekunder mellom linjene (standard: 0,03 på terminal).": "Seconds between lines (default: 0.03 on a terminal).",
+    "Øvelsen (modum) eller regionens radioplan med repeatere på fjellet (field-plan).": (
+        "The exercise (modum) or the region's radio plan with repeaters on the hills (field-plan)."
+    ),
+    "Sjekk lageret og flytt skadde meldinger til karantene (sletter ingenting).": (
+        "Check the store and move damaged messages to quarantine (deletes nothing)."
+    ),
+    "Bare sjekk; flytt ingenting.": "Only check; move nothing.",
+    "Radioens Meshtastic-oppsett: lag per node fra regionfilen, lag kanalnøkkel, skriv til radioen.": (
+        "The radio's Meshtastic set-up: render per node from the region file, make the channel key, write to the radio."
+    ),
+    "Skriv nodens oppsett til radioen med «meshtastic --configure» (stopp relay-tjenesten først).": (
+        "Write the node's set-up to the radio with «meshtastic --configure» (stop the relay service first)."
+    ),
+    "Radioens serieport, f.eks. /dev/meshtastic eller /dev/ttyACM0.": (
+        "The radio's serial port, e.g. /dev/meshtastic or /dev/ttyACM0."
+    ),
+    "Kanalnøkkelen (fra «relay firmware keygen»).": "The channel key (from «relay firmware keygen»).",
+    "Sjekk og vis kommandoen, men ikke skriv til radioen.": "Check and show the "
+    "command, but do not write to the radio.",
+    "Lag regionens kanalnøkkel (AES-256) i FIL, modus 0600. Én gang for hele regionen; aldri i git.": (
+        "Make the region's channel key (AES-256) in FILE, mode 0600. Once for the whole region; never in git."
+    ),
+    "Lag én YAML-fil per node (for «meshtastic --configure») og sjekk dem mot protobufene og reglene.": (
+        "Render one YAML file per node (for «meshtastic --configure») and check them against the protobufs and rules."
+    ),
+    "Mappe for én YAML-fil per node.": "Directory for one YAML file per node.",
+    "Simulerte Meshtastic-enheter på loopback, én per node, over det delte radiomediet.\n\n"
+    'Skriver én JSON-linje per enhet, {"node": ..., "tcp": "127.0.0.1:PORT", "pty": ... eller null},\n'
+    "og kjører til SIGTERM eller SIGINT.  Etter replug skrives enhetens linje på nytt.": (
+        "Simulated Meshtastic devices on loopback, one per node, over the shared radio medium.\n\n"
+        'Writes one JSON line per device, {"node": ..., "tcp": "127.0.0.1:PORT", "pty": ... or null},\n'
+        "and runs until SIGTERM or SIGINT.  After a replug the device's line is written again."
+    ),
+    "Scenariofil: [mesh], [[node]] og [[link]] brukes.": "Scenario file: [mesh], [[node]] and [[link]] are used.",
+    "Simulerte sekunder per sekund på veggklokka (sendetid og driftssyklus skaleres).": (
+        "Simulated seconds per wall-clock second (airtime and duty cycle scale)."
+    ),
+    "Gi hver enhet også en pseudoterminal (SerialInterface).": "Also give each "
+    "device a pseudo-terminal (SerialInterface).",
+    "Unix-socket for styring, én kommando per linje: unplug NODE, replug NODE, partition NODE, heal NODE, status.": (
+        "Unix socket for control, one command a line: unplug NODE, replug NODE, partition NODE, heal NODE, status."
+    ),
+    "Innkomne meldinger: uleste først, så etter prioritet.": "Incoming messages: unread first, then by priority.",
+    "Bare denne typen.": "Only this kind.",
+    "Bare fra denne noden.": "Only from this node.",
+    "Bare denne prioriteten.": "Only this priority.",
+    "Høyst så mange (0: alle).": "At most this many (0: all).",
+    "Opprett nodens mappe: konfigurasjon, nøkkelpar og tomt lager.": (
+        "Create the node's directory: configuration, key pair and an empty store."
+    ),
+    "Node-ID, f.eks. MOD.": "Node ID, e.g. MOD.",
+    "Visningsnavn, f.eks. «Modum kommune».": "Display name, e.g. «Modum kommune».",
+    "Radio: serial:///dev/ttyACM0 eller tcp://HOST:4403.": "Radio: serial:///dev/ttyACM0 or tcp://HOST:4403.",
+    "Merk all trafikk fra noden som ØVELSE.": "Mark all traffic from the node as ØVELSE (exercise).",
+    "Øvelser: sett opp en hel region på én maskin.": "Exercises: set up a whole region on one machine.",
+    "Én klar nodemappe per node i scenariet (DIR/RIN, DIR/HOL, …), felles roster.": (
+        "One ready node directory per node of the scenario (DIR/RIN, DIR/HOL, …), one shared roster."
+    ),
+    "Ikke merk trafikken som ØVELSE.": "Do not mark the traffic as ØVELSE (exercise).",
+    "Krisesloggen: alle meldinger i tidsrekkefølge, med verifisering og kvitteringer.": (
+        "The crisis log: every message in time order, with verification and receipts."
+    ),
+    "Skriv til fil.": "Write to a file.",
+    "Skriv loggen som JSON.": "Write the log as JSON.",
+    "Svar på en anmodning om bistand (BISTANDSSVAR).": "Answer a request for assistance (BISTANDSSVAR).",
+    "INNVILGET, DELVIS, AVSLÅTT eller VIDERESENDT.": (
+        "INNVILGET (granted), DELVIS (partly), AVSLÅTT (refused) or VIDERESENDT (passed on)."
+    ),
+    "Hva dere tilbyr.": "What you offer.",
+    "Ankomst, f.eks. 17:00 eller +2h.": "Arrival, e.g. 17:00 or +2h.",
+    "Kontaktperson/rolle.": "Contact person/role.",
+    "Vilkår (valgfritt).": "Conditions (optional).",
+    "Standard: samme som anmodningen.": "Default: the same as the request.",
+    "Regionens liste over godkjente noder og nøkler.": "The region's list of approved nodes and keys.",
+    "Legg til en node (ny versjon av rosteret).": "Add a node (a new version of the roster).",
+    "kommune, statsforvalter, politi, brann, annet": "kommune, statsforvalter, politi, brann, annet (the node's role)",
+    "Nodens offentlige nøkkel (base64, fra «relay init»).": "The node's public key (base64, from «relay init»).",
+    "Bli rosterautoritet: lag autoritetsnøkkel og et tomt roster (versjon 1).": (
+        "Become the roster authority: make the authority key and an empty roster (version 1)."
+    ),
+    "Skriv rosteret til en fil (f.eks. på en minnepinne).": "Write the roster to a file (e.g. on a USB stick).",
+    "Ta i bruk et roster fra fil; krever kjent autoritet og nyere versjon.": (
+        "Take a roster from a file into use; needs the known authority and a newer version."
+    ),
+    "Tilbakekall nodens nøkkel (f.eks. stjålet Pi); del det nye rosteret.": (
+        "Revoke the node's key (e.g. a stolen Pi); share the new roster."
+    ),
+    "Siste ekte løpenummer fra noden, om det er kjent: senere numre avvises, også tilbakedaterte.": (
+        "The node's last genuine sequence number, if known: later numbers are refused, back-dated ones too."
+    ),
+    "Vis rosteret noden bruker.": "Show the roster the node uses.",
+    "Skriv, signer og legg en melding i utboksen.  TYPE: SITREP, STATUS, BISTAND, …": (
+        "Write, sign and put a message in the outbox.  TYPE: SITREP, STATUS, BISTAND, …"
+    ),
+    "ALLE, KOMMUNER, node (HOL) eller rolle@node.": "ALLE (all), KOMMUNER (municipalities), a node (HOL) or role@node.",
+    "NØD, HASTER, PRIORITET eller RUTINE.": "NØD (distress), HASTER (urgent), "
+    "PRIORITET (priority) or RUTINE (routine).",
+    "ØVELSE eller REELL (standard: nodens innstilling).": (
+        "ØVELSE (exercise) or REELL (real) (default: the node's setting)."
+    ),
+    "Meldingen denne svarer på, f.eks. MOD-0007.": "The message this answers, e.g. MOD-0007.",
+    "Hovedteksten.": "The main text.",
+    "Hovedteksten fra fil.": "The main text from a file.",
+    "Et felt; kan gjentas.": "A field; may be repeated.",
+    "Hendelse.": "Incident.",
+    "Godkjent av, f.eks. kriseleder.": "Approved by, e.g. the crisis manager.",
+    "Ikke spør før sending.": "Do not ask before sending.",
+    "Alle felt, verifisering og kvitteringer for én melding (markeres som lest).": (
+        "Every field, the verification and the receipts of one message (marked as read)."
+    ),
+    "Simulert radionett i virtuell tid.": "A simulated radio mesh in virtual time.",
+    "Kjør et scenario og vis hva som skjer, minutt for minutt.": "Run a scenario "
+    "and show what happens, minute by minute.",
+    "Skriv én JSON-rapport i stedet for tidslinjen.": "Write one JSON report instead of the timeline.",
+    "Radiolenke, sist hørt, sendekø, sendetid, og hvem som har meldingene sendt herfra.": (
+        "Radio link, last heard, transmit queue, airtime, and who holds the messages sent from here."
+    ),
+}
+
+_ORIGINAL = "_relay_help_nb"
+
+
+def _texts(group: click.Command) -> list[object]:
+    """Every command and parameter under ``group`` that has a help text."""
+    found: list[object] = [group, *group.params]
+    if isinstance(group, click.Group):
+        for command in group.commands.values():
+            found += _texts(command)
+    return found
+
+
+def apply(group: click.Command, lang: str) -> None:
+    """Set the help of ``group``, its commands and their options to ``lang`` ("nb" or "en")."""
+    for item in _texts(group):
+        nb = getattr(item, _ORIGINAL, None)
+        if nb is None:
+            nb = getattr(item, "help", None)
+            if not nb:
+                continue
+            setattr(item, _ORIGINAL, nb)
+        item.help = HELP_EN.get(_clean(nb), nb) if lang == "en" else nb  # type: ignore[attr-defined]
+
+
+def _clean(text: str) -> str:
+    """A help text as the table keys it: docstring indentation and trailing space removed."""
+    import inspect
+
+    return inspect.cleandoc(text)
+
+
+def lang_of(args: list[str]) -> str | None:
+    """``--lang X`` or ``--lang=X`` among the arguments, if given."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
