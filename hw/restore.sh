@@ -96,7 +96,7 @@ origin = home.config().node_id
 home.signer()
 store = home.store()
 try:
-    held = store.db.execute("SELECT max(seq) FROM messages WHERE origin = ?", [origin]).fetchone()[0] or 0
+    held = store.highest(origin)
     reserved = int(store.get_state(f"seq_floor:{origin}") or 0)
     floor = max(held, reserved) + int(sys.argv[2])
     store.raise_sequence_floor(origin, floor)

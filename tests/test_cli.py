@@ -1052,7 +1052,12 @@ def test_usage_errors_exit_2(lab: Path) -> None:
 def test_errors_in_english(lab: Path) -> None:
     fails(
         relay_cli(*sh("--lang en send MELDING --text x --to XYZ"), home=lab / "MOD"),
-        f"ukjent node XYZ (noder i rosteret: {ROSTER_NODES})",
+        f"unknown node XYZ (nodes in the roster: {ROSTER_NODES})",
+        prefix="Error",
+    )
+    fails(
+        relay_cli(*sh("--lang en send MELDNG --text x"), home=lab / "MOD"),
+        "unknown message kind 'MELDNG' (valid: " + ", ".join(k.value for k in Kind if k is not Kind.ROSTER) + ")",
         prefix="Error",
     )
 
