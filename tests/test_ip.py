@@ -12,6 +12,7 @@ import getpass
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -148,99 +149,96 @@ def receipt_from(the_lab: Lab, node: str, at: str, ref: str) -> list[str]:
         store.close()
 
 
-def configure_ip(home: Home, broker: Broker) -> None:
-    """``[ip]`` in the node's relay.toml, its password in a file beside it (mode 0600)."""
+def configure_ip(home: Home, broker: Broker, url: str | None = None) -> None:
+    """``[ip]`` in the node's relay.toml (``url``, default the broker's), its password in a file beside it."""
     secret = home.path / "mqtt.pass"
     secret.write_text(PASSWORDS[home.config().node_id] + "\n")
     secret.chmod(0o600)
-    home.write_config(replace(home.config(), ip=IpConfig(broker.url, password_file=str(secret))))
+    home.write_config(replace(home.config(), ip=IpConfig(url or broker.url, password_file=str(secret))))
+
+
+@contextmanager
+def gateway_lab(base: Path, override: bool = False) -> Iterator[tuple[Lab, Broker]]:
+    """The issue's three sites, running: MOD radio only, RIN radio (hw-sim) and broker, SF
+    broker only (``--radio none``); RIN and SF with ``[ip]`` in relay.toml.  ``override``:
+    SF's relay.toml names a broker nobody runs, and ``--broker`` the real one."""
+    broker = Broker(base / "broker", PASSWORDS, TOPIC)
+    broker.start()
+    try:
+        with lab(base / "lab", speedup=20, scenario=GATEWAY) as the_lab:
+            for node in ("RIN", "SF"):
+                configure_ip(the_lab.homes[node], broker, "mqtt://127.0.0.1:1" if override and node == "SF" else None)
+            for node in ("MOD", "RIN", "SF"):
+                the_lab.start(node, False, *(("--broker", broker.url) if override and node == "SF" else ()))
+            for node in ("RIN", "SF"):
+                _wait_for(lambda n=node: "IP: connected" in the_lab.log(n), 30, f"{node} on the broker")
+            for node in ("MOD", "RIN"):
+                _wait_for(lambda n=node: "radio connected" in the_lab.log(n), 30, f"{node}'s radio")
+            yield the_lab, broker
+    finally:
+        broker.stop()
 
 
 def test_modum_reaches_an_ip_only_county_governor_through_a_gateway_and_back(tmp_path: Path) -> None:
-    the_broker = Broker(tmp_path / "broker", PASSWORDS, TOPIC)
-    the_broker.start()
-    try:
-        with lab(tmp_path / "lab", speedup=20, scenario=GATEWAY) as the_lab:
-            for node in ("RIN", "SF"):
-                configure_ip(the_lab.homes[node], the_broker)
-            the_lab.start("MOD")
-            the_lab.start("RIN")
-            the_lab.start("SF", False, "--broker", the_broker.url)  # --broker overrides [ip] broker
-            for node in ("RIN", "SF"):
-                _wait_for(lambda n=node: "IP: connected" in the_lab.log(n), 30, f"{node} on the broker")
-            _wait_for(lambda: "radio connected" in the_lab.log("MOD"), 30, "MOD's radio")
+    # SF's relay.toml names a dead broker; its --broker option, the real one: the option wins.
+    with gateway_lab(tmp_path, override=True) as (the_lab, the_broker):
+        first = send_sitrep(the_lab.homes["MOD"], "Modum: alle linjer nede, radio virker.")
+        _wait_for(lambda: the_lab.held("SF", "MOD", first.message.seq), 60, "MOD's SITREP at SF")
+        assert f"stored {first.message.id} SITREP HASTER by IP" in the_lab.log("SF")
 
-            first = send_sitrep(the_lab.homes["MOD"], "Modum: alle linjer nede, radio virker.")
-            _wait_for(lambda: the_lab.held("SF", "MOD", first.message.seq), 60, "MOD's SITREP at SF")
-            assert f"stored {first.message.id} SITREP HASTER by IP" in the_lab.log("SF")
+        ok(relay_cli("ack", first.message.id, home=the_lab.homes["SF"].path))
+        _wait_for(lambda: receipt_from(the_lab, "SF", "MOD", first.message.id), 60, "SF's receipt at MOD")
+        assert "stored SF-0001 KVITTERING" in the_lab.log("MOD")  # by radio: MOD has nothing else
 
-            ok(relay_cli("ack", first.message.id, home=the_lab.homes["SF"].path))
-            _wait_for(lambda: receipt_from(the_lab, "SF", "MOD", first.message.id), 60, "SF's receipt at MOD")
-            assert "stored SF-0001 KVITTERING" in the_lab.log("MOD")  # by radio: MOD has nothing else
+        def status(node: str) -> list[str]:
+            return ok(relay_cli("status", home=the_lab.homes[node].path))
 
-            def status(node: str) -> list[str]:
-                return ok(relay_cli("status", home=the_lab.homes[node].path))
+        _wait_for(lambda: "Radio:     ingen (bare IP)" in status("SF"), 15, "SF's status")
+        assert any(line.startswith("IP:        tilkoblet, mqtt://127.0.0.1:") for line in status("SF"))
+        rin = status("RIN")
+        assert any(line.startswith("Radio:     tilkoblet, tcp://") for line in rin)
+        assert any(line.startswith("IP:        tilkoblet, mqtt://") for line in rin)
+        assert any(line.strip().startswith("SF ") and "over IP for" in line for line in rin)
 
-            _wait_for(lambda: "Radio:     ingen (bare IP)" in status("SF"), 15, "SF's status")
-            assert any(line.startswith("IP:        tilkoblet, mqtt://127.0.0.1:") for line in status("SF"))
-            rin = status("RIN")
-            assert any(line.startswith("Radio:     tilkoblet, tcp://") for line in rin)
-            assert any(line.startswith("IP:        tilkoblet, mqtt://") for line in rin)
-            assert any(line.strip().startswith("SF ") and "over IP for" in line for line in rin)
-
-            # The broker goes away and comes back; meanwhile both sides write.
-            the_broker.stop()
-            _wait_for(lambda: "IP: lost the broker" in the_lab.log("SF"), 30, "SF to notice")
-            _wait_for(
-                lambda: any(line.startswith("ADVARSEL: IP-veien (megleren) er nede") for line in status("RIN")),
-                15,
-                "RIN's status to warn",
-            )
-            during = send_sitrep(the_lab.homes["MOD"], "Modum: skrevet mens megleren var nede.")
-            from_sf = send_sitrep(the_lab.homes["SF"], "Statsforvalteren: skrevet mens megleren var nede.")
-            time.sleep(2.0)
-            the_broker.start()
-            _wait_for(lambda: the_lab.held("SF", "MOD", during.message.seq), 90, "MOD's second SITREP at SF")
-            _wait_for(lambda: the_lab.held("MOD", "SF", from_sf.message.seq), 90, "SF's SITREP at MOD by radio")
-            for node in ("MOD", "RIN", "SF"):
-                ids = held_ids(the_lab, node)
-                assert len(ids) == len(set(ids)), f"{node} holds a message twice: {ids}"
-            for sent in (first, during, from_sf):
-                for node in ("MOD", "RIN", "SF"):
-                    copies = the_lab.held(node, sent.message.origin, sent.message.seq)
-                    assert len(copies) == 1 and copies[0].wire == sent.wire, (node, sent.message.id)
-            for node in ("MOD", "RIN", "SF"):
-                assert the_lab.daemons[node].poll() is None, the_lab.log(node)[-2000:]
-    finally:
+        # The broker goes away and comes back; meanwhile both sides write.
         the_broker.stop()
+        _wait_for(lambda: "IP: lost the broker" in the_lab.log("SF"), 30, "SF to notice")
+        _wait_for(
+            lambda: any(line.startswith("ADVARSEL: IP-veien (megleren) er nede") for line in status("RIN")),
+            15,
+            "RIN's status to warn",
+        )
+        during = send_sitrep(the_lab.homes["MOD"], "Modum: skrevet mens megleren var nede.")
+        from_sf = send_sitrep(the_lab.homes["SF"], "Statsforvalteren: skrevet mens megleren var nede.")
+        time.sleep(2.0)
+        the_broker.start()
+        _wait_for(lambda: the_lab.held("SF", "MOD", during.message.seq), 90, "MOD's second SITREP at SF")
+        _wait_for(lambda: the_lab.held("MOD", "SF", from_sf.message.seq), 90, "SF's SITREP at MOD by radio")
+        for node in ("MOD", "RIN", "SF"):
+            ids = held_ids(the_lab, node)
+            assert len(ids) == len(set(ids)), f"{node} holds a message twice: {ids}"
+        for sent in (first, during, from_sf):
+            for node in ("MOD", "RIN", "SF"):
+                copies = the_lab.held(node, sent.message.origin, sent.message.seq)
+                assert len(copies) == 1 and copies[0].wire == sent.wire, (node, sent.message.id)
+        for node in ("MOD", "RIN", "SF"):
+            assert the_lab.daemons[node].poll() is None, the_lab.log(node)[-2000:]
 
 
 def test_a_gateway_whose_radio_is_unplugged_carries_on_by_ip(tmp_path: Path) -> None:
-    the_broker = Broker(tmp_path / "broker", PASSWORDS, TOPIC)
-    the_broker.start()
-    try:
-        with lab(tmp_path / "lab", speedup=20, scenario=GATEWAY) as the_lab:
-            for node in ("RIN", "SF"):
-                configure_ip(the_lab.homes[node], the_broker)
-            for node in ("MOD", "RIN", "SF"):
-                the_lab.start(node)
-            _wait_for(lambda: "radio connected" in the_lab.log("RIN"), 30, "RIN's radio")
-            _wait_for(lambda: "IP: connected" in the_lab.log("SF"), 30, "SF on the broker")
+    with gateway_lab(tmp_path) as (the_lab, _):
+        hw_control(the_lab, "unplug RIN")
+        _wait_for(lambda: "radio link lost" in the_lab.log("RIN"), 20, "RIN to notice the lost radio")
+        from_sf = send_sitrep(the_lab.homes["SF"], "Statsforvalteren: ringer ikke, skriver.")
+        from_rin = send_sitrep(the_lab.homes["RIN"], "Ringerike: radioen er ute, IP virker.")
+        _wait_for(lambda: the_lab.held("RIN", "SF", from_sf.message.seq), 30, "SF's SITREP at RIN by IP")
+        _wait_for(lambda: the_lab.held("SF", "RIN", from_rin.message.seq), 30, "RIN's SITREP at SF by IP")
+        assert the_lab.held("MOD", "SF", from_sf.message.seq) == []  # MOD's only way in is RIN's radio
 
-            hw_control(the_lab, "unplug RIN")
-            _wait_for(lambda: "radio link lost" in the_lab.log("RIN"), 20, "RIN to notice the lost radio")
-            from_sf = send_sitrep(the_lab.homes["SF"], "Statsforvalteren: ringer ikke, skriver.")
-            from_rin = send_sitrep(the_lab.homes["RIN"], "Ringerike: radioen er ute, IP virker.")
-            _wait_for(lambda: the_lab.held("RIN", "SF", from_sf.message.seq), 30, "SF's SITREP at RIN by IP")
-            _wait_for(lambda: the_lab.held("SF", "RIN", from_rin.message.seq), 30, "RIN's SITREP at SF by IP")
-            assert the_lab.held("MOD", "SF", from_sf.message.seq) == []  # MOD's only way in is RIN's radio
-
-            hw_control(the_lab, "replug RIN")
-            _wait_for(lambda: the_lab.held("MOD", "SF", from_sf.message.seq), 90, "SF's SITREP at MOD after the replug")
-            _wait_for(lambda: the_lab.held("MOD", "RIN", from_rin.message.seq), 90, "RIN's SITREP at MOD")
-            assert the_lab.daemons["RIN"].poll() is None
-    finally:
-        the_broker.stop()
+        hw_control(the_lab, "replug RIN")
+        _wait_for(lambda: the_lab.held("MOD", "SF", from_sf.message.seq), 90, "SF's SITREP at MOD after the replug")
+        _wait_for(lambda: the_lab.held("MOD", "RIN", from_rin.message.seq), 90, "RIN's SITREP at MOD")
+        assert the_lab.daemons["RIN"].poll() is None
 
 
 def make_ca(base: Path) -> tuple[Path, Path, Path]:

@@ -28,9 +28,8 @@ from relay.core import wire  # noqa: E402
 from relay.core.compose import compose  # noqa: E402
 from relay.core.model import Kind, Priority  # noqa: E402
 from relay.edge import dictionaries  # noqa: E402
-from tests.broker import Broker  # noqa: E402
-from tests.test_daemon import _wait_for, lab  # noqa: E402
-from tests.test_ip import GATEWAY, PASSWORDS, TOPIC, configure_ip  # noqa: E402
+from tests.test_daemon import _wait_for  # noqa: E402
+from tests.test_ip import gateway_lab  # noqa: E402
 
 
 def rss_kb(pid: int, key: str = "VmRSS") -> int:
@@ -47,63 +46,50 @@ def cpu_s(pid: int) -> float:
 
 def main() -> None:
     batch = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-    with tempfile.TemporaryDirectory(prefix="relay-ip-rss-") as tmp:
-        base = Path(tmp)
-        broker = Broker(base / "broker", PASSWORDS, TOPIC)
-        broker.start()
-        try:
-            with lab(base / "lab", speedup=20, scenario=GATEWAY) as the_lab:
-                for node in ("RIN", "SF"):
-                    configure_ip(the_lab.homes[node], broker)
-                for node in ("MOD", "RIN", "SF"):
-                    the_lab.start(node)
-                _wait_for(lambda: "IP: connected" in the_lab.log("SF"), 30, "SF on the broker")
-                _wait_for(lambda: "radio connected" in the_lab.log("MOD"), 30, "MOD's radio")
-                pids = {n: p.pid for n, p in the_lab.daemons.items()}
-                time.sleep(5.0)
-                cpu0 = {n: cpu_s(p) for n, p in pids.items()}
-                peak = dict.fromkeys(pids, 0)
-                start = time.monotonic()
-                while time.monotonic() - start < 30:
-                    for n, p in pids.items():
-                        peak[n] = max(peak[n], rss_kb(p))
-                    time.sleep(0.2)
-                idle_cpu = {n: 100 * (cpu_s(p) - cpu0[n]) / 30 for n, p in pids.items()}
-                print("idle 30 s:")
-                for n in pids:
-                    print(f"  {n}: VmRSS {peak[n] / 1024:.1f} MiB, CPU {idle_cpu[n]:.2f} %")
-                store, signer = the_lab.homes["MOD"].store(), the_lab.homes["MOD"].signer()
-                now = datetime.now(UTC)
-                for i in range(batch):
+    with tempfile.TemporaryDirectory(prefix="relay-ip-rss-") as tmp, gateway_lab(Path(tmp)) as (the_lab, _):
+        pids = {n: p.pid for n, p in the_lab.daemons.items()}
+        time.sleep(5.0)
+        cpu0 = {n: cpu_s(p) for n, p in pids.items()}
+        peak = dict.fromkeys(pids, 0)
+        start = time.monotonic()
+        while time.monotonic() - start < 30:
+            for n, p in pids.items():
+                peak[n] = max(peak[n], rss_kb(p))
+            time.sleep(0.2)
+        idle_cpu = {n: 100 * (cpu_s(p) - cpu0[n]) / 30 for n, p in pids.items()}
+        print("idle 30 s:")
+        for n in pids:
+            print(f"  {n}: VmRSS {peak[n] / 1024:.1f} MiB, CPU {idle_cpu[n]:.2f} %")
+        store, signer = the_lab.homes["MOD"].store(), the_lab.homes["MOD"].signer()
+        now = datetime.now(UTC)
+        for i in range(batch):
 
-                    def build(seq: int, i: int = i) -> wire.SignedMessage:
-                        text = f"Melding {i} fra Modum: status uendret, radio virker."
-                        msg = compose(Kind.MELDING, "MOD", seq, now, text=text, priority=Priority.RUTINE)
-                        return wire.encode(msg, signer, dictionaries.current())
+            def build(seq: int, i: int = i) -> wire.SignedMessage:
+                text = f"Melding {i} fra Modum: status uendret, radio virker."
+                msg = compose(Kind.MELDING, "MOD", seq, now, text=text, priority=Priority.RUTINE)
+                return wire.encode(msg, signer, dictionaries.current())
 
-                    store.commit_local("MOD", build, now)
-                store.close()
-                cpu0 = {n: cpu_s(p) for n, p in pids.items()}
-                start = time.monotonic()
-                sf = the_lab.homes["SF"].store()
+            store.commit_local("MOD", build, now)
+        store.close()
+        cpu0 = {n: cpu_s(p) for n, p in pids.items()}
+        start = time.monotonic()
+        sf = the_lab.homes["SF"].store()
 
-                def done() -> bool:
-                    for n, p in pids.items():
-                        peak[n] = max(peak[n], rss_kb(p))
-                    return sf.count() >= batch
+        def done() -> bool:
+            for n, p in pids.items():
+                peak[n] = max(peak[n], rss_kb(p))
+            return sf.count() >= batch
 
-                _wait_for(done, 1800, f"SF to hold {batch} messages")
-                wall = time.monotonic() - start
-                sf.close()
-                print(f"{batch} messages from MOD to SF (radio to RIN, then IP): {wall:.0f} s at x20")
-                for n, p in pids.items():
-                    used = cpu_s(p) - cpu0[n]
-                    print(
-                        f"  {n}: peak VmRSS {peak[n] / 1024:.1f} MiB (VmHWM {rss_kb(p, 'VmHWM') / 1024:.1f}),"
-                        f" CPU {used:.1f} s ({100 * used / wall:.1f} %)"
-                    )
-        finally:
-            broker.stop()
+        _wait_for(done, 1800, f"SF to hold {batch} messages")
+        wall = time.monotonic() - start
+        sf.close()
+        print(f"{batch} messages from MOD to SF (radio to RIN, then IP): {wall:.0f} s at x20")
+        for n, p in pids.items():
+            used = cpu_s(p) - cpu0[n]
+            print(
+                f"  {n}: peak VmRSS {peak[n] / 1024:.1f} MiB (VmHWM {rss_kb(p, 'VmHWM') / 1024:.1f}),"
+                f" CPU {used:.1f} s ({100 * used / wall:.1f} %)"
+            )
 
 
 if __name__ == "__main__":
