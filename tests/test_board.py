@@ -351,4 +351,6 @@ def test_the_links_section_shows_both_paths_of_a_gateway_and_an_ip_only_site() -
     html = fragment(picture, UTC, gateway)
     assert "radioen er tilkoblet; IP-veien: down" in html and "over IP 4 s siden" in html
     ip_only = {**gateway, "radio": {"state": "none"}, "ip": {"state": "connected"}}
-    assert "ingen radio (bare IP); IP-veien er tilkoblet" in fragment(picture, UTC, ip_only)
+    assert "ingen radio (bare IP); IP-veien er tilkoblet; ingen sendetid (ingen radio)" in fragment(
+        picture, UTC, ip_only
+    )

@@ -194,7 +194,10 @@ def test_modum_reaches_an_ip_only_county_governor_through_a_gateway_and_back(tmp
             return ok(relay_cli("status", home=the_lab.homes[node].path))
 
         _wait_for(lambda: "Radio:     ingen (bare IP)" in status("SF"), 15, "SF's status")
-        assert any(line.startswith("IP:        tilkoblet, mqtt://127.0.0.1:") for line in status("SF"))
+        sf = status("SF")
+        assert any(line.startswith("IP:        tilkoblet, mqtt://127.0.0.1:") for line in sf)
+        assert not any(line.startswith("Sendetid:") for line in sf)  # no radio, no airtime
+        assert any(line.strip().startswith("RIN ") and line.endswith(" siden") and "aldri" not in line for line in sf)
         rin = status("RIN")
         assert any(line.startswith("Radio:     tilkoblet, tcp://") for line in rin)
         assert any(line.startswith("IP:        tilkoblet, mqtt://") for line in rin)

@@ -222,6 +222,8 @@ def _links(report: Mapping[str, Any]) -> str:
     used = (
         f"sendetid siste time {airtime['used_s']:.0f} av {airtime['limit_s']:.0f} s"
         if "used_s" in airtime and "limit_s" in airtime
+        else "ingen sendetid (ingen radio)"
+        if radio.get("state") == "none"
         else "sendetid ukjent"
     )
     synced = report.get("clock_synchronised")

@@ -118,13 +118,15 @@ class Reporting(Faults):
             "alarms": [{**a, "at": self.wall_of(a["at"])} for a in self.alarms],
             "store_full": self._store_full_snapshot(),
             "queue": self.queue_by_priority(),
-            "airtime": {
+            "airtime": {  # the radio's duty budget; none without a radio (IP has no airtime)
                 "used_s": round(budget.used(now), 3),
                 "limit_s": round(budget.limit_s, 3),
                 "reserve_s": round(budget.reserve_s, 3),
                 "window_s": HOUR_S,
                 "time_scale": self.time_scale,
-            },
+            }
+            if radio is not None
+            else None,
             "stats": {
                 "frames_heard": self.frames_heard,
                 "frames_sent": self.frames_sent,
@@ -476,8 +478,9 @@ def render_status(report: dict[str, Any], tz: tzinfo | None) -> list[str]:
         if h["ago_s"] is not None:
             how = _hops_text(h.get("hops"))
             when += f" (for {_ago(h['ago_s'])} siden, {VIA_TEXT.get(h['via'], h['via'])}{how})"
-        if h.get("ip_ago_s") is not None:
-            when += f"; over IP for {_ago(h['ip_ago_s'])} siden"
+        if h.get("ip_ago_s") is not None:  # heard over IP: said first where the radio never heard it
+            over_ip = f"over IP for {_ago(h['ip_ago_s'])} siden"
+            when = over_ip if h["ago_s"] is None else f"{when}; {over_ip}"
         lines.append(f"  {h['node']:<{width}}  {h['name']:<{name_width}}  {when}")
     lines += ["", "Sendt herfra:"]
     if not report["sent"]:
