@@ -873,6 +873,27 @@ def test_a_burst_from_one_origin_is_taken_up_to_its_size_and_the_rest_later() ->
     assert a.sync.receive(burst[5].wire, a.now + 61).rejected is None  # a minute later: one more
 
 
+def test_a_flood_refused_over_its_rate_is_not_asked_for_again_until_the_rate_allows() -> None:
+    """A stolen key's NØD flood: what a store had to refuse it neither asks for at once
+    (the answer would be refused again) nor pushes to a neighbour whose summary shows
+    it lacks it (that neighbour's rate refuses it too)."""
+    a = Node("RIN")
+    nod = [signed("MOD", seq, f"Falsk NØD nummer {seq}.", priority=Priority.NOD) for seq in range(1, 9)]
+    for m in nod[:7]:
+        a.hear(m.wire)
+    assert a.sync.stats.rejected["origin_flood"] == 1  # MOD-0007 refused
+
+    a.hear(summary_of("HOL", {"MOD": 8}, ("RIN",)), after=1.0)  # HOL holds all 8: MOD-0007 is there to ask for
+    a.hear(summary_of("SF", {}, ("RIN",)), after=1.0)  # SF lacks MOD's: nothing of a flooding origin is pushed
+    sent = a.run(5 * 60.0)
+    assert [w for r in requests(sent) for w in r.wants if w.origin == "MOD"] == []
+    assert not any(m.wire in data_frames(sent) for m in nod)
+
+    a.hear(summary_of("HOL", {"MOD": 8}, ("RIN",)), after=10 * 60.0)  # a sixth of an hour on: one fits again
+    sent = a.run(60.0)
+    assert [w.seq for r in requests(sent) for w in r.wants if w.origin == "MOD"] == [7, 8]
+
+
 REVOKED = ROSTER.with_revoked("HOL", AUTHORITY, T0 - timedelta(hours=1))  # Hole's Pi was stolen: HOL[...] are void
 
 

@@ -63,6 +63,8 @@ class Answering(SyncState):
     def _want(self, item: tuple[str, int], now: float, mask: int | None = None) -> None:
         if now - self._refused.get(item, -1e18) < self.config.refuse_hold_s:
             return  # signed with a revoked key: asking again soon only brings it back
+        if now < self._deferred.get(item, -1e18) or self._flooding(item[0], now):
+            return  # over its origin's rate: it would be refused (asked again once a summary names it later)
         asked = self._asked_at.get(item)
         if item in self._requests or (asked is not None and now - asked < self.config.rerequest_s):
             return
@@ -279,5 +281,5 @@ class Answering(SyncState):
             and self._lacks(p, msg.origin, msg.seq)
             and not (self.peers.knows_list(sender) and self.peers.reaches(sender, p, rx.hop_start))
         }
-        if waiting:
+        if waiting and not self._over_rate(msg.origin, msg.priority, now):
             self._schedule_response(Want(msg.origin, msg.seq), signed.wire, now, waiting)

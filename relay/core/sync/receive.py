@@ -230,13 +230,16 @@ class Receiving(Answering):
         levels = [self._tokens(key, burst, rate, now) for key, burst, rate in buckets]
         if any(level < 1.0 for level in levels):
             rx.alarm = "origin_flood"
+            # Not asked for again before the rate would let it in: an answer we must refuse
+            # only costs others airtime (a stolen key's flood was re-requested and
+            # re-served, refused each time: 2.3x the rogue's own airtime).
+            wait = max((1.0 - level) * 3600.0 / rate for (_, _, rate), level in zip(buckets, levels, strict=True))
+            if len(self._deferred) > 4096:
+                self._deferred.clear()  # a memory bound: what we forget is only asked for sooner
+            self._deferred[(msg.origin, msg.seq)] = now + wait
             raise DecodeError(f"{msg.id}: {msg.origin} sends more than its rate allows", "origin_flood")
         for (key, _, _), level in zip(buckets, levels, strict=True):
             self._buckets[key] = (level - 1.0, now)
-
-    def _tokens(self, key: str, burst: float, rate_per_h: float, now: float) -> float:
-        level, at = self._buckets.get(key, (burst, now))
-        return min(burst, level + max(0.0, now - at) * rate_per_h / 3600.0)
 
     def _receive_fragment(self, fragment: Fragment, now: float, rx: Rx) -> None:
         entry = self.roster.key_entry(fragment.key.key_id)  # a revoked key's older messages stay valid
@@ -290,9 +293,14 @@ class Receiving(Answering):
             return
         if peer in self._elsewhere(now):
             return  # the other path keeps it in step with us: nothing to ask or answer here
-        state = (tuple(sorted(heads.items())), summary.extras)
-        if state != self._peer_state.get(peer):  # react once per state; repeats only cost airtime
-            self._peer_state[peer] = state
+        # A difference only in an origin over its rate here is no news worth a reset: the
+        # stores hold different parts of a stolen key's flood, and each admits it at its pace.
+        calm = {origin: seq for origin, seq in heads.items() if not self._flooding(origin, now)}
+        calm_extras = tuple((origin, runs) for origin, runs in summary.extras if origin in calm)
+        agrees = calm == {origin: ours.get(origin, 0) for origin in calm} and self._same_runs(dict(calm_extras), calm)
+        state = (tuple(sorted(calm.items())), calm_extras)
+        if state != self._peer_state.get(peer) and not (agrees and len(calm) < len(heads)):
+            self._peer_state[peer] = state  # react once per state; repeats only cost airtime
             self._inconsistent(now)
         for item in self.log.missing(heads, limit=frames.MAX_REQUEST_ITEMS, extras=theirs_extra):
             self._want(item, now)
@@ -300,7 +308,8 @@ class Receiving(Answering):
         # is suppressed if another holder sends the same item first.
         for origin, seq in self.log.offer(heads, limit=self.config.push_per_summary, extras=theirs_extra):
             for wire_bytes in self.log.wire_of(origin, seq):
-                self._schedule_response(Want(origin, seq), wire_bytes, now, {peer})
+                if not self._over_rate(origin, wire.peek(wire_bytes).priority, now):
+                    self._schedule_response(Want(origin, seq), wire_bytes, now, {peer})
 
     def _same_runs(self, theirs: Mapping[str, Ranges], heads: Mapping[str, int]) -> bool:
         """Do the runs a summary names agree with ours?  Where we hold more runs than a

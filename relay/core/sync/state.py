@@ -148,6 +148,7 @@ class SyncState:
         # Admission per origin: (tokens, when).
         self._buckets: dict[str, tuple[float, float]] = {} if admission is None else admission
         self._refused: dict[tuple[str, int], float] = {}  # items of revoked keys -> when refused
+        self._deferred: dict[tuple[str, int], float] = {}  # items over their origin's rate -> when they fit
         self._from_fragment: set[tuple[str, int]] = set()  # wants only a fragment made: asked for once
         self._extras_page = 0  # which page of held runs our next summary names
         self._peer_state: dict[str, object] = {}
@@ -160,6 +161,19 @@ class SyncState:
         self._summary_sent_at = now
         self._poll_outbox = True
         self._summary_page = 0
+
+    def _tokens(self, key: str, burst: float, rate_per_h: float, now: float) -> float:
+        level, at = self._buckets.get(key, (burst, now))
+        return min(burst, level + max(0.0, now - at) * rate_per_h / 3600.0)
+
+    def _over_rate(self, origin: str, priority: Priority, now: float) -> bool:
+        """Is ``origin`` sending more than we admit (its bucket, or its NØD bucket, empty)?
+        Then we push none of its messages unasked: a store on the same rate would
+        refuse them, and each refused answer is airtime lost."""
+        if self._tokens(origin, self.config.origin_burst, self.config.origin_rate_per_h, now) < 1.0:
+            return True
+        nod = priority is Priority.NOD
+        return nod and self._tokens(f"{origin}/NØD", self.config.nod_per_h, self.config.nod_per_h, now) < 1.0
 
     def _date(self, now: float) -> datetime:
         return datetime.fromtimestamp(self._wall(now), UTC)
@@ -252,9 +266,14 @@ class SyncState:
             if heads is None:
                 continue
             lacks = self.log.offer(heads, limit=self.config.push_per_summary, extras=self._peer_extras.get(peer, {}))
-            if any(self._stored_at.get(item, -1e18) <= settled for item in lacks):
+            # (Not a flooding origin's: it lacks them because it refuses them, as we would.)
+            if any(self._stored_at.get(item, -1e18) <= settled and not self._flooding(item[0], now) for item in lacks):
                 return True
         return False
+
+    def _flooding(self, origin: str, now: float) -> bool:
+        """Is ``origin`` over its rate here, in all it sends or in its NØD?"""
+        return self._over_rate(origin, Priority.RUTINE, now) or self._over_rate(origin, Priority.NOD, now)
 
     def _lonely(self, now: float) -> bool:
         return now >= self._lonely_at()
