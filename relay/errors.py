@@ -19,11 +19,11 @@ class RelayError(Exception):
     def __init__(self, message: str | None = None, *, code: str | None = None, **params: object) -> None:
         self.code = code
         self.params = params
-        if message is None:
+        if message is None and code is not None:
             from relay.texts import render
 
-            message = render(code or "", params)
-        super().__init__(message)
+            message = render(code, params)
+        super().__init__(message or "")
 
     def render(self, lang: str) -> str:
         """The error in ``lang`` ("nb" or "en")."""
