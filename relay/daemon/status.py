@@ -25,6 +25,7 @@ from relay.errors import ConfigError
 if TYPE_CHECKING:
     pass
 
+from relay.daemon.base import NodePath
 from relay.daemon.faults import Faults
 
 STATUS_KEY = "daemon.status"
@@ -91,8 +92,7 @@ class Reporting(Faults):
         the times in it are Unix seconds on the wall clock)."""
         radio = self.radio
         if radio is not None:
-            connected, detail = radio.transport.connected, radio.transport.link_detail
-            state = "stopped" if stopped else "connected" if connected else "down" if detail else "connecting"
+            state, detail = _link_state(radio, stopped)
             modem = radio.transport.modem
             since = radio.link_since
         else:
@@ -149,10 +149,10 @@ class Reporting(Faults):
         ip = self.ip
         if ip is None:
             return None
-        connected, detail = ip.transport.connected, ip.transport.link_detail
+        state, detail = _link_state(ip, stopped)
         counters = getattr(ip.transport, "counters", None)
         return {
-            "state": "stopped" if stopped else "connected" if connected else "down" if detail else "connecting",
+            "state": state,
             "url": self.ip_url,
             "detail": detail,
             "since": self.wall_of(ip.link_since),
@@ -191,6 +191,12 @@ class Reporting(Faults):
                     }
         except (ValueError, TypeError, AttributeError):
             pass
+
+
+def _link_state(path: NodePath, stopped: str | None) -> tuple[str, str | None]:
+    """A path's state for the snapshot (stopped, connected, down or connecting) and why."""
+    connected, detail = path.transport.connected, path.transport.link_detail
+    return ("stopped" if stopped else "connected" if connected else "down" if detail else "connecting"), detail
 
 
 def clock_synchronised(run: Callable[..., Any] = subprocess.run) -> bool | None:
