@@ -73,12 +73,12 @@ def repair(seed: int) -> dict[str, Any]:
 
 def idle(seed: int) -> dict[str, Any]:
     _install()
-    return sync_runs._idle_run((seed, 6.0, NAME))
+    return sync_runs.idle_run((seed, 6.0, NAME))
 
 
 def load(seed: int) -> dict[str, Any]:
     _install()
-    return sync_runs._load_run((seed, 10, 2 * 3600.0, NAME))
+    return sync_runs.load_run((seed, 10, 2 * 3600.0, NAME))
 
 
 def main() -> None:

@@ -106,7 +106,7 @@ def geometric(n: int, seed: int, degree: float = 6.0) -> sc.Scenario:
     )
 
 
-def _neighbours(nodes: Iterable[str], links: Iterable[frozenset[str]]) -> dict[str, set[str]]:
+def neighbour_sets(nodes: Iterable[str], links: Iterable[frozenset[str]]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {n: set() for n in nodes}
     for link in links:
         a, b = tuple(link)
@@ -117,7 +117,7 @@ def _neighbours(nodes: Iterable[str], links: Iterable[frozenset[str]]) -> dict[s
 
 
 def hops_from(origin: str, nodes: Iterable[str], links: Iterable[frozenset[str]]) -> dict[str, int]:
-    graph = _neighbours(nodes, links)
+    graph = neighbour_sets(nodes, links)
     dist = {origin: 0}
     todo = deque([origin])
     while todo:

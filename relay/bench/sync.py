@@ -82,7 +82,7 @@ def _median(values: Iterable[float | None]) -> float | None:
 
 
 def idle_utilization(cfg: SyncBenchConfig) -> dict[str, Any]:
-    runs = _map(sync_runs._idle_run, [(seed, cfg.idle_hours) for seed in cfg.seeds], cfg.workers)
+    runs = _map(sync_runs.idle_run, [(seed, cfg.idle_hours) for seed in cfg.seeds], cfg.workers)
     return {
         "nodes": len(meshes.modum().store_nodes),
         "hours": cfg.idle_hours,
@@ -192,7 +192,7 @@ def convergence_vs_nodes(cfg: SyncBenchConfig) -> dict[str, Any]:
 
 
 def delivery_by_priority(cfg: SyncBenchConfig) -> dict[str, Any]:
-    runs = _map(sync_runs._load_run, [(seed, cfg.backlog_per_node, cfg.load_cap_s) for seed in cfg.seeds], cfg.workers)
+    runs = _map(sync_runs.load_run, [(seed, cfg.backlog_per_node, cfg.load_cap_s) for seed in cfg.seeds], cfg.workers)
     rows = []
     for prio in Priority:
         times = [m["all_s"] for r in runs for m in r["messages"] if m["priority"] == prio.value]

@@ -3,8 +3,8 @@
 * ``convergence_run``: a scenario's burst of sends, until every store holds
   everything, beside a no-contention lower bound; ``_loss_run`` and
   ``_nodes_run`` set it up against link loss and against mesh size;
-* ``_idle_run``: channel utilisation with a single message;
-* ``_load_run``: a RUTINE backlog with NØD, HASTER and PRIORITET sent into it;
+* ``idle_run``: channel utilisation with a single message;
+* ``load_run``: a RUTINE backlog with NØD, HASTER and PRIORITET sent into it;
 * ``repair_run``: everything on the air from the heal of Modum's two-hour
   partition until the stores agree, against the ideal and against
   ``loss_floor_airtime`` (what an omniscient scheduler would spend);
@@ -89,7 +89,7 @@ def _nodes_run(args: tuple[int, int, int, float]) -> dict[str, Any]:
     return {"nodes": n, "seed": seed, "diameter": diameter, "mean_degree": round(degree, 2), **convergence_run(s)}
 
 
-def _idle_run(args: tuple[int, float] | tuple[int, float, str]) -> dict[str, Any]:
+def idle_run(args: tuple[int, float] | tuple[int, float, str]) -> dict[str, Any]:
     seed, hours = args[:2]
     base = meshes.shipped(args[2]) if len(args) > 2 else meshes.modum()
     s = dataclasses.replace(
@@ -289,7 +289,7 @@ def one_message_figures(seed: int, config: SyncConfig | None = None) -> dict[str
     }
 
 
-def _load_run(args: tuple[int, int, float] | tuple[int, int, float, str]) -> dict[str, Any]:
+def load_run(args: tuple[int, int, float] | tuple[int, int, float, str]) -> dict[str, Any]:
     """A RUTINE backlog from RIN, HOL and SIG, with NØD, HASTER and PRIORITET sent into it
     (on the Modum topology, or the shipped scenario named as a fourth argument)."""
     seed, per_node, cap = args[:3]

@@ -72,12 +72,16 @@ class Answering(SyncState):
         grace = self.config.elsewhere_grace_s if self._elsewhere(now) else 0.0  # the other path may bring it
         self._requests[item] = (now + grace + self.rng.uniform(0.5, spread), mask)
 
-    def _reask_after(self, item: tuple[str, int]) -> float:
+    def _reask_after(self, item: tuple[str, int], now: float) -> float:
         """An item a summary named and we asked for (or heard asked for) is asked for
         again if it has not come: the answer may have been lost, and the holder's next
-        summary may be long in coming.  The wait doubles with each request we send."""
+        summary may be long in coming.  The wait doubles with each request we send, and
+        grows with the repeaters between us and the holders: there every answer waits
+        for the hills' share, and at 60 messages an hour on the field plan seven of ten
+        requests were re-asks for answers still in a queue."""
         tries = self._asks.get(item, (0, None))[0]
-        return min(self.config.rerequest_s * float(2 ** max(tries - 1, 0)), self.config.summary_max_s)
+        first = self.config.rerequest_s * (1 + self._control_hops(now))
+        return min(first * float(2 ** max(tries - 1, 0)), self.config.summary_max_s)
 
     def _named(self, item: tuple[str, int]) -> bool:
         """Does some peer's summary say it holds ``item``?  A want that only a fragment
@@ -97,9 +101,9 @@ class Answering(SyncState):
             return
         mask = sum(1 << i for i in missing)
         seq = self._full_seq(origin, fkey.seq16)
-        if len(self._from_fragment) > 4096:
-            self._from_fragment.clear()  # a memory bound: what we forget is asked for as usual
-        self._from_fragment.add((origin, seq))
+        if len(self._unconfirmed) > 4096:
+            self._unconfirmed.clear()  # a memory bound: what we forget is asked for as usual
+        self._unconfirmed.add((origin, seq))
         self._asked_at.pop((origin, seq), None)
         self._want((origin, seq), now, mask)
 

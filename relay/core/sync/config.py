@@ -93,6 +93,9 @@ class SyncConfig:
     # (and the repair after Modum's partition 394 s instead of 223 s).
     hill_window_s: float = 900.0
     duty_reserve: float = 0.25
+    # The share of the repeaters' channel that the summaries news asks for may take,
+    # all stores together (``SyncNode._summary_spacing``); Trickle's own stay within it.
+    summary_share: float = 0.05
     # With a second path up (IP), a request on this one waits this much longer: the
     # other path most likely brings the item first, at no airtime.
     elsewhere_grace_s: float = 20.0

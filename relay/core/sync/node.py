@@ -8,13 +8,17 @@ How it converges (see README, "Sync"):
 
 * **Push.**  A message committed locally is sent at once, flooded by the
   firmware with ``flood_hops``; one packet if it fits, else fragments.
-* **Summaries.**  Each node broadcasts, to its neighbours only (hop limit 0),
-  the highest contiguous sequence number it holds per origin, and who it hears.
-  Timing follows Trickle (RFC 6206): the interval doubles from
-  ``summary_min_s`` up to ``summary_max_s`` while every summary heard agrees
-  with ours, and a node keeps quiet when it already heard ``redundancy``
-  agreeing summaries in the interval.  Anything inconsistent (a differing
-  summary, a gap, new data) resets the interval to the minimum.  Three
+* **Summaries.**  Each node broadcasts, as far as the stores it hears outside
+  its direct island (``Peers.reach_hops``: 0 where the stores relay on the
+  ground, over the hills where they do not), the highest contiguous sequence
+  number it holds per origin, and who it hears.  Timing follows Trickle (RFC
+  6206): the interval doubles from ``summary_min_s`` up to ``summary_max_s``
+  while every summary heard agrees with ours, and a node keeps quiet when it
+  already heard ``redundancy`` agreeing summaries in the interval.  Only what
+  summaries alone settle resets the interval (a wide hole below a message, a
+  revocation's voids); our own new message and an old one repaired to us ask
+  for one summary soon (``_speak_soon``), spaced to the hills' budget; a
+  differing summary resets nothing (requests and answers settle it).  Three
   additions: a node that has heard nobody for an hour (cut off) keeps its
   interval at ``lonely_max_s``, so a heal is found within minutes; a node that
   knows a neighbour lacks something is not kept quiet by others agreeing; and
@@ -190,10 +194,12 @@ class SyncNode(Receiving):
     def next_deadline(self, now: float) -> float:
         """When ``poll`` next has something to do (a timer or a budget refill)."""
         times = self.trickle.deadlines()
+        if self._summary_due is not None:
+            times.append(self._summary_due)
         if self.trickle.interval > self.config.lonely_max_s:
             times.append(self._lonely_at())
         times += [t for t, _ in self._requests.values()]
-        times += [t + self._reask_after(item) for item, t in self._asked_at.items() if item not in self._requests]
+        times += [t + self._reask_after(item, now) for item, t in self._asked_at.items() if item not in self._requests]
         times += [a.fire for a in self._responses.values()]
         times += [t + self.config.fragment_timeout_s for t in self._fragment_seen.values()]
         if self._poll_outbox:
@@ -230,12 +236,6 @@ class SyncNode(Receiving):
         cap = self.config.hill_load * self.config.hill_window_s / sharers
         return self._hill.wait_under(now, duration * (1 + hop_limit), max(cap, duration * (1 + hop_limit)))
 
-    def _sharers(self, now: float) -> int:
-        """How many stores share the repeaters' channel with us (0: we need none)."""
-        if self._control_hops(now) == 0:
-            return 0
-        return 1 + len(self.peers.neighbours(now))
-
     def _run_timers(self, now: float) -> None:
         if self._poll_outbox:
             self._poll_outbox = False
@@ -264,15 +264,15 @@ class SyncNode(Receiving):
                 del self._responses[key]
                 self.queue.push(key, answer.tx, answer=answer)
         for item, asked in list(self._asked_at.items()):
-            if now >= asked + self._reask_after(item):
+            if now >= asked + self._reask_after(item, now):
                 tries, mask = self._asks.get(item, (0, None))
-                unconfirmed = item in self._from_fragment and not self._named(item)
+                unconfirmed = item in self._unconfirmed and not self._named(item)
                 refused = now - self._refused.get(item, -1e18) < self.config.refuse_hold_s
                 refused = refused or now < self._deferred.get(item, -1e18) or self._flooding(item[0], now)
                 if tries >= self.config.reask_limit or self.log.wire_of(*item) or unconfirmed or refused:
                     del self._asked_at[item]  # the next summary that names it starts over
                     self._asks.pop(item, None)
-                    self._from_fragment.discard(item)
+                    self._unconfirmed.discard(item)
                 else:
                     self._want(item, now, mask)
         for fkey, seen in list(self._fragment_seen.items()):
@@ -304,4 +304,4 @@ class SyncNode(Receiving):
                     self.queue.push(key, Transmission(piece, self._flood_hops(rank, now), data_rank(rank)))
             self.outbox.mark_transmitted(origin, seq, self._date(now))
         if pushed or not served:
-            self._inconsistent(now)
+            self._speak_soon(now)

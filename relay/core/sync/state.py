@@ -61,6 +61,8 @@ class SyncStats:
 
 MAX_DEFERRALS = 2
 SUMMARIES_REMEMBERED = 64  # per peer, to tell a replay: hours of its summaries
+SUMMARY_TYPICAL_BYTES = 80  # a signed summary of eight origins: what ``_summary_spacing`` budgets for
+GAP_ASKED = 4  # numbers missing below a fresh message that are asked for at once (``_gap``)
 SUMMARY_ECHO_S = 120.0  # the same summary again within this: heard through a relay, not replayed
 
 
@@ -149,7 +151,7 @@ class SyncState:
         self._buckets: dict[str, tuple[float, float]] = {} if admission is None else admission
         self._refused: dict[tuple[str, int], float] = {}  # items of revoked keys -> when refused
         self._deferred: dict[tuple[str, int], float] = {}  # items over their origin's rate -> when they fit
-        self._from_fragment: set[tuple[str, int]] = set()  # wants only a fragment made: asked for once
+        self._unconfirmed: set[tuple[str, int]] = set()  # wants only a fragment or a gap made: asked for once
         self._extras_page = 0  # which page of held runs our next summary names
         self._peer_state: dict[str, object] = {}
         self._on_air: dict[tuple[object, ...], float] = {}  # item key -> when we last sent it
@@ -159,6 +161,7 @@ class SyncState:
         self._sends: dict[tuple[str, int], dict[str, float]] = {}  # item -> who sent it (we heard, or us), when
         self.trickle = Trickle(self.config.summary_min_s, rng, now, self.config.redundancy)
         self._summary_sent_at = now
+        self._summary_due: float | None = None  # one summary asked for by ``_speak_soon``
         self._poll_outbox = True
         self._summary_page = 0
 
@@ -242,17 +245,52 @@ class SyncState:
     def _inconsistent(self, now: float) -> None:
         self.trickle.reset(now, self._summary_min(now))
 
+    def _speak_soon(self, now: float) -> None:
+        """Send one summary within Trickle's shortest interval, without resetting it:
+        news that one summary tells the region (our own new message, so that a store
+        that missed its push asks; or that we lacked something, so that its holders
+        see us served).  A reset costs about five summaries, each crossing every hill."""
+        floor = self._summary_min(now)
+        due = max(now + self.rng.uniform(floor / 2, floor), self._summary_sent_at + self._summary_spacing(now))
+        if self._summary_due is None or due < self._summary_due:
+            self._summary_due = due
+
+    def _sharers(self, now: float) -> int:
+        """How many stores share the repeaters' channel with us (0: we need none)."""
+        if self._control_hops(now) == 0:
+            return 0
+        return 1 + len(self.peers.neighbours(now))
+
+    def _summary_spacing(self, now: float) -> float:
+        """The least time between two summaries of ours that news asks for, where the
+        stores share repeaters: all of them together, each summary relayed by every
+        repeater on its way, stay within ``summary_share`` of the channel.  (Field plan,
+        eight stores over two hills: about 8 minutes.  At 60 messages an hour every
+        store spoke every minute, and the hills hit their 10 %.)"""
+        sharers = self._sharers(now)
+        if not sharers:
+            return 0.0
+        per_summary = self.airtime(SUMMARY_TYPICAL_BYTES) * (1 + self._control_hops(now))
+        return sharers * per_summary / self.config.summary_share
+
     def _run_trickle(self, now: float) -> None:
         if self._lonely(now):
             self.trickle.cap(now, self.config.lonely_max_s)
         if self.trickle.fire(now):
             keepalive = now - self._summary_sent_at >= self.config.keepalive_s
             if not self.trickle.suppressed or keepalive or self._lagging(now):
-                self._summary_sent_at = now
-                tx = Transmission(self.summary_frame(), self._control_hops(now), RANK_CONTROL)
-                self.queue.push(("summary",), tx)
+                self._queue_summary(now)
+        if self._summary_due is not None and now >= self._summary_due:
+            self._queue_summary(now)
         ceiling = self.config.lonely_max_s if self._lonely(now) else self.config.summary_max_s
         self.trickle.expire(now, self._summary_min(now), ceiling)
+
+    def _queue_summary(self, now: float) -> None:
+        self._summary_sent_at = now
+        self._summary_due = None
+        if ("summary",) not in self.queue:
+            tx = Transmission(self.summary_frame(), self._control_hops(now), RANK_CONTROL)
+            self.queue.push(("summary",), tx)
 
     def _lagging(self, now: float) -> bool:
         """Does a neighbour's last summary show it lacks something we have held for a
@@ -266,8 +304,15 @@ class SyncState:
             if heads is None:
                 continue
             lacks = self.log.offer(heads, limit=self.config.push_per_summary, extras=self._peer_extras.get(peer, {}))
-            # (Not a flooding origin's: it lacks them because it refuses them, as we would.)
-            if any(self._stored_at.get(item, -1e18) <= settled and not self._flooding(item[0], now) for item in lacks):
+            # Only what it lacked when it last spoke, while we held it: a peer that kept
+            # quiet since (suppressed by agreeing summaries) most likely got it by the
+            # same flood, and counting it as lagging made every store speak after every
+            # message.  (Not a flooding origin's: it lacks them because it refuses them.)
+            told = self._news_at.get(peer, -1e18) - self.config.summary_min_s
+            if any(
+                self._stored_at.get(item, -1e18) <= min(settled, told) and not self._flooding(item[0], now)
+                for item in lacks
+            ):
                 return True
         return False
 
