@@ -156,6 +156,11 @@ class Peers:
         """The nodes whose lists name ``peer``: they hear it."""
         return [n for n, i in self._info.items() if peer in i.neighbours]
 
+    def heard_since(self, peer: str) -> float:
+        """When we began to hear ``peer`` (again): NEVER if we never did."""
+        info = self._info.get(peer)
+        return info.heard_since if info is not None else NEVER
+
     def last_heard(self) -> float:
         return max((i.heard for i in self._info.values()), default=NEVER)
 

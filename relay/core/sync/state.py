@@ -62,6 +62,7 @@ class SyncStats:
 MAX_DEFERRALS = 2
 SUMMARIES_REMEMBERED = 64  # per peer, to tell a replay: hours of its summaries
 SUMMARY_TYPICAL_BYTES = 80  # a signed summary of eight origins: what ``_summary_spacing`` budgets for
+HEAL_WINDOW_S = 600.0  # a peer heard again within this long: its news resets Trickle (a heal)
 GAP_ASKED = 4  # numbers missing below a fresh message that are asked for at once (``_gap``)
 SUMMARY_ECHO_S = 120.0  # the same summary again within this: heard through a relay, not replayed
 
@@ -248,8 +249,8 @@ class SyncState:
     def _speak_soon(self, now: float) -> None:
         """Send one summary within Trickle's shortest interval, without resetting it:
         news that one summary tells the region (our own new message, so that a store
-        that missed its push asks; or that we lacked something, so that its holders
-        see us served).  A reset costs about five summaries, each crossing every hill."""
+        that missed its push asks; or an old message repaired to us, so that the stores
+        beyond us learn of it).  A reset costs about five summaries, each crossing every hill."""
         floor = self._summary_min(now)
         due = max(now + self.rng.uniform(floor / 2, floor), self._summary_sent_at + self._summary_spacing(now))
         if self._summary_due is None or due < self._summary_due:
