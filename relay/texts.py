@@ -65,6 +65,18 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{label}: forventet {size} byte fra rosterautoriteten",
         "{label}: expected {size} bytes from the roster authority",
     ),
+    "bad_time": (
+        "ugyldig tidspunkt {text!r} (bruk f.eks. 18:00, i morgen 08:00, +2t, nå)",
+        "invalid time {text!r} (use e.g. 18:00, i morgen 08:00, +2h, nå)",
+    ),
+    "key_not_in_roster": (
+        "nøkkelen til {node} står ikke (aktiv) i rosteret: andre noder vil avvise meldingen",
+        "{node}'s key is not active in the roster: other nodes would reject the message",
+    ),
+    "unknown_node": (
+        "ukjent node {node} (noder i rosteret: {nodes})",
+        "unknown node {node} (nodes in the roster: {nodes})",
+    ),
     "status_rows_form": (
         'STATUS: rader oppgis som {{FUNKSJON = "NIVÅ" eller "NIVÅ: merknad"}}',
         'STATUS: rows are given as {{FUNCTION = "LEVEL" or "LEVEL: note"}}',

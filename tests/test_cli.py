@@ -847,7 +847,7 @@ ROLES = (
     "kriseleder, loggfører, info, eps, beredskap, kommunedirektør, ordfører, kommuneoverlege, teknisk, helse,"
     " brann, politi"
 )
-TIME_HINT = "(bruk f.eks. 18:00, 30.05 07:30, +2h)"
+TIME_HINT = "(bruk f.eks. 18:00, i morgen 08:00, +2t, nå)"
 
 BAD_SEND = [
     pytest.param("FOO --text x", f"ukjent meldingstype 'FOO' (gyldige: {KINDS})", id="unknown-kind"),
