@@ -73,6 +73,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "nøkkelen til {node} står ikke (aktiv) i rosteret: andre noder vil avvise meldingen",
         "{node}'s key is not active in the roster: other nodes would reject the message",
     ),
+    "unknown_desk_role": (
+        "ukjent rolle {text!r} (gyldige: operatør, leser)",
+        "unknown role {text!r} (valid: operatør, leser)",
+    ),
+    "bad_user_name": ("ugyldig brukernavn {text!r} (ett ord)", "invalid user name {text!r} (one word)"),
+    "short_password": (
+        "passordet må ha minst {size} tegn",
+        "the password must have at least {size} characters",
+    ),
     "unknown_node": (
         "ukjent node {node} (noder i rosteret: {nodes})",
         "unknown node {node} (nodes in the roster: {nodes})",

@@ -16,7 +16,7 @@ from relay.core.model import Level
 from relay.core.picture import Alert, Assistance, Cell, Coverage, Picture
 
 LEVEL_CLASS = {Level.GRONN: "ok", Level.GUL: "warn", Level.ROD: "bad", Level.UKJENT: "unknown"}
-COVERAGE_CLASS = {Coverage.OPEN: "bad", Coverage.PARTLY: "warn", Coverage.COVERED: "ok"}
+COVERAGE_CLASS = {Coverage.OPEN: "bad", Coverage.PARTLY: "warn", Coverage.COVERED: "ok", Coverage.CLOSED: "unknown"}
 
 STYLE = """
 :root { --ok:#0b6e2e; --warn:#7a5200; --bad:#a50f15; --unknown:#4a4a4a; --ink:#111; --paper:#fff; }

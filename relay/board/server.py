@@ -27,9 +27,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from relay.board.page import fragment, page
-from relay.core.model import Message
 from relay.core.picture import Entry, Picture, build
 from relay.edge.home import Home
+from relay.edge.store import Stored
 
 POLL_S = 0.5  # how often an event stream looks for news in the store
 KEEPALIVE_S = 15.0
@@ -75,30 +75,35 @@ class Board:
         self.title = config.name
         self.nodes = roster.node_ids
         self.members = {group: roster.members(group) for group in ("ALLE", "KOMMUNER")}
-        self._messages: dict[int, Message] = {}  # rowid -> decoded message
+        self._rows: dict[int, Stored] = {}  # rowid -> its decoded row
         self._lock = threading.Lock()
         self._synced: bool | None = None
         self._synced_at = float("-inf")
 
-    def picture(self) -> Picture:
-        """From the store as it is now; only rows not seen before are decoded (10,000
-        messages decode in about a second, the rest of a render in a tenth of that)."""
+    def held(self) -> tuple[dict[int, Stored], dict[int, bool], dict[tuple[str, int], list[tuple[str, str]]]]:
+        """The store's rows as they are now (by rowid), their conflict flags and the receipts;
+        only rows not seen before are decoded (10,000 messages decode in about a second)."""
         store = self.home.store()
         try:
             with self._lock:
                 states = store.row_states()
-                for gone in set(self._messages) - set(states):
-                    del self._messages[gone]  # quarantined since
-                after = max(self._messages, default=0)
+                for gone in set(self._rows) - set(states):
+                    del self._rows[gone]  # quarantined since
+                after = max(self._rows, default=0)
                 for rowid, stored in store.rows_after(after):
-                    self._messages[rowid] = stored.message
-                messages = dict(self._messages)
+                    self._rows[rowid] = stored
+                rows = dict(self._rows)
             receipts = store.all_receipts()
         finally:
             store.close()
+        return rows, states, receipts
+
+    def picture(self) -> Picture:
+        """From the store as it is now (the rest of a render takes a tenth of a first decode)."""
+        rows, states, receipts = self.held()
         entries = [
-            Entry(m, states.get(rowid, False), tuple(receipts.get((m.origin, m.seq), ())))
-            for rowid, m in sorted(messages.items())
+            Entry(s.message, states.get(rowid, False), tuple(receipts.get((s.message.origin, s.message.seq), ())))
+            for rowid, s in sorted(rows.items())
         ]
         return build(entries, self.clock(), self.nodes, self.members, self.exercise)
 

@@ -409,7 +409,7 @@ def ack(ident: str, level: str) -> None:
     ref, store, held = _find(ident)
     store.close()
     original = held[0].message
-    priority = original.priority if original.priority.rank <= 1 else Priority.RUTINE
+    priority = entry.receipt_priority(original.priority)
     compose_and_commit(
         Kind.KVITTERING,
         {"level": level},

@@ -196,6 +196,11 @@ def _attempt(errors: dict[str, RelayError], name: str, parse: Callable[[], T]) -
         return None
 
 
+def receipt_priority(original: Priority) -> Priority:
+    """A receipt for a NØD or HASTER travels as fast as it did; any other as RUTINE."""
+    return original if original.rank <= 1 else Priority.RUTINE
+
+
 @dataclass(frozen=True, slots=True)
 class Cost:
     """What one signed message costs on air (LONG_FAST)."""
