@@ -8,11 +8,11 @@ cell says its level in words); nothing loads from outside the Pi.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from html import escape
 from typing import Any
 
-from relay.core.model import Level
+from relay.core.model import Function, Level
 from relay.core.picture import Alert, Assistance, Cell, Coverage, Picture
 
 LEVEL_CLASS = {Level.GRONN: "ok", Level.GUL: "warn", Level.ROD: "bad", Level.UKJENT: "unknown"}
@@ -22,37 +22,104 @@ STYLE = """
 :root { --ok:#0b6e2e; --warn:#7a5200; --bad:#a50f15; --unknown:#4a4a4a; --ink:#111; --paper:#fff; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.4 system-ui, sans-serif; color: var(--ink); background: var(--paper); }
-header { display: flex; gap: 1em; align-items: baseline; padding: .5em 1em; background: #1b2a3a; color: #fff; }
-header h1 { font-size: 1.3em; margin: 0; }
+header { display: flex; flex-wrap: wrap; gap: .3em 1em; align-items: baseline; padding: .5em 1em;
+  background: #1b2a3a; color: #fff; }
+header h1 { font-size: 1.3em; margin: 0; overflow-wrap: anywhere; }
+header button { margin-left: auto; font: inherit; padding: .1em .6em; background: #fff; color: #111;
+  border: 2px solid #fff; border-radius: 3px; cursor: pointer; }
 .mode { font-weight: 700; padding: .1em .6em; border: 3px solid #fff; letter-spacing: .1em; }
 .mode.exercise { background: #7a5200; } .mode.real { background: #a50f15; }
-main { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(28em, 100%), 1fr)); gap: 1em; padding: 1em; }
+main { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(28em, 100%), 1fr)); gap: .8em; padding: .8em; }
 section { overflow-x: auto; }
 section { border: 1px solid #999; padding: .5em 1em; }
-section.wide { grid-column: 1 / -1; }
+.wide { grid-column: 1 / -1; }
 h2 { font-size: 1.1em; margin: .2em 0 .5em; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #bbb; padding: .2em .4em; text-align: left; vertical-align: top; }
 .ok { color: #fff; background: var(--ok); } .warn { color: #fff; background: var(--warn); }
 .bad { color: #fff; background: var(--bad); } .unknown { color: #fff; background: var(--unknown); }
+td.silent { color: #4a4a4a; font-style: italic; }
 .stale { outline: 3px dashed var(--warn); } .flag { font-weight: 700; }
-.banner { grid-column: 1 / -1; border: 4px solid var(--bad); padding: .5em 1em; }
-.banner.nod { background: #fde8e8; } .banner.haster { background: #fff4e0; border-color: var(--warn); }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+.strip { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(24em, 100%), 1fr)); gap: .3em; }
+.alert { border: 3px solid var(--bad); border-left-width: 10px; padding: .1em .5em; background: #fde8e8;
+  font-size: .9em; line-height: 1.3; overflow: hidden; }
+.alert.haster { background: #fff4e0; border-color: var(--warn); }
+.alert h3 { display: inline; font-size: 1em; margin: 0; } .alert .waits { font-weight: 600; }
+.alert .what { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.strip.flash .alert.nod { animation: flash 1s steps(2, jump-none) 10; }
+@keyframes flash { 50% { background: #a50f15; color: #fff; } }
 small { color: #333; } header small { color: #e8eef5; }
 td.ok small, td.warn small, td.bad small, td.unknown small { color: #fff; }
-a:focus, [tabindex]:focus { outline: 3px solid #1b5fbf; }
-@media print { @page { size: A4 landscape; margin: 1cm; } header { background: #fff; color: #000; }
+a:focus, [tabindex]:focus, button:focus { outline: 3px solid #1b5fbf; outline-offset: 1px; }
+@media (max-width: 600px) { body { font-size: 15px; } main { padding: .4em; } section { padding: .3em .5em; }
+  table.matrix { font-size: .8em; } }
+@media print { @page { size: A4 landscape; margin: 1cm; } body { font-size: 10pt; }
+  header { background: #fff; color: #000; } header button { display: none; }
   header small { color: #333; } .mode.exercise, .mode.real { border-color: #000; color: #000; background: #fff; }
-  main { display: block; }
-  section { break-inside: avoid; } }
+  main { display: block; } section, .strip { break-inside: avoid; margin-bottom: .4em; }
+  .detail { break-before: page; } }
 """
 
 SCRIPT = """
 (function () {
+  'use strict';
+  var board = document.getElementById('board');
+  var button = document.getElementById('sound');
+  var muted = window.localStorage && localStorage.getItem('relay-mute') === '1';
+  var context = null;
+  function nod() {
+    var strip = document.getElementById('strip');
+    return strip && strip.dataset.nod ? strip.dataset.nod.split(' ') : [];
+  }
+  function label() {
+    button.textContent = muted ? 'Lyd: av' : 'Lyd: på';
+    button.setAttribute('aria-pressed', muted ? 'true' : 'false');
+  }
+  function audio() {
+    if (!context) { context = new (window.AudioContext || window.webkitAudioContext)(); }
+    return context;
+  }
+  function alarm() {  // three falling tones, made here: nothing is loaded
+    document.body.dataset.alarms = String(Number(document.body.dataset.alarms || 0) + 1);
+    if (muted) { return; }
+    var c = audio(), t = c.currentTime;
+    c.resume();
+    [880, 660, 880].forEach(function (hz, i) {
+      var osc = c.createOscillator(), gain = c.createGain(), at = t + i * 0.45;
+      osc.type = 'square'; osc.frequency.value = hz;
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.25, at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.4);
+      osc.connect(gain); gain.connect(c.destination);
+      osc.start(at); osc.stop(at + 0.42);
+    });
+  }
+  if (button) {
+    label();
+    button.addEventListener('click', function () {
+      muted = !muted;
+      if (window.localStorage) { localStorage.setItem('relay-mute', muted ? '1' : '0'); }
+      if (!muted) { audio().resume(); }
+      label();
+    });
+  }
+  var seen = nod();
   var source = new EventSource('events' + location.search);
   source.addEventListener('update', function () {
     fetch('fragment' + location.search).then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) { if (html !== null) { document.getElementById('board').innerHTML = html; } });
+      .then(function (html) {
+        if (html === null) { return; }
+        board.innerHTML = html;
+        var now = nod(), fresh = now.filter(function (id) { return seen.indexOf(id) < 0; });
+        seen = now;
+        var strip = document.getElementById('strip');
+        if (fresh.length && strip) {
+          strip.classList.add('flash');
+          setTimeout(function () { strip.classList.remove('flash'); }, 10000);
+          alarm();
+        }
+      });
   });
 })();
 """
@@ -70,20 +137,21 @@ def page(
     mode = _mode(picture)
     heading = f"Situasjonsbilde kl {_hm(picture.at, zone)}" if printed else "Situasjonsbilde"
     script = f"<script>{SCRIPT}</script>" if live and not printed else ""
+    sound = '<button id="sound" type="button" aria-pressed="false">Lyd: på</button>' if script else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="nb"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(heading)} – {escape(title)}</title><style>{STYLE}</style></head>"
         f"<body><header><h1>{escape(heading)} – {escape(title)}</h1>{mode}"
-        f"<small>oppdatert {_when(picture.at, zone)}</small></header>"
+        f"<small>oppdatert {_when(picture.at, zone)}</small>{sound}</header>"
         f'<main id="board">{fragment(picture, zone, links)}</main>{script}</body></html>\n'
     )
 
 
 def fragment(picture: Picture, zone: tzinfo, links: Mapping[str, Any] | None = None) -> str:
     """What a live update replaces: everything below the header."""
-    parts = [_alerts(picture.alerts, zone), _matrix(picture, zone), _sitreps(picture, zone)]
+    parts = [_alerts(picture.alerts, picture.at, zone), _matrix(picture, zone), _sitreps(picture, zone)]
     parts += [_assistance(picture.assistance, zone), _rumours(picture, zone), _decisions(picture, zone)]
     if links is not None:
         parts.append(_links(links))
@@ -102,34 +170,63 @@ def _mode(picture: Picture) -> str:
     return '<span class="mode real">REELL</span>'
 
 
-def _alerts(alerts: tuple[Alert, ...], zone: tzinfo) -> str:
-    out = []
-    for alert in alerts:
-        if alert.acknowledged:
-            continue
-        kind = "nod" if alert.priority.value == "NØD" else "haster"
-        receipts = ", ".join(f"{escape(n)} {escape(level)}" for n, level in alert.receipts) or "ingen kvittering ennå"
-        missing = [n for n in alert.addressees if dict(alert.receipts).get(n) not in ("LEST", "UTFØRT")]
-        out.append(
-            f'<section class="banner {kind}" role="alert" tabindex="0"><h2>{escape(alert.priority.value)}: '
-            f"{escape(alert.source)} fra {escape(alert.node)}, {_hm(alert.at, zone)}</h2>"
-            f"<p>{escape(alert.text)}</p><p><small>Kvitteringer: {receipts}. "
-            f"Venter på: {escape(', '.join(missing)) or '–'}</small></p></section>"
-        )
-    return "".join(out)
+def _alerts(alerts: tuple[Alert, ...], now: datetime, zone: tzinfo) -> str:
+    """NØD and HASTER as one compact strip: kind, sender, age, and what each one waits for."""
+    waiting = [a for a in alerts if not a.acknowledged]
+    if not waiting:
+        return ""
+    nod = " ".join(a.source for a in waiting if a.priority.value == "NØD")
+    items = "".join(_alert(a, now, zone) for a in waiting)
+    return (
+        f'<div class="strip wide" id="strip" data-nod="{escape(nod)}">'
+        f'<h2 class="sr">NØD og HASTER som venter ({len(waiting)})</h2>{items}</div>'
+    )
+
+
+def _alert(alert: Alert, now: datetime, zone: tzinfo) -> str:
+    kind = "nod" if alert.priority.value == "NØD" else "haster"
+    levels = dict(alert.receipts)
+    unread = [n for n in alert.addressees if levels.get(n) == "MOTTATT"]
+    unheard = [n for n in alert.addressees if levels.get(n) not in ("MOTTATT", "LEST", "UTFØRT")]
+    waits = []
+    if unheard:
+        waits.append(f"ikke mottatt hos {', '.join(unheard)}")
+    if unread:
+        waits.append(f"mottatt, ikke lest hos {', '.join(unread)}")
+    waiting = "; ".join(waits) or "kvittering"
+    return (
+        f'<section class="alert {kind}" role="alert" tabindex="0">'
+        f"<h3>{escape(alert.priority.value)}: {escape(alert.source)} fra {escape(alert.node)}</h3> "
+        f"<span>{escape(alert.kind.value)}, {_age(now - alert.at)} ({_hm(alert.at, zone)})</span> "
+        f'<span class="waits">Venter på: {escape(waiting)}</span> '
+        f'<span class="what">{escape(_short(alert.text, 90))}</span></section>'
+    )
+
+
+def _age(delta: timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    return f"{minutes} min siden" if minutes < 120 else f"{minutes // 60} t siden"
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _matrix(picture: Picture, zone: tzinfo) -> str:
-    if not picture.cells:
-        return '<section class="wide"><h2>Kritiske funksjoner</h2><p>Ingen statusmeldinger ennå.</p></section>'
-    head = "".join(f'<th scope="col">{escape(f.value)}</th>' for f in picture.functions)
+    """One row per node of the roster; a node that never sent a STATUS reads «ikke rapportert»."""
+    functions = picture.functions or tuple(Function)
+    head = "".join(f'<th scope="col">{escape(f.value)}</th>' for f in functions)
     rows = []
-    nodes = [n for n in picture.nodes if any(key[0] == n for key in picture.cells)]
-    for node in nodes:
-        cells = "".join(_cell(picture.cells.get((node, f)), zone) for f in picture.functions)
+    for node in picture.nodes:
+        if any(key[0] == node for key in picture.cells):
+            cells = "".join(_cell(picture.cells.get((node, f)), zone) for f in functions)
+        else:
+            cells = f'<td colspan="{len(functions)}" class="silent">ikke rapportert</td>'
         rows.append(f'<tr><th scope="row">{escape(node)}</th>{cells}</tr>')
+    empty = "" if picture.cells else "<p>Ingen statusmeldinger ennå.</p>"
     return (
-        '<section class="wide"><h2>Kritiske funksjoner</h2><table><thead><tr><th scope="col">Kommune</th>'
+        '<section class="wide" id="matrix"><h2>Kritiske funksjoner</h2>'
+        f'{empty}<table class="matrix"><thead><tr><th scope="col">Kommune</th>'
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
     )
 
@@ -168,7 +265,7 @@ def _due(when: datetime, overdue: bool, zone: tzinfo) -> str:
 
 def _assistance(requests: tuple[Assistance, ...], zone: tzinfo) -> str:
     if not requests:
-        return "<section><h2>Bistand</h2><p>Ingen anmodninger.</p></section>"
+        return '<section class="detail"><h2>Bistand</h2><p>Ingen anmodninger.</p></section>'
     items = []
     for a in requests:
         offers = "".join(
@@ -181,7 +278,7 @@ def _assistance(requests: tuple[Assistance, ...], zone: tzinfo) -> str:
             f"{escape(a.source)} fra {escape(a.node)}: {a.quantity} × {escape(a.resource)} – {escape(a.task)}"
             f"{'<ul>' + offers + '</ul>' if offers else ''}</li>"
         )
-    return f"<section><h2>Bistand</h2><ul>{''.join(items)}</ul></section>"
+    return f'<section class="detail"><h2>Bistand</h2><ul>{"".join(items)}</ul></section>'
 
 
 def _rumours(picture: Picture, zone: tzinfo) -> str:
@@ -232,7 +329,7 @@ def _links(report: Mapping[str, Any]) -> str:
     outbox = len(report.get("outbox") or [])
     rows = "".join(
         f'<tr><th scope="row">{escape(str(h.get("node")))}</th><td>{escape(str(h.get("name") or ""))}</td>'
-        f"<td>{_ago(h.get('ago_s'))}</td><td>{_via(h.get('hops'))}{_over_ip(h)}</td></tr>"
+        f"<td>{ago(h.get('ago_s'))}</td><td>{_via(h.get('hops'))}{_over_ip(h)}</td></tr>"
         for h in report.get("heard") or []
     )
     warnings = "".join(f"<li>{escape(str(w.get('text')))}</li>" for w in report.get("warnings") or [])
@@ -249,7 +346,8 @@ def _warnings(items: str) -> str:
     return f'<ul class="flag">{items}</ul>' if items else ""
 
 
-def _ago(seconds: object) -> str:
+def ago(seconds: object) -> str:
+    """«sist hørt»: how long ago, or «aldri»."""
     if not isinstance(seconds, (int, float)):
         return "aldri"
     if seconds < 120:
@@ -261,7 +359,7 @@ def _ago(seconds: object) -> str:
 
 def _over_ip(heard: Mapping[str, Any]) -> str:
     seconds = heard.get("ip_ago_s")
-    return f"; over IP {_ago(seconds)}" if isinstance(seconds, (int, float)) else ""
+    return f"; over IP {ago(seconds)}" if isinstance(seconds, (int, float)) else ""
 
 
 def _via(hops: object) -> str:

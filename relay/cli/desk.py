@@ -6,9 +6,11 @@ import ipaddress
 import socket
 import sys
 from datetime import UTC, timedelta
+from pathlib import Path
 
 import click
 
+from relay.board.map import MapSite
 from relay.cli.board import _listen
 from relay.cli.context import LOCAL_TZ, home, now, settings, tr
 from relay.errors import ConfigError, LocalError
@@ -64,9 +66,19 @@ def allowed_hosts(host: str, extra: tuple[str, ...]) -> list[str]:
     help="Hvor lenge en innlogging varer.",
 )
 @click.option("--allow-host", multiple=True, metavar="NAVN", help="Et vertsnavn til som siden kan nås under.")
+@click.option(
+    "--region",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Regionfilen med stedenes koordinater, for kartet (standard: firmware-config/region.toml).",
+)
 @click.pass_context
 def desk(
-    ctx: click.Context, listen: str, exercise: bool | None, session_minutes: float, allow_host: tuple[str, ...]
+    ctx: click.Context,
+    listen: str,
+    exercise: bool | None,
+    session_minutes: float,
+    allow_host: tuple[str, ...],
+    region: Path | None,
 ) -> None:
     """Skrivebordet i nettleseren: skjemaer, kvittering, bistand, loggen og veggskjermen."""
     if ctx.invoked_subcommand is not None:
@@ -88,6 +100,7 @@ def desk(
         exercise=exercise,
         session_lifetime=timedelta(minutes=session_minutes),
         wall_token=board_token(h) if lan else None,
+        sites=map_sites(region),
     )
     app = make_app(state, allowed_hosts(host, allow_host))
     sock = _bind(host, port, listen)
@@ -103,8 +116,26 @@ def desk(
             )
         )
     sys.stdout.flush()
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def map_sites(region: Path | None) -> tuple[MapSite, ...]:
+    """The sites with coordinates of the region file (the checkout's firmware-config/ by default)."""
+    from relay.deploy.firmware import load_region
+
+    path = region or Path(__file__).resolve().parents[2] / "firmware-config" / "region.toml"
+    if region is None and not path.exists():
+        return ()  # an installed package without the checkout: the map says it has no sites
+    try:
+        plan = load_region(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(tr(f"kan ikke lese {path}: {exc.strerror}", f"cannot read {path}: {exc.strerror}")) from None
+    return tuple(
+        MapSite(s.id, s.name, s.kind, s.lat, s.lon, s.links)
+        for s in plan.sites
+        if s.lat is not None and s.lon is not None
+    )
 
 
 def _bind(host: str, port: int, listen: str) -> socket.socket:

@@ -38,6 +38,9 @@ HELP_EN = {
     "Skriv ett JSON-dokument.": "Write one JSON document.",
     "VERT:PORT; annet enn loopback gir veggen token.": "HOST:PORT; anything but loopback gives the wall a token.",
     "Hvor lenge en innlogging varer.": "How long a login lasts.",
+    "Regionfilen med stedenes koordinater, for kartet (standard: firmware-config/region.toml).": (
+        "The region file with the sites' coordinates, for the map (default: firmware-config/region.toml)."
+    ),
     "Et vertsnavn til som siden kan nås under.": "One more host name the page may be reached under.",
     "Skrivebordet i nettleseren: skjemaer, kvittering, bistand, loggen og veggskjermen.": (
         "The desk in the browser: forms, receipts, assistance, the log and the wall screen."

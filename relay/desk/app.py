@@ -139,6 +139,24 @@ async def fragment(request: Request) -> Response:
     return HTMLResponse(await run_in_threadpool(board.fragment), headers={"Content-Security-Policy": WALL_CSP})
 
 
+async def region_map(request: Request) -> Response:
+    """The schematic map: sites of the region file, coloured by their worst function, last heard."""
+    desk: Desk = request.app.state.desk
+    _wall_allowed(desk, request)
+    board: Board = request.app.state.board
+    html = await run_in_threadpool(_map_page, desk, board)
+    return HTMLResponse(html, headers={"Content-Security-Policy": WALL_CSP})
+
+
+def _map_page(desk: Desk, board: Board) -> str:
+    from relay.board import map as region
+    from relay.board.page import ago
+
+    heard = {str(h.get("node")): ago(h.get("ago_s")) for h in board.links().get("heard") or []}
+    body = region.svg(desk.sites, region.worst(board.picture()), heard, board.title)
+    return region.page(body, board.title)
+
+
 async def events(request: Request) -> Response:
     """``update`` whenever the store's content changes; a comment now and then."""
     desk: Desk = request.app.state.desk
@@ -211,6 +229,7 @@ def make_app(desk: Desk, allowed_hosts: list[str]) -> Starlette:
         Route("/print", wall),
         Route("/fragment", fragment),
         Route("/events", events),
+        Route("/map", region_map),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
     app = Starlette(

@@ -6,6 +6,7 @@ messages in the store a page is filtered in memory, not decoded again.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -101,7 +102,14 @@ async def home(request: Request) -> Response:
         alerts=[a for a in picture.alerts if not a.acknowledged],
         desk_kinds=[(k.value, forms.kind_label(k, lang)) for k in forms.DESK_KINDS],
         partial=request.query_params.get("partial") == "1",
+        acked=_acked(request),
     )
+
+
+def _acked(request: Request) -> str:
+    """The receipt just committed (``?acked=MOD-0002``), to say so on the page it returned to."""
+    text = request.query_params.get("acked", "")
+    return text if re.fullmatch(r"[A-Z0-9]{2,8}-\d{4,}", text) else ""
 
 
 def _ref(request: Request) -> MessageRef:
@@ -144,6 +152,7 @@ async def message(request: Request) -> Response:
         node=desk.home.config().node_id,
         assistance=_assistance(request, original.id),
         sent=request.query_params.get("sent") == "1",
+        acked=_acked(request),
         covered=Coverage,
         kind_label=SCHEMAS[original.kind].label,
     )
@@ -213,4 +222,6 @@ async def ack(request: Request) -> Response:
     finally:
         records.close()
     back = form.get("back")
-    return redirect(back if isinstance(back, str) and back.startswith("/") and not back.startswith("//") else "/")
+    target = back if isinstance(back, str) and back.startswith("/") and not back.startswith("//") else "/"
+    target = re.sub(r"[?&]acked=[^&]*", "", target)
+    return redirect(f"{target}{'&' if '?' in target else '?'}acked={signed.message.id}")

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from relay.board.map import MapSite
 from relay.desk import auth
 from relay.edge.home import Home
 from relay.edge.store.desk import Session
@@ -35,6 +36,7 @@ class Desk:
     session_lifetime: timedelta = auth.DEFAULT_SESSION
     wall_token: str | None = None  # the read-only wall's token, when serving the LAN
     secure_cookies: bool = False
+    sites: tuple[MapSite, ...] = ()  # the region file's sites with coordinates, for the map
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     env: Environment = field(init=False)
 
