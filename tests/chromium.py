@@ -175,6 +175,18 @@ class Operator:
             self.page.call("Input.dispatchKeyEvent", {"type": "keyDown", "key": char, "text": char})
             self.page.call("Input.dispatchKeyEvent", {"type": "keyUp", "key": char})
 
+    def press(self, key: str) -> None:
+        """One key: Tab or Enter (or any key with its own text)."""
+        codes = {"Tab": (9, ""), "Enter": (13, "\r")}
+        code, text = codes.get(key, (0, key))
+        down: dict[str, Any] = {"type": "keyDown", "key": key, "code": key, "windowsVirtualKeyCode": code}
+        if text:
+            down["text"] = text
+        self.page.call("Input.dispatchKeyEvent", down)
+        self.page.call(
+            "Input.dispatchKeyEvent", {"type": "keyUp", "key": key, "code": key, "windowsVirtualKeyCode": code}
+        )
+
     def text(self, selector: str = "body") -> str:
         value = self.page.evaluate(f"(e => e ? e.innerText : '')(document.querySelector({selector!r}))")
         return str(value)

@@ -251,6 +251,9 @@ def test_in_chromium_a_nod_banner_appears_and_clears_after_the_receipt(lab: Path
         send(hol, "MELDING --priority NØD --to MOD --text 'Bussulykke E16 ved Sundvollen.'")
         chromium.wait_for("document.querySelector('[role=alert]') !== null")
         assert "Bussulykke E16" in chromium.evaluate("document.querySelector('[role=alert]').innerText")
+        assert chromium.evaluate("document.getElementById('strip').classList.contains('flash')")  # a new NØD
+        assert chromium.evaluate("document.body.dataset.alarms") == "1"  # and its sound, made in the page
+        assert chromium.evaluate("document.getElementById('sound').innerText") == "Lyd: på"  # the visible switch
 
         carry(hol, mod, "HOL", 1)
         ok(relay_cli("ack", "HOL-0001", home=mod))

@@ -48,7 +48,8 @@ def desk(home: Path, *args: str) -> Iterator[str]:
 class Client:
     """A browser without a browser: cookies, the last page's CSRF token, any Host header."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, lang: str = "nb-NO,nb;q=0.9") -> None:
+        self.lang = lang
         parts = urllib.parse.urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.cookies: dict[str, str] = {}
@@ -59,7 +60,7 @@ class Client:
         self, method: str, path: str, form: dict[str, str] | None = None, host: str | None = None
     ) -> tuple[int, str]:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        headers = {"Host": f"{self.host}:{self.port}" if host is None else host}
+        headers = {"Host": f"{self.host}:{self.port}" if host is None else host, "Accept-Language": self.lang}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
@@ -156,6 +157,18 @@ def test_an_operator_writes_a_sitrep_fixes_a_wrong_time_previews_and_sends_it_an
         assert op.value("#f-priority") == "HASTER"
 
         op.type("#f-next_report", "+2t", replace=True)
+        chromium.wait_for("document.getElementById('cost').innerText.includes('pakke(r)')")  # measured as typed
+        assert re.fullmatch(r"\d+ byte, 1 pakke\(r\), \d+\.\d s sendetid", op.text("#cost")), op.text("#cost")
+        assert chromium.evaluate("location.search").startswith("?draft=")
+
+        chromium.call("Page.reload")  # a reload keeps the draft
+        chromium.wait_for("document.readyState === 'complete' && document.querySelector('#f-situation') !== null")
+        assert op.value("#f-situation") == SITREP["#f-situation"] and op.value("#f-next_report") == "+2t"
+        chromium.open(url + "drafts")
+        op.at("/drafts")
+        assert "SITREP #" in op.text("main") and "Dataangrep: telefoni" in op.text("main")  # drafts are listed
+        op.click('a[href^="/write/SITREP?draft="]')
+        op.at("/write/SITREP")
         op.click("button[value=preview]")
         chromium.wait_for("document.querySelector('#preview') !== null")
         preview = op.text("#preview")
@@ -435,3 +448,101 @@ def test_the_map_draws_every_site_of_the_region_file_with_its_worst_function_and
     assert ">MOD RØD<" in html and ">KRO ikke rapportert<" in html  # the level in words, not colour alone
     assert "Gyrihaugen" in html and "Norefjell" in html and html.count('class="link"') == 12
     assert "http" not in html and "<image" not in html and "src=" not in html  # no tiles, nothing loaded
+
+
+def test_the_desk_unit_serves_loopback_from_the_same_home_without_the_radio() -> None:
+    import configparser
+
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string((REPO / "hw" / "relay-desk.service").read_text())
+    service = parser["Service"]
+    assert service["ExecStart"].startswith("/opt/relay/venv/bin/relay --home /var/lib/relay desk --listen 127.0.0.1:")
+    assert "--region /opt/relay/share/firmware-config/region.toml" in service["ExecStart"]
+    assert (service["User"], service["StateDirectory"], service["PrivateDevices"]) == ("relay", "relay", "yes")
+    assert "SupplementaryGroups" not in service and parser["Install"]["WantedBy"] == "multi-user.target"
+
+
+FOCUS = "(e => [e.id || e.name || e.tagName, getComputedStyle(e).outlineStyle])(document.activeElement)"
+
+
+def test_the_forms_meet_wcag_aa_contrast_and_work_by_keyboard_alone(lab: Path, chromium: Chromium) -> None:
+    from tests.test_board import CONTRAST_FAILURES
+
+    mod = lab / "MOD"
+    add_user(mod, "kari", "operatør")
+    op = Operator(chromium)
+    with desk(mod) as url:
+        chromium.open(url + "login")
+        op.at("/login")
+        assert chromium.evaluate(CONTRAST_FAILURES) == []
+        op.focus("#name")  # autofocus, as the page opens
+        chromium.call("Input.insertText", {"text": "kari"})
+        op.press("Tab")
+        assert chromium.evaluate(FOCUS) == ["password", "solid"]
+        chromium.call("Input.insertText", {"text": PASSWORD})
+        op.press("Enter")
+        op.at("/")
+        assert chromium.evaluate(CONTRAST_FAILURES) == []
+
+        chromium.open(url + "write/MELDING")
+        op.at("/write/MELDING")
+        seen = []
+        for _ in range(40):
+            op.press("Tab")
+            seen.append(chromium.evaluate(FOCUS))
+            if seen[-1][0] == "action":
+                break
+        assert all(style == "solid" for _, style in seen), seen  # every stop shows where it is
+        names = [name for name, _ in seen]
+        assert names.index("f-to") < names.index("f-priority") < names.index("f-text") < names.index("action")
+        op.press("Enter")  # «Forhåndsvis» with the text missing: the errors, focused
+        chromium.wait_for("document.querySelector('#e-text') !== null")
+        assert chromium.evaluate("document.activeElement.id") == "summary"
+        assert chromium.evaluate(CONTRAST_FAILURES) == []
+        op.press("Tab")  # the summary's link to the field
+        op.press("Enter")
+        chromium.wait_for("location.hash === '#f-text'")
+
+
+def test_the_desk_wall_and_map_follow_the_browsers_language_and_messages_stay_as_written(
+    node: tuple[Path, str],
+) -> None:
+    _, url = node
+    client = Client(url, lang="en-GB,en;q=0.9")
+    status, page = client.login("kari")
+    assert status == 200 and "The log" in page and "Requests for assistance" in page
+    assert '<html lang="en">' in page
+    _, wall = client.get("/wall")
+    assert "Situation picture" in wall and "Critical functions" in wall and "Kritiske funksjoner" not in wall
+    assert "Sound: on" in wall
+    _, shown = client.get("/message/HOL-0001")
+    assert "Signature" in shown and "VERIFIED: HOL" in shown and ESCAPED in shown  # the text as written
+    _, form = client.post("/write/SITREP", {"f.next_report": "snart", "action": "preview"})
+    assert "invalid time &#39;snart&#39;" in form and "Situation report" in form
+    assert "Map –" in client.get("/map")[1]
+    assert "Situasjonsbilde" in Client(url).get("/wall")[1]  # a Norwegian browser, the same desk
+
+
+def test_relay_board_follows_lang_en_or_the_browser(lab: Path) -> None:
+    import threading
+    import urllib.request
+    from datetime import UTC
+
+    from relay.board.server import Board, BoardServer
+
+    def page(board: Board, accept: str) -> str:
+        server = BoardServer(("127.0.0.1", 0), board, None)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            request = urllib.request.Request(server.url + "print", headers={"Accept-Language": accept})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return str(response.read().decode())
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    home = Home(lab / "HOL")
+    assert "Situation picture at" in page(Board(home, True, UTC, lang="en"), "nb")  # relay --lang en board
+    assert "Situation picture at" in page(Board(home, True, UTC), "en-US,en")
+    assert "Situasjonsbilde kl" in page(Board(home, True, UTC), "nb-NO")

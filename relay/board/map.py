@@ -53,10 +53,17 @@ def _project(sites: Sequence[MapSite]) -> dict[str, tuple[float, float]]:
     }
 
 
-def svg(sites: Sequence[MapSite], levels: Mapping[str, Level], heard: Mapping[str, str], title: str) -> str:
+def svg(
+    sites: Sequence[MapSite], levels: Mapping[str, Level], heard: Mapping[str, str], title: str, lang: str = "nb"
+) -> str:
     """The map as one inline ``<svg>``; ``heard`` is each node's «sist hørt» text."""
+    en = lang == "en"
     if not sites:
-        return "<p>Ingen steder med koordinater i regionfilen.</p>"
+        return (
+            "<p>No sites with coordinates in the region file.</p>"
+            if en
+            else ("<p>Ingen steder med koordinater i regionfilen.</p>")
+        )
     at = _project(sites)
     lines = []
     for site in sites:
@@ -65,7 +72,7 @@ def svg(sites: Sequence[MapSite], levels: Mapping[str, Level], heard: Mapping[st
                 (x1, y1), (x2, y2) = at[site.id], at[other]
                 lines.append(f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" class="link"/>')
     marks = [
-        _hill(s, at[s.id]) if s.kind == "repeater" else _site(s, at[s.id], levels, heard, _crowded(s.id, at))
+        _hill(s, at[s.id]) if s.kind == "repeater" else _site(s, at[s.id], levels, heard, _crowded(s.id, at), en)
         for s in sites
     ]
     return (
@@ -91,18 +98,23 @@ def _hill(site: MapSite, xy: tuple[float, float]) -> str:
 
 
 def _site(
-    site: MapSite, xy: tuple[float, float], levels: Mapping[str, Level], heard: Mapping[str, str], left: bool
+    site: MapSite,
+    xy: tuple[float, float],
+    levels: Mapping[str, Level],
+    heard: Mapping[str, str],
+    left: bool,
+    en: bool,
 ) -> str:
     x, y = xy
     level = levels.get(site.id)
     fill = FILL[level] if level else SILENT
-    word = level.value if level else "ikke rapportert"
+    word = level.value if level else ("not reported" if en else "ikke rapportert")
+    last = f"{'last heard' if en else 'sist hørt'} {heard.get(site.id, 'never' if en else 'aldri')}"
     tx, anchor = (x - 20, "end") if left else (x + 20, "start")
     return (
         f'<g class="site" data-node="{escape(site.id)}"><circle cx="{x:.0f}" cy="{y:.0f}" r="14" fill="{fill}"/>'
         f'<text x="{tx:.0f}" y="{y - 4:.0f}" text-anchor="{anchor}" class="id">{escape(site.id)} {escape(word)}</text>'
-        f'<text x="{tx:.0f}" y="{y + 14:.0f}" text-anchor="{anchor}">sist hørt {escape(heard.get(site.id, "aldri"))}'
-        "</text></g>"
+        f'<text x="{tx:.0f}" y="{y + 14:.0f}" text-anchor="{anchor}">{escape(last)}</text></g>'
     )
 
 
@@ -115,8 +127,15 @@ STYLE = """
 """
 
 
-def page(body: str, title: str) -> str:
+def page(body: str, title: str, lang: str = "nb") -> str:
     """The map's own page: the board's header, the SVG and its legend."""
+    en = lang == "en"
+    heading = f"{'Map' if en else 'Kart'} – {escape(title)}"
+    explained = (
+        "Colour: the worst critical function. Dashed: a planned radio path. Triangle: a hilltop repeater."
+        if en
+        else "Farge: verste kritiske funksjon. Stiplet: planlagt radiovei. Trekant: repeater på høydedrag."
+    )
     legend = "".join(
         f'<li><svg width="16" height="16" aria-hidden="true"><circle cx="8" cy="8" r="7" fill="{fill}" stroke="#111"/>'
         f"</svg> {escape(word)}</li>"
@@ -125,18 +144,17 @@ def page(body: str, title: str) -> str:
             ("GUL", FILL[Level.GUL]),
             ("GRØNN", FILL[Level.GRONN]),
             ("UKJENT", FILL[Level.UKJENT]),
-            ("ikke rapportert", SILENT),
+            ("not reported" if en else "ikke rapportert", SILENT),
         ]
     )
     return (
-        '<!DOCTYPE html>\n<html lang="nb"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Kart – {escape(title)}</title><style>{STYLE}"
+        f"<title>{heading}</title><style>{STYLE}"
         "body { margin: 0; font: 16px/1.4 system-ui, sans-serif; color: #111; }"
         "header { padding: .5em 1em; background: #1b2a3a; color: #fff; } h1 { font-size: 1.3em; margin: 0; }"
         "main { padding: 1em; } .legend { display: flex; flex-wrap: wrap; gap: .3em 1.5em; list-style: none;"
         " padding: 0; }</style></head>"
-        f"<body><header><h1>Kart – {escape(title)}</h1></header><main>{body}"
-        "<p>Farge: verste kritiske funksjon. Stiplet: planlagt radiovei. Trekant: repeater på høydedrag.</p>"
+        f"<body><header><h1>{heading}</h1></header><main>{body}<p>{explained}</p>"
         f'<ul class="legend">{legend}</ul></main></body></html>\n'
     )

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from relay.board.page import fragment, page
+from relay.board.page import choose_lang, fragment, page
 from relay.core.picture import Entry, Picture, build
 from relay.edge.home import Home
 from relay.edge.store import Stored
@@ -65,8 +65,16 @@ def board_token(home: Home) -> str:
 class Board:
     """What the routes serve: the picture of one home's store."""
 
-    def __init__(self, home: Home, exercise: bool, zone: tzinfo, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        home: Home,
+        exercise: bool,
+        zone: tzinfo,
+        clock: Callable[[], datetime] | None = None,
+        lang: str | None = None,
+    ) -> None:
         self.home = home
+        self.lang = lang  # --lang; None: each browser's Accept-Language
         self.exercise = exercise
         self.zone = zone
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -107,11 +115,11 @@ class Board:
         ]
         return build(entries, self.clock(), self.nodes, self.members, self.exercise)
 
-    def page(self, printed: bool = False) -> str:
-        return page(self.picture(), self.title, self.zone, printed=printed, links=self.links())
+    def page(self, printed: bool = False, lang: str = "nb") -> str:
+        return page(self.picture(), self.title, self.zone, printed=printed, links=self.links(), lang=lang)
 
-    def fragment(self) -> str:
-        return fragment(self.picture(), self.zone, self.links())
+    def fragment(self, lang: str = "nb") -> str:
+        return fragment(self.picture(), self.zone, self.links(), lang)
 
     def links(self) -> dict[str, Any]:
         """``relay status``'s report: last heard, airtime, outbox, the daemon's warnings.
@@ -158,10 +166,11 @@ class _Handler(BaseHTTPRequestHandler):
                 HTTPStatus.FORBIDDEN, "text/plain", "Ingen tilgang: åpne lenken med token som «relay board» skrev ut.\n"
             )
             return
+        lang = choose_lang(self.server.board.lang, self.headers.get("Accept-Language", ""))
         routes = {
-            "/": lambda: self.server.board.page(),
-            "/print": lambda: self.server.board.page(printed=True),
-            "/fragment": lambda: self.server.board.fragment(),
+            "/": lambda: self.server.board.page(lang=lang),
+            "/print": lambda: self.server.board.page(printed=True, lang=lang),
+            "/fragment": lambda: self.server.board.fragment(lang),
         }
         if url.path == "/events":
             self._events()
@@ -218,9 +227,9 @@ class _Handler(BaseHTTPRequestHandler):
             store.close()
 
 
-def serve(home: Home, host: str, port: int, exercise: bool, zone: tzinfo) -> BoardServer:
-    """A server bound and ready (``serve_forever`` runs it)."""
+def serve(home: Home, host: str, port: int, exercise: bool, zone: tzinfo, lang: str | None = None) -> BoardServer:
+    """A server bound and ready (``serve_forever`` runs it); ``lang`` None follows each browser."""
     token = board_token(home) if needs_token(host) else None
-    board = Board(home, exercise, zone)
+    board = Board(home, exercise, zone, lang=lang)
     board.picture()  # decode the store once now, not on the first reader's time
     return BoardServer((host, port), board, token)

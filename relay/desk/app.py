@@ -128,7 +128,7 @@ async def wall(request: Request) -> Response:
     _wall_allowed(desk, request)
     board: Board = request.app.state.board
     printed = request.url.path == "/print"
-    html = await run_in_threadpool(board.page, printed)
+    html = await run_in_threadpool(board.page, printed, desk.language(request))
     return HTMLResponse(html, headers={"Content-Security-Policy": WALL_CSP})
 
 
@@ -136,7 +136,8 @@ async def fragment(request: Request) -> Response:
     desk: Desk = request.app.state.desk
     _wall_allowed(desk, request)
     board: Board = request.app.state.board
-    return HTMLResponse(await run_in_threadpool(board.fragment), headers={"Content-Security-Policy": WALL_CSP})
+    html = await run_in_threadpool(board.fragment, desk.language(request))
+    return HTMLResponse(html, headers={"Content-Security-Policy": WALL_CSP})
 
 
 async def region_map(request: Request) -> Response:
@@ -144,17 +145,17 @@ async def region_map(request: Request) -> Response:
     desk: Desk = request.app.state.desk
     _wall_allowed(desk, request)
     board: Board = request.app.state.board
-    html = await run_in_threadpool(_map_page, desk, board)
+    html = await run_in_threadpool(_map_page, desk, board, desk.language(request))
     return HTMLResponse(html, headers={"Content-Security-Policy": WALL_CSP})
 
 
-def _map_page(desk: Desk, board: Board) -> str:
+def _map_page(desk: Desk, board: Board, lang: str) -> str:
     from relay.board import map as region
     from relay.board.page import ago
 
-    heard = {str(h.get("node")): ago(h.get("ago_s")) for h in board.links().get("heard") or []}
-    body = region.svg(desk.sites, region.worst(board.picture()), heard, board.title)
-    return region.page(body, board.title)
+    heard = {str(h.get("node")): ago(h.get("ago_s"), lang) for h in board.links().get("heard") or []}
+    body = region.svg(desk.sites, region.worst(board.picture()), heard, board.title, lang)
+    return region.page(body, board.title, lang)
 
 
 async def events(request: Request) -> Response:

@@ -144,7 +144,7 @@ async def message(request: Request) -> Response:
     return desk.render(
         request,
         "message.html",
-        held=[(s, _verify(s, roster), _fields(s.message, lang)) for s in held],
+        held=[(s, _verify(s, roster, lang), _fields(s.message, lang)) for s in held],
         msg=original,
         receipts=receipts,
         replies=[r.message for r in replies],
@@ -162,7 +162,7 @@ def _assistance(request: Request, ident: str) -> Assistance | None:
     return next((a for a in board_of(request).picture().assistance if a.source == ident), None)
 
 
-def _verify(stored: Stored, roster: object) -> str:
+def _verify(stored: Stored, roster: object, lang: str) -> str:
     """The signature checked now, against the roster in force: a fingerprint, or why not."""
     from relay.core.roster import Roster
     from relay.edge.home import fingerprint
@@ -171,9 +171,10 @@ def _verify(stored: Stored, roster: object) -> str:
     try:
         wire.decode(stored.wire, roster, dictionaries.available())
     except DecodeError as exc:
-        return f"IKKE VERIFISERT: {exc}"
+        return f"{'NOT VERIFIED' if lang == 'en' else 'IKKE VERIFISERT'}: {exc.render(lang)}"
     found = next((e for e in roster.entries if e.key_id == stored.key_id), None)
-    return f"VERIFISERT: {found.node_id}, nøkkel {fingerprint(found.public_key)}" if found else "VERIFISERT"
+    word, key = ("VERIFIED", "key") if lang == "en" else ("VERIFISERT", "nøkkel")
+    return f"{word}: {found.node_id}, {key} {fingerprint(found.public_key)}" if found else word
 
 
 def _fields(msg: Message, lang: str) -> list[tuple[str, object]]:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from relay.board.map import MapSite
+from relay.board.page import choose_lang
 from relay.desk import auth
 from relay.edge.home import Home
 from relay.edge.store.desk import Session
@@ -67,15 +68,7 @@ class Desk:
 
     def language(self, request: Request) -> str:
         """--lang if given, else the browser's first choice of nb/no/nn or en."""
-        if self.lang:
-            return self.lang
-        for part in request.headers.get("accept-language", "").split(","):
-            tag = part.split(";")[0].strip().lower()
-            if tag.startswith("en"):
-                return "en"
-            if tag.startswith(("nb", "no", "nn")):
-                return "nb"
-        return "nb"
+        return choose_lang(self.lang, request.headers.get("accept-language", ""))
 
     def local(self, value: datetime) -> str:
         return value.astimezone(self.zone).strftime("%d.%m %H:%M")
