@@ -425,3 +425,22 @@ def test_on_a_phone_the_busy_wall_has_no_clipped_header_or_table(busy_hole: Path
             ".map(e => e.tagName)"
         )
         assert clipped == []
+
+
+def test_the_busy_print_view_has_its_summary_on_one_a4_page_and_the_details_after(
+    busy_hole: Path, chromium: Chromium
+) -> None:
+    with served(busy_hole) as url:
+        chromium.open("about:blank")
+        # A4 landscape less 1 cm margins, in CSS pixels: 277 x 190 mm.
+        metrics = {"width": 1047, "height": 718, "deviceScaleFactor": 1, "mobile": False}
+        chromium.call("Emulation.setDeviceMetricsOverride", metrics)
+        chromium.call("Emulation.setEmulatedMedia", {"media": "print"})
+        chromium.call("Page.navigate", {"url": route(url, "print")})
+        chromium.wait_for("document.querySelector('.detail') !== null")
+        bottom = chromium.evaluate(
+            "document.querySelector('.detail').previousElementSibling.getBoundingClientRect().bottom"
+        )
+        assert bottom <= 718  # the strip, the matrix and the latest SITREPs on page one
+        assert chromium.evaluate("getComputedStyle(document.querySelector('.detail')).breakBefore") == "page"
+        assert chromium.evaluate(CONTRAST_FAILURES) == []

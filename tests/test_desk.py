@@ -206,6 +206,13 @@ def test_an_operator_writes_a_sitrep_fixes_a_wrong_time_previews_and_sends_it_an
     finally:
         records.close()
 
+    logged = [line.strip() for line in ok(relay_cli("log", home=mod)) if "Loggført" in line]
+    assert [re.sub(r" \d\d\.\d\d \d\d:\d\d", "", line) for line in logged] == [
+        "Loggført: kari kvitterte LEST",  # HOL-0001, in the printed crisis log
+        "Loggført: kari skrev",  # MOD-0001
+        "Loggført: kari skrev",  # MOD-0002, the receipt
+    ]
+
     carry(mod, hol, "MOD", 2)  # the receipt reaches Hole
     store = Home(hol).store()
     try:

@@ -99,6 +99,7 @@ def main() -> None:
                     "Emulation.setDeviceMetricsOverride",
                     {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 800},
                 )
+                page.call("Emulation.setEmulatedMedia", {"media": "print" if path == "print" else "screen"})
                 page.call("Page.navigate", {"url": url + path})
                 page.wait_for("document.readyState === 'complete' && document.querySelector('h1') !== null")
                 shoot(page, docs / name, width, height, full)

@@ -55,7 +55,9 @@ td.ok small, td.warn small, td.bad small, td.unknown small { color: #fff; }
 a:focus, [tabindex]:focus, button:focus { outline: 3px solid #1b5fbf; outline-offset: 1px; }
 @media (max-width: 600px) { body { font-size: 15px; } main { padding: .4em; } section { padding: .3em .5em; }
   table.matrix { font-size: .8em; } }
-@media print { @page { size: A4 landscape; margin: 1cm; } body { font-size: 10pt; }
+@media print { @page { size: A4 landscape; margin: 1cm; } body { font-size: 9pt; }
+  th, td { padding: .05em .3em; } h2 { margin: .1em 0 .2em; } section { padding: .2em .5em; }
+  .alert .what { display: none; } table.matrix td br { display: none; } table.matrix td b { margin-right: .3em; }
   header { background: #fff; color: #000; } header button { display: none; }
   header small { color: #333; } .mode.exercise, .mode.real { border-color: #000; color: #000; background: #fff; }
   main { display: block; } section, .strip { break-inside: avoid; margin-bottom: .4em; }

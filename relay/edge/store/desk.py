@@ -188,6 +188,13 @@ class DeskStore:
         )
         return [Author(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4])) for r in rows]
 
+    def all_authors(self) -> dict[tuple[str, int], list[Author]]:
+        """Every record, by message, in time order (for the printed crisis log)."""
+        out: dict[tuple[str, int], list[Author]] = {}
+        for r in self._conn.execute("SELECT origin, seq, action, user, at FROM authors ORDER BY at, rowid"):
+            out.setdefault((r[0], r[1]), []).append(Author(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4])))
+        return out
+
 
 def _draft(row: tuple[int, str, str, str, str]) -> Draft:
     return Draft(row[0], row[1], row[2], json.loads(row[3]), datetime.fromisoformat(row[4]))
