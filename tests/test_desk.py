@@ -26,6 +26,7 @@ from tests import test_cli
 from tests.chromium import Chromium, Operator, require
 from tests.test_board import carry, serving
 from tests.test_cli import ok, relay_cli
+from tests.test_daemon import _wait_for
 
 lab_template = test_cli.lab_template
 lab = test_cli.lab
@@ -553,3 +554,60 @@ def test_relay_board_follows_lang_en_or_the_browser(lab: Path) -> None:
     assert "Situation picture at" in page(Board(home, True, UTC, lang="en"), "nb")  # relay --lang en board
     assert "Situation picture at" in page(Board(home, True, UTC), "en-US,en")
     assert "Situasjonsbilde kl" in page(Board(home, True, UTC), "nb-NO")
+
+
+@pytest.mark.slow
+def test_over_hw_sim_a_sitrep_from_the_desk_reaches_the_next_nodes_open_wall_and_its_kvittering_comes_back(
+    tmp_path: Path, chromium: Chromium
+) -> None:
+    """The whole path with real daemons on ``relay hw-sim`` (20x): MOD's desk signs, the daemons carry it,
+    RIN's open wall shows it within 2 s of its arrival in RIN's store, RIN's operator kvitters LEST at
+    RIN's desk, and the receipt reaches MOD's store."""
+    from tests.test_daemon import lab as daemon_lab
+
+    with daemon_lab(tmp_path / "lab", speedup=20) as the_lab:
+        mod, rin = the_lab.homes["MOD"].path, the_lab.homes["RIN"].path
+        add_user(mod, "kari", "operatør")
+        add_user(rin, "per", "operatør")
+        for node in ("MOD", "RIN", "SIG"):
+            the_lab.start(node)
+        the_lab.connected("MOD", "RIN", "SIG")
+        op = Operator(chromium)
+        with desk(mod) as mod_url, desk(rin) as rin_url:
+            rin_url = rin_url.replace("127.0.0.1", "localhost")
+            log_in(op, mod_url, "kari")
+            chromium.open(mod_url + "write/SITREP")
+            op.at("/write/SITREP")
+            op.choose("#f-priority", "H")
+            for selector, text in {**SITREP, "#f-next_report": "+2t"}.items():
+                op.type(selector, text)
+            op.click("button[value=preview]")
+            chromium.wait_for("document.querySelector('#sign') !== null")
+            op.click("#sign")
+            op.at("/message/MOD-0001")
+
+            log_in(op, rin_url, "per")
+            chromium.open(rin_url + "wall")
+            chromium.wait_for("document.getElementById('board') !== null")
+            time.sleep(0.5)  # the wall's event stream is open
+            _wait_for(lambda: the_lab.held("RIN", "MOD", 1), 60, "MOD-0001 in RIN's store")
+            arrived = time.monotonic()
+            chromium.wait_for("document.getElementById('board').innerText.includes('Dataangrep: telefoni')", 5)
+            assert time.monotonic() - arrived < 2.0
+
+            chromium.open(rin_url + "message/MOD-0001")
+            op.at("/message/MOD-0001")
+            op.click('form[action="/ack/MOD-0001"] button[value=LEST]')
+            chromium.wait_for("document.querySelector('#acked') !== null")
+            replies = _wait_for(lambda: the_lab_replies(the_lab, "MOD", 1), 60, "RIN's receipt in MOD's store")
+            assert [(r.origin, r.kind, r.get("level")) for r in replies] == [
+                ("RIN", Kind.KVITTERING, ReceiptLevel.LEST)
+            ]
+
+
+def the_lab_replies(the_lab: object, origin: str, seq: int) -> list[object]:
+    store = the_lab.homes["MOD"].store()  # type: ignore[attr-defined]
+    try:
+        return [s.message for s in store.replies(origin, seq)]
+    finally:
+        store.close()
