@@ -611,3 +611,15 @@ def the_lab_replies(the_lab: object, origin: str, seq: int) -> list[object]:
         return [s.message for s in store.replies(origin, seq)]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "https://evil.example/", "/%2f%2fevil"])
+def test_no_redirect_leaves_the_desk(node: tuple[Path, str], target: str) -> None:
+    _, url = node
+    client = Client(url)
+    client.get("/login")
+    status, _ = client.post("/login", {"name": "kari", "password": PASSWORD, "next": target})
+    assert (status, client.location) == (303, "/")
+    client.get("/")  # the session's CSRF token
+    status, _ = client.post("/ack/HOL-0001", {"level": "LEST", "back": target})
+    assert status == 303 and client.location.startswith("/?acked=")

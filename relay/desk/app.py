@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay.board.server import Board
 from relay.desk import auth, read, write
-from relay.desk.web import LOGIN_COOKIE, SESSION_COOKIE, Desk, posted, reader, redirect, tr
+from relay.desk.web import LOGIN_COOKIE, SESSION_COOKIE, Desk, local_path, posted, reader, redirect, tr
 
 POLL_S = 0.5  # how often an event stream looks for news in the store
 KEEPALIVE_S = 15.0
@@ -63,7 +63,7 @@ def _login(desk: Desk, request: Request, error: str, status: int) -> Response:
 
 
 def _next(target: object) -> str:
-    return target if isinstance(target, str) and target.startswith("/") and not target.startswith("//") else "/"
+    return local_path(target)
 
 
 async def login_post(request: Request) -> Response:

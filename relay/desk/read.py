@@ -20,7 +20,7 @@ from relay.core.kinds import SCHEMAS
 from relay.core.model import Kind, Message, MessageRef, Priority
 from relay.core.picture import Assistance, Coverage
 from relay.desk import forms
-from relay.desk.web import Desk, operator, posted, reader, redirect
+from relay.desk.web import Desk, local_path, operator, posted, reader, redirect
 from relay.edge import dictionaries, sending
 from relay.edge.store import Stored
 from relay.errors import DecodeError, RelayError
@@ -223,6 +223,6 @@ async def ack(request: Request) -> Response:
     finally:
         records.close()
     back = form.get("back")
-    target = back if isinstance(back, str) and back.startswith("/") and not back.startswith("//") else "/"
+    target = local_path(back)
     target = re.sub(r"[?&]acked=[^&]*", "", target)
     return redirect(f"{target}{'&' if '?' in target else '?'}acked={signed.message.id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -133,7 +134,15 @@ def redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+def local_path(target: object) -> str:
+    """``target`` if it is a path on this desk, else ``/``: no redirect leaves the desk
+    (``//host``, ``/\\host`` and ``https:`` are refused)."""
+    if isinstance(target, str) and re.fullmatch(r"/(?:[A-Za-z0-9][A-Za-z0-9/_.\-]*)?(?:\?[^\\\s]*)?", target):
+        return target
+    return "/"
+
+
 def _quote(path: str) -> str:
     from urllib.parse import quote
 
-    return quote(path if path.startswith("/") and not path.startswith("//") else "/", safe="")
+    return quote(local_path(path), safe="")
