@@ -200,7 +200,7 @@ def test_the_page_loads_nothing_from_outside_and_renders_in_chromium(lab: Path, 
     with board(hol) as url:
         _, html = get(url)
         assert "http://" not in html.replace(url, "") and "https://" not in html  # no CDN, fonts or scripts
-        flags = "--headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run"
+        flags = "--headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run --accept-lang=nb"
         result = subprocess.run(
             [browser, *shlex.split(flags), f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", url],
             capture_output=True,

@@ -33,6 +33,7 @@ from relay.edge.store import Stored
 
 POLL_S = 0.5  # how often an event stream looks for news in the store
 KEEPALIVE_S = 15.0
+PICTURE_S = 10.0  # a picture is rebuilt for news at once, and for the clock (ages, FORSINKET) this often
 # Nothing from outside the Pi: the page's own inline style and script, requests to itself.
 CSP = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
 
@@ -84,6 +85,7 @@ class Board:
         self.nodes = roster.node_ids
         self.members = {group: roster.members(group) for group in ("ALLE", "KOMMUNER")}
         self._rows: dict[int, Stored] = {}  # rowid -> its decoded row
+        self._picture: tuple[tuple[float, ...], Picture] | None = None  # (what it was built from, it)
         self._lock = threading.Lock()
         self._synced: bool | None = None
         self._synced_at = float("-inf")
@@ -107,13 +109,25 @@ class Board:
         return rows, states, receipts
 
     def picture(self) -> Picture:
-        """From the store as it is now (the rest of a render takes a tenth of a first decode)."""
+        """From the store as it is now (the rest of a render takes a tenth of a first decode).  The
+        last picture is reused while the store holds the same rows, flags and receipts and the
+        clock is in the same PICTURE_S slot: a page, a fragment and the desk's pages at one time
+        build it once."""
         rows, states, receipts = self.held()
+        now = self.clock()
+        key = (max(rows, default=0), len(rows), sum(states.values()), sum(map(len, receipts.values())))
+        slot = now.timestamp() // PICTURE_S
+        with self._lock:
+            if self._picture is not None and self._picture[0] == (*key, slot):
+                return self._picture[1]
         entries = [
             Entry(s.message, states.get(rowid, False), tuple(receipts.get((s.message.origin, s.message.seq), ())))
             for rowid, s in sorted(rows.items())
         ]
-        return build(entries, self.clock(), self.nodes, self.members, self.exercise)
+        picture = build(entries, now, self.nodes, self.members, self.exercise)
+        with self._lock:
+            self._picture = ((*key, slot), picture)
+        return picture
 
     def page(self, printed: bool = False, lang: str = "nb") -> str:
         return page(self.picture(), self.title, self.zone, printed=printed, links=self.links(), lang=lang)
