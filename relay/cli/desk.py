@@ -103,6 +103,7 @@ def desk(
         sites=map_sites(region),
     )
     app = make_app(state, allowed_hosts(host, allow_host))
+    app.state.board.picture()  # decode the store once now, not on the first reader's time
     sock = _bind(host, port, listen)
     bound = sock.getsockname()[1]
     shown = _lan_address() if host in ("", "0.0.0.0", "::") else host
