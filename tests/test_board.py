@@ -425,6 +425,11 @@ def test_on_a_phone_the_busy_wall_has_no_clipped_header_or_table(busy_hole: Path
             ".map(e => e.tagName)"
         )
         assert clipped == []
+        wide = chromium.evaluate(
+            "[...document.querySelectorAll('table')].filter(t => t.getBoundingClientRect().right > innerWidth)"
+            ".map(t => t.closest('section').querySelector('h2').innerText)"
+        )
+        assert wide == []  # no table runs past the screen's edge
 
 
 def test_the_busy_print_view_has_its_summary_on_one_a4_page_and_the_details_after(

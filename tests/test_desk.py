@@ -623,3 +623,14 @@ def test_no_redirect_leaves_the_desk(node: tuple[Path, str], target: str) -> Non
     client.get("/")  # the session's CSRF token
     status, _ = client.post("/ack/HOL-0001", {"level": "LEST", "back": target})
     assert status == 303 and client.location.startswith("/?acked=")
+
+
+def test_on_the_lan_the_desk_knows_its_own_names_and_never_shows_0_0_0_0() -> None:
+    import socket
+
+    from relay.cli.desk import _lan_address, allowed_hosts
+
+    assert allowed_hosts("127.0.0.1", ()) == sorted(["127.0.0.1", "::1", "localhost"])
+    lan = allowed_hosts("0.0.0.0", ("desk.modum.local",))
+    assert "0.0.0.0" not in lan and _lan_address() != "0.0.0.0"
+    assert {"localhost", "desk.modum.local", socket.gethostname(), _lan_address()} <= set(lan)

@@ -53,8 +53,13 @@ td.silent { color: #4a4a4a; font-style: italic; }
 small { color: #333; } header small { color: #e8eef5; }
 td.ok small, td.warn small, td.bad small, td.unknown small { color: #fff; }
 a:focus, [tabindex]:focus, button:focus { outline: 3px solid #1b5fbf; outline-offset: 1px; }
-@media (max-width: 600px) { body { font-size: 15px; } main { padding: .4em; } section { padding: .3em .5em; }
-  table.matrix { font-size: .8em; } }
+@media (max-width: 600px) { body { font-size: 15px; } main { padding: .4em; } section { padding: .3em .4em; }
+  table { table-layout: fixed; } td, th { overflow-wrap: anywhere; }
+  table.matrix { font-size: .62em; } table.matrix th:first-child { width: 4.2em; }
+  table.matrix td, table.matrix th { padding: .1em .15em; } table.matrix td small { display: none; }
+  table.stack, table.stack tbody, table.stack tr, table.stack td, table.stack th { display: block; }
+  table.stack thead { display: none; } table.stack tr { border-top: 2px solid #999; }
+  table.stack td, table.stack th { border: 0; } }
 @media print { @page { size: A4 landscape; margin: 1cm; } body { font-size: 9pt; }
   th, td { padding: .05em .3em; } h2 { margin: .1em 0 .2em; } section { padding: .2em .5em; }
   .alert .what { display: none; } table.matrix td br { display: none; } table.matrix td b { margin-right: .3em; }
@@ -309,7 +314,8 @@ def _sitreps(picture: Picture, zone: tzinfo) -> str:
         for s in picture.sitreps
     )
     return (
-        f'<section class="wide"><h2>{_t("Siste situasjonsrapport", "Latest situation report")}</h2><table><thead>'
+        f'<section class="wide"><h2>{_t("Siste situasjonsrapport", "Latest situation report")}</h2>'
+        '<table class="stack"><thead>'
         f'<tr><th scope="col">{_t("Kommune", "Municipality")}</th><th scope="col">{_t("Rapport", "Report")}</th>'
         f'<th scope="col">{_t("Situasjon", "Situation")}</th><th scope="col">{_t("Behov", "Needs")}</th>'
         f'<th scope="col">{_t("Neste rapport", "Next report")}</th></tr></thead><tbody>{rows}</tbody></table></section>'
