@@ -151,6 +151,7 @@ def test_an_operator_writes_a_sitrep_fixes_a_wrong_time_previews_and_sends_it_an
         op.click("button[value=preview]")
 
         chromium.wait_for("document.querySelector('#e-next_report') !== null")
+        chromium.wait_for("document.documentElement.dataset.desk === 'ready'")  # its script listens
         assert "ugyldig tidspunkt 'om lenge'" in op.text("#e-next_report")  # inline, beside its field
         assert "ugyldig tidspunkt" in op.text("#summary")
         for selector, text in SITREP.items():
@@ -170,6 +171,7 @@ def test_an_operator_writes_a_sitrep_fixes_a_wrong_time_previews_and_sends_it_an
         assert "SITREP #" in op.text("main") and "Dataangrep: telefoni" in op.text("main")  # drafts are listed
         op.click('a[href^="/write/SITREP?draft="]')
         op.at("/write/SITREP")
+        chromium.wait_for("document.documentElement.dataset.desk === 'ready'")
         op.click("button[value=preview]")
         chromium.wait_for("document.querySelector('#preview') !== null")
         preview = op.text("#preview")
