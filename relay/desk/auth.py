@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -46,8 +47,14 @@ class Role(Enum):
         raise LocalError(code="unknown_desk_role", text=text)
 
 
+# At most two hashes at a time: 32 MiB each, so a burst of logins (or a guesser with many
+# connections) cannot take a Pi's memory; the rest wait their turn.
+_KDF_SLOTS = threading.BoundedSemaphore(2)
+
+
 def _kdf(password: str, salt: bytes) -> bytes:
-    return Scrypt(salt=salt, length=HASH_BYTES, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(password.encode("utf-8"))
+    with _KDF_SLOTS:
+        return Scrypt(salt=salt, length=HASH_BYTES, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(password.encode())
 
 
 def add_user(store: DeskStore, name: str, role: Role, password: str, now: datetime) -> None:
@@ -82,10 +89,14 @@ def log_in(store: DeskStore, name: str, password: str, now: datetime, lifetime: 
         return Login(None, Refusal.WRONG)
     if user.locked_until is not None and user.locked_until > now:
         return Login(None, Refusal.LOCKED, user.locked_until)
-    if not hmac.compare_digest(_kdf(password, user.salt), user.hash):
-        lock = now + LOCKOUT if user.failures + 1 >= MAX_FAILURES else None
-        store.failed(name, lock)
-        return Login(None, Refusal.LOCKED if lock else Refusal.WRONG, lock)
+    right = hmac.compare_digest(_kdf(password, user.salt), user.hash)
+    if not right:
+        lock = store.failed(name, MAX_FAILURES, now + LOCKOUT)
+        locked = lock is not None and lock > now
+        return Login(None, Refusal.LOCKED if locked else Refusal.WRONG, lock if locked else None)
+    again = store.user(name)  # a lock set by a parallel guess while this hash was computed holds too
+    if again is not None and again.locked_until is not None and again.locked_until > now:
+        return Login(None, Refusal.LOCKED, again.locked_until)
     store.succeeded(name)
     token = secrets.token_urlsafe(32)
     store.open_session(digest(token), name, secrets.token_urlsafe(24), now + lifetime)

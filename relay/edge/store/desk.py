@@ -106,14 +106,16 @@ class DeskStore:
     def users(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._conn.execute("SELECT name, role FROM users ORDER BY name")]
 
-    def failed(self, name: str, locked_until: datetime | None) -> int:
-        """Count a wrong password; lock the account until ``locked_until`` if given.  The new count."""
+    def failed(self, name: str, limit: int, locked_until: datetime) -> datetime | None:
+        """Count a wrong password, in one statement (guesses in parallel count one by one); from the
+        ``limit``-th in a row on, lock the account until ``locked_until``.  The lock, if any."""
         self._conn.execute(
-            "UPDATE users SET failures=failures+1, locked_until=COALESCE(?, locked_until) WHERE name=?",
-            (to_iso(locked_until) if locked_until else None, name),
+            "UPDATE users SET failures=failures+1, "
+            "locked_until=CASE WHEN failures+1 >= ? THEN ? ELSE locked_until END WHERE name=?",
+            (limit, to_iso(locked_until), name),
         )
-        row = self._conn.execute("SELECT failures FROM users WHERE name=?", (name,)).fetchone()
-        return int(row[0]) if row else 0
+        row = self._conn.execute("SELECT locked_until FROM users WHERE name=?", (name,)).fetchone()
+        return from_iso(row[0]) if row else None
 
     def succeeded(self, name: str) -> None:
         self._conn.execute("UPDATE users SET failures=0, locked_until=NULL WHERE name=?", (name,))
