@@ -65,6 +65,27 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{label}: forventet {size} byte fra rosterautoriteten",
         "{label}: expected {size} bytes from the roster authority",
     ),
+    "bad_time": (
+        "ugyldig tidspunkt {text!r} (bruk f.eks. 18:00, i morgen 08:00, +2t, nå)",
+        "invalid time {text!r} (use e.g. 18:00, i morgen 08:00, +2h, nå)",
+    ),
+    "key_not_in_roster": (
+        "nøkkelen til {node} står ikke (aktiv) i rosteret: andre noder vil avvise meldingen",
+        "{node}'s key is not active in the roster: other nodes would reject the message",
+    ),
+    "unknown_desk_role": (
+        "ukjent rolle {text!r} (gyldige: operatør, leser)",
+        "unknown role {text!r} (valid: operatør, leser)",
+    ),
+    "bad_user_name": ("ugyldig brukernavn {text!r} (ett ord)", "invalid user name {text!r} (one word)"),
+    "short_password": (
+        "passordet må ha minst {size} tegn",
+        "the password must have at least {size} characters",
+    ),
+    "unknown_node": (
+        "ukjent node {node} (noder i rosteret: {nodes})",
+        "unknown node {node} (nodes in the roster: {nodes})",
+    ),
     "status_rows_form": (
         'STATUS: rader oppgis som {{FUNKSJON = "NIVÅ" eller "NIVÅ: merknad"}}',
         'STATUS: rows are given as {{FUNCTION = "LEVEL" or "LEVEL: note"}}',

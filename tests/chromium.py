@@ -33,7 +33,7 @@ def require() -> str:
 
 
 class Chromium:
-    def __init__(self, browser: str, profile: Path) -> None:
+    def __init__(self, browser: str, profile: Path, lang: str = "nb-NO,nb") -> None:
         to_child, self._out = os.pipe()
         self._in, from_child = os.pipe()
 
@@ -42,6 +42,7 @@ class Chromium:
             os.dup2(from_child, 4)
 
         flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+        flags.append(f"--accept-lang={lang}")  # the staff's browser: Norwegian first
         self.proc = subprocess.Popen(
             [browser, *flags, "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"],
             preexec_fn=wire_fds,
@@ -104,3 +105,95 @@ class Chromium:
             self.proc.kill()
         os.close(self._out)
         os.close(self._in)
+
+
+class Operator:
+    """Chromium driven as a person drives it: clicks at an element's place, keys typed into the
+    focused field, Tab and type-ahead, all through the DevTools input and DOM domains; nothing is
+    set or called from a script in the page (``evaluate`` only reads it)."""
+
+    def __init__(self, page: Chromium) -> None:
+        self.page = page
+
+    def _node(self, selector: str, timeout: float = 10.0) -> int:
+        """The element's node, waiting while a page loads (a document being replaced has no nodes)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                root = self.page.call("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+                node = int(self.page.call("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"])
+            except RuntimeError:
+                node = 0
+            if node:
+                return node
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {selector} on the page")
+            time.sleep(0.05)
+
+    def click(self, selector: str) -> None:
+        """A left click in the middle of the element, scrolled into view first."""
+        for attempt in range(50):
+            try:
+                node = self._node(selector)
+                self.page.call("DOM.scrollIntoViewIfNeeded", {"nodeId": node})
+                quad = self.page.call("DOM.getContentQuads", {"nodeId": node})["quads"][0]
+                break
+            except RuntimeError:  # the page was replaced between two calls: find it again
+                if attempt == 49:
+                    raise
+                time.sleep(0.05)
+        x, y = sum(quad[0::2]) / 4, sum(quad[1::2]) / 4
+        for kind in ("mousePressed", "mouseReleased"):
+            self.page.call(
+                "Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}
+            )
+
+    def focus(self, selector: str) -> None:
+        for attempt in range(50):
+            try:
+                self.page.call("DOM.focus", {"nodeId": self._node(selector)})
+                return
+            except RuntimeError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.05)
+
+    def type(self, selector: str, text: str, replace: bool = False) -> None:
+        """Focus the field and type ``text`` (after selecting what it held, if ``replace``)."""
+        self.focus(selector)
+        if replace:
+            self.page.call(
+                "Input.dispatchKeyEvent", {"type": "rawKeyDown", "key": "a", "code": "KeyA", "commands": ["selectAll"]}
+            )
+            self.page.call("Input.dispatchKeyEvent", {"type": "keyUp", "key": "a", "code": "KeyA"})
+        self.page.call("Input.insertText", {"text": text})
+
+    def choose(self, selector: str, text: str) -> None:
+        """Pick an option of a focused select by typing its first letters (type-ahead)."""
+        self.focus(selector)
+        for char in text:
+            self.page.call("Input.dispatchKeyEvent", {"type": "keyDown", "key": char, "text": char})
+            self.page.call("Input.dispatchKeyEvent", {"type": "keyUp", "key": char})
+
+    def press(self, key: str) -> None:
+        """One key: Tab or Enter (or any key with its own text)."""
+        codes = {"Tab": (9, ""), "Enter": (13, "\r")}
+        code, text = codes.get(key, (0, key))
+        down: dict[str, Any] = {"type": "keyDown", "key": key, "code": key, "windowsVirtualKeyCode": code}
+        if text:
+            down["text"] = text
+        self.page.call("Input.dispatchKeyEvent", down)
+        self.page.call(
+            "Input.dispatchKeyEvent", {"type": "keyUp", "key": key, "code": key, "windowsVirtualKeyCode": code}
+        )
+
+    def text(self, selector: str = "body") -> str:
+        value = self.page.evaluate(f"(e => e ? e.innerText : '')(document.querySelector({selector!r}))")
+        return str(value)
+
+    def value(self, selector: str) -> str:
+        return str(self.page.evaluate(f"document.querySelector({selector!r}).value"))
+
+    def at(self, path: str, timeout: float = 10.0) -> None:
+        """Wait until the page's address is ``path`` (after a form's redirect) and it has loaded."""
+        self.page.wait_for(f"location.pathname === {path!r} && document.readyState === 'complete'", timeout=timeout)

@@ -41,8 +41,16 @@ UPDATE_WITHIN_S = 2.0
 @contextmanager
 def board(home: Path, *args: str) -> Iterator[str]:
     """``relay --home HOME board --listen 127.0.0.1:0 ARGS``; yields the URL it prints."""
+    with serving(home, "board", "Situasjonsbildet: ", *args) as url:
+        yield url
+
+
+@contextmanager
+def serving(home: Path, command: str, banner: str, *args: str) -> Iterator[str]:
+    """``relay --home HOME COMMAND --listen 127.0.0.1:0 ARGS`` in its own process; yields the URL
+    its first line prints after ``banner``."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "relay", "--home", str(home), "board", "--listen", "127.0.0.1:0", *args],
+        [sys.executable, "-m", "relay", "--home", str(home), command, "--listen", "127.0.0.1:0", *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -52,9 +60,7 @@ def board(home: Path, *args: str) -> Iterator[str]:
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        assert line.startswith("Situasjonsbildet: http://127.0.0.1:"), line + (
-            proc.stderr.read() if proc.stderr else ""
-        )
+        assert line.startswith(banner + "http://127.0.0.1:"), line + (proc.stderr.read() if proc.stderr else "")
         yield line.split(": ", 1)[1].strip()
     finally:
         proc.terminate()
@@ -130,7 +136,7 @@ def test_a_nod_is_on_the_banner_until_its_addressee_has_read_it(lab: Path) -> No
     send(hol, "MELDING --priority NØD --to MOD --text 'Bussulykke E16 ved Sundvollen.'")
     with board(hol) as url:
         _, html = get(url)
-        assert 'role="alert"' in html and "NØD: HOL-0001 fra HOL" in html and "Venter på: MOD" in html
+        assert 'role="alert"' in html and "NØD: HOL-0001 fra HOL" in html and "Venter på: ikke mottatt hos MOD" in html
 
         # The sync brings the NØD to Modum, and Modum's KVITTERING LEST back to Hole.
         carry(hol, mod, "HOL", 1)
@@ -194,7 +200,7 @@ def test_the_page_loads_nothing_from_outside_and_renders_in_chromium(lab: Path, 
     with board(hol) as url:
         _, html = get(url)
         assert "http://" not in html.replace(url, "") and "https://" not in html  # no CDN, fonts or scripts
-        flags = "--headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run"
+        flags = "--headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run --accept-lang=nb"
         result = subprocess.run(
             [browser, *shlex.split(flags), f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", url],
             capture_output=True,
@@ -245,6 +251,9 @@ def test_in_chromium_a_nod_banner_appears_and_clears_after_the_receipt(lab: Path
         send(hol, "MELDING --priority NØD --to MOD --text 'Bussulykke E16 ved Sundvollen.'")
         chromium.wait_for("document.querySelector('[role=alert]') !== null")
         assert "Bussulykke E16" in chromium.evaluate("document.querySelector('[role=alert]').innerText")
+        assert chromium.evaluate("document.getElementById('strip').classList.contains('flash')")  # a new NØD
+        assert chromium.evaluate("document.body.dataset.alarms") == "1"  # and its sound, made in the page
+        assert chromium.evaluate("document.getElementById('sound').innerText") == "Lyd: på"  # the visible switch
 
         carry(hol, mod, "HOL", 1)
         ok(relay_cli("ack", "HOL-0001", home=mod))
@@ -292,6 +301,15 @@ CONTRAST_FAILURES = """(() => {
 FOCUSED = "(e => `${e.tagName} ${e.getAttribute('role')} ${getComputedStyle(e).outlineStyle}`)(document.activeElement)"
 
 
+def open_at(page: Chromium, url: str, width: int, height: int) -> None:
+    """The board at ``url`` on a screen of that size (a phone below 800 px), once it has drawn."""
+    page.open("about:blank")
+    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 800}
+    page.call("Emulation.setDeviceMetricsOverride", metrics)
+    page.call("Page.navigate", {"url": url})
+    page.wait_for(f"{BOARD_TEXT}.includes('Kritiske funksjoner')")
+
+
 def press_tab(page: Chromium) -> None:
     for kind in ("keyDown", "keyUp"):
         page.call("Input.dispatchKeyEvent", {"type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9})
@@ -302,16 +320,14 @@ def test_the_demo_board_meets_wcag_aa_contrast_fits_the_screen_and_works_by_keyb
     tmp_path: Path, chromium: Chromium, width: int, height: int
 ) -> None:
     with board(tmp_path / "nowhere", "--demo") as url:
-        chromium.open("about:blank")
-        metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 800}
-        chromium.call("Emulation.setDeviceMetricsOverride", metrics)
-        chromium.call("Page.navigate", {"url": url})
-        chromium.wait_for(f"{BOARD_TEXT}.includes('Kritiske funksjoner')")
+        open_at(chromium, url, width, height)
 
         assert chromium.evaluate(CONTRAST_FAILURES) == []
         assert chromium.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways page
         press_tab(chromium)
-        assert chromium.evaluate(FOCUSED) == "SECTION alert solid"  # the NØD banner first, with a visible ring
+        assert chromium.evaluate(FOCUSED) == "BUTTON null solid"  # the sound's switch, in the header
+        press_tab(chromium)
+        assert chromium.evaluate(FOCUSED) == "SECTION alert solid"  # then the NØD banner, with a visible ring
 
 
 def test_the_print_view_is_a4_landscape_with_the_time_in_its_title_and_readable_in_black_and_white(
@@ -354,3 +370,82 @@ def test_the_links_section_shows_both_paths_of_a_gateway_and_an_ip_only_site() -
     assert "ingen radio (bare IP); IP-veien er tilkoblet; ingen sendetid (ingen radio)" in fragment(
         picture, UTC, ip_only
     )
+
+
+@pytest.fixture(scope="module")
+def busy_hole(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo region in a busy hour: eight NØD/HASTER waiting, Krødsherad and Sigdal silent."""
+    from relay.cli import demo_region
+    from relay.cli.main import cli
+
+    return demo_region.build(cli, tmp_path_factory.mktemp("busy"), REPO / "examples" / "modum.toml", busy=True)
+
+
+@contextmanager
+def served(home: Path) -> Iterator[str]:
+    from datetime import UTC
+
+    from relay.board.server import Board, BoardServer
+
+    server = BoardServer(("127.0.0.1", 0), Board(Home(home), True, UTC), None)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.url
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_at_1920x1080_the_matrix_is_above_the_fold_with_eight_alerts_and_silent_rows_say_so(
+    busy_hole: Path, chromium: Chromium
+) -> None:
+    with served(busy_hole) as url:
+        open_at(chromium, url, 1920, 1080)
+
+        assert chromium.evaluate("document.querySelectorAll('#strip .alert').length") == 8
+        top = chromium.evaluate("document.getElementById('matrix').getBoundingClientRect().top")
+        rows = chromium.evaluate("document.querySelector('#matrix tbody').getBoundingClientRect().bottom")
+        assert top < 1080 and rows <= 1080, (top, rows)  # the whole matrix, not just its top
+        silent = chromium.evaluate(
+            "[...document.querySelectorAll('#matrix tbody tr')]"
+            ".filter(r => r.innerText.includes('ikke rapportert')).map(r => r.cells[0].innerText)"
+        )
+        assert silent == ["KRO", "SIG"]
+        waits = chromium.evaluate("[...document.querySelectorAll('#strip .waits')].map(e => e.innerText)")
+        assert all(w.startswith("Venter på: ") and ("mottatt" in w or "lest" in w) for w in waits), waits
+        assert chromium.evaluate(CONTRAST_FAILURES) == []
+
+
+def test_on_a_phone_the_busy_wall_has_no_clipped_header_or_table(busy_hole: Path, chromium: Chromium) -> None:
+    with served(busy_hole) as url:
+        open_at(chromium, url, 390, 844)
+        assert chromium.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        clipped = chromium.evaluate(
+            "[...document.querySelectorAll('header *')].filter(e => e.getBoundingClientRect().right > innerWidth)"
+            ".map(e => e.tagName)"
+        )
+        assert clipped == []
+        wide = chromium.evaluate(
+            "[...document.querySelectorAll('table')].filter(t => t.getBoundingClientRect().right > innerWidth)"
+            ".map(t => t.closest('section').querySelector('h2').innerText)"
+        )
+        assert wide == []  # no table runs past the screen's edge
+
+
+def test_the_busy_print_view_has_its_summary_on_one_a4_page_and_the_details_after(
+    busy_hole: Path, chromium: Chromium
+) -> None:
+    with served(busy_hole) as url:
+        chromium.open("about:blank")
+        # A4 landscape less 1 cm margins, in CSS pixels: 277 x 190 mm.
+        metrics = {"width": 1047, "height": 718, "deviceScaleFactor": 1, "mobile": False}
+        chromium.call("Emulation.setDeviceMetricsOverride", metrics)
+        chromium.call("Emulation.setEmulatedMedia", {"media": "print"})
+        chromium.call("Page.navigate", {"url": route(url, "print")})
+        chromium.wait_for("document.querySelector('.detail') !== null")
+        bottom = chromium.evaluate(
+            "document.querySelector('.detail').previousElementSibling.getBoundingClientRect().bottom"
+        )
+        assert bottom <= 718  # the strip, the matrix and the latest SITREPs on page one
+        assert chromium.evaluate("getComputedStyle(document.querySelector('.detail')).breakBefore") == "page"
+        assert chromium.evaluate(CONTRAST_FAILURES) == []

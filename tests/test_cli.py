@@ -847,7 +847,7 @@ ROLES = (
     "kriseleder, loggfører, info, eps, beredskap, kommunedirektør, ordfører, kommuneoverlege, teknisk, helse,"
     " brann, politi"
 )
-TIME_HINT = "(bruk f.eks. 18:00, 30.05 07:30, +2h)"
+TIME_HINT = "(bruk f.eks. 18:00, i morgen 08:00, +2t, nå)"
 
 BAD_SEND = [
     pytest.param("FOO --text x", f"ukjent meldingstype 'FOO' (gyldige: {KINDS})", id="unknown-kind"),
@@ -1418,9 +1418,10 @@ LOG_COLUMNS = [
     "innhold",
     "kvitteringer",
     "retning",
+    "loggført",
 ]
 LOG_ROWS = [  # one row per message, columns as in LOG_COLUMNS, separated by |
-    row.split("|")
+    (row + "|").split("|")
     for row in (
         "29.05 14:00|29.05 14:00|HOL-0001|KVITTERING|HASTER|ØVELSE|HOL|MOD|MOD-0001|verifisert|Nivå: LEST||sendt",
         "29.05 14:00|29.05 14:00|HOL-0002|BISTANDSSVAR|PRIORITET|ØVELSE|HOL|MOD|MOD-0002|verifisert"
@@ -1536,9 +1537,12 @@ def test_log_html(logbook: Path, tmp_path: Path) -> None:
         "Innhold",
         "Verifisering",
         "Kvitteringer",
+        "Loggført",
     ]
     assert len(tables.rows) == len(held(logbook)) == 6
-    assert tables.rows == [[r[0], r[2], r[3], r[4], r[5], f"{r[6]} → {r[7]}", r[10], r[9], r[11]] for r in LOG_ROWS]
+    assert tables.rows == [
+        [r[0], r[2], r[3], r[4], r[5], f"{r[6]} → {r[7]}", r[10], r[9], r[11], r[13]] for r in LOG_ROWS
+    ]
 
 
 def test_log_json(logbook: Path) -> None:

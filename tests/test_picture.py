@@ -160,3 +160,24 @@ def test_exercise_and_real_traffic_are_never_mixed() -> None:
     assert picture(drill, real, exercise=True).cells["MOD", Function.STROM].level is Level.ROD
     assert picture(drill, real, exercise=False).cells["MOD", Function.STROM].level is Level.GRONN
     assert picture(drill, real, exercise=False).exercise is False
+
+
+def test_a_request_goes_open_partly_covered_covered_and_is_closed_by_its_requesters_utfort() -> None:
+    request = msg(Kind.BISTAND, "MOD", 1, 0, text="Drift av nettverk.")
+    ref = MessageRef.parse("MOD-0001")
+
+    def answer(origin: str, seq: int, what: str, minutes: int) -> Message:
+        fields = {"answer": what, "offer": f"{origin} hjelper", "eta": T0 + HOUR, "contact": "Beredskap"}
+        return msg(Kind.BISTANDSSVAR, origin, seq, minutes, fields=fields, ref=ref)
+
+    steps = [request]
+    assert picture(*steps).assistance[0].coverage is Coverage.OPEN
+    steps.append(answer("HOL", 1, "DELVIS", 5))
+    assert picture(*steps).assistance[0].coverage is Coverage.PARTLY
+    steps.append(answer("RIN", 1, "INNVILGET", 10))
+    covered = picture(*steps).assistance[0]
+    assert covered.coverage is Coverage.COVERED and [o.node for o in covered.offers] == ["HOL", "RIN"]
+    steps.append(kvittering("HOL", 2, "MOD-0001", "UTFØRT", 20))  # another node's receipt closes nothing
+    assert picture(*steps).assistance[0].coverage is Coverage.COVERED
+    steps.append(kvittering("MOD", 2, "MOD-0001", "UTFØRT", 30))
+    assert picture(*steps).assistance[0].coverage is Coverage.CLOSED

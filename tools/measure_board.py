@@ -42,25 +42,7 @@ def main() -> None:
         lab = Path(tmp) / "lab"
         result = CliRunner().invoke(cli, ["lab", "setup", str(lab), "--scenario", str(ROOT / "examples/modum.toml")])
         assert result.exit_code == 0, result.output
-        nodes = ["RIN", "HOL", "JEV", "MOD", "KRO", "SIG", "SF", "POL"]
-        signers = {n: Home(lab / n).signer() for n in nodes}
-        store = Home(lab / "HOL").store()
-        start = datetime.now(UTC) - timedelta(hours=12)
-        kinds = [
-            (Kind.STATUS, {"fields": {"rows": {"STRØM": "GUL: delvis", "VANN": "GRØNN", "VEI": "RØD: stengt"}}}),
-            (Kind.SITREP, {"text": "Situasjonen er under kontroll.", "fields": {"report_no": 1}}),
-            (Kind.BISTAND, {"text": "Drift av nettverk.", "fields": {"resource": "IKT", "quantity": 2}}),
-            (Kind.MELDING, {"text": "Melding om vannforsyningen i sentrum."}),
-        ]
-        seqs = dict.fromkeys(nodes, 0)
-        for i in range(count):
-            node = nodes[i % len(nodes)]
-            seqs[node] += 1
-            kind, kw = kinds[i % len(kinds)]
-            when = start + timedelta(seconds=4 * i)
-            msg = compose(kind, node, seqs[node], when, exercise=True, **kw)  # type: ignore[arg-type]
-            store.insert(wire.encode(msg, signers[node], dictionaries.current()), when)
-        store.close()
+        signers = fill(lab, count)
         board = Board(Home(lab / "HOL"), True, UTC)
         times = []
         for _ in range(5):
@@ -76,6 +58,31 @@ def main() -> None:
             f"peak RSS {rss:.0f} MiB"
         )
         print(f"live update: commit to the new fragment on an open page {latency * 1000:.0f} ms")
+
+
+def fill(lab: Path, count: int) -> dict[str, Any]:
+    """Hole's store with ``count`` signed messages (STATUS, SITREP, BISTAND, MELDING from every node
+    in turn, four seconds apart over the last 12 hours); the nodes' signers."""
+    nodes = ["RIN", "HOL", "JEV", "MOD", "KRO", "SIG", "SF", "POL"]
+    signers = {n: Home(lab / n).signer() for n in nodes}
+    store = Home(lab / "HOL").store()
+    start = datetime.now(UTC) - timedelta(hours=12)
+    kinds = [
+        (Kind.STATUS, {"fields": {"rows": {"STRØM": "GUL: delvis", "VANN": "GRØNN", "VEI": "RØD: stengt"}}}),
+        (Kind.SITREP, {"text": "Situasjonen er under kontroll.", "fields": {"report_no": 1}}),
+        (Kind.BISTAND, {"text": "Drift av nettverk.", "fields": {"resource": "IKT", "quantity": 2}}),
+        (Kind.MELDING, {"text": "Melding om vannforsyningen i sentrum."}),
+    ]
+    seqs = dict.fromkeys(nodes, 0)
+    for i in range(count):
+        node = nodes[i % len(nodes)]
+        seqs[node] += 1
+        kind, kw = kinds[i % len(kinds)]
+        when = start + timedelta(seconds=4 * i)
+        msg = compose(kind, node, seqs[node], when, exercise=True, **kw)  # type: ignore[arg-type]
+        store.insert(wire.encode(msg, signers[node], dictionaries.current()), when)
+    store.close()
+    return signers
 
 
 def add(lab: Path, signers: dict[str, Any], count: int) -> None:

@@ -8,51 +8,153 @@ cell says its level in words); nothing loads from outside the Pi.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from contextvars import ContextVar
+from datetime import datetime, timedelta, tzinfo
 from html import escape
 from typing import Any
 
-from relay.core.model import Level
+from relay.core.model import Function, Level
 from relay.core.picture import Alert, Assistance, Cell, Coverage, Picture
 
 LEVEL_CLASS = {Level.GRONN: "ok", Level.GUL: "warn", Level.ROD: "bad", Level.UKJENT: "unknown"}
-COVERAGE_CLASS = {Coverage.OPEN: "bad", Coverage.PARTLY: "warn", Coverage.COVERED: "ok"}
+COVERAGE_CLASS = {Coverage.OPEN: "bad", Coverage.PARTLY: "warn", Coverage.COVERED: "ok", Coverage.CLOSED: "unknown"}
 
 STYLE = """
 :root { --ok:#0b6e2e; --warn:#7a5200; --bad:#a50f15; --unknown:#4a4a4a; --ink:#111; --paper:#fff; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.4 system-ui, sans-serif; color: var(--ink); background: var(--paper); }
-header { display: flex; gap: 1em; align-items: baseline; padding: .5em 1em; background: #1b2a3a; color: #fff; }
-header h1 { font-size: 1.3em; margin: 0; }
+header { display: flex; flex-wrap: wrap; gap: .3em 1em; align-items: baseline; padding: .5em 1em;
+  background: #1b2a3a; color: #fff; }
+header h1 { font-size: 1.3em; margin: 0; overflow-wrap: anywhere; }
+header button { margin-left: auto; font: inherit; padding: .1em .6em; background: #fff; color: #111;
+  border: 2px solid #fff; border-radius: 3px; cursor: pointer; }
 .mode { font-weight: 700; padding: .1em .6em; border: 3px solid #fff; letter-spacing: .1em; }
 .mode.exercise { background: #7a5200; } .mode.real { background: #a50f15; }
-main { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(28em, 100%), 1fr)); gap: 1em; padding: 1em; }
+main { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(28em, 100%), 1fr)); gap: .8em; padding: .8em; }
 section { overflow-x: auto; }
 section { border: 1px solid #999; padding: .5em 1em; }
-section.wide { grid-column: 1 / -1; }
+.wide { grid-column: 1 / -1; }
 h2 { font-size: 1.1em; margin: .2em 0 .5em; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #bbb; padding: .2em .4em; text-align: left; vertical-align: top; }
 .ok { color: #fff; background: var(--ok); } .warn { color: #fff; background: var(--warn); }
 .bad { color: #fff; background: var(--bad); } .unknown { color: #fff; background: var(--unknown); }
+td.silent { color: #4a4a4a; font-style: italic; }
 .stale { outline: 3px dashed var(--warn); } .flag { font-weight: 700; }
-.banner { grid-column: 1 / -1; border: 4px solid var(--bad); padding: .5em 1em; }
-.banner.nod { background: #fde8e8; } .banner.haster { background: #fff4e0; border-color: var(--warn); }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+.strip { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(24em, 100%), 1fr)); gap: .3em; }
+.alert { border: 3px solid var(--bad); border-left-width: 10px; padding: .1em .5em; background: #fde8e8;
+  font-size: .9em; line-height: 1.3; overflow: hidden; }
+.alert.haster { background: #fff4e0; border-color: var(--warn); }
+.alert h3 { display: inline; font-size: 1em; margin: 0; } .alert .waits { font-weight: 600; }
+.alert .what { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.strip.flash .alert.nod { animation: flash 1s steps(2, jump-none) 10; }
+@keyframes flash { 50% { background: #a50f15; color: #fff; } }
 small { color: #333; } header small { color: #e8eef5; }
 td.ok small, td.warn small, td.bad small, td.unknown small { color: #fff; }
-a:focus, [tabindex]:focus { outline: 3px solid #1b5fbf; }
-@media print { @page { size: A4 landscape; margin: 1cm; } header { background: #fff; color: #000; }
+a:focus, [tabindex]:focus, button:focus { outline: 3px solid #1b5fbf; outline-offset: 1px; }
+@media (max-width: 600px) { body { font-size: 15px; } main { padding: .4em; } section { padding: .3em .4em; }
+  table { table-layout: fixed; } td, th { overflow-wrap: anywhere; }
+  table.matrix { font-size: .62em; } table.matrix th:first-child { width: 4.2em; }
+  table.matrix td, table.matrix th { padding: .1em .15em; } table.matrix td small { display: none; }
+  table.stack, table.stack tbody, table.stack tr, table.stack td, table.stack th { display: block; }
+  table.stack thead { display: none; } table.stack tr { border-top: 2px solid #999; }
+  table.stack td, table.stack th { border: 0; } }
+@media print { @page { size: A4 landscape; margin: 1cm; } body { font-size: 9pt; }
+  th, td { padding: .05em .3em; } h2 { margin: .1em 0 .2em; } section { padding: .2em .5em; }
+  .alert .what { display: none; } table.matrix td br { display: none; } table.matrix td b { margin-right: .3em; }
+  header { background: #fff; color: #000; } header button { display: none; }
   header small { color: #333; } .mode.exercise, .mode.real { border-color: #000; color: #000; background: #fff; }
-  main { display: block; }
-  section { break-inside: avoid; } }
+  main { display: block; } section, .strip { break-inside: avoid; margin-bottom: .4em; }
+  .detail { break-before: page; } }
 """
+
+_LANG: ContextVar[str] = ContextVar("board_lang", default="nb")
+
+
+def choose_lang(forced: str | None, accept_language: str) -> str:
+    """``forced`` (--lang) if given, else the browser's first choice of Norwegian or English."""
+    if forced:
+        return "en" if forced.startswith("en") else "nb"
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith(("nb", "no", "nn")):
+            return "nb"
+    return "nb"
+
+
+def _t(nb: str, en: str) -> str:
+    """Interface text in the language the page is being drawn in (``page``'s ``lang``)."""
+    return en if _LANG.get() == "en" else nb
+
+
+def _script() -> str:
+    return SCRIPT.replace("'Lyd: av'", repr(_t("Lyd: av", "Sound: off"))).replace(
+        "'Lyd: på'", repr(_t("Lyd: på", "Sound: on"))
+    )
+
 
 SCRIPT = """
 (function () {
+  'use strict';
+  var board = document.getElementById('board');
+  var button = document.getElementById('sound');
+  var muted = window.localStorage && localStorage.getItem('relay-mute') === '1';
+  var context = null;
+  function nod() {
+    var strip = document.getElementById('strip');
+    return strip && strip.dataset.nod ? strip.dataset.nod.split(' ') : [];
+  }
+  function label() {
+    button.textContent = muted ? 'Lyd: av' : 'Lyd: på';
+    button.setAttribute('aria-pressed', muted ? 'true' : 'false');
+  }
+  function audio() {
+    if (!context) { context = new (window.AudioContext || window.webkitAudioContext)(); }
+    return context;
+  }
+  function alarm() {  // three falling tones, made here: nothing is loaded
+    document.body.dataset.alarms = String(Number(document.body.dataset.alarms || 0) + 1);
+    if (muted) { return; }
+    var c = audio(), t = c.currentTime;
+    c.resume();
+    [880, 660, 880].forEach(function (hz, i) {
+      var osc = c.createOscillator(), gain = c.createGain(), at = t + i * 0.45;
+      osc.type = 'square'; osc.frequency.value = hz;
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.25, at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.4);
+      osc.connect(gain); gain.connect(c.destination);
+      osc.start(at); osc.stop(at + 0.42);
+    });
+  }
+  if (button) {
+    label();
+    button.addEventListener('click', function () {
+      muted = !muted;
+      if (window.localStorage) { localStorage.setItem('relay-mute', muted ? '1' : '0'); }
+      if (!muted) { audio().resume(); }
+      label();
+    });
+  }
+  var seen = nod();
   var source = new EventSource('events' + location.search);
   source.addEventListener('update', function () {
     fetch('fragment' + location.search).then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) { if (html !== null) { document.getElementById('board').innerHTML = html; } });
+      .then(function (html) {
+        if (html === null) { return; }
+        board.innerHTML = html;
+        var now = nod(), fresh = now.filter(function (id) { return seen.indexOf(id) < 0; });
+        seen = now;
+        var strip = document.getElementById('strip');
+        if (fresh.length && strip) {
+          strip.classList.add('flash');
+          setTimeout(function () { strip.classList.remove('flash'); }, 10000);
+          alarm();
+        }
+      });
   });
 })();
 """
@@ -65,33 +167,59 @@ def page(
     live: bool = True,
     printed: bool = False,
     links: Mapping[str, Any] | None = None,
+    lang: str = "nb",
 ) -> str:
-    """The whole page: a live board, or the print view ("situasjonsbilde kl HH:MM")."""
+    """The whole page: a live board, or the print view ("situasjonsbilde kl HH:MM"), in ``lang``."""
+    token = _LANG.set(lang)
+    try:
+        return _page(picture, title, zone, live, printed, links)
+    finally:
+        _LANG.reset(token)
+
+
+def _page(
+    picture: Picture, title: str, zone: tzinfo, live: bool, printed: bool, links: Mapping[str, Any] | None
+) -> str:
     mode = _mode(picture)
-    heading = f"Situasjonsbilde kl {_hm(picture.at, zone)}" if printed else "Situasjonsbilde"
-    script = f"<script>{SCRIPT}</script>" if live and not printed else ""
+    word = _t("Situasjonsbilde", "Situation picture")
+    heading = f"{word} {_t('kl', 'at')} {_hm(picture.at, zone)}" if printed else word
+    script = f"<script>{_script()}</script>" if live and not printed else ""
+    sound = f'<button id="sound" type="button" aria-pressed="false">{_t("Lyd: på", "Sound: on")}</button>'
+    sound = sound if script else ""
     return (
         "<!DOCTYPE html>\n"
-        '<html lang="nb"><head><meta charset="utf-8">'
+        f'<html lang="{_LANG.get()}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(heading)} – {escape(title)}</title><style>{STYLE}</style></head>"
         f"<body><header><h1>{escape(heading)} – {escape(title)}</h1>{mode}"
-        f"<small>oppdatert {_when(picture.at, zone)}</small></header>"
-        f'<main id="board">{fragment(picture, zone, links)}</main>{script}</body></html>\n'
+        f"<small>{_t('oppdatert', 'updated')} {_when(picture.at, zone)}</small>{sound}</header>"
+        f'<main id="board">{_fragment(picture, zone, links)}</main>{script}</body></html>\n'
     )
 
 
-def fragment(picture: Picture, zone: tzinfo, links: Mapping[str, Any] | None = None) -> str:
-    """What a live update replaces: everything below the header."""
-    parts = [_alerts(picture.alerts, zone), _matrix(picture, zone), _sitreps(picture, zone)]
+def fragment(picture: Picture, zone: tzinfo, links: Mapping[str, Any] | None = None, lang: str = "nb") -> str:
+    """What a live update replaces: everything below the header, in ``lang``."""
+    token = _LANG.set(lang)
+    try:
+        return _fragment(picture, zone, links)
+    finally:
+        _LANG.reset(token)
+
+
+def _fragment(picture: Picture, zone: tzinfo, links: Mapping[str, Any] | None) -> str:
+    parts = [_alerts(picture.alerts, picture.at, zone), _matrix(picture, zone), _sitreps(picture, zone)]
     parts += [_assistance(picture.assistance, zone), _rumours(picture, zone), _decisions(picture, zone)]
     if links is not None:
         parts.append(_links(links))
     if picture.conflicts:
         ids = ", ".join(escape(i) for i in picture.conflicts)
         parts.append(
-            f'<section class="wide"><h2>Konflikt</h2><p class="flag">To ulike meldinger med samme nummer: {ids}. '
-            "Ingen av dem vises som fakta.</p></section>"
+            f'<section class="wide"><h2>{_t("Konflikt", "Conflict")}</h2><p class="flag">'
+            + _t(
+                f"To ulike meldinger med samme nummer: {ids}. Ingen av dem vises som fakta.",
+                f"Two different messages with one number: {ids}. Neither is shown as fact.",
+            )
+            + "</p></section>"
         )
     return "".join(parts)
 
@@ -102,34 +230,65 @@ def _mode(picture: Picture) -> str:
     return '<span class="mode real">REELL</span>'
 
 
-def _alerts(alerts: tuple[Alert, ...], zone: tzinfo) -> str:
-    out = []
-    for alert in alerts:
-        if alert.acknowledged:
-            continue
-        kind = "nod" if alert.priority.value == "NØD" else "haster"
-        receipts = ", ".join(f"{escape(n)} {escape(level)}" for n, level in alert.receipts) or "ingen kvittering ennå"
-        missing = [n for n in alert.addressees if dict(alert.receipts).get(n) not in ("LEST", "UTFØRT")]
-        out.append(
-            f'<section class="banner {kind}" role="alert" tabindex="0"><h2>{escape(alert.priority.value)}: '
-            f"{escape(alert.source)} fra {escape(alert.node)}, {_hm(alert.at, zone)}</h2>"
-            f"<p>{escape(alert.text)}</p><p><small>Kvitteringer: {receipts}. "
-            f"Venter på: {escape(', '.join(missing)) or '–'}</small></p></section>"
-        )
-    return "".join(out)
+def _alerts(alerts: tuple[Alert, ...], now: datetime, zone: tzinfo) -> str:
+    """NØD and HASTER as one compact strip: kind, sender, age, and what each one waits for."""
+    waiting = [a for a in alerts if not a.acknowledged]
+    if not waiting:
+        return ""
+    nod = " ".join(a.source for a in waiting if a.priority.value == "NØD")
+    items = "".join(_alert(a, now, zone) for a in waiting)
+    return (
+        f'<div class="strip wide" id="strip" data-nod="{escape(nod)}">'
+        f'<h2 class="sr">{_t("NØD og HASTER som venter", "NØD and HASTER waiting")} ({len(waiting)})</h2>{items}</div>'
+    )
+
+
+def _alert(alert: Alert, now: datetime, zone: tzinfo) -> str:
+    kind = "nod" if alert.priority.value == "NØD" else "haster"
+    levels = dict(alert.receipts)
+    unread = [n for n in alert.addressees if levels.get(n) == "MOTTATT"]
+    unheard = [n for n in alert.addressees if levels.get(n) not in ("MOTTATT", "LEST", "UTFØRT")]
+    waits = []
+    if unheard:
+        waits.append(_t("ikke mottatt hos ", "not received by ") + ", ".join(unheard))
+    if unread:
+        waits.append(_t("mottatt, ikke lest hos ", "received, not read by ") + ", ".join(unread))
+    waiting = "; ".join(waits) or _t("kvittering", "a receipt")
+    return (
+        f'<section class="alert {kind}" role="alert" tabindex="0">'
+        f"<h3>{escape(alert.priority.value)}: {escape(alert.source)} {_t('fra', 'from')} {escape(alert.node)}</h3> "
+        f"<span>{escape(alert.kind.value)}, {_age(now - alert.at)} ({_hm(alert.at, zone)})</span> "
+        f'<span class="waits">{_t("Venter på", "Waiting for")}: {escape(waiting)}</span> '
+        f'<span class="what">{escape(_short(alert.text, 90))}</span></section>'
+    )
+
+
+def _age(delta: timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 120:
+        return _t(f"{minutes} min siden", f"{minutes} min ago")
+    return _t(f"{minutes // 60} t siden", f"{minutes // 60} h ago")
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _matrix(picture: Picture, zone: tzinfo) -> str:
-    if not picture.cells:
-        return '<section class="wide"><h2>Kritiske funksjoner</h2><p>Ingen statusmeldinger ennå.</p></section>'
-    head = "".join(f'<th scope="col">{escape(f.value)}</th>' for f in picture.functions)
+    """One row per node of the roster; a node that never sent a STATUS reads «ikke rapportert»."""
+    functions = picture.functions or tuple(Function)
+    head = "".join(f'<th scope="col">{escape(f.value)}</th>' for f in functions)
     rows = []
-    nodes = [n for n in picture.nodes if any(key[0] == n for key in picture.cells)]
-    for node in nodes:
-        cells = "".join(_cell(picture.cells.get((node, f)), zone) for f in picture.functions)
+    for node in picture.nodes:
+        if any(key[0] == node for key in picture.cells):
+            cells = "".join(_cell(picture.cells.get((node, f)), zone) for f in functions)
+        else:
+            cells = f'<td colspan="{len(functions)}" class="silent">{_t("ikke rapportert", "not reported")}</td>'
         rows.append(f'<tr><th scope="row">{escape(node)}</th>{cells}</tr>')
+    empty = "" if picture.cells else f"<p>{_t('Ingen statusmeldinger ennå.', 'No status messages yet.')}</p>"
     return (
-        '<section class="wide"><h2>Kritiske funksjoner</h2><table><thead><tr><th scope="col">Kommune</th>'
+        f'<section class="wide" id="matrix"><h2>{_t("Kritiske funksjoner", "Critical functions")}</h2>'
+        f'{empty}<table class="matrix"><thead><tr><th scope="col">{_t("Kommune", "Municipality")}</th>'
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
     )
 
@@ -139,109 +298,129 @@ def _cell(cell: Cell | None, zone: tzinfo) -> str:
         return "<td>–</td>"
     classes = LEVEL_CLASS[cell.level] + (" stale" if cell.stale else "")
     note = f"<br>{escape(cell.note)}" if cell.note else ""
-    flags = " (gammel)" if cell.stale else ""
-    flags += " KONFLIKT" if cell.conflict else ""
+    flags = _t(" (gammel)", " (old)") if cell.stale else ""
+    flags += _t(" KONFLIKT", " CONFLICT") if cell.conflict else ""
     when = f"<small>{_hm(cell.at, zone)}{flags}</small>"
     return f'<td class="{classes}"><b>{escape(cell.level.value)}</b>{note}<br>{when}</td>'
 
 
 def _sitreps(picture: Picture, zone: tzinfo) -> str:
     if not picture.sitreps:
-        return "<section><h2>Situasjonsrapporter</h2><p>Ingen ennå.</p></section>"
+        heading, none = _t("Situasjonsrapporter", "Situation reports"), _t("Ingen ennå.", "None yet.")
+        return f"<section><h2>{heading}</h2><p>{none}</p></section>"
     rows = "".join(
-        f'<tr><th scope="row">{escape(s.node)}</th><td>nr {s.report_no}, {_hm(s.at, zone)}</td>'
+        f'<tr><th scope="row">{escape(s.node)}</th><td>{_t("nr", "no")} {s.report_no}, {_hm(s.at, zone)}</td>'
         f"<td>{escape(s.situation)}</td><td>{escape(s.needs)}</td>{_due(s.next_report, s.overdue, zone)}</tr>"
         for s in picture.sitreps
     )
     return (
-        '<section class="wide"><h2>Siste situasjonsrapport</h2><table><thead><tr><th scope="col">Kommune</th>'
-        '<th scope="col">Rapport</th><th scope="col">Situasjon</th><th scope="col">Behov</th>'
-        f'<th scope="col">Neste rapport</th></tr></thead><tbody>{rows}</tbody></table></section>'
+        f'<section class="wide"><h2>{_t("Siste situasjonsrapport", "Latest situation report")}</h2>'
+        '<table class="stack"><thead>'
+        f'<tr><th scope="col">{_t("Kommune", "Municipality")}</th><th scope="col">{_t("Rapport", "Report")}</th>'
+        f'<th scope="col">{_t("Situasjon", "Situation")}</th><th scope="col">{_t("Behov", "Needs")}</th>'
+        f'<th scope="col">{_t("Neste rapport", "Next report")}</th></tr></thead><tbody>{rows}</tbody></table></section>'
     )
 
 
 def _due(when: datetime, overdue: bool, zone: tzinfo) -> str:
     if overdue:
-        return f'<td class="bad">{_hm(when, zone)} FORSINKET</td>'
+        return f'<td class="bad">{_hm(when, zone)} {_t("FORSINKET", "OVERDUE")}</td>'
     return f"<td>{_hm(when, zone)}</td>"
 
 
 def _assistance(requests: tuple[Assistance, ...], zone: tzinfo) -> str:
     if not requests:
-        return "<section><h2>Bistand</h2><p>Ingen anmodninger.</p></section>"
+        heading, none = _t("Bistand", "Assistance"), _t("Ingen anmodninger.", "No requests.")
+        return f'<section class="detail"><h2>{heading}</h2><p>{none}</p></section>'
     items = []
     for a in requests:
         offers = "".join(
             f"<li>{escape(o.node)}: {escape(o.answer.value)} – {escape(o.offer)}"
-            f"{', ankomst ' + _hm(o.eta, zone) if o.eta else ''}</li>"
+            f"{_t(', ankomst ', ', arrives ') + _hm(o.eta, zone) if o.eta else ''}</li>"
             for o in a.offers
         )
         items.append(
             f'<li><span class="{COVERAGE_CLASS[a.coverage]}">{escape(a.coverage.value)}</span> '
-            f"{escape(a.source)} fra {escape(a.node)}: {a.quantity} × {escape(a.resource)} – {escape(a.task)}"
+            f"{escape(a.source)} {_t('fra', 'from')} {escape(a.node)}: {a.quantity} × {escape(a.resource)} – "
+            f"{escape(a.task)}"
             f"{'<ul>' + offers + '</ul>' if offers else ''}</li>"
         )
-    return f"<section><h2>Bistand</h2><ul>{''.join(items)}</ul></section>"
+    return f'<section class="detail"><h2>{_t("Bistand", "Assistance")}</h2><ul>{"".join(items)}</ul></section>'
 
 
 def _rumours(picture: Picture, zone: tzinfo) -> str:
     if not picture.rumours:
-        return "<section><h2>Rykter</h2><p>Ingen.</p></section>"
+        return f"<section><h2>{_t('Rykter', 'Rumours')}</h2><p>{_t('Ingen.', 'None.')}</p></section>"
     items = "".join(
         f"<li><b>{escape(r.state.value)}</b>: {escape(r.claim)} <small>({escape(r.source)}, {_hm(r.at, zone)})</small>"
-        f"<br>Svar til publikum: {escape(r.response)}</li>"
+        f"<br>{_t('Svar til publikum', 'Answer to the public')}: {escape(r.response)}</li>"
         for r in picture.rumours
     )
-    return f"<section><h2>Rykter</h2><ul>{items}</ul></section>"
+    return f"<section><h2>{_t('Rykter', 'Rumours')}</h2><ul>{items}</ul></section>"
 
 
 def _decisions(picture: Picture, zone: tzinfo) -> str:
     if not picture.decisions:
-        return "<section><h2>Beslutninger</h2><p>Ingen.</p></section>"
+        return f"<section><h2>{_t('Beslutninger', 'Decisions')}</h2><p>{_t('Ingen.', 'None.')}</p></section>"
     items = "".join(
-        f"<li>{_when(d.effective, zone)}: {escape(d.decision)} <small>(ansvarlig {escape(d.responsible)}; "
-        f"{escape(d.source)} fra {escape(d.node)})</small></li>"
+        f"<li>{_when(d.effective, zone)}: {escape(d.decision)} <small>({_t('ansvarlig', 'responsible')} "
+        f"{escape(d.responsible)}; {escape(d.source)} {_t('fra', 'from')} {escape(d.node)})</small></li>"
         for d in picture.decisions
     )
-    return f"<section><h2>Beslutninger</h2><ol>{items}</ol></section>"
+    return f"<section><h2>{_t('Beslutninger', 'Decisions')}</h2><ol>{items}</ol></section>"
 
 
 def _links(report: Mapping[str, Any]) -> str:
     """The region's link health, from ``relay status``'s report."""
     daemon = report.get("daemon") or {}
     radio = report.get("radio") or {}
-    state = "radioen er tilkoblet" if radio.get("state") == "connected" else f"radio: {radio.get('state', 'ukjent')}"
+    if radio.get("state") == "connected":
+        state = _t("radioen er tilkoblet", "the radio is connected")
+    else:
+        state = f"radio: {radio.get('state', _t('ukjent', 'unknown'))}"
     if radio.get("state") == "none":
-        state = "ingen radio (bare IP)"
+        state = _t("ingen radio (bare IP)", "no radio (IP only)")
     ip = report.get("ip")
     if ip:
-        state += "; IP-veien er tilkoblet" if ip.get("state") == "connected" else f"; IP-veien: {ip.get('state')}"
+        if ip.get("state") == "connected":
+            state += _t("; IP-veien er tilkoblet", "; the IP path is connected")
+        else:
+            state += _t(f"; IP-veien: {ip.get('state')}", f"; the IP path: {ip.get('state')}")
     if not daemon.get("running"):
-        state = "radiotjenesten kjører ikke"
+        state = _t("radiotjenesten kjører ikke", "the radio service is not running")
     airtime = report.get("airtime") or {}
     used = (
-        f"sendetid siste time {airtime['used_s']:.0f} av {airtime['limit_s']:.0f} s"
+        _t(
+            f"sendetid siste time {airtime['used_s']:.0f} av {airtime['limit_s']:.0f} s",
+            f"airtime in the last hour {airtime['used_s']:.0f} of {airtime['limit_s']:.0f} s",
+        )
         if "used_s" in airtime and "limit_s" in airtime
-        else "ingen sendetid (ingen radio)"
+        else _t("ingen sendetid (ingen radio)", "no airtime (no radio)")
         if radio.get("state") == "none"
-        else "sendetid ukjent"
+        else _t("sendetid ukjent", "airtime unknown")
     )
     synced = report.get("clock_synchronised")
-    clock = "klokken er synkronisert" if synced is True else "KLOKKEN ER IKKE SYNKRONISERT" if synced is False else ""
-    clock = clock or "klokken: ukjent"
+    clock = (
+        _t("klokken er synkronisert", "the clock is synchronised")
+        if synced is True
+        else _t("KLOKKEN ER IKKE SYNKRONISERT", "THE CLOCK IS NOT SYNCHRONISED")
+        if synced is False
+        else _t("klokken: ukjent", "the clock: unknown")
+    )
     outbox = len(report.get("outbox") or [])
     rows = "".join(
         f'<tr><th scope="row">{escape(str(h.get("node")))}</th><td>{escape(str(h.get("name") or ""))}</td>'
-        f"<td>{_ago(h.get('ago_s'))}</td><td>{_via(h.get('hops'))}{_over_ip(h)}</td></tr>"
+        f"<td>{ago(h.get('ago_s'))}</td><td>{_via(h.get('hops'))}{_over_ip(h)}</td></tr>"
         for h in report.get("heard") or []
     )
     warnings = "".join(f"<li>{escape(str(w.get('text')))}</li>" for w in report.get("warnings") or [])
+    waiting = _t(f"{outbox} melding(er) venter i utboksen.", f"{outbox} message(s) wait in the outbox.")
     return (
-        f'<section class="wide"><h2>Samband</h2><p>{escape(state)}; {escape(used)}; {escape(clock)}; '
-        f"{outbox} melding(er) venter i utboksen.</p>"
-        f"{_warnings(warnings)}"
-        '<table><thead><tr><th scope="col">Node</th><th scope="col">Navn</th><th scope="col">Sist hørt</th>'
-        f'<th scope="col">Vei</th></tr></thead><tbody>{rows}</tbody></table></section>'
+        f'<section class="wide"><h2>{_t("Samband", "Links")}</h2><p>{escape(state)}; {escape(used)}; '
+        f"{escape(clock)}; {waiting}</p>{_warnings(warnings)}"
+        f'<table><thead><tr><th scope="col">Node</th><th scope="col">{_t("Navn", "Name")}</th>'
+        f'<th scope="col">{_t("Sist hørt", "Last heard")}</th>'
+        f'<th scope="col">{_t("Vei", "Path")}</th></tr></thead><tbody>{rows}</tbody></table></section>'
     )
 
 
@@ -249,25 +428,32 @@ def _warnings(items: str) -> str:
     return f'<ul class="flag">{items}</ul>' if items else ""
 
 
-def _ago(seconds: object) -> str:
+def ago(seconds: object, lang: str | None = None) -> str:
+    """«sist hørt»: how long ago, or «aldri» (in ``lang`` if given, else the page's)."""
+    if lang is not None:
+        token = _LANG.set(lang)
+        try:
+            return ago(seconds)
+        finally:
+            _LANG.reset(token)
     if not isinstance(seconds, (int, float)):
-        return "aldri"
+        return _t("aldri", "never")
     if seconds < 120:
-        return f"{seconds:.0f} s siden"
+        return _t(f"{seconds:.0f} s siden", f"{seconds:.0f} s ago")
     if seconds < 7200:
-        return f"{seconds / 60:.0f} min siden"
-    return f"{seconds / 3600:.1f} t siden"
+        return _t(f"{seconds / 60:.0f} min siden", f"{seconds / 60:.0f} min ago")
+    return _t(f"{seconds / 3600:.1f} t siden", f"{seconds / 3600:.1f} h ago")
 
 
 def _over_ip(heard: Mapping[str, Any]) -> str:
     seconds = heard.get("ip_ago_s")
-    return f"; over IP {_ago(seconds)}" if isinstance(seconds, (int, float)) else ""
+    return f"; over IP {ago(seconds)}" if isinstance(seconds, (int, float)) else ""
 
 
 def _via(hops: object) -> str:
     if not isinstance(hops, int):
         return "–"
-    return "direkte" if hops == 0 else f"via {hops} repeater(e)"
+    return _t("direkte", "direct") if hops == 0 else f"via {hops} repeater(e)"
 
 
 def _hm(value: datetime, zone: tzinfo) -> str:

@@ -26,13 +26,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from relay.board.page import fragment, page
-from relay.core.model import Message
+from relay.board.page import choose_lang, fragment, page
 from relay.core.picture import Entry, Picture, build
 from relay.edge.home import Home
+from relay.edge.store import Stored
 
 POLL_S = 0.5  # how often an event stream looks for news in the store
 KEEPALIVE_S = 15.0
+PICTURE_S = 10.0  # a picture is rebuilt for news at once, and for the clock (ages, FORSINKET) this often
 # Nothing from outside the Pi: the page's own inline style and script, requests to itself.
 CSP = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
 
@@ -65,8 +66,16 @@ def board_token(home: Home) -> str:
 class Board:
     """What the routes serve: the picture of one home's store."""
 
-    def __init__(self, home: Home, exercise: bool, zone: tzinfo, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        home: Home,
+        exercise: bool,
+        zone: tzinfo,
+        clock: Callable[[], datetime] | None = None,
+        lang: str | None = None,
+    ) -> None:
         self.home = home
+        self.lang = lang  # --lang; None: each browser's Accept-Language
         self.exercise = exercise
         self.zone = zone
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -75,38 +84,56 @@ class Board:
         self.title = config.name
         self.nodes = roster.node_ids
         self.members = {group: roster.members(group) for group in ("ALLE", "KOMMUNER")}
-        self._messages: dict[int, Message] = {}  # rowid -> decoded message
+        self._rows: dict[int, Stored] = {}  # rowid -> its decoded row
+        self._picture: tuple[tuple[float, ...], Picture] | None = None  # (what it was built from, it)
         self._lock = threading.Lock()
         self._synced: bool | None = None
         self._synced_at = float("-inf")
 
-    def picture(self) -> Picture:
-        """From the store as it is now; only rows not seen before are decoded (10,000
-        messages decode in about a second, the rest of a render in a tenth of that)."""
+    def held(self) -> tuple[dict[int, Stored], dict[int, bool], dict[tuple[str, int], list[tuple[str, str]]]]:
+        """The store's rows as they are now (by rowid), their conflict flags and the receipts;
+        only rows not seen before are decoded (10,000 messages decode in about a second)."""
         store = self.home.store()
         try:
             with self._lock:
                 states = store.row_states()
-                for gone in set(self._messages) - set(states):
-                    del self._messages[gone]  # quarantined since
-                after = max(self._messages, default=0)
+                for gone in set(self._rows) - set(states):
+                    del self._rows[gone]  # quarantined since
+                after = max(self._rows, default=0)
                 for rowid, stored in store.rows_after(after):
-                    self._messages[rowid] = stored.message
-                messages = dict(self._messages)
+                    self._rows[rowid] = stored
+                rows = dict(self._rows)
             receipts = store.all_receipts()
         finally:
             store.close()
+        return rows, states, receipts
+
+    def picture(self) -> Picture:
+        """From the store as it is now (the rest of a render takes a tenth of a first decode).  The
+        last picture is reused while the store holds the same rows, flags and receipts and the
+        clock is in the same PICTURE_S slot: a page, a fragment and the desk's pages at one time
+        build it once."""
+        rows, states, receipts = self.held()
+        now = self.clock()
+        key = (max(rows, default=0), len(rows), sum(states.values()), sum(map(len, receipts.values())))
+        slot = now.timestamp() // PICTURE_S
+        with self._lock:
+            if self._picture is not None and self._picture[0] == (*key, slot):
+                return self._picture[1]
         entries = [
-            Entry(m, states.get(rowid, False), tuple(receipts.get((m.origin, m.seq), ())))
-            for rowid, m in sorted(messages.items())
+            Entry(s.message, states.get(rowid, False), tuple(receipts.get((s.message.origin, s.message.seq), ())))
+            for rowid, s in sorted(rows.items())
         ]
-        return build(entries, self.clock(), self.nodes, self.members, self.exercise)
+        picture = build(entries, now, self.nodes, self.members, self.exercise)
+        with self._lock:
+            self._picture = ((*key, slot), picture)
+        return picture
 
-    def page(self, printed: bool = False) -> str:
-        return page(self.picture(), self.title, self.zone, printed=printed, links=self.links())
+    def page(self, printed: bool = False, lang: str = "nb") -> str:
+        return page(self.picture(), self.title, self.zone, printed=printed, links=self.links(), lang=lang)
 
-    def fragment(self) -> str:
-        return fragment(self.picture(), self.zone, self.links())
+    def fragment(self, lang: str = "nb") -> str:
+        return fragment(self.picture(), self.zone, self.links(), lang)
 
     def links(self) -> dict[str, Any]:
         """``relay status``'s report: last heard, airtime, outbox, the daemon's warnings.
@@ -153,10 +180,11 @@ class _Handler(BaseHTTPRequestHandler):
                 HTTPStatus.FORBIDDEN, "text/plain", "Ingen tilgang: åpne lenken med token som «relay board» skrev ut.\n"
             )
             return
+        lang = choose_lang(self.server.board.lang, self.headers.get("Accept-Language", ""))
         routes = {
-            "/": lambda: self.server.board.page(),
-            "/print": lambda: self.server.board.page(printed=True),
-            "/fragment": lambda: self.server.board.fragment(),
+            "/": lambda: self.server.board.page(lang=lang),
+            "/print": lambda: self.server.board.page(printed=True, lang=lang),
+            "/fragment": lambda: self.server.board.fragment(lang),
         }
         if url.path == "/events":
             self._events()
@@ -213,9 +241,9 @@ class _Handler(BaseHTTPRequestHandler):
             store.close()
 
 
-def serve(home: Home, host: str, port: int, exercise: bool, zone: tzinfo) -> BoardServer:
-    """A server bound and ready (``serve_forever`` runs it)."""
+def serve(home: Home, host: str, port: int, exercise: bool, zone: tzinfo, lang: str | None = None) -> BoardServer:
+    """A server bound and ready (``serve_forever`` runs it); ``lang`` None follows each browser."""
     token = board_token(home) if needs_token(host) else None
-    board = Board(home, exercise, zone)
+    board = Board(home, exercise, zone, lang=lang)
     board.picture()  # decode the store once now, not on the first reader's time
     return BoardServer((host, port), board, token)

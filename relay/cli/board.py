@@ -10,7 +10,7 @@ from types import FrameType
 
 import click
 
-from relay.cli.context import LOCAL_TZ, home, tr
+from relay.cli.context import LOCAL_TZ, home, settings, tr
 from relay.errors import ConfigError
 
 
@@ -60,7 +60,7 @@ def board(listen: str, exercise: bool | None, demo: bool) -> None:
     host, port = _listen(listen)
     mode = h.config().exercise if exercise is None else exercise
     try:
-        server = serve(h, host, port, mode, LOCAL_TZ or UTC)
+        server = serve(h, host, port, mode, LOCAL_TZ or UTC, "en" if settings().lang == "en" else None)
     except OSError as exc:
         raise ConfigError(
             tr(f"kan ikke lytte på {listen}: {exc.strerror}", f"cannot listen on {listen}: {exc.strerror}")

@@ -55,6 +55,20 @@ TRAFFIC = [
     ),
 ]
 
+# A busier hour for the wall's screenshot and its above-the-fold test: eight NØD and HASTER
+# waiting, and every node but two municipalities (Krødsherad, Sigdal) has reported its status.
+BUSY = [
+    ("JEV", "STATUS --field STRØM=GRØNN --field 'MOBIL=GUL: ustabilt' --field IKT=GRØNN --field VANN=GRØNN"),
+    ("SF", "STATUS --field STRØM=GRØNN --field MOBIL=GRØNN --field IKT=GRØNN"),
+    ("POL", "STATUS --field STRØM=GRØNN --field 'MOBIL=GUL: Nødnett brukes' --field 'VEI=RØD: E16 stengt'"),
+    ("MOD", "MELDING --priority NØD --to ALLE --text 'Brann i kommunehuset Vikersund, evakuert. Ingen skadde.'"),
+    ("HOL", "MELDING --priority HASTER --to POL --text 'EPS åpnet på Sundvollen hotell, 23 registrert.'"),
+    ("RIN", "MELDING --priority HASTER --to KOMMUNER --text 'Drivstoff: kommunal tankanlegg åpent for nødetater.'"),
+    ("SF", "MELDING --priority HASTER --to KOMMUNER --text 'Neste SITREP til Statsforvalteren innen kl 16.'"),
+    ("JEV", "MELDING --priority NØD --to HOL --text 'Ambulanse sendt fra Jevnaker mot E16, ETA 25 min.'"),
+    ("POL", "MELDING --priority HASTER --to MOD --text 'Ungdomsuro ved Vikersund stasjon, patrulje på vei.'"),
+]
+
 
 def run(cli: click.Group, home: Path, line: str) -> None:
     """``relay --home HOME LINE``, in this process (``cli``: the ``relay`` group, handed in
@@ -79,11 +93,12 @@ def carry(lab: Path, to: str) -> None:
     dst.close()
 
 
-def build(cli: click.Group, directory: Path, scenario: Path) -> Path:
-    """Set the demo region up in ``directory`` with the ``relay`` group ``cli``; the home whose board to show."""
+def build(cli: click.Group, directory: Path, scenario: Path, busy: bool = False) -> Path:
+    """Set the demo region up in ``directory`` with the ``relay`` group ``cli``; the home whose board to show.
+    ``busy`` adds ``BUSY``: eight NØD and HASTER on the wall, two municipalities silent."""
     lab = directory / "lab"
     run(cli, directory, f"lab setup {lab} --scenario {scenario}")
-    for node, line in TRAFFIC:
+    for node, line in TRAFFIC + (BUSY if busy else []):
         run(cli, lab / node, "send " + line)
     carry(lab, "HOL")
     return lab / "HOL"

@@ -36,6 +36,25 @@ HELP_EN = {
     ),
     "Mappe med .txt-filer.": "A directory of .txt files.",
     "Skriv ett JSON-dokument.": "Write one JSON document.",
+    "VERT:PORT; annet enn loopback gir veggen token.": "HOST:PORT; anything but loopback gives the wall a token.",
+    "Hvor lenge en innlogging varer.": "How long a login lasts.",
+    "Regionfilen med stedenes koordinater, for kartet (standard: firmware-config/region.toml).": (
+        "The region file with the sites' coordinates, for the map (default: firmware-config/region.toml)."
+    ),
+    "Et vertsnavn til som siden kan nås under.": "One more host name the page may be reached under.",
+    "Skrivebordet i nettleseren: skjemaer, kvittering, bistand, loggen og veggskjermen.": (
+        "The desk in the browser: forms, receipts, assistance, the log and the wall screen."
+    ),
+    "Kontoer på skrivebordet: operatør (leser og skriver) eller leser.": (
+        "Accounts of the desk: operatør (reads and writes) or leser (reads)."
+    ),
+    "operatør (leser og skriver) eller leser.": "operatør (reads and writes) or leser (reads).",
+    "Les passordet fra første linje på stdin.": "Read the password from the first line of stdin.",
+    "Lag en konto (eller gi en konto nytt passord og ny rolle).": (
+        "Make an account (or give an account a new password and role)."
+    ),
+    "Kontoene og rollene deres.": "The accounts and their roles.",
+    "Slett en konto (og øktene dens).": "Remove an account (and its sessions).",
     "Vis situasjonsbildet som en nettside (kun lesing), fra nodens eget lager.": (
         "Show the situation picture as a web page (read only), from the node's own store."
     ),

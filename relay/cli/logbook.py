@@ -15,6 +15,7 @@ import click
 
 from relay.cli.context import home, local, now, tr, warn_damaged
 from relay.cli.fields import show_value
+from relay.edge.home import Home
 
 COLUMNS = (
     "opprettet",
@@ -30,6 +31,7 @@ COLUMNS = (
     "innhold",
     "kvitteringer",
     "retning",
+    "loggført",  # which operator here wrote or acknowledged it (relay desk; kept on the node, not sent)
 )
 
 
@@ -37,6 +39,7 @@ def _entries() -> tuple[str, list[dict[str, str]]]:
     h = home()
     config = h.config()
     roster = h.roster() if h.roster_path.exists() else None
+    authors = _authors(h)
     store = h.store()
     try:
         rows = []
@@ -69,6 +72,7 @@ def _entries() -> tuple[str, list[dict[str, str]]]:
                     "innhold": fields,
                     "kvitteringer": ", ".join(confirmations),
                     "retning": tr("sendt", "sent") if s.local else tr("mottatt", "received"),
+                    "loggført": "; ".join(authors.get((m.origin, m.seq), [])),
                 }
             )
         damaged = len(store.damaged)
@@ -76,6 +80,19 @@ def _entries() -> tuple[str, list[dict[str, str]]]:
         store.close()
     warn_damaged(damaged)
     return f"{config.name} ({config.node_id})", rows
+
+
+def _authors(h: Home) -> dict[tuple[str, int], list[str]]:
+    """«kari skrev 29.05 14:00» per message, from the desk's records (none without a desk)."""
+    if not (h.path / "desk.db").exists():
+        return {}
+    records = h.desk()
+    try:
+        return {
+            key: [f"{a.user} {a.action} {local(a.at)}" for a in found] for key, found in records.all_authors().items()
+        }
+    finally:
+        records.close()
 
 
 @click.command("log")
@@ -118,6 +135,8 @@ def render_text(title: str, rows: list[dict[str, str]]) -> str:
             lines.append(f"    {r['innhold']}")
         if r["kvitteringer"]:
             lines.append(f"    {tr('Kvittert', 'Confirmed')}: {r['kvitteringer']}")
+        if r["loggført"]:
+            lines.append(f"    {tr('Loggført', 'Logged')}: {r['loggført']}")
     if not rows:
         lines.append(tr("(ingen meldinger)", "(no messages)"))
     return "\n".join(lines) + "\n"
@@ -126,6 +145,7 @@ def render_text(title: str, rows: list[dict[str, str]]) -> str:
 def render_html(title: str, rows: list[dict[str, str]]) -> str:
     count = f"{len(rows)} melding" if len(rows) == 1 else f"{len(rows)} meldinger"
     head = ["Opprettet", "ID", "Type", "Prioritet", "Status", "Fra → til", "Innhold", "Verifisering", "Kvitteringer"]
+    head.append("Loggført")
     body = []
     for r in rows:
         cells = [
@@ -138,6 +158,7 @@ def render_html(title: str, rows: list[dict[str, str]]) -> str:
             r["innhold"],
             r["verifisering"],
             r["kvitteringer"],
+            r["loggført"],
         ]
         cls = ' class="ovelse"' if r["status"] == "ØVELSE" else ""
         body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")

@@ -268,6 +268,7 @@ def status(as_json: bool) -> None:
 
 def _register() -> None:
     from relay.cli.board import COMMANDS as BOARD_COMMANDS
+    from relay.cli.desk import COMMANDS as DESK_COMMANDS
     from relay.cli.doctor import COMMANDS as DOCTOR_COMMANDS
     from relay.cli.firmware import COMMANDS as FIRMWARE_COMMANDS
     from relay.cli.logbook import COMMANDS as LOG_COMMANDS
@@ -281,6 +282,7 @@ def _register() -> None:
         *FIRMWARE_COMMANDS,
         *DOCTOR_COMMANDS,
         *BOARD_COMMANDS,
+        *DESK_COMMANDS,
     ):
         cli.add_command(command)
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 import click
 
-from relay.cli.context import home, local, now, tr, warn_damaged
+from relay.cli.context import LOCAL_TZ, home, local, now, tr, warn_damaged
 from relay.cli.fields import json_value, parse_value, show_value
+from relay.core import entry
 from relay.core.compose import status_rows
 from relay.core.model import (
     SCHEMAS,
-    Address,
     FieldType,
     Function,
     Kind,
@@ -91,16 +91,13 @@ def _ask_fields(kind: Kind, given: dict[str, object], when: datetime) -> None:
 
 
 def _values(kind: Kind, text: str | None, raw: dict[str, str], when: datetime) -> dict[str, object]:
+    """The fields given on the command line, checked by the same code as the desk's forms
+    (relay.core.entry); a missing one is asked for on a terminal, refused by Message.create otherwise."""
     spec = SCHEMAS[kind]
-    values: dict[str, object] = {}
-    rows: dict[str, str] = {}
-    for name, value in raw.items():
-        if kind is Kind.STATUS and _is_function(name):
-            rows[name] = value
-        else:
-            values[name] = parse_value(spec.field(name), value, when)
-    if rows:
-        values["rows"] = status_rows(rows)
+    checked = entry.check_fields(kind, raw, when, LOCAL_TZ or UTC, require=False)
+    if checked.errors:
+        raise next(iter(checked.errors.values()))
+    values = dict(checked.values)
     if text is not None:
         if spec.main_text is None:
             raise ValidationError(
@@ -108,26 +105,6 @@ def _values(kind: Kind, text: str | None, raw: dict[str, str], when: datetime) -
             )
         values[spec.main_text] = text
     return values
-
-
-def _is_function(name: str) -> bool:
-    try:
-        Function.parse(name)
-    except ValidationError:
-        return False
-    return True
-
-
-def _check_address(to: Address, nodes: tuple[str, ...]) -> None:
-    for node in to.nodes():
-        if node not in nodes:
-            listed = ", ".join(nodes)
-            raise ValidationError(
-                tr(
-                    f"ukjent node {node} (noder i rosteret: {listed})",
-                    f"unknown node {node} (nodes in the roster: {listed})",
-                )
-            )
 
 
 def compose_and_commit(
@@ -142,73 +119,46 @@ def compose_and_commit(
     approved_by: str | None = None,
     confirm: bool,
 ) -> Message:
-    """Validate, preview, confirm (on a terminal), sign and commit; return the committed message."""
-    from relay.core import frames, wire
-    from relay.core.airtime import packet_airtime
+    """Validate, preview, confirm (on a terminal), sign and commit; return the committed message.
+
+    The checks, the signing and the commit are relay.edge.sending's, which the desk calls too."""
     from relay.daemon import clock_synchronised
-    from relay.edge import dictionaries
+    from relay.edge import sending
 
     h = home()
-    config = h.config()
-    roster = h.roster()
-    signer = h.signer()
-    if roster.active(config.node_id) is None or roster.active(config.node_id).public_key != signer.public_key:  # type: ignore[union-attr]
-        raise LocalError(
-            tr(
-                f"nøkkelen til {config.node_id} står ikke (aktiv) i rosteret: andre noder vil avvise meldingen",
-                f"{config.node_id}'s key is not active in the roster: other nodes would reject the message",
-            )
+    address = entry.check_address(to, h.roster().node_ids)
+    prepared = sending.prepare(
+        h,
+        kind,
+        values,
+        to=address,
+        priority=Priority.parse(priority),
+        exercise=exercise,
+        ref=MessageRef.parse(ref) if ref else None,
+        when=now(),
+        synced=clock_synchronised() is not False,  # unknown counts as synced
+        incident=incident,
+        approved_by=approved_by,
+    )
+    preview, spent = prepared.message, prepared.cost
+    click.echo(
+        tr(
+            f"{kind.value} til {address}, {preview.priority.value}, {preview.status_label}: "
+            f"{spent.size} byte, {spent.packets} pakke(r), {spent.airtime_s:.1f} s sendetid (LONG_FAST)",
+            f"{kind.value} to {address}, {preview.priority.value}, {preview.status_label}: "
+            f"{spent.size} bytes, {spent.packets} packet(s), {spent.airtime_s:.1f} s airtime (LONG_FAST)",
         )
-    address = Address.parse(to)
-    _check_address(address, roster.node_ids)
-    message_ref = MessageRef.parse(ref) if ref else None
-    when = now()
-    store = h.store()
-    try:
-        # The header's clock flag: a receiver shows the time of a message from an
-        # unsynchronised clock as unsure.  Unknown counts as synced.
-        synced = clock_synchronised() is not False
-
-        def build(seq: int) -> wire.SignedMessage:
-            msg = Message.create(
-                kind=kind,
-                origin=config.node_id,
-                seq=seq,
-                created=when,
-                fields=values,
-                priority=Priority.parse(priority),
-                exercise=config.exercise if exercise is None else exercise,
-                to=address,
-                ref=message_ref,
-                incident=incident,
-                approved_by=approved_by,
-                clock_synced=synced,
-            )
-            return wire.encode(msg, signer, dictionaries.current())
-
-        preview = build(1)
-        pieces = frames.split(preview.wire, preview.key_id, 1)
-        airtime = sum(packet_airtime(len(p)) for p in pieces)
+    )
+    if spent.packets > 1:
         click.echo(
             tr(
-                f"{kind.value} til {address}, {preview.message.priority.value}, {preview.message.status_label}: "
-                f"{len(preview.wire)} byte, {len(pieces)} pakke(r), {airtime:.1f} s sendetid (LONG_FAST)",
-                f"{kind.value} to {address}, {preview.message.priority.value}, {preview.message.status_label}: "
-                f"{len(preview.wire)} bytes, {len(pieces)} packet(s), {airtime:.1f} s airtime (LONG_FAST)",
+                f"Advarsel: meldingen trenger {spent.packets} radiopakker. Kortere tekst går raskere og sikrere.",
+                f"Warning: the message needs {spent.packets} radio packets. Shorter text is faster and safer.",
             )
         )
-        if len(pieces) > 1:
-            click.echo(
-                tr(
-                    f"Advarsel: meldingen trenger {len(pieces)} radiopakker. Kortere tekst går raskere og sikrere.",
-                    f"Warning: the message needs {len(pieces)} radio packets. Shorter text is faster and safer.",
-                )
-            )
-        if confirm and not _confirm(tr("Sende?", "Send?")):
-            raise LocalError(tr("avbrutt: ingenting er sendt", "cancelled: nothing was sent"))
-        signed = store.commit_local(config.node_id, build, when)
-    finally:
-        store.close()
+    if confirm and not _confirm(tr("Sende?", "Send?")):
+        raise LocalError(tr("avbrutt: ingenting er sendt", "cancelled: nothing was sent"))
+    signed = sending.commit(h, prepared)
     click.echo(tr(f"{signed.message.id} lagt i utboksen.", f"{signed.message.id} queued in the outbox."))
     return signed.message
 
@@ -459,7 +409,7 @@ def ack(ident: str, level: str) -> None:
     ref, store, held = _find(ident)
     store.close()
     original = held[0].message
-    priority = original.priority if original.priority.rank <= 1 else Priority.RUTINE
+    priority = entry.receipt_priority(original.priority)
     compose_and_commit(
         Kind.KVITTERING,
         {"level": level},

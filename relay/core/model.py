@@ -310,6 +310,11 @@ def _text(value: object, label: str) -> str:
     return text
 
 
+def normalise_field(spec: FieldSpec, value: object, created: datetime) -> Value | None:
+    """One field's value as ``Message.create`` keeps it; raise ValidationError if it cannot be."""
+    return _normalise(spec, value, created)
+
+
 def _normalise(spec: FieldSpec, value: object, created: datetime) -> Value | None:
     if value is None:
         return None
@@ -387,5 +392,6 @@ __all__ = [
     "RumourState",
     "StatusRow",
     "Value",
+    "normalise_field",
     "parse_enum",
 ]

@@ -30,6 +30,7 @@ class Coverage(Enum):
     OPEN = "ÅPEN"
     PARTLY = "DELVIS DEKKET"
     COVERED = "DEKKET"
+    CLOSED = "AVSLUTTET"  # the requester's own KVITTERING UTFØRT: done, off the list of open requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +306,9 @@ def _assistance(held: Sequence[Entry], replies: Mapping[str, list[Message]]) -> 
                 )
         answers = {o.answer for o in offers}
         coverage = (
-            Coverage.COVERED
+            Coverage.CLOSED
+            if any(_closes(reply, msg.origin) for reply in replies.get(msg.id, []))
+            else Coverage.COVERED
             if Answer.INNVILGET in answers
             else Coverage.PARTLY
             if Answer.DELVIS in answers
@@ -324,8 +327,13 @@ def _assistance(held: Sequence[Entry], replies: Mapping[str, list[Message]]) -> 
                 coverage,
             )
         )
-    rank = {Coverage.OPEN: 0, Coverage.PARTLY: 1, Coverage.COVERED: 2}
+    rank = {Coverage.OPEN: 0, Coverage.PARTLY: 1, Coverage.COVERED: 2, Coverage.CLOSED: 3}
     return tuple(sorted(out, key=lambda a: (rank[a.coverage], a.at, a.source)))
+
+
+def _closes(reply: Message, requester: str) -> bool:
+    """The requester's own KVITTERING UTFØRT on its BISTAND closes it."""
+    return reply.kind is Kind.KVITTERING and reply.origin == requester and reply.get("level") is ReceiptLevel.UTFORT
 
 
 def _rumours(held: Sequence[Entry]) -> tuple[Rumour, ...]:

@@ -163,6 +163,9 @@ class Site:
     power_saving: bool = False
     bluetooth: bool = False
     note: str = ""
+    lat: float | None = None  # for the desk's map only
+    lon: float | None = None
+    links: tuple[str, ...] = ()  # the planned radio paths to other sites, for the map
 
     @property
     def effective_tx_dbm(self) -> int:
@@ -258,6 +261,9 @@ def _site(entry: object, index: int) -> Site:
         power_saving=bool(entry.get("power_saving", False)),
         bluetooth=bool(entry.get("bluetooth", False)),
         note=str(entry.get("note", "")),
+        lat=float(entry["lat"]) if isinstance(entry.get("lat"), (int, float)) else None,
+        lon=float(entry["lon"]) if isinstance(entry.get("lon"), (int, float)) else None,
+        links=tuple(str(x) for x in entry.get("links", ())),
     )
 
 

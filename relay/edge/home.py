@@ -25,7 +25,7 @@ from relay.core.model import NODE_ID_RE
 from relay.core.roster import Roster
 from relay.core.signing import Signer
 from relay.edge import dictionaries, keys
-from relay.edge.store import Store
+from relay.edge.store import DeskStore, Store
 from relay.errors import ConfigError, DecodeError
 
 SYSTEM_HOME = Path("/var/lib/relay")
@@ -213,6 +213,14 @@ class Home:
             raise ConfigError(
                 f"lageret {self.db_path} kan ikke åpnes ({exc}); gjenopprett det fra sikkerhetskopien (hw/README.md)"
             ) from None
+
+    def desk(self) -> DeskStore:
+        """The desk's accounts, sessions, drafts and authors (``desk.db``, 0600: it holds password hashes)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        path = self.path / "desk.db"
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        return DeskStore(path)
 
     def roster(self) -> Roster:
         config = self.config()
