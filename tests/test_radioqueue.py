@@ -154,6 +154,17 @@ def test_a_full_radio_queue_refuses_an_own_packet_and_a_higher_one_evicts() -> N
     assert min(s.start for s in medium.sent_log) >= 100.0  # nothing went out while jammed
 
 
+def test_channel_utilisation_counts_overlapping_transmissions_once() -> None:
+    medium = star(router=False)  # A and B do not hear each other: both send at once, H hears both
+    medium.send("A", b"a" * 100, 0, 0.0, BG)
+    medium.send("B", b"b" * 100, 0, 0.0, BG)
+    medium.advance(10.0)
+    [a, b] = [s for s in medium.sent_log]
+    union = max(a.start, b.start) + medium.airtime(b"a" * 100) - min(a.start, b.start)
+    assert medium.radios["H"].utilization_percent(10.0) == pytest.approx(100 * union / 60)
+    assert medium.radios["H"].utilization_percent(100.0) == 0.0  # a minute later: forgotten
+
+
 def test_under_a_queue_of_routine_a_nod_goes_first() -> None:
     medium = star(router=True)
     medium.jam("A", 0.0, 50.0)

@@ -135,6 +135,7 @@ class _Radio:
     seen: set[int] = field(default_factory=set)
     heard: deque[tuple[float, float]] = field(default_factory=deque)  # (end, seconds) on the channel, last minute
     heard_s: float = 0.0
+    heard_until: float = 0.0  # the end of the last transmission counted
     client_attached: bool = True
     airtime_s: float = 0.0
     packets_sent: int = 0
@@ -148,12 +149,17 @@ class _Radio:
         """Channel utilisation this radio saw over the last minute (``AirTime``)."""
         while self.heard and self.heard[0][0] <= now - UTILIZATION_WINDOW_S:
             self.heard_s -= self.heard.popleft()[1]
-        return max(0.0, 100.0 * self.heard_s / UTILIZATION_WINDOW_S)
+        return min(100.0, max(0.0, 100.0 * self.heard_s / UTILIZATION_WINDOW_S))
 
     def log_channel(self, end: float, seconds: float) -> None:
+        """A transmission it sent or heard ended: the part not already counted (a radio receives
+        one packet at a time, so overlapping ones count once)."""
         self.utilization_percent(end)  # forget what left the window
-        self.heard.append((end, seconds))
-        self.heard_s += seconds
+        covered = end - max(end - seconds, self.heard_until)
+        self.heard_until = max(self.heard_until, end)
+        if covered > 0:
+            self.heard.append((end, covered))
+            self.heard_s += covered
 
 
 class Medium:
