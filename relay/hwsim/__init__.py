@@ -26,8 +26,8 @@ NODE`` listens on the same TCP port again, opens a new pty and prints the
 device's JSON line again.  ``partition NODE..`` / ``heal NODE..`` cut a radio
 off the air and back; ``status`` lists every device.  The radio's transmit
 queue (``relay.core.radioqueue``, the firmware's 16 packets by priority):
-``fill NODE [COUNT]`` queues relays of packets no client hears, as a busy
-neighbourhood would; ``jam NODE SECONDS`` keeps the channel busy for that
+``fill NODE [COUNT [PRIORITY]]`` queues relays of packets no client hears,
+as a busy neighbourhood would; ``jam NODE SECONDS`` keeps the channel busy for that
 radio alone (0 ends it); ``sent NODE`` lists what it transmitted (priority,
 when queued, when sent) and what waits.
 

@@ -451,7 +451,7 @@ class HardwareSimulator:
         if not words:
             return {"ok": False, "error": "empty command"}
         verb, nodes, args = words[0].lower(), words[1:], []
-        if verb in RADIO_COMMANDS and len(words) in (2, 3):
+        if verb in RADIO_COMMANDS and 2 <= len(words) <= 4:
             nodes, args = words[1:2], words[2:]
         unknown = [n for n in nodes if n not in self.ports]
         if unknown:
@@ -463,7 +463,7 @@ class HardwareSimulator:
             self._step(self.clock.now())
             (self.medium.partition if verb == "partition" else self.medium.heal)(nodes)
             return {"ok": True, "cut": sorted(self.medium.cut)}
-        if verb in RADIO_COMMANDS and len(words) in (2, 3):
+        if verb in RADIO_COMMANDS and 2 <= len(words) <= 4:
             return self._radio_command(verb, nodes[0], args)
         if verb == "noise" and len(nodes) == 1:
             return {"ok": True, "node": nodes[0], "bytes": self._noise(self.ports[nodes[0]])}
@@ -472,20 +472,22 @@ class HardwareSimulator:
         return {"ok": False, "error": f"unknown command {line.strip()!r}"}
 
     def _radio_command(self, verb: str, node: str, args: list[str]) -> dict[str, Any]:
-        """``fill NODE [COUNT]``: COUNT (default: all free) relays of packets no client hears
-        into the radio's transmit queue, at DEFAULT, as a busy neighbourhood would;
+        """``fill NODE [COUNT [PRIORITY]]``: COUNT (default: all free) relays of packets no client
+        hears into the radio's transmit queue, at PRIORITY (default DEFAULT; 120 for relayed
+        routing ACKs), as a busy neighbourhood would;
         ``jam NODE SECONDS``: a carrier only NODE hears for SECONDS of medium time (0 ends it);
         ``sent NODE``: what the radio transmitted (priority, when queued and sent, relay or own)
         and what waits in its queue."""
         now = self.clock.now()
         self._step(now)
         try:
-            number = float(args[0]) if args else None
+            numbers = [float(a) for a in args]
         except ValueError:
-            return {"ok": False, "error": f"not a number: {args[0]!r}"}
+            return {"ok": False, "error": f"not a number: {' '.join(args)!r}"}
+        number, more = (numbers[0], numbers[1:]) if numbers else (None, [])
         if verb == "fill":
             count = self.medium.queue_free(node) if number is None else int(number)
-            taken = self.medium.occupy(node, count, now)
+            taken = self.medium.occupy(node, count, now, *(int(p) for p in more[:1]))
             self._wake.set()
             return {"ok": True, "node": node, "queued": taken, "free": self.medium.queue_free(node)}
         if verb == "jam" and number is not None:

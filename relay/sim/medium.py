@@ -223,13 +223,14 @@ class Medium:
         radio.jammed_until = now + seconds
         self._arm(radio, now)
 
-    def occupy(self, node: str, count: int, now: float, length: int = 200) -> int:
+    def occupy(self, node: str, count: int, now: float, priority: int = RELAYED_PRIORITY, length: int = 200) -> int:
         """Queue ``count`` relays of packets nobody's client hears on ``node``'s radio, as a
-        busy neighbourhood's rebroadcasts would fill it; returns how many it took."""
+        busy neighbourhood's rebroadcasts would fill it (at DEFAULT; others' routing ACKs are
+        relayed at ACK); returns how many it took."""
         radio = self.radios[node]
         taken = 0
         for _ in range(count):
-            packet = _Packet(next(self._ids), f"{node}/occupied", bytes(length), 0, 0, RELAYED_PRIORITY, True)
+            packet = _Packet(next(self._ids), f"{node}/occupied", bytes(length), 0, 0, priority, True)
             packet.queued_at = now
             if self._enqueue(radio, packet):
                 radio.seen.add(packet.id)
