@@ -13,6 +13,7 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -228,11 +229,18 @@ def test_hw_sim_under_a_routine_burst_a_nod_leaves_the_radio_first(tmp_path: Pat
         _wait_for(routine_waiting, 30, "RUTINE frames waiting in MOD's radio")
         nod = send_sitrep(home, "Dambrudd ved Vikerfoss. Evakuer nedstrøms nå.", Priority.NOD)
         _wait_for(lambda: MAX in hw_control(the_lab, "sent MOD")["waiting"], 30, "the NØD in MOD's radio")
-        assert hw_control(the_lab, "sent MOD")["waiting"][0] == MAX  # at the front, ahead of the RUTINE
+        waiting = hw_control(the_lab, "sent MOD")["waiting"]
+        assert waiting[0] == MAX and waiting.count(BG) >= 2  # at the front, ahead of the RUTINE
         assert hw_control(the_lab, "jam MOD 0")["ok"]
         _wait_for(lambda: the_lab.held("RIN", "MOD", nod.message.seq), 30, "the NØD at RIN")
-        sent = hw_control(the_lab, "sent MOD")["sent"]
-    nod_tx = min((s for s in sent if s["priority"] == MAX), key=lambda s: s["start"])  # a NØD may go twice
-    routine_before = [s for s in sent if s["priority"] == BG and s["queued"] <= nod_tx["queued"]]
-    assert len(routine_before) >= 2
+
+        def routine_out() -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+            """The NØD's first transmission and the RUTINE queued before it, once they are all out."""
+            sent = hw_control(the_lab, "sent MOD")["sent"]
+            nods = [s for s in sent if s["priority"] == MAX]  # a NØD may go twice: the first
+            nod_tx = min(nods, key=lambda s: s["start"]) if nods else None
+            before = [s for s in sent if nod_tx and s["priority"] == BG and s["queued"] <= nod_tx["queued"]]
+            return (nod_tx, before) if nod_tx and len(before) >= waiting.count(BG) else None
+
+        nod_tx, routine_before = _wait_for(routine_out, 30, "the RUTINE queued before the NØD on the air")
     assert all(s["start"] > nod_tx["start"] for s in routine_before)
