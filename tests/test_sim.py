@@ -326,12 +326,6 @@ def test_news_after_a_restore_that_raised_the_sequence_floor_reaches_everyone(fl
 NOD_TEXT = "Dambrudd ved Vikerfoss. Evakuer alle nedstrøms nå."
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 21 section 2 (the lead's): on the firmware's transmit-queue model (relay.core.radioqueue: "
-    "28 ms slots, a new delay at every packet heard, so radios that pick the same slot collide) the NØD "
-    "reaches the last store together with the last RUTINE on this seed (321.6 s; 10 min target still met)",
-)
 def test_nod_overtakes_a_backlog_of_routine_messages() -> None:
     nodes = ["NA", "NB", "NC", "ND", "NE"]
     links = [*chain(nodes, 0.1), ("NA", "NC", 0.2)]
