@@ -43,6 +43,7 @@ from relay.core.signing import Signer
 from relay.daemon import STATUS_KEY, Daemon
 from relay.edge import dictionaries
 from relay.edge.home import Home, NodeConfig
+from relay.edge.outgoing import Outgoing
 from relay.edge.radio import MeshtasticTransport, RadioUrl, parse_url
 from relay.edge.store import Store
 from relay.edge.transport import Heard
@@ -84,6 +85,7 @@ class FakeTransport:
         self.clock = clock
         self.inbox: deque[Heard] = deque()
         self.sent: list[tuple[float, bytes, int]] = []
+        self.priorities: list[int] = []
         self.connected = True
         self.accepting = True
         self.link_detail: str | None = None
@@ -92,10 +94,11 @@ class FakeTransport:
         self.waits = 0
         self.on_wait: Callable[[], None] | None = None
 
-    def send(self, frame: bytes, hop_limit: int) -> bool:
+    def send(self, frame: bytes, hop_limit: int, priority: int = 64) -> bool:
         if not (self.connected and self.accepting):
             return False
         self.sent.append((self.clock.now, frame, hop_limit))
+        self.priorities.append(priority)
         return True
 
     def hear(self, *frames: bytes, hops: int = 0, hop_start: int | None = None) -> None:
@@ -844,7 +847,7 @@ def test_the_transport_says_how_far_a_frame_came() -> None:
 
 def test_a_duty_cycle_nak_pauses_sending_and_too_large_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     transport, iface = _transport()
-    transport._sent.update({1: 200, 2: 231, 3: 50})
+    transport._sent.update({i: Outgoing(bytes(n), 0, 64) for i, n in ((1, 200), (2, 231), (3, 50))})
     transport._on_receive(
         {"from": 0x1234, "decoded": {"portnum": "ROUTING_APP", "requestId": 3, "routing": {"errorReason": "NONE"}}},
         iface,

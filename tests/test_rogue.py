@@ -215,9 +215,11 @@ def test_signed_attacks_send_valid_messages_with_the_stolen_key(attack: str) -> 
 
 
 def test_a_rogue_ignores_the_duty_cycle_law() -> None:
-    """A 0.5 s frame every 0.5 s for 15 minutes: only listen-before-talk holds it back.
-    (No rebroadcasts, hop limit 0: with them the town halls, relaying its frames, also
-    reach the law's limit, and the rogue backs off for their relays.)"""
+    """A 0.5 s frame every 0.5 s for 15 minutes: only listen-before-talk holds it back,
+    and the firmware's contention window, which grows with the channel utilisation its
+    radio hears (its own frames included): 11.8 % of the hour, against 15.5 % before that
+    was modelled.  (No rebroadcasts, hop limit 0: with them the town halls,
+    relaying its frames, also reach the law's limit, and the rogue backs off for their relays.)"""
     sc = scenario_with(
         {**MAL, "attack": "fragment-spam", "every": "0.5s", "stop": "15m"},
         events=[{"at": "1m", "send": {"from": "MOD", "priority": "NØD", "text": "Brann i rådhuset."}}],
@@ -228,7 +230,7 @@ def test_a_rogue_ignores_the_duty_cycle_law() -> None:
     assert "0 MAL (fiendtlig radio) begynner: fragment-spam, én ramme per 0.5 s" in timeline
     assert "900 MAL (fiendtlig radio) sender sin siste ramme (1800 i alt)" in timeline  # at 899.5 s
     nodes: dict[str, dict[str, object]] = report["nodes"]  # type: ignore[assignment]
-    assert float(nodes["MAL"]["max_hourly_duty"]) > 1.2 * LEGAL_DUTY  # type: ignore[arg-type]
+    assert float(nodes["MAL"]["max_hourly_duty"]) > 1.1 * LEGAL_DUTY  # type: ignore[arg-type]
     for node in ("RIN", "HOL", "MOD", "REP"):
         assert float(nodes[node]["max_hourly_duty"]) <= LEGAL_DUTY  # type: ignore[arg-type]
 

@@ -92,7 +92,7 @@ def on_air_copies(sim: Simulation, message_id: str) -> list[str]:
     copies: list[str] = []
     send = sim.medium.send
 
-    def spy(node: str, frame: bytes, hop_limit: int, now: float) -> Any:
+    def spy(node: str, frame: bytes, hop_limit: int, now: float, priority: int = 64) -> Any:
         parsed = frames.parse(frame)
         carried = [parsed.data] if isinstance(parsed, frames.Bare) else getattr(parsed, "messages", [])
         roster = sim.roster
@@ -100,7 +100,7 @@ def on_air_copies(sim: Simulation, message_id: str) -> list[str]:
             peek = wire.peek(data)
             if f"{roster.entry_for_key(peek.key_id).node_id}-{peek.seq:04d}" == message_id:
                 copies.append(node)
-        return send(node, frame, hop_limit, now)
+        return send(node, frame, hop_limit, now, priority)
 
     sim.medium.send = spy  # type: ignore[method-assign]
     return copies

@@ -136,13 +136,50 @@ def apply(node_file: Path, port: str, psk_file: Path | None, dry_run: bool) -> N
             result = subprocess.run([*command, str(path)], check=False)
         except OSError as exc:
             raise LocalError(tr(f"kunne ikke starte meshtastic: {exc}", f"could not start meshtastic: {exc}")) from None
-    if result.returncode != 0:
-        raise LocalError(
-            tr(f"meshtastic avsluttet med kode {result.returncode}", f"meshtastic exited {result.returncode}")
-        )
+    _check_exit(result.returncode)
     click.echo(
         tr(f"{node_file.name} skrevet til radioen på {port}.", f"{node_file.name} written to the radio on {port}.")
     )
+    _after_configure(node, port)
+
+
+def _check_exit(code: int) -> None:
+    if code != 0:
+        raise LocalError(tr(f"meshtastic avsluttet med kode {code}", f"meshtastic exited {code}"))
+
+
+def _after_configure(node: dict[str, object], port: str) -> None:
+    """What ``--configure`` cannot do: the rebroadcast mode again on a new ROUTER (the firmware
+    replaces it with CORE_PORTNUMS_ONLY when the role first changes), and the 2.8 settings the
+    installed protobufs do not know, named for a check by hand (relay.deploy.policy)."""
+    from relay.deploy import policy
+
+    config = node.get("config")
+    device = config.get("device") if isinstance(config, dict) else None
+    if isinstance(device, dict) and device.get("role") == "ROUTER" and device.get("rebroadcast_mode"):
+        mode = str(device["rebroadcast_mode"])
+        try:
+            done = subprocess.run(
+                [_meshtastic(), "--port", port, "--set", "device.rebroadcast_mode", mode], check=False
+            )
+        except OSError as exc:
+            raise LocalError(tr(f"kunne ikke starte meshtastic: {exc}", f"could not start meshtastic: {exc}")) from None
+        _check_exit(done.returncode)
+        click.echo(
+            tr(
+                f"device.rebroadcast_mode satt til {mode} igjen (en ny ROUTER får CORE_PORTNUMS_ONLY).",
+                f"device.rebroadcast_mode set to {mode} again (a new ROUTER gets CORE_PORTNUMS_ONLY).",
+            )
+        )
+    section = node.get(policy.RELAY_KEY)
+    pending = section.get("not_in_protobufs") if isinstance(section, dict) else None
+    for key, value in (pending or {}).items():
+        click.echo(
+            tr(
+                f"Sjekk for hånd (fastvare 2.8, ukjent for meshtastic-biblioteket her): {key} = {value}",
+                f"Check by hand (firmware 2.8, unknown to the meshtastic library here): {key} = {value}",
+            )
+        )
 
 
 COMMANDS = (firmware,)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from relay.core import frames, wire
 from relay.core.airtime import LONG_FAST, MAX_APP_PAYLOAD, packet_airtime
+from relay.core.radioqueue import priority_for_rank
 from relay.core.roster import Roster
 from relay.core.signing import Signer
 from relay.core.sync import SyncConfig, SyncNode
@@ -405,7 +406,7 @@ class Daemon(Reporting):
                 log.error("dropping a %d-byte frame: too large for one packet", len(tx.frame))
                 path.held = None
                 return
-            if not path.transport.send(tx.frame, tx.hop_limit):
+            if not path.transport.send(tx.frame, tx.hop_limit, priority_for_rank(tx.rank)):
                 path.held = tx  # not now (busy, paused, link just dropped): the same frame goes next
                 return
             path.held = None

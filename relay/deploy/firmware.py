@@ -24,6 +24,9 @@ Two kinds of check:
   Norwegian AMS smart meters transmit.  Pure: no meshtastic, no I/O.
 * ``schema_problems`` (``relay.deploy.schema``): every key is a field of
   meshtastic's protobufs, every value of the field's type.
+* ``delivery_problems`` (``relay.deploy.policy``): nothing that would let a
+  radio drop or delay relay's frames (role, rebroadcast mode, the 2.8 signing
+  policy and Traffic Management), on firmware relay is tested against.
 
 YAML goes through PyYAML (a meshtastic dependency), imported on first use.
 """
@@ -42,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from relay.core.airtime import Preset, packet_airtime
+from relay.deploy.policy import RELAY_KEY, TESTED_FIRMWARE, delivery_problems, render_policies, version_problems
 from relay.deploy.schema import schema_problems
 from relay.errors import ConfigError
 
@@ -166,6 +170,7 @@ class Site:
     lat: float | None = None  # for the desk's map only
     lon: float | None = None
     links: tuple[str, ...] = ()  # the planned radio paths to other sites, for the map
+    firmware: str | None = None  # the version its radio runs, when not the region's
 
     @property
     def effective_tx_dbm(self) -> int:
@@ -181,6 +186,11 @@ class RegionPlan:
     name: str
     radio: Radio
     sites: tuple[Site, ...]
+    firmware: str = TESTED_FIRMWARE[-1]  # the version the radios run ([firmware] version)
+    tested: tuple[str, ...] = TESTED_FIRMWARE
+
+    def firmware_of(self, site: Site) -> str:
+        return site.firmware or self.firmware
 
     def site(self, site_id: str) -> Site:
         for s in self.sites:
@@ -234,7 +244,12 @@ def load_region(text: str) -> RegionPlan:
     ids = [s.id for s in sites]
     if len(set(ids)) != len(ids):
         raise ConfigError("region file: site ids must be unique")
-    return RegionPlan(str(region.get("name", "")), radio, sites)
+    firmware = data.get("firmware", {})
+    if not isinstance(firmware, dict):
+        raise ConfigError("[firmware] must be a table")
+    tested = tuple(str(v) for v in firmware.get("tested", TESTED_FIRMWARE))
+    version = str(firmware.get("version", tested[-1]))
+    return RegionPlan(str(region.get("name", "")), radio, sites, version, tested)
 
 
 def _site(entry: object, index: int) -> Site:
@@ -264,6 +279,7 @@ def _site(entry: object, index: int) -> Site:
         lat=float(entry["lat"]) if isinstance(entry.get("lat"), (int, float)) else None,
         lon=float(entry["lon"]) if isinstance(entry.get("lon"), (int, float)) else None,
         links=tuple(str(x) for x in entry.get("links", ())),
+        firmware=str(entry["firmware"]) if "firmware" in entry else None,
     )
 
 
@@ -274,7 +290,7 @@ def render_node(plan: RegionPlan, site: Site) -> dict[str, Any]:
     """The ``meshtastic --configure`` mapping for one site (channel URL still a placeholder)."""
     radio = plan.radio
     long_name = site.name.encode()[:39].decode(errors="ignore")
-    return {
+    node = {
         "owner": long_name,
         "owner_short": site.id[:4],
         "channel_url": channel_placeholder(radio.channel_name),
@@ -335,6 +351,7 @@ def render_node(plan: RegionPlan, site: Site) -> dict[str, Any]:
             "paxcounter": {"enabled": False},
         },
     }
+    return render_policies(node, plan.firmware_of(site))
 
 
 def _yaml() -> Any:
@@ -372,6 +389,8 @@ def render_yaml(plan: RegionPlan, site: Site) -> str:
         f"# e.r.p.: {site.effective_tx_dbm} dBm + {site.antenna_gain_dbi:g} dBi - {DIPOLE_DBI} dB - "
         f"{site.cable_loss_db:g} dB cable = {site.erp_dbm:.1f} dBm ({dbm_to_mw(site.erp_dbm):.0f} mW), "
         f"limit {NORWAY_869.max_erp_dbm:g} dBm (500 mW).",
+        f"# Firmware: {plan.firmware_of(site)} (relay is tested against {', '.join(plan.tested)}); "
+        f"`{RELAY_KEY}` is relay's, meshtastic --configure ignores it.",
         "# channel_url is a placeholder: `relay firmware apply` fills it from the channel key file,",
         "# which is generated at provisioning time and never committed.",
     ]
@@ -459,10 +478,19 @@ def lawfulness_problems(
 
 
 def node_problems(
-    node: Mapping[str, Any], site: Site | None = None, tolerance_ppm: float = DEFAULT_TOLERANCE_PPM
+    node: Mapping[str, Any],
+    site: Site | None = None,
+    tolerance_ppm: float = DEFAULT_TOLERANCE_PPM,
+    preset: Preset | None = None,
 ) -> list[str]:
-    """Everything wrong with a node configuration: protobuf schema first, then the law."""
-    return schema_problems(node) + lawfulness_problems(node, site, tolerance_ppm=tolerance_ppm)
+    """Everything wrong with a node configuration: protobuf schema first, then the law, then what
+    would drop relay's frames."""
+    kind = site.kind if site is not None else None
+    return (
+        schema_problems(node)
+        + lawfulness_problems(node, site, tolerance_ppm=tolerance_ppm)
+        + delivery_problems(node, kind, preset)
+    )
 
 
 def plan_problems(plan: RegionPlan) -> list[str]:
@@ -470,7 +498,9 @@ def plan_problems(plan: RegionPlan) -> list[str]:
     out: list[str] = []
     for site in plan.sites:
         node = render_node(plan, site)
-        out.extend(f"{site.id}: {p}" for p in node_problems(node, site, plan.radio.tolerance_ppm))
+        found = node_problems(node, site, plan.radio.tolerance_ppm, plan.radio.preset)
+        found += version_problems(plan.firmware_of(site), plan.tested)
+        out.extend(f"{site.id}: {p}" for p in found)
     return out
 
 

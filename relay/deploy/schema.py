@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from relay.deploy.policy import RELAY_KEY
+
 # The top-level keys meshtastic's ``_profile_from_yaml`` reads, and the DeviceProfile field each fills.
 PROFILE_KEYS: dict[str, str] = {
     "owner": "long_name",
@@ -80,6 +82,8 @@ def schema_problems(node: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
     profile_fields = clientonly_pb2.DeviceProfile.DESCRIPTOR.fields_by_name
     for key in node:
+        if key == RELAY_KEY:
+            continue  # relay's own section (relay.deploy.policy): meshtastic --configure does not read it
         if key not in PROFILE_KEYS or PROFILE_KEYS[key] not in profile_fields:
             problems.append(f"top-level key {key!r} is not one meshtastic --configure reads")
     for key in ("owner", "owner_short", "channel_url"):

@@ -42,7 +42,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from relay.core.airtime import MAX_APP_PAYLOAD, Preset
 from relay.core.model import NODE_ID_RE
-from relay.edge.transport import Heard
+from relay.edge.transport import DEFAULT_PRIORITY, Heard
 from relay.errors import ConfigError
 
 log = logging.getLogger("relay.mqtt")
@@ -175,9 +175,9 @@ class MqttTransport:
             self._detail = f"{broker}: {exc}"
         self._client.loop_start()
 
-    def send(self, frame: bytes, hop_limit: int) -> bool:
+    def send(self, frame: bytes, hop_limit: int, priority: int = DEFAULT_PRIORITY) -> bool:
         """Publish one frame (QoS 1).  False: not now (disconnected, or the broker is behind)."""
-        del hop_limit  # every subscriber is one hop away
+        del hop_limit, priority  # every subscriber is one hop away; the broker keeps no queue order
         if len(frame) > MAX_APP_PAYLOAD or not self._connected:
             return False
         with self._lock:

@@ -29,6 +29,17 @@ pubsub publishing thread, a heartbeat timer):
 * pubsub listeners (bound methods of this object, filtered on the interface)
   only put payloads on a bounded ``queue.Queue``.
 
+Each frame goes out with the firmware priority the daemon gives it
+(``sendData(..., priority=...)``; ``relay.core.radioqueue.priority_for_rank``),
+which orders it in the radio's 16-packet transmit queue.  When that queue is
+full of packets at its priority or above, the firmware refuses the packet and
+says so only in a ``QueueStatus`` with an error (the library publishes no
+event for it; ``_watch_queue_status`` wraps its handler).  A refused frame is
+kept and sent again, before any frame of lower priority, once the radio
+reports room (``_refused``); it survives a reconnect.  A packet the firmware
+evicts for a higher-priority one is not reported to the client at all: the
+sync's summaries show it missing and it is repaired.
+
 Every library call is wrapped: the library calls ``sys.exit`` on some errors
 (``util.our_exit``), so ``SystemExit`` is caught like any exception.  Its
 ``print``s are the daemon's business (it points ``sys.stdout`` at the log).
@@ -51,7 +62,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from relay.core.airtime import MAX_APP_PAYLOAD, PRESETS, Preset
-from relay.edge.transport import Heard
+from relay.edge.outgoing import Outgoing, Refused
+from relay.edge.transport import DEFAULT_PRIORITY, Heard
 from relay.errors import ConfigError
 
 log = logging.getLogger("relay.radio")
@@ -65,6 +77,8 @@ CLOSE_TIMEOUT_S = 5.0
 DUTY_PAUSE_MIN_S = 30.0
 DUTY_PAUSE_MAX_S = 900.0
 MAX_HOPS = 7  # hop_start and hop_limit are 3-bit fields of the packet header
+QUEUE_FULL = 32  # QueueStatus.res for a packet the full transmit queue refused (firmware ERRNO_UNKNOWN)
+RETRY_POLL_S = 0.25  # the sender thread looks this often for a refused frame the radio now has room for
 SEND_AGAIN_RE = re.compile(r"send again in (\d+) min", re.IGNORECASE)
 
 # Modem presets beyond relay.core.airtime.PRESETS, from the firmware's modemPresetToParams:
@@ -210,7 +224,7 @@ class MeshtasticTransport:
         self.dropped = 0  # frames heard but dropped because the daemon fell behind
         self._wake = wake  # set on every frame heard: the daemon waits on it beside the IP path
         self._inbox: queue.Queue[Heard] = queue.Queue(maxsize=INBOX_MAX)
-        self._jobs: queue.Queue[tuple[Any, bytes, int] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[Any, Outgoing] | None] = queue.Queue()
         self._lock = threading.Lock()
         self._iface: Any = None
         self._state = LinkState.CONNECTING
@@ -221,7 +235,10 @@ class MeshtasticTransport:
         self._paused_until = 0.0  # monotonic: no sending before this (duty-cycle NAK)
         self._duty_naks = 0
         self._last_duty_nak = 0.0
-        self._sent: OrderedDict[int, int] = OrderedDict()  # packet id -> frame length
+        self._sent: OrderedDict[int, Outgoing] = OrderedDict()  # packet id -> what it carried
+        self._refused = Refused()  # refused by a full transmit queue: sent again, highest priority first
+        self._early: OrderedDict[int, None] = OrderedDict()  # refusals heard before sendData returned the id
+        self.refused = 0  # frames the radio's full transmit queue refused (each sent again)
         self._started = False
         self._threads = [
             threading.Thread(target=self._run_link, name="relay-radio-link", daemon=True),
@@ -253,21 +270,32 @@ class MeshtasticTransport:
         for thread in self._threads:
             thread.start()
 
-    def send(self, frame: bytes, hop_limit: int) -> bool:
-        """Hand one frame to the radio.  False: not now (link down, paused or busy), or never (too large)."""
+    def send(self, frame: bytes, hop_limit: int, priority: int = DEFAULT_PRIORITY) -> bool:
+        """Hand one frame to the radio at firmware ``priority``.  False: not now (link down, paused,
+        busy, or a refused frame of at least its priority goes first), or never (too large)."""
         if len(frame) > MAX_APP_PAYLOAD:
             log.error("refusing to send a %d-byte frame (at most %d fit a packet)", len(frame), MAX_APP_PAYLOAD)
             return False
         with self._lock:
-            iface = self._iface
-            if iface is None or not self.connected or self._sending or time.monotonic() < self._paused_until:
+            iface = self._ready()
+            if iface is None:
                 return False
-            status = getattr(iface, "queueStatus", None)
-            if status is not None and status.free <= 0:
-                return False  # the library would spin in _sendToRadio until the device has room
-            self._sending = True
-        self._jobs.put((iface, frame, hop_limit))
+            if self._refused.goes_before(priority):
+                self._send_again(iface)  # the refused frame first; this one waits
+                return False
+        self._jobs.put((iface, Outgoing(frame, hop_limit, priority)))
         return True
+
+    def _ready(self) -> Any:
+        """The interface when it can take a packet now, marked busy (under the lock); else None."""
+        iface = self._iface
+        if iface is None or not self.connected or self._sending or time.monotonic() < self._paused_until:
+            return None
+        status = getattr(iface, "queueStatus", None)
+        if status is not None and status.free <= 0:
+            return None  # the library would spin in _sendToRadio until the device has room
+        self._sending = True
+        return iface
 
     def receive(self, timeout: float) -> Heard | None:
         try:
@@ -343,6 +371,7 @@ class MeshtasticTransport:
             with self._lock:
                 self._iface = iface
             self._lost.clear()
+            self._watch_queue_status(iface)
             iface.connect()
             iface.waitForConfig()
             self.modem = modem_of(iface.localNode.localConfig.lora)
@@ -385,29 +414,89 @@ class MeshtasticTransport:
 
     def _run_sender(self) -> None:
         while True:
-            job = self._jobs.get()
+            try:
+                job = self._jobs.get(timeout=RETRY_POLL_S)
+            except queue.Empty:
+                self._retry_refused()
+                continue
             if job is None:
                 return
-            iface, frame, hop_limit = job
+            iface, out = job
             try:
                 packet = iface.sendData(
-                    frame,
+                    out.frame,
                     destinationId=BROADCAST,
                     portNum=PRIVATE_APP,
                     wantAck=False,
                     channelIndex=self.channel_index,
-                    hopLimit=hop_limit,
+                    hopLimit=out.hop_limit,
+                    priority=out.priority,
                 )
                 with self._lock:
-                    self._sent[int(packet.id)] = len(frame)
+                    self._sent[int(packet.id)] = out
                     while len(self._sent) > SENT_MEMORY:
                         self._sent.popitem(last=False)
+                    early = self._early.pop(int(packet.id), False) is None
+                if early:
+                    self._keep_refused(int(packet.id))
             except (Exception, SystemExit) as exc:
                 log.warning("radio send failed: %s", _describe(exc))
                 self._lost.set()
             finally:
                 with self._lock:
                     self._sending = False
+
+    def _retry_refused(self) -> None:
+        """Nothing to send for the daemon: a refused frame goes again once the radio has room."""
+        with self._lock:
+            if not self._refused:
+                return
+            iface = self._ready()
+            if iface is None:
+                return
+            self._send_again(iface)
+
+    def _send_again(self, iface: Any) -> None:
+        """The first refused frame to the sender thread (under the lock, ``_ready`` done)."""
+        out = self._refused.pop()
+        log.info("sending again a %d-byte frame the radio's full transmit queue refused", len(out.frame))
+        self._jobs.put((iface, out))
+
+    # --- the transmit queue's refusals (the library's reader thread) ------------------------
+
+    def _watch_queue_status(self, iface: Any) -> None:
+        """Hear the device's QueueStatus replies: the library keeps them to itself."""
+        handle = iface._handleQueueStatusFromRadio
+
+        def watched(status: Any) -> None:
+            try:
+                if int(status.res) == QUEUE_FULL:
+                    self._keep_refused(int(status.mesh_packet_id))
+            except Exception as exc:
+                log.error("could not handle a queue status from the radio: %s", _describe(exc))
+            handle(status)
+
+        iface._handleQueueStatusFromRadio = watched
+
+    def _keep_refused(self, packet_id: int) -> None:
+        """The full transmit queue refused ``packet_id``: keep its frame to send again."""
+        with self._lock:
+            out = self._sent.pop(packet_id, None)
+            if out is None:  # sendData has not returned its id yet: the sender thread will look
+                self._early[packet_id] = None
+                while len(self._early) > SENT_MEMORY:
+                    self._early.popitem(last=False)
+                return
+            self.refused += 1
+            dropped = self._refused.add(out)
+        log.warning(
+            "the radio's transmit queue was full: it refused a %d-byte frame (priority %d); sending it again"
+            " when it has room",
+            len(out.frame),
+            out.priority,
+        )
+        if dropped is not None:
+            log.warning("too many refused frames kept: dropped a %d-byte one; the sync repairs it", len(dropped.frame))
 
     # --- pubsub listeners (the library's publishing thread: never block, never raise) ---------
 
@@ -452,9 +541,10 @@ class MeshtasticTransport:
 
     def _routing(self, request_id: int, reason: str) -> None:
         with self._lock:
-            length = self._sent.pop(request_id, None)
-        if length is None or reason == "NONE":
+            out = self._sent.pop(request_id, None)
+        if out is None or reason == "NONE":
             return  # an ACK, or about a packet we did not send
+        length = len(out.frame)
         if reason == "DUTY_CYCLE_LIMIT":
             now = time.monotonic()
             if now - self._last_duty_nak > DUTY_PAUSE_MAX_S:

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from relay.core.airtime import Preset
+from relay.core.radioqueue import FirmwarePriority
+
+DEFAULT_PRIORITY = int(FirmwarePriority.DEFAULT)  # a frame sent without a rank (tests, tools)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +50,9 @@ class Transport(Protocol):
         """The device's modem settings, once known."""
         ...
 
-    def send(self, frame: bytes, hop_limit: int) -> bool:
-        """Hand one frame to the radio; False if it cannot take it now.  Never raises."""
+    def send(self, frame: bytes, hop_limit: int, priority: int = DEFAULT_PRIORITY) -> bool:
+        """Hand one frame to the radio at firmware ``priority`` (its place in the radio's
+        transmit queue; ``relay.core.radioqueue``); False if it cannot take it now.  Never raises."""
         ...
 
     def receive(self, timeout: float) -> Heard | None:

@@ -24,7 +24,12 @@ socket; one command per line, one JSON reply per line)::
 closes the pty (the radio stays on the air and keeps relaying); ``replug
 NODE`` listens on the same TCP port again, opens a new pty and prints the
 device's JSON line again.  ``partition NODE..`` / ``heal NODE..`` cut a radio
-off the air and back; ``status`` lists every device.
+off the air and back; ``status`` lists every device.  The radio's transmit
+queue (``relay.core.radioqueue``, the firmware's 16 packets by priority):
+``fill NODE [COUNT [PRIORITY]]`` queues relays of packets no client hears,
+as a busy neighbourhood would; ``jam NODE SECONDS`` keeps the channel busy for that
+radio alone (0 ends it); ``sent NODE`` lists what it transmitted (priority,
+when queued, when sent) and what waits.
 
 This package imports meshtastic's protobufs; nothing else in relay may.
 """

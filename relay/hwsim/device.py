@@ -12,14 +12,16 @@ What the client sees, as from firmware 2.7:
   config.device and config.lora, every other scenario node's node_info, then
   ``config_complete_id`` = the nonce.  69420 skips the other nodes, 69421
   sends only node infos (``SPECIAL_NONCE_ONLY_CONFIG`` / ``_ONLY_NODES``).
-* a ``packet``: handed to the radio, answered by ``queueStatus{res, free,
-  maxlen, mesh_packet_id}``.  Accepted with want_ack: an ACK (Routing NONE,
+* a ``packet``: handed to the radio at its ``priority`` (UNSET becomes
+  DEFAULT, or RELIABLE with want_ack, as ``fixPriority`` does), answered by
+  ``queueStatus{res, free, maxlen, mesh_packet_id}``.  Accepted with want_ack: an ACK (Routing NONE,
   from and to our own node, request_id = the packet id) one time-on-air later,
   standing in for the implicit ACK the firmware gives when it hears a
   neighbour rebroadcast.  Refused for duty cycle or size: a NAK
   (DUTY_CYCLE_LIMIT / TOO_LARGE) whether or not want_ack was set, as
   ``Router::abortSendAndNak`` does; duty cycle also brings a clientNotification.
-  A full transmit queue is ``res = ERRNO_UNKNOWN`` and nothing else.
+  A full transmit queue with nothing of lower priority to evict is
+  ``res = ERRNO_UNKNOWN`` and nothing else (``MeshService::sendToMesh``).
 * packets heard on the air go to the most recently configured link; with no
   client configured they wait in a 32-packet to-phone queue.  They carry
   ``hop_start`` (the sender's hop limit), ``hop_limit`` (what the repeaters left
@@ -43,6 +45,7 @@ from typing import Any, Protocol
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from meshtastic.protobuf import channel_pb2, config_pb2, mesh_pb2, portnums_pb2
 
+from relay.core.radioqueue import fixed_priority
 from relay.hwsim.stream import Frame, FrameDecoder, encode_frame
 from relay.sim.medium import RADIO_QUEUE, SendResult
 from relay.sim.scenario import NodeSpec
@@ -300,6 +303,7 @@ class Device:
             packet.hop_limit = self.lora.hop_limit  # Router::sendLocal: an ACK needs at least one relay
         packet.hop_limit = min(packet.hop_limit, MAX_HOP_LIMIT)
         packet.hop_start = packet.hop_limit
+        packet.priority = fixed_priority(packet.priority, client_wants_ack)  # its place in the transmit queue
         if packet.to == BROADCAST_NUM:
             packet.want_ack = False  # never set on a broadcast on the air
         result = self.radio.transmit(packet, now)

@@ -42,13 +42,14 @@ from relay.hwsim.device import (
     NodeIdentity,
     received_packet,
 )
-from relay.sim.medium import Delivery, Medium, SendResult
+from relay.sim.medium import Delivery, Medium, SendResult, link_snr
 from relay.sim.scenario import Scenario
 
 HOST = "127.0.0.1"
 READ_CHUNK = 4096
 MAX_SERIAL_BACKLOG = 64 * 1024  # bytes waiting for a serial client that does not read: a UART overflows
 MAX_TCP_BACKLOG = 1024 * 1024  # a TCP client this far behind is dropped
+RADIO_COMMANDS = ("fill", "jam", "sent")  # control commands on one radio's transmit queue
 SENT_MEMORY = 4096  # packets on the air whose header the driver remembers for their receivers
 
 
@@ -83,8 +84,9 @@ class Endpoint:
 
 
 def link_quality(loss: float) -> tuple[float, int]:
-    """Synthetic (rx_snr dB, rx_rssi dBm) for a link of the given loss: worse links read weaker."""
-    return round(10.0 - 30.0 * loss, 2), int(-60 - 70 * loss)
+    """Synthetic (rx_snr dB, rx_rssi dBm) for a link of the given loss: worse links read weaker
+    (the SNR is the one the medium's contention windows use)."""
+    return link_snr(loss), int(-60 - 70 * loss)
 
 
 class _MediumRadio:
@@ -364,7 +366,8 @@ class HardwareSimulator:
 
     def transmit(self, node: str, packet: MeshPacket, now: float) -> SendResult:
         """A device hands a packet to its radio (``_receive`` has advanced the medium to ``now``)."""
-        result = self.medium.send(node, bytes(packet.decoded.payload), int(packet.hop_limit), now)
+        payload = bytes(packet.decoded.payload)
+        result = self.medium.send(node, payload, int(packet.hop_limit), now, int(packet.priority))
         if result is SendResult.QUEUED:
             sent = type(packet)()
             sent.CopyFrom(packet)
@@ -442,11 +445,14 @@ class HardwareSimulator:
 
     async def command(self, line: str) -> dict[str, Any]:
         """One control command: ``unplug NODE``, ``replug NODE``, ``partition NODE..``, ``heal NODE..``,
-        ``noise NODE`` (hostile bytes on the device's stream), ``status``."""
+        ``noise NODE`` (hostile bytes on the device's stream), ``fill NODE [COUNT]``, ``jam NODE
+        SECONDS``, ``sent NODE`` (the transmit queue: ``_radio_command``), ``status``."""
         words = line.split()
         if not words:
             return {"ok": False, "error": "empty command"}
-        verb, nodes = words[0].lower(), words[1:]
+        verb, nodes, args = words[0].lower(), words[1:], []
+        if verb in RADIO_COMMANDS and 2 <= len(words) <= 4:
+            nodes, args = words[1:2], words[2:]
         unknown = [n for n in nodes if n not in self.ports]
         if unknown:
             return {"ok": False, "error": f"unknown node {unknown[0]!r}"}
@@ -457,11 +463,49 @@ class HardwareSimulator:
             self._step(self.clock.now())
             (self.medium.partition if verb == "partition" else self.medium.heal)(nodes)
             return {"ok": True, "cut": sorted(self.medium.cut)}
+        if verb in RADIO_COMMANDS and 2 <= len(words) <= 4:
+            return self._radio_command(verb, nodes[0], args)
         if verb == "noise" and len(nodes) == 1:
             return {"ok": True, "node": nodes[0], "bytes": self._noise(self.ports[nodes[0]])}
         if verb == "status" and not nodes:
             return {"ok": True, "devices": [self._status(port.endpoint()) for port in self.ports.values()]}
         return {"ok": False, "error": f"unknown command {line.strip()!r}"}
+
+    def _radio_command(self, verb: str, node: str, args: list[str]) -> dict[str, Any]:
+        """``fill NODE [COUNT [PRIORITY]]``: COUNT (default: all free) relays of packets no client
+        hears into the radio's transmit queue, at PRIORITY (default DEFAULT; 120 for relayed
+        routing ACKs), as a busy neighbourhood would;
+        ``jam NODE SECONDS``: a carrier only NODE hears for SECONDS of medium time (0 ends it);
+        ``sent NODE``: what the radio transmitted (priority, when queued and sent, relay or own)
+        and what waits in its queue."""
+        now = self.clock.now()
+        self._step(now)
+        try:
+            numbers = [float(a) for a in args]
+        except ValueError:
+            return {"ok": False, "error": f"not a number: {' '.join(args)!r}"}
+        number, more = (numbers[0], numbers[1:]) if numbers else (None, [])
+        if verb == "fill":
+            count = self.medium.queue_free(node) if number is None else int(number)
+            taken = self.medium.occupy(node, count, now, *(int(p) for p in more[:1]))
+            self._wake.set()
+            return {"ok": True, "node": node, "queued": taken, "free": self.medium.queue_free(node)}
+        if verb == "jam" and number is not None:
+            self.medium.jam(node, now, number)
+            self._wake.set()
+            return {"ok": True, "node": node, "until": round(now + number, 3)}
+        sent = [
+            {
+                "queued": round(s.queued, 3),
+                "start": round(s.start, 3),
+                "priority": s.priority,
+                "relayed": s.relayed,
+                "length": s.length,
+            }
+            for s in self.medium.sent_log
+            if s.sender == node
+        ]
+        return {"ok": True, "node": node, "sent": sent, "waiting": self.medium.queue_priorities(node)}
 
     def _noise(self, port: _Port) -> int:
         """Write hostile bytes to the device's clients, as a flaky USB cable or firmware bug would."""

@@ -8,17 +8,27 @@ simulator jumps from event to event; a real-time driver sleeps in between.
 What it models, after the Meshtastic firmware:
 
 * time on air per preset (Semtech formula, ``relay.core.airtime``);
-* listen-before-talk: a radio that hears the channel busy backs off a random
-  number of slots; hidden terminals still collide;
+* the firmware's transmit queue and contention windows
+  (``relay.core.radioqueue``, one model shared with ``relay hw-sim``): 16
+  packets by priority, eviction and refusal; a radio that hears the channel
+  busy when its delay ends draws a new one; hidden terminals still collide;
 * a collision at a receiver when two transmissions it can hear overlap (no
   capture effect), and half duplex (a transmitting radio hears nothing);
 * independent loss per link and packet;
-* managed flooding: a radio rebroadcasts a packet with hop limit > 0 after a
-  random contention delay unless it first hears another radio rebroadcast it;
-  a ``radio_only`` router always rebroadcasts, and sooner;
+* managed flooding: a radio queues a packet with hop limit > 0 for relaying
+  at DEFAULT priority (priority is not on the air); a CLIENT drops its queued
+  relay when it first hears another radio relay it, a ``radio_only`` ROUTER
+  never does and waits a shorter window;
 * the firmware's duty-cycle limit per radio over a rolling hour: a client
   packet over the limit is refused (DUTY_CYCLE_LIMIT), a relay is dropped;
   a ``lawless`` radio (a hostile one) is not bound by it.
+
+The scenarios give each link a loss, not an SNR.  The contention windows
+need the SNR a packet was heard at: the model reads it from the link's loss,
+``link_snr`` (0 % loss 10 dB, the top of the firmware's range; 50 % loss
+-5 dB), as ``relay hw-sim`` reports it to clients.  Own packets wait by the
+channel utilisation this radio saw over the last minute (its own and every
+transmission in its range).
 """
 
 from __future__ import annotations
@@ -26,17 +36,30 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
 
 from relay.core.airtime import MAX_APP_PAYLOAD, DutyBudget, Preset, packet_airtime
+from relay.core.radioqueue import (
+    MAX_TX_QUEUE,
+    RELAYED_PRIORITY,
+    UTILIZATION_WINDOW_S,
+    FirmwarePriority,
+    RadioQueue,
+    own_delay_s,
+    relay_delay_s,
+    slot_time_s,
+)
 
-RADIO_QUEUE = 16
-CSMA_SLOTS = 8
-REBROADCAST_SLOTS = 32
-ROUTER_SLOTS = 4
+RADIO_QUEUE = MAX_TX_QUEUE
+
+
+def link_snr(loss: float) -> float:
+    """The SNR (dB) a packet is heard at over a link of ``loss``: worse links read weaker."""
+    return round(10.0 - 30.0 * loss, 2)
 
 
 class SendResult(Enum):
@@ -72,6 +95,22 @@ class _Packet:
     frame: bytes
     hop_limit: int
     hop_start: int
+    priority: int = FirmwarePriority.DEFAULT
+    relayed: bool = False
+    snr: float = 0.0  # what a relay was heard at (its contention window)
+    queued_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One transmission, for the figures and the tests: when its packet was queued and went out."""
+
+    queued: float
+    start: float
+    sender: str
+    priority: int
+    relayed: bool
+    length: int
 
 
 @dataclass
@@ -89,17 +128,38 @@ class _Radio:
     mute: bool  # CLIENT_MUTE: never rebroadcasts others' packets (the store relays instead)
     budget: DutyBudget
     lawless: bool = False  # ignores the duty-cycle limit (a hostile radio)
-    queue: list[_Packet] = field(default_factory=list)
+    queue: RadioQueue[_Packet] = field(default_factory=RadioQueue)
     busy_until: float = 0.0
-    attempt_pending: bool = False
+    timer: int = 0  # the generation of its transmit timer: a newer draw voids the older
+    jammed_until: float = 0.0
     seen: set[int] = field(default_factory=set)
-    pending_relays: dict[int, _Packet] = field(default_factory=dict)
+    heard: deque[tuple[float, float]] = field(default_factory=deque)  # (end, seconds) on the channel, last minute
+    heard_s: float = 0.0
+    heard_until: float = 0.0  # the end of the last transmission counted
     client_attached: bool = True
     airtime_s: float = 0.0
     packets_sent: int = 0
     bytes_sent: int = 0
     relays_sent: int = 0
+    evicted: int = 0  # packets its queue dropped for a higher-priority one
+    refused: int = 0  # packets its full queue could not take (relays dropped, own refused)
     history: list[tuple[float, float]] = field(default_factory=list)
+
+    def utilization_percent(self, now: float) -> float:
+        """Channel utilisation this radio saw over the last minute (``AirTime``)."""
+        while self.heard and self.heard[0][0] <= now - UTILIZATION_WINDOW_S:
+            self.heard_s -= self.heard.popleft()[1]
+        return min(100.0, max(0.0, 100.0 * self.heard_s / UTILIZATION_WINDOW_S))
+
+    def log_channel(self, end: float, seconds: float) -> None:
+        """A transmission it sent or heard ended: the part not already counted (a radio receives
+        one packet at a time, so overlapping ones count once)."""
+        self.utilization_percent(end)  # forget what left the window
+        covered = end - max(end - seconds, self.heard_until)
+        self.heard_until = max(self.heard_until, end)
+        if covered > 0:
+            self.heard.append((end, covered))
+            self.heard_s += covered
 
 
 class Medium:
@@ -131,10 +191,11 @@ class Medium:
         self._ids = itertools.count(1)
         self._active: list[_Transmission] = []
         self._busy_intervals: list[tuple[float, float]] = []
-        self.slot_s = 8.5 * preset.symbol_s
+        self.slot_s = slot_time_s(preset)
         self.frame_counts: dict[int, int] = {}  # frame length -> transmissions (relays included)
         self.bytes_log: list[tuple[float, int]] = []  # (start, frame bytes) of every transmission
         self.frames_log: list[tuple[float, str, bytes]] = []  # (start, sender, frame) of every transmission
+        self.sent_log: list[Sent] = []  # every transmission: queued when, priority
         self.last_packet_id = 0  # id of the packet the last QUEUED send created (its Delivery.packet_id)
 
     # --- topology ------------------------------------------------------------
@@ -155,26 +216,54 @@ class Medium:
         """A radio without its client (daemon down, USB unplugged) still relays."""
         self.radios[node].client_attached = attached
 
+    def jam(self, node: str, now: float, seconds: float) -> None:
+        """A carrier only ``node`` hears for ``seconds`` from ``now`` (0: none): it finds the
+        channel busy and hears nothing."""
+        radio = self.radios[node]
+        radio.jammed_until = now + seconds
+        self._arm(radio, now)
+
+    def occupy(self, node: str, count: int, now: float, priority: int = RELAYED_PRIORITY, length: int = 200) -> int:
+        """Queue ``count`` relays of packets nobody's client hears on ``node``'s radio, as a
+        busy neighbourhood's rebroadcasts would fill it (at DEFAULT; others' routing ACKs are
+        relayed at ACK); returns how many it took."""
+        radio = self.radios[node]
+        taken = 0
+        for _ in range(count):
+            packet = _Packet(next(self._ids), f"{node}/occupied", bytes(length), 0, 0, priority, True)
+            packet.queued_at = now
+            if self._enqueue(radio, packet):
+                radio.seen.add(packet.id)
+                taken += 1
+        self._arm(radio, now)
+        return taken
+
     # --- clients -------------------------------------------------------------
 
-    def send(self, node: str, frame: bytes, hop_limit: int, now: float) -> SendResult:
+    def send(
+        self, node: str, frame: bytes, hop_limit: int, now: float, priority: int = FirmwarePriority.DEFAULT
+    ) -> SendResult:
+        """A client hands its radio a packet of ``priority`` (``MeshPacket.priority``)."""
         radio = self.radios[node]
         if len(frame) > MAX_APP_PAYLOAD:
             return SendResult.TOO_LARGE
-        if len(radio.queue) >= RADIO_QUEUE:
-            return SendResult.QUEUE_FULL
         if not radio.lawless and not radio.budget.allows(now, self.airtime(frame), urgent=True):
             return SendResult.DUTY_CYCLE_LIMIT
-        packet = _Packet(next(self._ids), node, frame, hop_limit, hop_limit)
+        packet = _Packet(next(self._ids), node, frame, hop_limit, hop_limit, priority, queued_at=now)
+        if not self._enqueue(radio, packet):
+            return SendResult.QUEUE_FULL
         radio.seen.add(packet.id)
-        radio.queue.append(packet)
         self.last_packet_id = packet.id
-        self._kick(radio, now)
+        self._arm(radio, now)
         return SendResult.QUEUED
 
     def queue_free(self, node: str) -> int:
         """Free places in the radio's transmit queue (the firmware's QueueStatus.free)."""
-        return RADIO_QUEUE - len(self.radios[node].queue)
+        return self.radios[node].queue.free
+
+    def queue_priorities(self, node: str) -> list[int]:
+        """The priorities waiting in the radio's transmit queue, front first."""
+        return [p.priority for p in self.radios[node].queue]
 
     def idle(self, node: str, now: float) -> bool:
         """True when the radio has nothing queued or on the air."""
@@ -202,28 +291,41 @@ class Medium:
     def _at(self, t: float, action: Callable[[float], list[Delivery] | None]) -> None:
         heapq.heappush(self._events, (t, next(self._order), action))
 
-    def _kick(self, radio: _Radio, now: float) -> None:
-        if radio.queue and not radio.attempt_pending:
-            radio.attempt_pending = True
-            self._at(
-                max(now, radio.busy_until) + self.rng.uniform(0, CSMA_SLOTS) * self.slot_s,
-                partial(self._attempt, radio),
-            )
+    def _enqueue(self, radio: _Radio, packet: _Packet) -> bool:
+        taken, evicted = radio.queue.enqueue(packet)
+        if not taken:
+            radio.refused += 1
+        elif evicted is not None:
+            radio.evicted += 1
+        return taken
+
+    def _arm(self, radio: _Radio, at: float) -> None:
+        """``setTransmitDelay``: a fresh delay for the packet at the front of the queue, from ``at``."""
+        front = radio.queue.front()
+        if front is None or radio.busy_until > at:
+            return  # nothing to send, or on the air: the end of the transmission arms it
+        if front.relayed:
+            delay = relay_delay_s(self.rng, front.snr, radio.router, self.slot_s)
+        else:
+            delay = own_delay_s(self.rng, radio.utilization_percent(at), self.slot_s)
+        radio.timer += 1
+        self._at(at + delay, partial(self._attempt, radio, radio.timer))
 
     def _channel_busy_until(self, node: str, now: float) -> float:
         ends = [tx.end for tx in self._active if tx.end > now and (tx.sender == node or self.hears(tx.sender, node))]
-        return max(ends) if ends else now
+        jammed = self.radios[node].jammed_until
+        return max([*ends, jammed]) if ends or jammed > now else now
 
-    def _attempt(self, radio: _Radio, now: float) -> None:
-        radio.attempt_pending = False
-        if not radio.queue:
+    def _attempt(self, radio: _Radio, timer: int, now: float) -> None:
+        if timer != radio.timer or not radio.queue or radio.busy_until > now:
             return
         busy = self._channel_busy_until(radio.node, now)
         if busy > now:
-            radio.attempt_pending = True
-            self._at(busy + self.rng.uniform(1, CSMA_SLOTS) * self.slot_s, partial(self._attempt, radio))
+            self._arm(radio, busy)  # it hears the channel busy: it draws again once it is clear
             return
-        packet = radio.queue.pop(0)
+        self._transmit(radio, radio.queue.pop(), now)
+
+    def _transmit(self, radio: _Radio, packet: _Packet, now: float) -> None:
         duration = self.airtime(packet.frame)
         tx = _Transmission(radio.node, packet, now, now + duration)
         self._active.append(tx)
@@ -232,28 +334,39 @@ class Medium:
         radio.budget.record(now, duration)
         radio.airtime_s += duration
         radio.packets_sent += 1
+        radio.relays_sent += packet.relayed
         radio.bytes_sent += len(packet.frame)
         radio.history.append((now, duration))
+        radio.log_channel(tx.end, duration)
         self.frame_counts[len(packet.frame)] = self.frame_counts.get(len(packet.frame), 0) + 1
         self.bytes_log.append((now, len(packet.frame)))
         self.frames_log.append((now, radio.node, packet.frame))
+        self.sent_log.append(
+            Sent(packet.queued_at, now, radio.node, packet.priority, packet.relayed, len(packet.frame))
+        )
         self._at(tx.end, partial(self._end, tx))
 
     def _end(self, tx: _Transmission, now: float) -> list[Delivery]:
         out = []
+        duration = tx.end - tx.start
         for node, radio in self.radios.items():
             if not self.hears(tx.sender, node):
                 continue
-            if self.rng.random() < self.links[frozenset((tx.sender, node))]:
-                continue
-            if self._collided(tx, node):
-                continue
-            delivery = self._receive(radio, tx, now)
+            radio.log_channel(tx.end, duration)
+            delivery = self._hear(radio, tx, now)
             if delivery is not None:
                 out.append(delivery)
+            self._arm(radio, now)  # ISR_RX: whatever it heard, the front packet's delay starts again
         self._active = [a for a in self._active if a.end > now - 60.0]
-        self._kick(self.radios[tx.sender], now)
+        self._arm(self.radios[tx.sender], now)
         return out
+
+    def _hear(self, radio: _Radio, tx: _Transmission, now: float) -> Delivery | None:
+        if self.rng.random() < self.links[frozenset((tx.sender, radio.node))]:
+            return None
+        if self._collided(tx, radio.node) or radio.jammed_until > tx.start:
+            return None
+        return self._receive(radio, tx, now)
 
     def _collided(self, tx: _Transmission, node: str) -> bool:
         for other in self._active:
@@ -266,33 +379,31 @@ class Medium:
     def _receive(self, radio: _Radio, tx: _Transmission, now: float) -> Delivery | None:
         packet = tx.packet
         if packet.id in radio.seen:
-            # Managed flooding: someone else already relayed it; ours is redundant,
-            # whether it still waits for its slot or sits in the radio's queue.
+            # Managed flooding: someone else already relayed it; a CLIENT's own relay, still
+            # waiting in its queue, is redundant.  A ROUTER never cancels.
             if not radio.router:
-                radio.pending_relays.pop(packet.id, None)
-                radio.queue = [p for p in radio.queue if p.id != packet.id or p.origin == radio.node]
+                radio.queue.remove_if(lambda p: p.id == packet.id and p.relayed)
             return None
         radio.seen.add(packet.id)
         if packet.hop_limit > 0 and not radio.mute:
-            relay = _Packet(packet.id, packet.origin, packet.frame, packet.hop_limit - 1, packet.hop_start)
-            radio.pending_relays[packet.id] = relay
-            slots = ROUTER_SLOTS if radio.router else REBROADCAST_SLOTS
-            self._at(now + self.rng.uniform(0, slots) * self.slot_s, partial(self._relay, radio, packet.id))
+            self._queue_relay(radio, tx, now)
         if not radio.client_attached or radio.router:
             return None
         return Delivery(
             radio.node, packet.frame, tx.sender, packet.origin, packet.id, packet.hop_limit, now, packet.hop_start
         )
 
-    def _relay(self, radio: _Radio, packet_id: int, now: float) -> None:
-        packet = radio.pending_relays.pop(packet_id, None)
-        if packet is None or len(radio.queue) >= RADIO_QUEUE:
-            return
+    def _queue_relay(self, radio: _Radio, tx: _Transmission, now: float) -> None:
+        """A fresh copy at DEFAULT priority (priority is not on the air), one hop less."""
+        packet = tx.packet
         if not radio.lawless and not radio.budget.allows(now, self.airtime(packet.frame), urgent=True):
             return  # the firmware drops a relay over its duty cycle
-        radio.relays_sent += 1
-        radio.queue.append(packet)
-        self._kick(radio, now)
+        snr = link_snr(self.links[frozenset((tx.sender, radio.node))])
+        relay = _Packet(
+            packet.id, packet.origin, packet.frame, packet.hop_limit - 1, packet.hop_start, RELAYED_PRIORITY, True, snr
+        )
+        relay.queued_at = now
+        self._enqueue(radio, relay)
 
     # --- figures ---------------------------------------------------------------
 

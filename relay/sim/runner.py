@@ -15,6 +15,7 @@ from functools import partial
 from relay.core import wire
 from relay.core.compose import compose
 from relay.core.model import ALL, Kind, Priority
+from relay.core.radioqueue import priority_for_rank
 from relay.core.roster import Roster
 from relay.core.signing import Signer
 from relay.core.sync import SyncConfig, SyncNode
@@ -430,7 +431,7 @@ class Simulation:
                 continue
             tx = node.sync.poll(now)
             if tx is not None:
-                self.medium.send(node.id, tx.frame, tx.hop_limit, now)
+                self.medium.send(node.id, tx.frame, tx.hop_limit, now, priority_for_rank(tx.rank))
         for node in self.nodes.values():
             ip_sync = node.ip_sync
             if ip_sync is None or not self.ipnet.is_up(node.id):
