@@ -574,7 +574,9 @@ def test_a_step_of_the_system_clock_changes_nothing_on_the_air(tmp_path: Path, s
     summaries = [t for t, frame, _ in radio.sent if frame[0] == frames.SUMMARY]
     assert [t for t in summaries if t > nod_at[0]]  # they go on after the step...
     gaps = [b - a for a, b in itertools.pairwise([BOOT, *summaries, clock.now])]
-    assert max(gaps) <= d.sync.config.summary_max_s  # ...on their schedule: never a silence longer than Trickle's
+    # ...on their schedule: never a silence longer than Trickle's (one moment late in an
+    # interval, the next early in the next one: up to one and a half of its longest)
+    assert max(gaps) <= 1.5 * d.sync.config.summary_max_s
     _, steady, _, steady_nod, _ = run_with_a_clock_step(tmp_path / "steady", 0.0)
 
     def air(sent: list[tuple[float, bytes, int]], nod: wire.SignedMessage) -> list[tuple[float, bytes, int]]:

@@ -37,9 +37,7 @@ def test_with_ip_at_the_other_sites_most_radio_airtime_goes_and_all_stores_conve
     radio_only = Simulation(modum(seed)).run()
     with_ip = Simulation(modum(seed, OTHERS)).run()
     assert radio_only["converged"] and with_ip["converged"]
-    # (0.6 before issue 20: the radio-only run then cost twice what it does now, 615 s
-    # against 293 s for seed 1, while the run with IP went from 270 s to 215 s.)
-    assert with_ip["radio_airtime_s"] < 0.8 * radio_only["radio_airtime_s"]  # type: ignore[operator]
+    assert with_ip["radio_airtime_s"] < 0.6 * radio_only["radio_airtime_s"]  # type: ignore[operator]
     assert with_ip["ip_frames"] > 0 and radio_only["ip_frames"] == 0
 
 

@@ -287,11 +287,13 @@ class SyncNode(Receiving):
         elsewhere = self._elsewhere(now)
         served = bool(elsewhere) and all(p in elsewhere for p in self.peers.neighbours(now))
         pushed = False
+        urgent = False
         for origin, seq, rank in self.outbox.pending():
             if served and rank != Priority.NOD.rank:
                 self.outbox.mark_transmitted(origin, seq, self._date(now))
                 continue
             pushed = True
+            urgent = urgent or rank <= Priority.HASTER.rank
             for wire_bytes in self.log.wire_of(origin, seq):  # a damaged row is not given
                 try:
                     pieces = frames.split(wire_bytes, wire.peek(wire_bytes).key_id, seq)
@@ -303,5 +305,7 @@ class SyncNode(Receiving):
                     )
                     self.queue.push(key, Transmission(piece, self._flood_hops(rank, now), data_rank(rank)))
             self.outbox.mark_transmitted(origin, seq, self._date(now))
-        if pushed or not served:
+        if urgent:
+            self._inconsistent(now)  # as a store that hears it does (``_accept_message``)
+        elif pushed or not served:
             self._speak_soon(now)
