@@ -16,7 +16,8 @@ How it converges (see README, "Sync"):
   while every summary heard agrees with ours, and a node keeps quiet when it
   already heard ``redundancy`` agreeing summaries in the interval.  Only what
   summaries alone settle resets the interval (a wide hole below a message, a
-  revocation's voids); our own new message and an old one repaired to us ask
+  revocation's voids), and a NØD or HASTER, and news from a peer just heard
+  again (a heal); our own new message and an old one repaired to us ask
   for one summary soon (``_speak_soon``), spaced to the hills' budget; a
   differing summary resets nothing (requests and answers settle it).  Three
   additions: a node that has heard nobody for an hour (cut off) keeps its

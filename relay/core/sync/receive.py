@@ -154,12 +154,10 @@ class Receiving(Answering):
         if self._on_stored is not None:
             self._on_stored(signed, now)
         self._forward(signed, now, sender, rx)
-        # A gap below this message is not asked for blindly: after a restore an
-        # origin skips numbers that will never exist.  Summaries name what exists;
-        # resetting Trickle makes them come soon.  A fresh push that extends what we
-        # hold of its origin is no news to the region: it reached the others by the
-        # same flood, and the origin's own summary soon shows who missed it.  (Every
-        # store resetting on it cost the field plan 16x a message's ideal airtime.)
+        # A fresh push that extends what we hold of its origin is no news to the
+        # region: it reached the others by the same flood, and the origin's own summary
+        # soon shows who missed it.  (Every store resetting Trickle on it cost the field
+        # plan 16x a message's ideal airtime.)  A hole below it: ``_gap``.
         head = self.log.summary().get(msg.origin, 0)
         if msg.priority.rank <= Priority.HASTER.rank:
             # NØD and HASTER are rare and must reach every store: quick summaries from
