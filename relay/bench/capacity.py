@@ -65,7 +65,8 @@ def one_message_cost(base: sc.Scenario, seed: int, origin: str | None = None) ->
     """One RUTINE message from ``origin`` (None: a store drawn by the seed) after an idle hour."""
     rng = random.Random(f"one/{seed}")
     origin = origin or rng.choice(list(base.store_nodes))
-    text = meshes.sample_texts()[seed % len(meshes.sample_texts())]
+    texts = meshes.sample_texts()
+    text = texts[seed % len(texts)]
     end = IDLE_S + AFTER_S
     event = meshes.send_event(IDLE_S, origin, text, Priority.RUTINE)
     sim = Simulation(dataclasses.replace(_quiet(base, seed, end), events=(event,)))
