@@ -9,6 +9,7 @@ every time written out; ``POST /send/ID`` signs and commits that draft through
 
 from __future__ import annotations
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -98,14 +99,20 @@ def _keep(desk: Desk, session: Session, kind: Kind, data: dict[str, str], draft:
         store.close()
 
 
-async def write_post(request: Request) -> Response:
-    """Keep the draft; then the form with its errors, or the preview."""
-    desk: Desk = request.app.state.desk
+async def _typed(desk: Desk, request: Request) -> tuple[Session, Kind, FormData, dict[str, str], int]:
+    """An operator's posted form of one kind, its CSRF token checked, kept as a draft
+    before anything else is done with it (nothing typed is lost)."""
     session = operator(desk, request)
     kind = _kind(request)
     form = await posted(desk, request, session)
     data = values(form)
-    draft = _keep(desk, session, kind, data, _draft_id(form.get("draft")))
+    return session, kind, form, data, _keep(desk, session, kind, data, _draft_id(form.get("draft")))
+
+
+async def write_post(request: Request) -> Response:
+    """Keep the draft; then the form with its errors, or the preview."""
+    desk: Desk = request.app.state.desk
+    session, kind, form, data, draft = await _typed(desk, request)
     if form.get("action") == "save":
         return redirect("/drafts")
     checked = forms.check(kind, data, tuple(_nodes(desk)), desk.now(), desk.zone)
@@ -179,11 +186,7 @@ async def measure(request: Request) -> Response:
     """Size, packets and airtime of the form as typed so far (the page asks while one types),
     and whether it would be refused: the same code as ``relay send``'s first line."""
     desk: Desk = request.app.state.desk
-    session = operator(desk, request)
-    kind = _kind(request)
-    form = await posted(desk, request, session)
-    data = values(form)
-    draft = _keep(desk, session, kind, data, _draft_id(form.get("draft")))
+    _, kind, _, data, draft = await _typed(desk, request)
     lang = desk.language(request)
     try:
         prepared = _prepare(desk, kind, data)
