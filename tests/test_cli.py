@@ -1570,7 +1570,7 @@ def test_log_in_english(logbook: Path) -> None:
 
 def test_demo() -> None:
     lines = ok(relay_cli(*sh("demo --pace 0")))
-    assert lines[:15] == [
+    assert lines[:14] == [
         "Modum-øvelsen: dataangrep i Modum. Modum mister sambandet 0:30-2:30 og sender likevel.",
         "",
         "Noder:",  # the ids the timeline uses, and whom they stand for, once
@@ -1585,8 +1585,8 @@ def test_demo() -> None:
         "  REP  Repeater Vikersundkollen (repeater, lagrer ikke)",
         "",
         "[0:05:00] MOD sender MOD-0001 SITREP HASTER til ALLE",
-        "[0:05:01] RIN mottok MOD-0001 (SITREP fra MOD)",
     ]
+    assert re.fullmatch(r"\[0:05:01\] (RIN|KRO) mottok MOD-0001 \(SITREP fra MOD\)", lines[14])  # a neighbour, at once
     received = [re.fullmatch(r"\[\d:\d\d:\d\d\] ([A-Z]+) mottok MOD-0001 \(SITREP fra MOD\)", line) for line in lines]
     assert sorted(m.group(1) for m in received if m) == sorted(["RIN", "HOL", "JEV", "KRO", "SIG", "SF", "POL"])
     converged = re.compile(r"Alle lagre er like \(konvergert etter \d:\d\d:\d\d\)\.")

@@ -94,7 +94,7 @@ class FakeTransport:
         self.waits = 0
         self.on_wait: Callable[[], None] | None = None
 
-    def send(self, frame: bytes, hop_limit: int, priority: int = 64) -> bool:
+    def send(self, frame: bytes, hop_limit: int, priority: int = 64, want_ack: bool = False) -> bool:
         if not (self.connected and self.accepting):
             return False
         self.sent.append((self.clock.now, frame, hop_limit))

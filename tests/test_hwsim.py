@@ -148,7 +148,7 @@ class FakeRadio:
         self.free = 16
         self.sent: list[Any] = []
 
-    def transmit(self, packet: Any, now: float) -> SendResult:
+    def transmit(self, packet: Any, now: float, want_ack: bool = False) -> SendResult:
         self.sent.append(packet)
         return self.result
 

@@ -22,6 +22,8 @@ from relay.core.model import Priority
 from relay.core.radioqueue import (
     CW_MAX,
     MAX_TX_QUEUE,
+    PROCESSING_S,
+    RELIABLE_TRIES,
     FirmwarePriority,
     RadioQueue,
     cw_size,
@@ -29,6 +31,7 @@ from relay.core.radioqueue import (
     own_delay_s,
     priority_for_rank,
     relay_delay_s,
+    retransmission_s,
     slot_time_s,
 )
 from relay.core.sync import RANK_CONTROL, data_rank
@@ -174,6 +177,39 @@ def test_under_a_queue_of_routine_a_nod_goes_first() -> None:
     medium.send("A", b"n" * 60, 0, 10.0, MAX)
     medium.advance(200.0)
     assert [s.priority for s in medium.sent_log if s.sender == "A"] == [MAX] + [BG] * 5
+
+
+def test_a_want_ack_broadcast_goes_again_until_the_hill_is_heard_relaying_it() -> None:
+    # Heard relayed: sent once.
+    medium = star(router=True)
+    medium.send("A", b"n" * 80, 1, 0.0, MAX, want_ack=True)
+    medium.advance(120.0)
+    assert [s.sender for s in medium.sent_log] == ["A", "H"] and medium.radios["A"].retransmissions == 0
+
+    # Lost at the hill (B sends over it, hidden from A): A sends it again, and H relays
+    # that copy; B, who got neither the first nor a relay, gets it once.
+    medium = star(router=True)
+    medium.send("B", b"b" * 200, 0, 0.0, BG)
+    medium.send("A", b"n" * 80, 1, 0.0, MAX, want_ack=True)
+    delivered = medium.advance(120.0)
+    own = [s for s in medium.sent_log if s.sender == "A"]
+    assert len(own) == 2 and medium.radios["A"].retransmissions == 1
+    assert own[1].start - own[0].start >= 2 * medium.airtime(b"n" * 80) + PROCESSING_S
+    assert [d.node for d in delivered if d.frame == b"n" * 80] == ["B"]
+
+    # Nobody relays (no hill in range): RELIABLE_TRIES transmissions, then it gives up.
+    medium = Medium(["A", "B"], {frozenset(("A", "B")): 0.0}, LONG_FAST, random.Random(3), mute=["B"])
+    medium.send("A", b"n" * 80, 1, 0.0, MAX, want_ack=True)
+    medium.advance(600.0)
+    assert len([s for s in medium.sent_log if s.sender == "A"]) == RELIABLE_TRIES
+    assert medium.radios["A"].unacked == {}
+
+
+def test_the_retransmission_wait_follows_the_firmware() -> None:
+    slot = slot_time_s(LONG_FAST)
+    quiet = retransmission_s(1.0, 0.0, slot)
+    assert quiet == pytest.approx(2.0 + (2**3 + 2**5) * slot + PROCESSING_S)  # about 7.6 s
+    assert retransmission_s(1.0, 100.0, slot) == pytest.approx(2.0 + (2**8 + 2**5) * slot + PROCESSING_S)
 
 
 # --- real daemons on hw-sim ---------------------------------------------------------------

@@ -37,7 +37,9 @@ def test_with_ip_at_the_other_sites_most_radio_airtime_goes_and_all_stores_conve
     radio_only = Simulation(modum(seed)).run()
     with_ip = Simulation(modum(seed, OTHERS)).run()
     assert radio_only["converged"] and with_ip["converged"]
-    assert with_ip["radio_airtime_s"] < 0.6 * radio_only["radio_airtime_s"]  # type: ignore[operator]
+    # What stays on the air: Modum's own link and the radio's summaries.  (Since fewer
+    # summaries, issue 21, seeds 1-3: radio only 408 -> 340 s, with IP 225 -> 195 s.)
+    assert with_ip["radio_airtime_s"] < 0.65 * radio_only["radio_airtime_s"]  # type: ignore[operator]
     assert with_ip["ip_frames"] > 0 and radio_only["ip_frames"] == 0
 
 
@@ -90,7 +92,7 @@ def on_air_copies(sim: Simulation, message_id: str) -> list[str]:
     copies: list[str] = []
     send = sim.medium.send
 
-    def spy(node: str, frame: bytes, hop_limit: int, now: float, priority: int = 64) -> Any:
+    def spy(node: str, frame: bytes, hop_limit: int, now: float, priority: int = 64, want_ack: bool = False) -> Any:
         parsed = frames.parse(frame)
         carried = [parsed.data] if isinstance(parsed, frames.Bare) else getattr(parsed, "messages", [])
         roster = sim.roster
@@ -98,7 +100,7 @@ def on_air_copies(sim: Simulation, message_id: str) -> list[str]:
             peek = wire.peek(data)
             if f"{roster.entry_for_key(peek.key_id).node_id}-{peek.seq:04d}" == message_id:
                 copies.append(node)
-        return send(node, frame, hop_limit, now, priority)
+        return send(node, frame, hop_limit, now, priority, want_ack)
 
     sim.medium.send = spy  # type: ignore[method-assign]
     return copies

@@ -463,21 +463,50 @@ def test_a_node_that_hears_nobody_summarises_every_few_minutes_until_it_does() -
 
 
 @pytest.mark.parametrize(
-    ("keepalive_s", "expected"), [(CONFIG.keepalive_s, range(3, 10)), (1e9, range(1))], ids=["keepalive", "none"]
+    ("keepalive_s", "expected"), [(CONFIG.keepalive_s, range(2, 5)), (1e9, range(1))], ids=["keepalive", "none"]
 )
 def test_a_node_whose_neighbours_always_agree_still_speaks_now_and_then(keepalive_s: float, expected: range) -> None:
-    # Two agreeing neighbours every minute would keep a Trickle node silent for ever
-    # (k = 2); its leaves would then take it for gone, and turn lonely.
+    # Two agreeing neighbours every minute, who hear each other and so speak for it,
+    # would keep a Trickle node silent for ever (k = 2); the others would then take it
+    # for gone.
     hub = Node("RIN", config=SyncConfig(keepalive_s=keepalive_s))
     hub.hold(HOL[0])
     sent: list[Transmission] = []
     hub.run(3600)
+    others = tuple(n for n in ROSTER.node_ids if n not in ("RIN", "HOL", "POL"))  # named: no store to probe for
+    hub.hear(summary_of("HOL", {"HOL": 1}, ("RIN", "POL", *others)))
+    hub.run(600)
     for _ in range(180):
-        hub.hear(summary_of("HOL", {"HOL": 1}, ("RIN",)))
-        hub.hear(summary_of("POL", {"HOL": 1}, ("RIN",)))
+        hub.hear(summary_of("HOL", {"HOL": 1}, ("RIN", "POL", *others)))
+        hub.hear(summary_of("POL", {"HOL": 1}, ("RIN", "HOL")))
         sent += hub.run(60)
 
     assert summaries(sent) in expected  # three hours: one every keepalive_s plus an interval at most
+
+
+def test_a_hub_speaks_for_leaves_that_do_not_hear_each_other_and_they_keep_quiet() -> None:
+    # A town hall heard only by the hub says nothing to the hub's other leaves: its
+    # summary must not keep the hub quiet.  The leaf, having heard the hub agree,
+    # has nobody else to tell (Modum's JEV and SF hear only RIN).
+    everyone = tuple(n for n in ROSTER.node_ids if n != "RIN")  # the hub hears all: no store to probe for
+    hub = Node("RIN")
+    hub.hold(HOL[0])
+    hub.run(3600)
+    leaf = Node("JEV")
+    leaf.hold(HOL[0])
+    leaf.hear(summary_of("RIN", {"HOL": 1}, everyone))
+    leaf.run(3600)
+    hub_sent: list[Transmission] = []
+    leaf_sent: list[Transmission] = []
+    for _ in range(180):
+        hub.hear(summary_of("JEV", {"HOL": 1}, ("RIN",)))
+        hub.hear(summary_of("POL", {"HOL": 1}, ("RIN", *(n for n in everyone if n not in ("JEV", "POL")))))
+        hub_sent += hub.run(60)
+        leaf.hear(summary_of("RIN", {"HOL": 1}, everyone))
+        leaf_sent += leaf.run(60)
+
+    assert summaries(hub_sent) >= 3 * 3600 / CONFIG.summary_max_s - 1  # one every interval
+    assert summaries(leaf_sent) <= 3 * 3600 / CONFIG.keepalive_s + 1  # only its keepalives
 
 
 def test_a_neighbour_known_to_lack_something_keeps_our_summary_coming() -> None:
@@ -626,6 +655,21 @@ def test_a_committed_message_is_pushed_and_nod_goes_first() -> None:
 
     assert [(p.seq, p.priority) for p in pushed] == [(3, Priority.NOD), (1, Priority.RUTINE), (2, Priority.RUTINE)]
     assert a.store.outbox() == []
+
+
+@pytest.mark.parametrize(("hops", "want_ack"), [(0, False), (1, True)], ids=["on-the-ground", "over-a-hill"])
+def test_our_own_push_asks_the_radio_to_retry_until_relayed_only_where_a_hill_must_relay_it(
+    hops: int, want_ack: bool
+) -> None:
+    # Over a hill the hill's rebroadcast is the radio's implicit ACK; on the ground the
+    # stores' radios relay nothing, and a retry would only cost airtime.
+    a = Node("RIN")
+    a.hear(summary_of("KRO", {}, ("RIN",)), hops=hops, hop_start=hops)
+    a.store.commit_local("RIN", partial(build, text="Rutine én.", priority=Priority.RUTINE), T0)
+    a.sync.local_message()
+
+    pushed = [tx for tx in a.run(SETTLE_S) if tx.frame[0] != SUMMARY and tx.frame[0] != frames.REQUEST]
+    assert pushed and all(tx.want_ack is want_ack for tx in pushed)
 
 
 @pytest.mark.parametrize(("routine_hops", "expected"), [(0, 0), (None, 2)], ids=["stores-relay-routine", "unset"])

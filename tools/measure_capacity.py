@@ -5,6 +5,7 @@
     python tools/measure_capacity.py rate [SEEDS] [RATES...]     # field plan at N messages an hour
     python tools/measure_capacity.py scale [SEEDS] [SIZES...]    # generated regions of N stores
     python tools/measure_capacity.py guard [SEEDS]               # what must not regress: repair, idle, load
+    python tools/measure_capacity.py auth [SEEDS]                # idle airtime per summary authentication
 
 SCENARIO is a shipped scenario's stem (field-plan, modum) or ``geometric-16``.
 Medians and p90 over seeds 1-SEEDS, spread over every core (relay.bench.capacity
@@ -61,6 +62,24 @@ def guard_job(job: tuple[str, str, int]) -> dict[str, Any]:
     return sync_runs.load_run((seed, 10, 2 * 3600.0, name))
 
 
+def auth_job(job: tuple[str, int]) -> dict[str, Any]:
+    name, seed = job
+    return capacity.summary_auth(meshes.shipped(name), seed)
+
+
+def auth(pool: Any, seeds: range) -> None:
+    """Idle airtime (all radios, relays included, as a share of the hour) with the
+    summaries authenticated each way ``capacity.AUTH_BYTES`` names."""
+    for name in ("modum", "field-plan"):
+        rows = pool.map(auth_job, [(name, s) for s in seeds])
+        per_store = statistics.median(r["summaries_per_store_h"] for r in rows)
+        cells = []
+        for scheme in capacity.AUTH_BYTES:
+            shares = [r["channel"][scheme] for r in rows]
+            cells.append(f"{scheme} {statistics.median(shares):.2%} (p90 {pct(shares, 0.9):.2%})")
+        print(f"{name}: {per_store:.2f} summaries a store an hour; airtime " + ", ".join(cells))
+
+
 def guard(pool: Any, seeds: range) -> None:
     """The figures the capacity work must not make worse, for Modum and the field plan."""
     for name in ("modum", "field-plan"):
@@ -102,6 +121,8 @@ def main() -> None:
     with multiprocessing.Pool() as pool:
         if what == "guard":
             guard(pool, seeds)
+        elif what == "auth":
+            auth(pool, seeds)
         elif what == "one":
             name = rest[0] if rest else "field-plan"
             rows = pool.map(one_job, [(name, s) for s in seeds])

@@ -3,7 +3,7 @@
 
     nice python tools/measure_load.py [SEEDS] [--jobs N] [--json FILE] [--summarise FILE]
 
-The load run is ``relay.bench.sync_runs._load_run``: 30 RUTINE from RIN, HOL
+The load run is ``relay.bench.sync_runs.load_run``: 30 RUTINE from RIN, HOL
 and SIG in 30 s, with NØD (MOD, POL), HASTER (JEV, KRO) and PRIORITET (SF,
 MOD) sent into it; two hours of mesh time.  For seeds 1-SEEDS (default 40)
 it prints, for each scenario, the median, 90th percentile and worst time
@@ -37,7 +37,7 @@ CLASSES = ("NØD from MOD", "NØD from POL", "HASTER", "RUTINE")
 
 def run(job: tuple[str, int]) -> tuple[str, dict[str, Any]]:
     name, seed = job
-    return name, sync_runs._load_run((seed, 10, CAP_S, name))
+    return name, sync_runs.load_run((seed, 10, CAP_S, name))
 
 
 def klass(message: dict[str, Any]) -> str | None:

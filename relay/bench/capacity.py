@@ -8,7 +8,9 @@
   rate: delivery time of every (message, store) pair, channel use and the
   hills' busiest hour;
 * ``valleys``: generated regions of valleys joined by radio-only hills, of any
-  size, for the scaling runs (``scaling_run``: one RUTINE every 20 minutes).
+  size, for the scaling runs (``scaling_run``: one RUTINE every 20 minutes);
+* ``summary_auth``: what authenticating the summaries costs an idle region,
+  under Ed25519 signatures and the alternatives the README compares.
 
 Every run is real ``SyncNode``s and stores on the simulated medium, deterministic
 for its seed.
@@ -22,8 +24,10 @@ import random
 from typing import Any
 
 from relay.bench import meshes
+from relay.core import frames
 from relay.core.airtime import packet_airtime
 from relay.core.model import Priority
+from relay.core.signing import SIGNATURE_BYTES
 from relay.core.sync import SyncConfig
 from relay.sim import scenario as sc
 from relay.sim.runner import Simulation
@@ -213,4 +217,41 @@ def scaling_run(stores: int, seed: int, hours: float = 5.0, every_s: float = 120
         "ratio": round(spent / ideal, 2),
         "delivered": delivered,
         "messages": count,
+    }
+
+
+# --- what authenticating the summaries costs ---------------------------------------
+
+# A summary's authentication, in bytes on the air, under each scheme the README
+# compares (``summary_auth``).  Ed25519: the 64-byte signature every summary carries.
+# Delayed key disclosure (µTESLA): an 8-byte MAC under a key of a hash chain and the
+# 10-byte chain key it discloses for an earlier summary (the chain's anchor signed
+# once a day: a few summaries a day, left out).  Sign one in four: three of four
+# carry nothing.  None: the floor.
+AUTH_BYTES: dict[str, float] = {"ed25519": 64.0, "delayed_key": 18.0, "one_in_four": 16.0, "none": 0.0}
+
+
+def summary_auth(base: sc.Scenario, seed: int, hours: float = 6.0) -> dict[str, Any]:
+    """The idle run of ``sync_runs.idle_run`` (one message a minute in, then quiet for
+    ``hours``): every radio's airtime (relays included) as a share of the run, with
+    each summary on the air priced under each scheme of ``AUTH_BYTES``, and how many
+    summaries a store sends an hour after the first."""
+    s = dataclasses.replace(base, seed=seed, duration=hours * 3600.0)
+    s = dataclasses.replace(s, events=(dataclasses.replace(base.events[0], at=60.0),))
+    sim = Simulation(s)
+    sim.run()
+    settled = sim.epoch0 + 3600.0
+    stores = {n.id for n in s.nodes if not n.radio_only}
+    priced = dict.fromkeys(AUTH_BYTES, 0.0)
+    own = 0
+    for t, node, frame in sim.medium.frames_log:
+        summary = frame[:1] == bytes([frames.SUMMARY])
+        own += summary and node in stores and t >= settled
+        for scheme, auth in AUTH_BYTES.items():
+            length = len(frame) - SIGNATURE_BYTES + auth if summary else len(frame)
+            priced[scheme] += packet_airtime(math.ceil(length), s.preset)
+    return {
+        "seed": seed,
+        "channel": {scheme: seconds / s.duration for scheme, seconds in priced.items()},
+        "summaries_per_store_h": own / len(stores) / (hours - 1.0),
     }

@@ -24,6 +24,9 @@ daemon and the simulator give their frames a firmware priority with
   ``2·CWmax + random(0, 2^CWsize)`` slots, with CWsize = map(SNR, -20..10 dB,
   3..8).  When the delay ends and the channel is busy, it draws again.
 
+* A client's broadcast sent with ``want_ack`` is retransmitted (``ReliableRouter``)
+  until the radio hears a neighbour rebroadcast it (the implicit ACK), at most
+  ``RELIABLE_TRIES`` times in all, each try ``retransmission_s`` after the last.
 Not modelled: the late rebroadcast window (``tx_after``, used by the
 ROUTER_LATE role and ``clampToLateRebroadcastWindow``), which relay's plans do
 not use.
@@ -193,6 +196,19 @@ def own_delay_s(rng: random.Random, utilization_percent: float, slot_s: float) -
     """``getTxDelayMsec``: before the radio sends its own packet."""
     window = _map(utilization_percent, 0, 100, CW_MIN, CW_MAX)
     return rng.randrange(2**window) * slot_s
+
+
+RELIABLE_TRIES = 3  # NUM_RELIABLE_RETX: the first transmission and two retransmissions
+PROCESSING_S = 4.5  # getRetransmissionMsec's allowance for the relay's processing
+
+
+def retransmission_s(airtime_s: float, utilization_percent: float, slot_s: float) -> float:
+    """``getRetransmissionMsec``: how long a want_ack packet waits for its implicit ACK
+    before it goes again: twice its airtime, a contention allowance and processing
+    (about 7 s for a 100-byte packet at LONG_FAST)."""
+    window = _map(utilization_percent, 0, 100, CW_MIN, CW_MAX)
+    contention: float = (2**window + 2 ** ((CW_MIN + CW_MAX) // 2)) * slot_s
+    return 2 * airtime_s + contention + PROCESSING_S
 
 
 def relay_delay_s(rng: random.Random, snr_db: float, router: bool, slot_s: float) -> float:

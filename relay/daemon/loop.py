@@ -406,7 +406,7 @@ class Daemon(Reporting):
                 log.error("dropping a %d-byte frame: too large for one packet", len(tx.frame))
                 path.held = None
                 return
-            if not path.transport.send(tx.frame, tx.hop_limit, priority_for_rank(tx.rank)):
+            if not path.transport.send(tx.frame, tx.hop_limit, priority_for_rank(tx.rank), tx.want_ack):
                 path.held = tx  # not now (busy, paused, link just dropped): the same frame goes next
                 return
             path.held = None

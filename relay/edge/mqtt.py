@@ -175,7 +175,7 @@ class MqttTransport:
             self._detail = f"{broker}: {exc}"
         self._client.loop_start()
 
-    def send(self, frame: bytes, hop_limit: int, priority: int = DEFAULT_PRIORITY) -> bool:
+    def send(self, frame: bytes, hop_limit: int, priority: int = DEFAULT_PRIORITY, want_ack: bool = False) -> bool:
         """Publish one frame (QoS 1).  False: not now (disconnected, or the broker is behind)."""
         del hop_limit, priority  # every subscriber is one hop away; the broker keeps no queue order
         if len(frame) > MAX_APP_PAYLOAD or not self._connected:

@@ -17,6 +17,7 @@ class Outgoing:
     frame: bytes
     hop_limit: int
     priority: int
+    want_ack: bool = False
 
 
 class Refused:

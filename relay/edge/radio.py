@@ -270,7 +270,7 @@ class MeshtasticTransport:
         for thread in self._threads:
             thread.start()
 
-    def send(self, frame: bytes, hop_limit: int, priority: int = DEFAULT_PRIORITY) -> bool:
+    def send(self, frame: bytes, hop_limit: int, priority: int = DEFAULT_PRIORITY, want_ack: bool = False) -> bool:
         """Hand one frame to the radio at firmware ``priority``.  False: not now (link down, paused,
         busy, or a refused frame of at least its priority goes first), or never (too large)."""
         if len(frame) > MAX_APP_PAYLOAD:
@@ -283,7 +283,7 @@ class MeshtasticTransport:
             if self._refused.goes_before(priority):
                 self._send_again(iface)  # the refused frame first; this one waits
                 return False
-        self._jobs.put((iface, Outgoing(frame, hop_limit, priority)))
+        self._jobs.put((iface, Outgoing(frame, hop_limit, priority, want_ack)))
         return True
 
     def _ready(self) -> Any:
@@ -427,7 +427,7 @@ class MeshtasticTransport:
                     out.frame,
                     destinationId=BROADCAST,
                     portNum=PRIVATE_APP,
-                    wantAck=False,
+                    wantAck=out.want_ack,  # a broadcast's implicit ACK: the radio retries until relayed
                     channelIndex=self.channel_index,
                     hopLimit=out.hop_limit,
                     priority=out.priority,
@@ -556,6 +556,10 @@ class MeshtasticTransport:
             log.warning("radio refused a %d-byte packet: duty cycle limit; pausing sending for %.0f s", length, pause)
         elif reason == "TOO_LARGE":
             log.error("radio refused a %d-byte packet as too large; dropped", length)
+        elif reason == "MAX_RETRANSMIT":
+            # want_ack: no repeater was heard relaying it after the firmware's tries.  Not
+            # lost: the store holds it, and the summaries' repair brings it across.
+            log.info("no repeater was heard relaying a %d-byte packet; the sync's repair takes over", length)
         else:
             log.warning("radio refused a %d-byte packet: %s", length, reason)
 

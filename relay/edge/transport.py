@@ -50,9 +50,10 @@ class Transport(Protocol):
         """The device's modem settings, once known."""
         ...
 
-    def send(self, frame: bytes, hop_limit: int, priority: int = DEFAULT_PRIORITY) -> bool:
+    def send(self, frame: bytes, hop_limit: int, priority: int = DEFAULT_PRIORITY, want_ack: bool = False) -> bool:
         """Hand one frame to the radio at firmware ``priority`` (its place in the radio's
-        transmit queue; ``relay.core.radioqueue``); False if it cannot take it now.  Never raises."""
+        transmit queue; ``relay.core.radioqueue``); with ``want_ack`` the radio sends it
+        again until it hears it relayed.  False if it cannot take it now.  Never raises."""
         ...
 
     def receive(self, timeout: float) -> Heard | None:

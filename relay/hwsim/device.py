@@ -17,7 +17,8 @@ What the client sees, as from firmware 2.7:
   ``queueStatus{res, free, maxlen, mesh_packet_id}``.  Accepted with want_ack: an ACK (Routing NONE,
   from and to our own node, request_id = the packet id) one time-on-air later,
   standing in for the implicit ACK the firmware gives when it hears a
-  neighbour rebroadcast.  Refused for duty cycle or size: a NAK
+  neighbour rebroadcast; the medium retransmits a want_ack broadcast until it
+  hears it relayed, as ``ReliableRouter`` does (``relay.core.radioqueue``).  Refused for duty cycle or size: a NAK
   (DUTY_CYCLE_LIMIT / TOO_LARGE) whether or not want_ack was set, as
   ``Router::abortSendAndNak`` does; duty cycle also brings a clientNotification.
   A full transmit queue with nothing of lower priority to evict is
@@ -138,7 +139,7 @@ class LoraSettings:
 class Radio(Protocol):
     """The radio behind the phone API: the shared medium as one node sees it."""
 
-    def transmit(self, packet: MeshPacket, now: float) -> SendResult: ...
+    def transmit(self, packet: MeshPacket, now: float, want_ack: bool = False) -> SendResult: ...
 
     def queue_free(self) -> int: ...
 
@@ -306,7 +307,7 @@ class Device:
         packet.priority = fixed_priority(packet.priority, client_wants_ack)  # its place in the transmit queue
         if packet.to == BROADCAST_NUM:
             packet.want_ack = False  # never set on a broadcast on the air
-        result = self.radio.transmit(packet, now)
+        result = self.radio.transmit(packet, now, client_wants_ack and packet.to == BROADCAST_NUM)
         if result is SendResult.QUEUED:
             self._queue_status(link, ERRNO_OK, packet.id)
             if client_wants_ack:

@@ -96,8 +96,8 @@ class _MediumRadio:
         self._sim = sim
         self._node = node
 
-    def transmit(self, packet: MeshPacket, now: float) -> SendResult:
-        return self._sim.transmit(self._node, packet, now)
+    def transmit(self, packet: MeshPacket, now: float, want_ack: bool = False) -> SendResult:
+        return self._sim.transmit(self._node, packet, now, want_ack)
 
     def queue_free(self) -> int:
         return self._sim.medium.queue_free(self._node)
@@ -364,10 +364,11 @@ class HardwareSimulator:
 
     # --- the medium ------------------------------------------------------------------
 
-    def transmit(self, node: str, packet: MeshPacket, now: float) -> SendResult:
-        """A device hands a packet to its radio (``_receive`` has advanced the medium to ``now``)."""
+    def transmit(self, node: str, packet: MeshPacket, now: float, want_ack: bool = False) -> SendResult:
+        """A device hands a packet to its radio (``_receive`` has advanced the medium to ``now``);
+        a broadcast with ``want_ack`` goes again until the radio hears it relayed."""
         payload = bytes(packet.decoded.payload)
-        result = self.medium.send(node, payload, int(packet.hop_limit), now, int(packet.priority))
+        result = self.medium.send(node, payload, int(packet.hop_limit), now, int(packet.priority), want_ack)
         if result is SendResult.QUEUED:
             sent = type(packet)()
             sent.CopyFrom(packet)

@@ -38,7 +38,7 @@ import itertools
 import random
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import partial
 
@@ -46,11 +46,13 @@ from relay.core.airtime import MAX_APP_PAYLOAD, DutyBudget, Preset, packet_airti
 from relay.core.radioqueue import (
     MAX_TX_QUEUE,
     RELAYED_PRIORITY,
+    RELIABLE_TRIES,
     UTILIZATION_WINDOW_S,
     FirmwarePriority,
     RadioQueue,
     own_delay_s,
     relay_delay_s,
+    retransmission_s,
     slot_time_s,
 )
 
@@ -99,6 +101,7 @@ class _Packet:
     relayed: bool = False
     snr: float = 0.0  # what a relay was heard at (its contention window)
     queued_at: float = 0.0
+    want_ack: bool = False  # a client's broadcast it wants to see rebroadcast (``ReliableRouter``)
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,9 @@ class _Radio:
     evicted: int = 0  # packets its queue dropped for a higher-priority one
     refused: int = 0  # packets its full queue could not take (relays dropped, own refused)
     history: list[tuple[float, float]] = field(default_factory=list)
+    # want_ack packets not yet heard rebroadcast: packet id -> tries left
+    unacked: dict[int, int] = field(default_factory=dict)
+    retransmissions: int = 0
 
     def utilization_percent(self, now: float) -> float:
         """Channel utilisation this radio saw over the last minute (``AirTime``)."""
@@ -241,18 +247,30 @@ class Medium:
     # --- clients -------------------------------------------------------------
 
     def send(
-        self, node: str, frame: bytes, hop_limit: int, now: float, priority: int = FirmwarePriority.DEFAULT
+        self,
+        node: str,
+        frame: bytes,
+        hop_limit: int,
+        now: float,
+        priority: int = FirmwarePriority.DEFAULT,
+        want_ack: bool = False,
     ) -> SendResult:
-        """A client hands its radio a packet of ``priority`` (``MeshPacket.priority``)."""
+        """A client hands its radio a packet of ``priority`` (``MeshPacket.priority``);
+        with ``want_ack`` the radio sends it again until it hears it relayed."""
         radio = self.radios[node]
         if len(frame) > MAX_APP_PAYLOAD:
             return SendResult.TOO_LARGE
         if not radio.lawless and not radio.budget.allows(now, self.airtime(frame), urgent=True):
             return SendResult.DUTY_CYCLE_LIMIT
+        if want_ack:
+            hop_limit = max(hop_limit, 1)  # ReliableRouter::send: someone must rebroadcast it
         packet = _Packet(next(self._ids), node, frame, hop_limit, hop_limit, priority, queued_at=now)
+        packet.want_ack = want_ack
         if not self._enqueue(radio, packet):
             return SendResult.QUEUE_FULL
         radio.seen.add(packet.id)
+        if want_ack:
+            radio.unacked[packet.id] = RELIABLE_TRIES - 1
         self.last_packet_id = packet.id
         self._arm(radio, now)
         return SendResult.QUEUED
@@ -345,6 +363,23 @@ class Medium:
             Sent(packet.queued_at, now, radio.node, packet.priority, packet.relayed, len(packet.frame))
         )
         self._at(tx.end, partial(self._end, tx))
+        if packet.want_ack and not packet.relayed and packet.id in radio.unacked:
+            wait = retransmission_s(duration, radio.utilization_percent(now), self.slot_s)
+            self._at(tx.end + wait, partial(self._retransmit, radio, packet))
+
+    def _retransmit(self, radio: _Radio, packet: _Packet, now: float) -> None:
+        """No neighbour was heard relaying it: the radio queues it again, or gives up."""
+        left = radio.unacked.get(packet.id)
+        if left is None:
+            return  # acknowledged
+        if left <= 0:
+            del radio.unacked[packet.id]  # the client gets a NAK (MAX_RETRANSMIT)
+            return
+        radio.unacked[packet.id] = left - 1
+        again = replace(packet, queued_at=now)
+        if self._enqueue(radio, again):
+            radio.retransmissions += 1
+            self._arm(radio, now)
 
     def _end(self, tx: _Transmission, now: float) -> list[Delivery]:
         out = []
@@ -378,6 +413,8 @@ class Medium:
 
     def _receive(self, radio: _Radio, tx: _Transmission, now: float) -> Delivery | None:
         packet = tx.packet
+        if packet.origin == radio.node and tx.sender != radio.node:
+            radio.unacked.pop(packet.id, None)  # our own packet, relayed: the implicit ACK
         if packet.id in radio.seen:
             # Managed flooding: someone else already relayed it; a CLIENT's own relay, still
             # waiting in its queue, is redundant.  A ROUTER never cancels.

@@ -431,7 +431,7 @@ class Simulation:
                 continue
             tx = node.sync.poll(now)
             if tx is not None:
-                self.medium.send(node.id, tx.frame, tx.hop_limit, now, priority_for_rank(tx.rank))
+                self.medium.send(node.id, tx.frame, tx.hop_limit, now, priority_for_rank(tx.rank), tx.want_ack)
         for node in self.nodes.values():
             ip_sync = node.ip_sync
             if ip_sync is None or not self.ipnet.is_up(node.id):

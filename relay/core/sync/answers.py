@@ -225,7 +225,12 @@ class Answering(SyncState):
         candidates = {*holders, *hidden, self.node_id}
         # Coverage only from lists said since ``peer`` (re)appeared: an older one
         # makes two holders rank each other differently, and hidden ones collide.
-        unknown = any(not self.peers.knows_list_since(n, peer) for n in candidates if n != self.node_id)
+        # Ours counts too, as the others know it: a list we said before we heard ``peer``
+        # (a hub that Trickle keeps quiet says its list seldom) leaves them ordering by
+        # the hash, and we must too, or two gateways each wait for the other, then both send.
+        unknown = peer not in self._advertised or any(
+            not self.peers.knows_list_since(n, peer) for n in candidates if n != self.node_id
+        )
 
         def place(n: str) -> tuple[int, int, bytes]:
             coverage = 0 if unknown else self._coverage(n, item, now)

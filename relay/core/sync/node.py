@@ -289,6 +289,10 @@ class SyncNode(Receiving):
         served = bool(elsewhere) and all(p in elsewhere for p in self.peers.neighbours(now))
         pushed = False
         urgent = False
+        # Where our frames reach the other stores only through repeaters, a push lost at
+        # the hill (two town halls that cannot hear each other sending at once) left a
+        # hole that only the next summaries found, minutes later.
+        reliable = self._control_hops(now) > 0
         for origin, seq, rank in self.outbox.pending():
             if served and rank != Priority.NOD.rank:
                 self.outbox.mark_transmitted(origin, seq, self._date(now))
@@ -304,7 +308,8 @@ class SyncNode(Receiving):
                     key: tuple[object, ...] = (
                         ("msg", origin, seq) if len(pieces) == 1 else ("frag", origin, seq & 0xFFFF, index)
                     )
-                    self.queue.push(key, Transmission(piece, self._flood_hops(rank, now), data_rank(rank)))
+                    hops = self._flood_hops(rank, now)
+                    self.queue.push(key, Transmission(piece, hops, data_rank(rank), want_ack=reliable))
             self.outbox.mark_transmitted(origin, seq, self._date(now))
         if urgent:
             self._inconsistent(now)  # as a store that hears it does (``_accept_message``)

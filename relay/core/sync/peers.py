@@ -46,9 +46,12 @@ class PeerInfo:
 class Peers:
     """The view of one node of the others, built from what it hears."""
 
-    def __init__(self, node_id: str, ttl: float, max_hops: int) -> None:
+    def __init__(self, node_id: str, ttl: float, max_hops: int, gone_s: float | None = None) -> None:
         self.node_id = node_id
         self.ttl = ttl
+        # A peer unheard for longer than this, and heard again, is heard *again* (a heal:
+        # ``heard_since``); below it, a quiet peer between its keepalives.
+        self.gone_s = ttl if gone_s is None else gone_s
         self.max_hops = max_hops
         self._info: dict[str, PeerInfo] = {}
         self._changes = 0  # bumped by every input: the island is cached per (now, changes)
@@ -63,7 +66,7 @@ class Peers:
             return
         self._changes += 1
         info = self._info.setdefault(peer, PeerInfo())
-        if now - info.heard > self.ttl:
+        if now - info.heard > self.gone_s:
             info.heard_since = now
         info.heard = now
         hops = max(0, min(hops, self.max_hops))
@@ -180,6 +183,12 @@ class Peers:
             return True
         back = self.list_of(peer).get(sender)
         return back is not None and (radius is None or back <= radius)
+
+    def covers(self, sender: str, radius: int, now: float) -> bool:
+        """Does a frame from ``sender`` with hop limit ``radius`` reach every one of
+        our neighbours (as far as we know)?  Then its summary, agreeing with ours,
+        says to all who would hear ours what ours would."""
+        return all(self.reaches(sender, n, radius) for n in self.neighbours(now) if n != sender)
 
     def island(self, now: float) -> frozenset[str]:
         """The stores joined to us by chains of direct links (hop 0), as far as the

@@ -318,8 +318,12 @@ class Receiving(Answering):
             and self._same_runs(theirs_extra, heads)
             and (not summary.complete or set(ours) <= set(heads))
         ):
-            # It speaks for us only where it went as far as ours would go.
-            if rx.hop_start >= self._control_hops(now):
+            # It speaks for us only where it went as far as ours would go, to all who
+            # hear us (a town hall that only its hub hears does not speak for the hub),
+            # and only if it hears us: else ours tells it that we are here.
+            hops = self._control_hops(now)
+            knows_us = self.node_id in self.peers.list_of(peer)
+            if rx.hop_start >= hops and knows_us and self.peers.covers(peer, rx.hop_start, now):
                 self.trickle.consistent()
             return
         if peer in self._elsewhere(now):

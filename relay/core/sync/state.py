@@ -145,7 +145,10 @@ class SyncState:
         self._responses: dict[tuple[object, ...], Answer] = {}
         self._peer_heads: dict[str, dict[str, int]] = {}
         self._peer_extras: dict[str, dict[str, Ranges]] = {}
-        self.peers = Peers(node_id, self.config.neighbour_ttl_s, self.config.max_hops)
+        # A store speaks at least every keepalive, at its next Trickle moment: a longer
+        # silence is a partition, and hearing it again a heal.
+        gone = min(self.config.neighbour_ttl_s, self.config.keepalive_s + self.config.summary_max_s)
+        self.peers = Peers(node_id, self.config.neighbour_ttl_s, self.config.max_hops, gone)
         self._lonely_summaries = 0  # summaries sent while we heard nobody: every few probes far
         self._probed_at = now  # when a summary (ours or another's) last went as far as max_hops
         # Admission per origin: (tokens, when).
@@ -163,6 +166,7 @@ class SyncState:
         self.trickle = Trickle(self.config.summary_min_s, rng, now, self.config.redundancy)
         self._summary_sent_at = now
         self._summary_due: float | None = None  # one summary asked for by ``_speak_soon``
+
         self._poll_outbox = True
         self._summary_page = 0
 
@@ -279,7 +283,11 @@ class SyncState:
             self.trickle.cap(now, self.config.lonely_max_s)
         if self.trickle.fire(now):
             keepalive = now - self._summary_sent_at >= self.config.keepalive_s
-            if not self.trickle.suppressed or keepalive or self._lagging(now):
+            # A probe for a store our view lacks is reason to speak: with one agreeing
+            # summary enough to keep quiet, it no longer rides on the summaries Trickle
+            # lets through.
+            quiet = self.trickle.suppressed(len(self.peers.neighbours(now)))
+            if not quiet or keepalive or self._probe_due(now) or self._lagging(now):
                 self._queue_summary(now)
         if self._summary_due is not None and now >= self._summary_due:
             self._queue_summary(now)
@@ -351,7 +359,14 @@ class SyncState:
         summary = None
         for head in rotated:
             candidate = Summary(
-                self.key_id, self.roster.version, tuple(sorted([*page, head])), False, (), neighbours, hops, count
+                self.key_id,
+                self.roster.version,
+                tuple(sorted([*page, head])),
+                False,
+                (),
+                neighbours,
+                hops,
+                count,
             )
             try:
                 candidate.to_bytes()

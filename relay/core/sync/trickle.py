@@ -56,10 +56,11 @@ class Trickle:
         self.fired = True
         return True
 
-    @property
-    def suppressed(self) -> bool:
-        """Enough agreeing summaries were heard this interval: ours would add nothing."""
-        return self.heard >= self.redundancy
+    def suppressed(self, listeners: int) -> bool:
+        """Enough agreeing summaries were heard this interval: ours would add nothing.
+        Enough is ``redundancy``, or fewer where fewer can hear us: a town hall that
+        hears only its hub, and heard the hub agree, tells nobody anything new."""
+        return self.heard >= min(self.redundancy, max(listeners, 1))
 
     def expire(self, now: float, floor: float, ceiling: float) -> None:
         """At the end of an interval, the next one is twice as long, up to ``ceiling``."""
