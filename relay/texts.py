@@ -32,6 +32,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{kind} har ikke feltet {name!r} (felter: {known})",
         "{kind} has no field {name!r} (fields: {known})",
     ),
+    "fields_missing": ("{kind} mangler: {names}", "{kind} is missing: {names}"),
     "field_missing": ("{kind}: feltet {name} ({label}) mangler", "{kind}: the field {name} ({label}) is missing"),
     "needs_ref": (
         "{kind} må ha referanse (--ref) til meldingen den svarer på",

@@ -21,7 +21,7 @@ except ZoneInfoNotFoundError:  # a Pi without tzdata shows UTC, labelled as such
 # Documented exit codes (README, "Exit codes").
 EXIT_OK = 0
 EXIT_ERROR = 1  # bad input, unknown id, missing roster, corrupt config: one line on stderr
-EXIT_USAGE = 2  # click: unknown option or missing argument
+EXIT_USAGE = 1  # click: unknown option or missing argument, now one «Feil:» line too
 
 
 @dataclass
@@ -59,6 +59,13 @@ def local(value: datetime) -> str:
     if LOCAL_TZ is None:
         return value.astimezone(UTC).strftime("%d.%m %H:%M UTC")
     return value.astimezone(LOCAL_TZ).strftime("%d.%m %H:%M")
+
+
+def dated(value: datetime) -> str:
+    """A UTC time with its year, for what is filed or signed: «29.05.2026 14:00»."""
+    if LOCAL_TZ is None:
+        return value.astimezone(UTC).strftime("%d.%m.%Y %H:%M UTC")
+    return value.astimezone(LOCAL_TZ).strftime("%d.%m.%Y %H:%M")
 
 
 def _wall_clock() -> datetime:

@@ -10,12 +10,16 @@ import sys
 import time
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from relay.cli.context import home, local, now, tr, warn_damaged
+from relay.cli.context import dated, home, local, now, tr, warn_damaged
 from relay.cli.fields import show_value
 from relay.edge.home import Home
+
+if TYPE_CHECKING:
+    from relay.edge.store import Stored
 
 COLUMNS = (
     "opprettet",
@@ -59,8 +63,8 @@ def _entries() -> tuple[str, list[dict[str, str]]]:
             ]
             rows.append(
                 {
-                    "opprettet": local(m.created),
-                    "mottatt": local(s.received_at),
+                    "opprettet": dated(m.created),
+                    "mottatt": dated(s.received_at),
                     "id": m.id + (" KONFLIKT" if s.conflict else ""),
                     "type": m.kind.value,
                     "prioritet": m.priority.value,
@@ -71,7 +75,7 @@ def _entries() -> tuple[str, list[dict[str, str]]]:
                     "verifisering": verified,
                     "innhold": fields,
                     "kvitteringer": ", ".join(confirmations),
-                    "retning": tr("sendt", "sent") if s.local else tr("mottatt", "received"),
+                    "retning": _direction(s),
                     "loggført": "; ".join(authors.get((m.origin, m.seq), [])),
                 }
             )
@@ -80,6 +84,15 @@ def _entries() -> tuple[str, list[dict[str, str]]]:
         store.close()
     warn_damaged(damaged)
     return f"{config.name} ({config.node_id})", rows
+
+
+def _direction(s: Stored) -> str:
+    """«sendt» only for what has left the outbox: the radio (or the broker) took it."""
+    if not s.local:
+        return tr("mottatt", "received")
+    if s.transmitted_at is None:
+        return tr("i utboksen", "in the outbox")
+    return tr(f"sendt {dated(s.transmitted_at)}", f"sent {dated(s.transmitted_at)}")
 
 
 def _authors(h: Home) -> dict[tuple[str, int], list[str]]:
@@ -123,7 +136,7 @@ def log(fmt: str, output: Path | None, as_json: bool) -> None:
 
 def render_text(title: str, rows: list[dict[str, str]]) -> str:
     lines = [
-        tr(f"Krisesloggen for {title}, skrevet ut {local(now())}", f"Crisis log of {title}, printed {local(now())}"),
+        tr(f"Krisesloggen for {title}, skrevet ut {dated(now())}", f"Crisis log of {title}, printed {dated(now())}"),
         "",
     ]
     for r in rows:
@@ -142,8 +155,15 @@ def render_text(title: str, rows: list[dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+COLGROUP = "".join(
+    f'<col class="{c}">'
+    for c in ("time", "id", "kind", "priority", "status", "route", "text", "check", "receipts", "who")
+)
+
+
 def render_html(title: str, rows: list[dict[str, str]]) -> str:
     count = f"{len(rows)} melding" if len(rows) == 1 else f"{len(rows)} meldinger"
+    footer = html.escape(f"Krisesloggen – {title} · skrevet ut {dated(now())}").replace('"', "'")
     head = ["Opprettet", "ID", "Type", "Prioritet", "Status", "Fra → til", "Innhold", "Verifisering", "Kvitteringer"]
     head.append("Loggført")
     body = []
@@ -165,20 +185,26 @@ def render_html(title: str, rows: list[dict[str, str]]) -> str:
     return f"""<!DOCTYPE html>
 <html lang="nb"><head><meta charset="utf-8"><title>Krisesloggen – {html.escape(title)}</title>
 <style>
-@page {{ size: A4 landscape; margin: 12mm; }}
+@page {{ size: A4 landscape; margin: 12mm 12mm 16mm 12mm;
+  @bottom-left {{ content: "{footer}"; font-size: 8pt; }}
+  @bottom-right {{ content: "Side " counter(page) " av " counter(pages); font-size: 8pt; }} }}
 body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 9pt; color: #000; }}
 h1 {{ font-size: 14pt; margin: 0 0 2mm 0; }}
 p.meta {{ margin: 0 0 4mm 0; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border: 0.3mm solid #444; padding: 1mm 1.5mm; vertical-align: top; text-align: left; }}
+table {{ border-collapse: collapse; width: 100%; table-layout: fixed; }}
+th, td {{ border: 0.3mm solid #444; padding: 1mm 1.5mm; vertical-align: top; text-align: left;
+  overflow-wrap: anywhere; word-break: break-word; }}
+col.time {{ width: 27mm; }} col.id {{ width: 20mm; }} col.kind {{ width: 24mm; }} col.priority {{ width: 19mm; }}
+col.status {{ width: 15mm; }} col.route {{ width: 22mm; }} col.text {{ width: auto; }} col.check {{ width: 20mm; }}
+col.receipts {{ width: 22mm; }} col.who {{ width: 22mm; }}
 th {{ background: #ddd; }}
 tr {{ page-break-inside: avoid; }}
 tr.ovelse td:nth-child(5) {{ font-weight: bold; }}
 td:nth-child(1), td:nth-child(2) {{ white-space: nowrap; }}
 </style></head><body>
 <h1>Krisesloggen – {html.escape(title)}</h1>
-<p class="meta">Skrevet ut {html.escape(local(now()))} · {count} · alle tider lokal tid</p>
-<table><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>
+<p class="meta">Skrevet ut {html.escape(dated(now()))} · {count} · alle tider lokal tid</p>
+<table><colgroup>{COLGROUP}</colgroup><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>
 <tbody>
 {chr(10).join(body)}
 </tbody></table>
