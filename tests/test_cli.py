@@ -1081,6 +1081,35 @@ def test_ack_of_ones_own_message_is_refused(traffic: Path) -> None:
     assert counts(traffic)["MOD"] == 2  # the SITREP and the BISTAND, no receipt
 
 
+def test_the_inbox_summarises_receipts_and_status_reports(traffic: Path) -> None:
+    ok(relay_cli("ack", "MOD-0001", home=traffic / "HOL"))
+    send(traffic, "SF", "STATUS --field STRØM=GRØNN --field 'VEI=GUL: Fv 287 stengt'")
+    deliver(traffic, "HOL-0001", "MOD")
+    deliver(traffic, "SF-0002", "MOD")
+    lines = ok(relay_cli("inbox", home=traffic / "MOD"))
+    assert lines == [
+        "* HOL-0001  HASTER    KVITTERING   29.05 14:00 ØVELSE  LEST for MOD-0001",
+        "* SF-0002   RUTINE    STATUS       29.05 14:00 ØVELSE  STRØM GRØNN; VEI GUL (Fv 287 stengt)",
+        "(* = ulest)",
+    ]
+
+
+def test_the_log_says_sent_only_for_what_left_the_outbox(traffic: Path) -> None:
+    mod = traffic / "MOD"
+    store = Home(mod).store()
+    try:
+        store.mark_transmitted("MOD", 1, FIXED.replace(minute=1))
+    finally:
+        store.close()
+    lines = [line for line in ok(relay_cli("log", home=mod)) if "  MOD-000" in line]
+    assert [line.split("  (")[1] for line in lines] == [
+        "sendt 29.05.2026 14:01, verifisert)",
+        "i utboksen, verifisert)",
+    ]
+    english = [line for line in ok(relay_cli("--lang", "en", "log", home=mod)) if "  MOD-000" in line]
+    assert english[1].endswith("(in the outbox, verified)")
+
+
 def test_a_receipt_of_a_nod_goes_at_haster_unless_the_operator_says(traffic: Path) -> None:
     hol = traffic / "HOL"
     ok(relay_cli("ack", "RIN-0001", home=hol))

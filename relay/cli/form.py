@@ -133,8 +133,7 @@ def _ask_field(typed: Typed, spec: FieldSpec) -> None:
         if error := _field_error(typed, spec.name, text):
             raise error
 
-    typed.data[spec.name] = ""  # asked: an optional field left empty is not asked again
-    typed.data[spec.name] = _until(_question(spec), check)
+    typed.data[spec.name] = _until(_question(spec), check)  # kept even empty: an optional field asked once
 
 
 def _ask_rows(typed: Typed) -> None:
