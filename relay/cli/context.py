@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from relay.edge.home import Home, default_home
+if TYPE_CHECKING:  # the store and the keys load when a command needs them: --help stays fast
+    from relay.edge.home import Home
 
 try:
     LOCAL_TZ: ZoneInfo | None = ZoneInfo("Europe/Oslo")
@@ -34,11 +36,15 @@ def settings() -> Settings:
     ctx = click.get_current_context(silent=True)
     obj = ctx.find_object(Settings) if ctx is not None else None
     if obj is None:
+        from relay.edge.home import default_home
+
         obj = Settings(default_home(), detect_lang(None))
     return obj
 
 
 def home() -> Home:
+    from relay.edge.home import Home
+
     return Home(settings().home)
 
 

@@ -16,9 +16,9 @@ import click
 
 from relay.cli.context import dated, home, local, now, tr, warn_damaged
 from relay.cli.fields import show_value
-from relay.edge.home import Home
 
 if TYPE_CHECKING:
+    from relay.edge.home import Home
     from relay.edge.store import Stored
 
 COLUMNS = (

@@ -303,7 +303,6 @@ def inbox(
     """Innkomne meldinger: uleste først, så etter prioritet."""
     h = home()
     h.config()
-    roster = h.roster() if h.roster_path.exists() else None
     store = h.store()
     try:
         rows = store.inbox(
@@ -318,6 +317,7 @@ def inbox(
         store.close()
     warn_damaged(damaged)
     if as_json:
+        roster = h.roster() if h.roster_path.exists() else None  # verified here only: the list needs no keys
         click.echo(json.dumps([_as_json(s, roster) for s in rows], ensure_ascii=False, indent=2))
         return
     if not rows:

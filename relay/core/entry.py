@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TypeVar
 
-from relay.core import frames
-from relay.core.airtime import packet_airtime
 from relay.core.kinds import SCHEMAS, FieldType, Function, Kind, Level, StatusRow
 from relay.core.model import Address, MessageRef, Priority, normalise_field
 from relay.errors import RelayError, ValidationError
@@ -273,5 +271,8 @@ class Cost:
 
 def cost(wire: bytes, key_id: int) -> Cost:
     """The packets and airtime of ``wire``, framed as the daemon will send it."""
+    from relay.core import frames  # here, not at import: reading commands never frame
+    from relay.core.airtime import packet_airtime
+
     pieces = frames.split(wire, key_id, 1)
     return Cost(len(wire), len(pieces), sum(packet_airtime(len(p)) for p in pieces))
