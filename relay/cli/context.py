@@ -36,7 +36,7 @@ def settings() -> Settings:
     ctx = click.get_current_context(silent=True)
     obj = ctx.find_object(Settings) if ctx is not None else None
     if obj is None:
-        from relay.edge.home import default_home
+        from relay.edge.paths import default_home
 
         obj = Settings(default_home(), detect_lang(None))
     return obj

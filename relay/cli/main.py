@@ -149,7 +149,7 @@ def _store_error(exc: Exception) -> str:
 def cli(ctx: click.Context, home: Path | None, lang: str | None) -> None:
     """relay: signerte situasjonsrapporter mellom kriseledelser over LoRa-radio."""
     from relay.cli.context import Settings, detect_lang
-    from relay.edge.home import default_home
+    from relay.edge.paths import default_home
 
     ctx.obj = Settings(home or default_home(), detect_lang(lang))
 

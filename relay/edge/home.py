@@ -28,17 +28,6 @@ from relay.edge import dictionaries, keys
 from relay.edge.store import DeskStore, Store
 from relay.errors import ConfigError, DecodeError
 
-SYSTEM_HOME = Path("/var/lib/relay")
-
-
-def default_home() -> Path:
-    env = os.environ.get("RELAY_HOME")
-    if env:
-        return Path(env)
-    if SYSTEM_HOME.is_dir():
-        return SYSTEM_HOME
-    return Path.home() / ".local" / "share" / "relay"
-
 
 def fingerprint(public_key: bytes) -> str:
     """A short, readable fingerprint to compare by phone or on paper: 4 groups of 4 hex."""
