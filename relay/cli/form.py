@@ -117,7 +117,10 @@ def _question(spec: FieldSpec) -> str:
         hint = _time_hint()
     elif spec.form is FieldType.BOOL:
         hint = " (ja/nei)"
-    return f"{spec.label}{hint}{tr(' [valgfritt]', ' [optional]') if spec.optional else ''}"
+    from relay.cli.context import settings
+    from relay.cli.fields import label
+
+    return f"{label(spec, settings().lang)}{hint}{tr(' [valgfritt]', ' [optional]') if spec.optional else ''}"
 
 
 def _field_error(typed: Typed, name: str, text: str) -> RelayError | None:
@@ -215,7 +218,8 @@ def check(typed: Typed, nodes: tuple[str, ...]) -> entry.Checked:
 
 def preview(typed: Typed, checked: entry.Checked) -> None:
     """Every field as it will be signed, times written out with their date."""
-    from relay.cli.fields import show_value
+    from relay.cli.context import settings
+    from relay.cli.fields import label, show_value
 
     click.echo(tr("Forhåndsvisning:", "Preview:"))
     level = checked.priority.value if checked.priority else ""
@@ -225,9 +229,9 @@ def preview(typed: Typed, checked: entry.Checked) -> None:
     for spec in SCHEMAS[typed.kind].fields:
         value = checked.values.get(spec.name)
         if isinstance(value, datetime):
-            rows.append((spec.label, dated(value)))
+            rows.append((label(spec, settings().lang), dated(value)))
         elif value is not None:
-            rows.append((spec.label, show_value(value)))  # type: ignore[arg-type]
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        click.echo(f"  {label + ':':<{width + 1}} {value}")
+            rows.append((label(spec, settings().lang), show_value(value)))  # type: ignore[arg-type]
+    width = max(len(name) for name, _ in rows)
+    for name, shown in rows:
+        click.echo(f"  {name + ':':<{width + 1}} {shown}")

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from relay.cli.context import dated, home, local, now, tr, warn_damaged
-from relay.cli.fields import show_value
+from relay.cli.context import dated, home, local, now, settings, tr, warn_damaged
+from relay.cli.fields import label, show_value
 
 if TYPE_CHECKING:
     from relay.edge.home import Home
@@ -39,8 +39,27 @@ COLUMNS = (
 )
 
 
+COLUMNS_EN = (
+    "created",
+    "received",
+    "id",
+    "kind",
+    "priority",
+    "status",
+    "from",
+    "to",
+    "reference",
+    "verification",
+    "content",
+    "receipts",
+    "direction",
+    "logged",
+)
+
+
 def _entries() -> tuple[str, list[dict[str, str]]]:
     h = home()
+    lang = settings().lang
     config = h.config()
     roster = h.roster() if h.roster_path.exists() else None
     authors = _authors(h)
@@ -55,7 +74,7 @@ def _entries() -> tuple[str, list[dict[str, str]]]:
             verified = tr("verifisert", "verified") + (
                 tr(" (nøkkel senere tilbakekalt)", " (key revoked since)") if entry and entry.revoked else ""
             )
-            fields = "; ".join(f"{m.spec.field(k).label}: {show_value(v)}" for k, v in m.fields)
+            fields = "; ".join(f"{label(m.spec.field(k), lang)}: {show_value(v)}" for k, v in m.fields)
             confirmations = [f"{r.node} {r.level}" for r in receipts]
             confirmations += [
                 f"{r.message.origin} {show_value(r.message.get('level') or r.message.get('answer') or '')}".strip()
@@ -120,7 +139,7 @@ def log(fmt: str, output: Path | None, as_json: bool) -> None:
     elif fmt == "csv":
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(COLUMNS))
-        writer.writeheader()
+        writer.writerow(dict(zip(COLUMNS, COLUMNS if settings().lang != "en" else COLUMNS_EN, strict=True)))
         writer.writerows(rows)
         text = buf.getvalue()
     elif fmt == "html":
@@ -162,10 +181,23 @@ COLGROUP = "".join(
 
 
 def render_html(title: str, rows: list[dict[str, str]]) -> str:
-    count = f"{len(rows)} melding" if len(rows) == 1 else f"{len(rows)} meldinger"
-    footer = html.escape(f"Krisesloggen – {title} · skrevet ut {dated(now())}").replace('"', "'")
-    head = ["Opprettet", "ID", "Type", "Prioritet", "Status", "Fra → til", "Innhold", "Verifisering", "Kvitteringer"]
-    head.append("Loggført")
+    count = (
+        tr(f"{len(rows)} melding", f"{len(rows)} message")
+        if len(rows) == 1
+        else tr(f"{len(rows)} meldinger", f"{len(rows)} messages")
+    )
+    name = tr("Krisesloggen", "Crisis log")
+    printed = tr("skrevet ut", "printed")
+    footer = html.escape(f"{name} – {title} · {printed} {dated(now())}").replace('"', "'")
+    head = [tr("Opprettet", "Created"), "ID", tr("Type", "Kind"), tr("Prioritet", "Priority"), "Status"]
+    head += [tr("Fra → til", "From → to"), tr("Innhold", "Content"), tr("Verifisering", "Verification")]
+    head += [tr("Kvitteringer", "Receipts"), tr("Loggført", "Logged")]
+    local_times = tr("alle tider lokal tid", "all times local")
+    blank = "______________________"
+    signatures = tr(
+        f"Loggfører: {blank} &nbsp; Kriseleder: {blank}", f"Log keeper: {blank} &nbsp; Crisis manager: {blank}"
+    )
+    page_of = tr('"Side " counter(page) " av " counter(pages)', '"Page " counter(page) " of " counter(pages)')
     body = []
     for r in rows:
         cells = [
@@ -183,11 +215,11 @@ def render_html(title: str, rows: list[dict[str, str]]) -> str:
         cls = ' class="ovelse"' if r["status"] == "ØVELSE" else ""
         body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     return f"""<!DOCTYPE html>
-<html lang="nb"><head><meta charset="utf-8"><title>Krisesloggen – {html.escape(title)}</title>
+<html lang="{settings().lang}"><head><meta charset="utf-8"><title>{name} – {html.escape(title)}</title>
 <style>
 @page {{ size: A4 landscape; margin: 12mm 12mm 16mm 12mm;
   @bottom-left {{ content: "{footer}"; font-size: 8pt; }}
-  @bottom-right {{ content: "Side " counter(page) " av " counter(pages); font-size: 8pt; }} }}
+  @bottom-right {{ content: {page_of}; font-size: 8pt; }} }}
 body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 9pt; color: #000; }}
 h1 {{ font-size: 14pt; margin: 0 0 2mm 0; }}
 p.meta {{ margin: 0 0 4mm 0; }}
@@ -202,13 +234,13 @@ tr {{ page-break-inside: avoid; }}
 tr.ovelse td:nth-child(5) {{ font-weight: bold; }}
 td:nth-child(1), td:nth-child(2) {{ white-space: nowrap; }}
 </style></head><body>
-<h1>Krisesloggen – {html.escape(title)}</h1>
-<p class="meta">Skrevet ut {html.escape(dated(now()))} · {count} · alle tider lokal tid</p>
+<h1>{name} – {html.escape(title)}</h1>
+<p class="meta">{printed.capitalize()} {html.escape(dated(now()))} · {count} · {local_times}</p>
 <table><colgroup>{COLGROUP}</colgroup><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>
 <tbody>
 {chr(10).join(body)}
 </tbody></table>
-<p class="meta" style="margin-top:8mm">Loggfører: ______________________ &nbsp; Kriseleder: ______________________</p>
+<p class="meta" style="margin-top:8mm">{signatures}</p>
 </body></html>
 """
 

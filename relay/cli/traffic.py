@@ -11,6 +11,7 @@ import click
 from relay.cli import form
 from relay.cli.context import LOCAL_TZ, home, local, now, settings, tr, warn_damaged
 from relay.cli.fields import json_value, show_value
+from relay.cli.fields import label as field_label
 from relay.core import entry
 from relay.core.model import (
     SCHEMAS,
@@ -372,50 +373,59 @@ def show(ident: str, as_json: bool) -> None:
 
 
 def _print_message(s, roster, receipts, replies) -> None:  # type: ignore[no-untyped-def]
+    from relay.desk.forms import kind_label
     from relay.edge.home import fingerprint
 
     m: Message = s.message
     spec = SCHEMAS[m.kind]
+    lang = settings().lang
     entry = next((e for e in roster.entries if e.key_id == s.key_id), None) if roster else None
     label = [
         (
-            "Meldings-ID",
-            m.id + (tr("  (KONFLIKT: flere meldinger med samme ID)", "  (CONFLICT)") if s.conflict else ""),
+            tr("Meldings-ID", "Message ID"),
+            m.id
+            + (
+                tr("  (KONFLIKT: flere meldinger med samme ID)", "  (CONFLICT: several messages with this ID)")
+                if s.conflict
+                else ""
+            ),
         ),
-        ("Type", f"{m.kind.value} ({spec.label})"),
+        (tr("Type", "Kind"), f"{m.kind.value} ({kind_label(m.kind, lang)})"),
         ("Status", m.status_label),
-        ("Prioritet", m.priority.value),
+        (tr("Prioritet", "Priority"), m.priority.value),
         (
-            "Fra",
+            tr("Fra", "From"),
             f"{m.sender_role + '@' if m.sender_role else ''}{m.origin}"
             + (f" ({roster.name_of(m.origin)})" if roster else ""),
         ),
-        ("Til", str(m.to)),
+        (tr("Til", "To"), str(m.to)),
         (
-            "Opprettet",
+            tr("Opprettet", "Created"),
             local(m.created)
             + ("" if m.clock_synced else tr("  (avsenderens klokke usikker)", "  (sender clock unsure)")),
         ),
-        ("Mottatt", local(s.received_at)),
+        (tr("Mottatt", "Received"), local(s.received_at)),
     ]
     if m.incident:
-        label.append(("Hendelse", m.incident))
+        label.append((tr("Hendelse", "Incident"), m.incident))
     if m.expires:
-        label.append(("Gyldig til", local(m.expires) + (tr(" (UTLØPT)", " (EXPIRED)") if _expired(m) else "")))
+        label.append(
+            (tr("Gyldig til", "Valid until"), local(m.expires) + (tr(" (UTLØPT)", " (EXPIRED)") if _expired(m) else ""))
+        )
     if m.ref:
-        label.append(("Referanse", str(m.ref)))
+        label.append((tr("Referanse", "Reference"), str(m.ref)))
     if m.approved_by:
-        label.append(("Godkjent av", m.approved_by))
+        label.append((tr("Godkjent av", "Approved by"), m.approved_by))
     for fspec in spec.fields:
         value = m.get(fspec.name)
         if value is not None:
-            label.append((fspec.label, show_value(value)))
+            label.append((field_label(fspec, lang), show_value(value)))
     verified = tr("VERIFISERT", "VERIFIED") + (
         f": {entry.node_id}, {tr('nøkkel', 'key')} {fingerprint(entry.public_key)}" if entry else ""
     )
     if entry and entry.revoked:
         verified += tr(f"  (nøkkelen er tilbakekalt {local(entry.revoked)})", f"  (key revoked {local(entry.revoked)})")
-    label.append(("Signatur", verified))
+    label.append((tr("Signatur", "Signature"), verified))
     width = max(len(k) for k, _ in label)
     for k, v in label:
         click.echo(f"{k + ':':<{width + 1}} {v}")
