@@ -97,3 +97,17 @@ def test_every_command_speaks_one_language(traffic: Path, tmp_path: Path, lang: 
     mixed = [f"relay {' '.join(lang)} {command}: {line}" for command, line in walk(traffic, tmp_path, lang)]
     mixed = [line for line in mixed if words(line.split(": ", 1)[1]) & foreign]
     assert mixed == [], "\n".join(mixed)
+
+
+def test_the_homes_errors_read_in_the_operators_language(lab: Path, tmp_path: Path) -> None:
+    nowhere = tmp_path / "nowhere"
+    test_cli.fails(relay_cli("inbox", home=nowhere), f"fant ingen node i {nowhere}: kjør «relay init» først")
+    test_cli.fails(
+        relay_cli("--lang", "en", "inbox", home=nowhere),
+        f"no node in {nowhere}: run «relay init» first",
+        prefix="Error",
+    )
+    (lab / "MOD" / "roster.json").write_text("{}", encoding="utf-8")
+    result = relay_cli("--lang", "en", "send", "MELDING", "--text", "x", home=lab / "MOD")
+    assert result.stderr.startswith(f"Error: the roster in {lab}/MOD/roster.json cannot be used: "), result.stderr
+    assert not words(result.stderr) & NORWEGIAN, result.stderr
