@@ -193,7 +193,8 @@ def test_guide_runs_as_written(guide: str, tmp_path: Path) -> None:
     home = tmp_path / "home"
     (home / "usb").mkdir(parents=True)
     env = environment(home)
-    usb_stick(home, env)
+    if "/media/usb" in (REPO / guide).read_text(encoding="utf-8"):
+        usb_stick(home, env)
     out = tmp_path / "out"
     out.mkdir()
     session = subprocess.run(

@@ -4,7 +4,8 @@ of the other language.
 The walk runs each command against Hole's home after the lab's traffic (tests/test_cli.py's
 fixtures), once in each language, on a fresh copy each time.  A line is of the other
 language when it holds one of that language's common words.  Excepted, as the domain's own
-words: the messages' text, the kind, priority, status and level names, and the nodes' names.
+words: the messages' text, the kind, priority, status and level names, and the nodes' names;
+and the names of commands and options on a help page.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ DOMAIN = re.compile(
 )
 
 WALK = [
+    "--help",
+    "send --help",
+    "inbox --help",
+    "roster add --help",
     "inbox",
     "inbox --limit mange",
     "show MOD-0001",
@@ -74,8 +79,12 @@ NAMES = {  # the domain's names: kinds, priorities, statuses, levels, answers, s
 } | {"øvelse", "reell", "alle", "kommuner"}
 
 
+COMMAND_NAMES = re.compile(r"^\s{2}[a-z-]+\s{2,}|(?<!\w)-{1,2}[\w-]+")  # a help page's commands and options
+
+
 def words(line: str) -> set[str]:
-    return {w.lower() for w in re.findall(r"[A-Za-zÆØÅæøå]+", DOMAIN.sub(" ", line))} - NAMES
+    plain = COMMAND_NAMES.sub(" ", DOMAIN.sub(" ", line))
+    return {w.lower() for w in re.findall(r"[A-Za-zÆØÅæøå]+", plain)} - NAMES
 
 
 def walk(traffic: Path, tmp_path: Path, lang: list[str]) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 HELP_EN = {
+    "Vis versjonen og avslutt.": "Show the version and exit.",
     "relay: signerte situasjonsrapporter mellom kriseledelser over LoRa-radio.": (
         "relay: signed situation reports between crisis staffs over LoRa radio."
     ),
@@ -224,9 +225,41 @@ def _texts(group: click.Command) -> list[object]:
     return found
 
 
+# click's own words in its help pages (it asks gettext for them when it draws a page)
+CLICK_NB = {
+    "Usage:": "Bruk:",
+    "Options": "Valg",
+    "Commands": "Kommandoer",
+    "Show this message and exit.": "Vis denne hjelpen og avslutt.",
+    "default: {default}": "standard: {default}",
+    "required": "påkrevd",
+    "env var: {var}": "miljøvariabel: {var}",
+}
+
+
+def _click_words(lang: str) -> None:
+    """click's headings and its --help option in ``lang``: its modules look up ``_`` when they
+    draw a help page, so it is set there (English is click's own)."""
+    import gettext
+
+    import click.core
+    import click.decorators
+    import click.formatting
+
+    def norwegian(message: str) -> str:
+        return CLICK_NB.get(message, gettext.gettext(message))
+
+    words = gettext.gettext if lang == "en" else norwegian
+    for module in (click.core, click.decorators, click.formatting):
+        module._ = words  # type: ignore[attr-defined]
+
+
 def apply(group: click.Command, lang: str) -> None:
     """Set the help of ``group``, its commands and their options to ``lang`` ("nb" or "en")."""
+    _click_words(lang)
     for item in _texts(group):
+        if isinstance(item, click.Command):
+            item._help_option = None  # made again, in ``lang``, when a help page is drawn    for item in _texts(group):
         nb = getattr(item, _ORIGINAL, None)
         if nb is None:
             nb = getattr(item, "help", None)

@@ -137,7 +137,7 @@ def _store_error(exc: Exception) -> str:
 
 
 @click.group(cls=RelayGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="relay")
+@click.version_option(package_name="relay", help="Vis versjonen og avslutt.")
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
