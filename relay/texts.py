@@ -152,6 +152,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "key_file_unreadable": ("kan ikke lese nøkkelfilen {path}: {reason}", "cannot read the key file {path}: {reason}"),
     "not_a_key_file": ("{path} er ikke en relay-nøkkelfil", "{path} is not a relay key file"),
     "key_damaged": ("{path}: nøkkelen er skadet", "{path}: the key is damaged"),
+    # The daemon and its radio
+    "radio_none_needs_ip": (
+        "--radio none krever en IP-vei: oppgi --broker URL eller [ip] broker i relay.toml",
+        "--radio none needs an IP path: give --broker URL or [ip] broker in relay.toml",
+    ),
+    "roster_lacks_own_key": (
+        "rosteret (versjon {version}) har ikke nøkkelen til {node}: importer et nytt",
+        "the roster (version {version}) does not hold {node}'s key: import a new one",
+    ),
+    "time_scale_not_positive": ("--time-scale må være større enn 0", "--time-scale must be larger than 0"),
+    "bad_radio_url": (
+        "ugyldig radioadresse {text!r}: bruk serial:///dev/ttyACM0 eller tcp://HOST:4403",
+        "invalid radio address {text!r}: use serial:///dev/ttyACM0 or tcp://HOST:4403",
+    ),
     # The roster
     "notice_damaged": ("tilbakekallingen er skadet", "the revocation is damaged"),
     "notice_not_signed": (
