@@ -32,6 +32,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{kind} har ikke feltet {name!r} (felter: {known})",
         "{kind} has no field {name!r} (fields: {known})",
     ),
+    "fields_missing": ("{kind} mangler: {names}", "{kind} is missing: {names}"),
     "field_missing": ("{kind}: feltet {name} ({label}) mangler", "{kind}: the field {name} ({label}) is missing"),
     "needs_ref": (
         "{kind} må ha referanse (--ref) til meldingen den svarer på",
@@ -93,7 +94,97 @@ TEXTS: dict[str, tuple[str, str]] = {
     "status_empty": ("STATUS: minst én funksjon må rapporteres", "STATUS: report at least one function"),
     "status_bad_row": ("STATUS: ugyldig rad", "STATUS: invalid row"),
     "status_twice": ("STATUS: {function} er oppgitt to ganger", "STATUS: {function} is given twice"),
+    # A node's home (relay.edge.home, relay.edge.keys)
+    "home_taken": (
+        "{path} er allerede satt opp for en node (fant {found})",
+        "{path} is already set up for a node ({found} exists)",
+    ),
+    "no_node": ("fant ingen node i {path}: kjør «relay init» først", "no node in {path}: run «relay init» first"),
+    "config_damaged": (
+        "konfigurasjonsfilen {path} er skadet: {reason}",
+        "the configuration file {path} is damaged: {reason}",
+    ),
+    "config_unknown_key": (
+        "konfigurasjonsfilen {where}: ukjent nøkkel {key!r} (gyldige: {known})",
+        "the configuration file {where}: unknown key {key!r} (valid: {known})",
+    ),
+    "config_bad_field": (
+        "konfigurasjonsfilen {path} mangler eller har ugyldig felt: {reason}",
+        "the configuration file {path} lacks a field or has an invalid one: {reason}",
+    ),
+    "config_hops_range": (
+        "konfigurasjonsfilen {path}: {key} må være 0-7",
+        "the configuration file {path}: {key} must be 0-7",
+    ),
+    "config_hops_over_max": (
+        "konfigurasjonsfilen {path}: {key} ({value}) er større enn max_hops ({limit})",
+        "the configuration file {path}: {key} ({value}) is larger than max_hops ({limit})",
+    ),
+    "config_bad_node_id": (
+        "konfigurasjonsfilen {path}: ugyldig node_id {node!r}",
+        "the configuration file {path}: invalid node_id {node!r}",
+    ),
+    "config_ip_not_table": (
+        "konfigurasjonsfilen {where}: må være en tabell",
+        "the configuration file {where}: must be a table",
+    ),
+    "config_ip_no_broker": (
+        "konfigurasjonsfilen {where}: broker mangler (mqtt://VERT:PORT eller mqtts://VERT:PORT)",
+        "the configuration file {where}: broker is missing (mqtt://HOST:PORT or mqtts://HOST:PORT)",
+    ),
+    "store_unopenable": (
+        "lageret {path} kan ikke åpnes ({reason}); gjenopprett det fra sikkerhetskopien (hw/README.md)",
+        "the store {path} cannot be opened ({reason}); restore it from the backup (hw/README.md)",
+    ),
+    "no_roster": (
+        "noden har ikke noe roster: importer det med «relay roster import FIL»",
+        "the node has no roster: import one with «relay roster import FILE»",
+    ),
+    "roster_unusable": ("rosteret i {path} kan ikke brukes: {reason}", "the roster in {path} cannot be used: {reason}"),
+    "roster_not_newer": (
+        "rosteret (versjon {version}) er ikke nyere enn det noden har (versjon {current})",
+        "the roster (version {version}) is not newer than the node's (version {current})",
+    ),
+    "key_file_exists": (
+        "nøkkelfilen {path} finnes allerede; den overskrives ikke",
+        "the key file {path} exists already; it is not overwritten",
+    ),
+    "key_file_unreadable": ("kan ikke lese nøkkelfilen {path}: {reason}", "cannot read the key file {path}: {reason}"),
+    "not_a_key_file": ("{path} er ikke en relay-nøkkelfil", "{path} is not a relay key file"),
+    "key_damaged": ("{path}: nøkkelen er skadet", "{path}: the key is damaged"),
+    # The daemon and its radio
+    "radio_none_needs_ip": (
+        "--radio none krever en IP-vei: oppgi --broker URL eller [ip] broker i relay.toml",
+        "--radio none needs an IP path: give --broker URL or [ip] broker in relay.toml",
+    ),
+    "roster_lacks_own_key": (
+        "rosteret (versjon {version}) har ikke nøkkelen til {node}: importer et nytt",
+        "the roster (version {version}) does not hold {node}'s key: import a new one",
+    ),
+    "time_scale_not_positive": ("--time-scale må være større enn 0", "--time-scale must be larger than 0"),
+    "bad_radio_url": (
+        "ugyldig radioadresse {text!r}: bruk serial:///dev/ttyACM0 eller tcp://HOST:4403",
+        "invalid radio address {text!r}: use serial:///dev/ttyACM0 or tcp://HOST:4403",
+    ),
     # The roster
+    "notice_damaged": ("tilbakekallingen er skadet", "the revocation is damaged"),
+    "notice_not_signed": (
+        "tilbakekallingen er ikke signert av rosterautoriteten",
+        "the revocation is not signed by the roster authority",
+    ),
+    "notice_bad_seq": ("tilbakekallingen har ugyldig løpenummer", "the revocation has an invalid sequence number"),
+    "roster_too_large": ("rosterfilen er for stor", "the roster file is too large"),
+    "roster_not_json": ("rosterfilen er ikke gyldig JSON", "the roster file is not valid JSON"),
+    "not_a_roster": ("filen er ikke et relay-roster", "the file is not a relay roster"),
+    "roster_bad_field": (
+        "rosterfilen mangler eller har ugyldig felt: {problem}",
+        "the roster file lacks a field or has an invalid one: {problem}",
+    ),
+    "roster_notices_not_list": ("rosterfilens «notices» er ikke en liste", "the roster file's «notices» is not a list"),
+    "roster_notice_not_base64": (
+        "en tilbakekalling i rosterfilen er ikke base64",
+        "a revocation in the roster file is not base64",
+    ),
     "bad_public_key": ("{node}: offentlig nøkkel må være {size} byte", "{node}: a public key must be {size} bytes"),
     "name_missing": ("{node}: navn mangler", "{node}: the name is missing"),
     "key_registered": ("nøkkelen er allerede registrert for {node}", "the key is already registered for {node}"),
@@ -131,9 +222,16 @@ GLOSSARY = {
 }
 
 
+def _in(value: object, lang: str) -> object:
+    """A parameter that is itself an error (a reason) reads in the same language."""
+    render_in = getattr(value, "render", None)
+    return render_in(lang) if callable(render_in) and isinstance(value, Exception) else value
+
+
 def render(code: str, params: Mapping[str, object], lang: str = "nb") -> str:
     """The text of ``code`` with ``params``, in ``lang`` ("nb" or "en")."""
     nb, en = TEXTS[code]
+    params = {k: _in(v, lang) for k, v in params.items()}
     if lang != "en":
         return nb.format(**params)
     label = params.get("label")

@@ -94,7 +94,7 @@ def sh(line: str) -> list[str]:
 def relay_cli(*args: object, home: Path | None = None, input: str | None = None) -> Result:
     """``relay [--home HOME] ARGS...`` in-process; stdout and stderr kept apart (click 8.2+)."""
     argv = (["--home", str(home)] if home is not None else []) + [str(a) for a in args]
-    return CliRunner(env=ENV).invoke(cli, argv, input=input)
+    return CliRunner(env=ENV).invoke(cli, argv, input=input, prog_name="relay")
 
 
 def ok(result: Result) -> list[str]:
@@ -851,14 +851,21 @@ TIME_HINT = "(bruk f.eks. 18:00, i morgen 08:00, +2t, nå)"
 
 BAD_SEND = [
     pytest.param("FOO --text x", f"ukjent meldingstype 'FOO' (gyldige: {KINDS})", id="unknown-kind"),
-    pytest.param("SITREP --text x", "SITREP: feltet report_no (Rapport nr) mangler", id="missing-field"),
+    pytest.param(
+        "SITREP --text x",
+        "SITREP mangler: rapport nr (report_no), tiltak iverksatt (actions_taken), behov (needs), "
+        "neste rapport (next_report)",
+        id="missing-field",
+    ),
     pytest.param(
         "BISTAND --text x --field resource=IKT --field location=Rådhuset --field window=nå --field contact=Per",
-        "BISTAND: feltet quantity (Antall) mangler",
+        "BISTAND mangler: antall (quantity)",
         id="missing-quantity",
     ),
     pytest.param(
-        "MELDING --text x --field farge=rød", "MELDING har ikke feltet 'farge' (felter: subject, text)", id="bad-field"
+        "MELDING --text x --field farge=rød",
+        "MELDING har ikke feltet 'farge' (felter: emne (subject), tekst (text))",
+        id="bad-field",
     ),
     pytest.param("MELDING --field text", "--field må ha formen NAVN=VERDI, fikk 'text'", id="field-without-value"),
     pytest.param("MELDING --text x --to XYZ", f"ukjent node XYZ (noder i rosteret: {ROSTER_NODES})", id="bad-node"),
@@ -937,8 +944,12 @@ def test_reply_to_something_else_than_bistand(traffic: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "error"),
     [
-        ("--answer DELVIS", "BISTANDSSVAR: feltet offer (Tilbud) mangler"),
-        ("--answer KANSKJE", "ugyldig answer (Svar) 'KANSKJE' (gyldige: INNVILGET, DELVIS, AVSLÅTT, VIDERESENDT)"),
+        ("--answer DELVIS", "BISTANDSSVAR mangler: tilbud (offer), ankomst (eta), kontakt (contact)"),
+        (
+            "--answer KANSKJE",
+            "ugyldig answer (Svar) 'KANSKJE' (gyldige: INNVILGET, DELVIS, AVSLÅTT, VIDERESENDT); "
+            "BISTANDSSVAR mangler: tilbud (offer), ankomst (eta), kontakt (contact)",
+        ),
         ("--answer DELVIS --offer x --eta snart --contact y", f"ugyldig tidspunkt 'snart' {TIME_HINT}"),
     ],
 )
@@ -1041,12 +1052,69 @@ def test_roster_signed_by_the_wrong_authority(lab: Path) -> None:
     assert counts(lab)["MOD"] == 0
 
 
-def test_usage_errors_exit_2(lab: Path) -> None:
-    result = relay_cli("send", home=lab / "MOD")
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    assert result.stderr.splitlines()[-1] == "Error: Missing argument 'TYPE'."
+def test_usage_errors_are_one_line_and_exit_1(lab: Path, tmp_path: Path) -> None:
+    fails(relay_cli("send", home=lab / "MOD"), "TYPE mangler: f.eks. «relay send SITREP», eller «relay send --resume»")
+    fails(relay_cli(*sh("send MELDING --farge rød"), home=lab / "MOD"), "ukjent valg --farge (se «relay send --help»)")
+    fails(
+        relay_cli(*sh("inbox --limit mange"), home=lab / "MOD"),
+        "ugyldig verdi for '--limit': 'mange' er ikke et heltall (se «relay inbox --help»)",
+    )
+    fails(
+        relay_cli(*sh("--lang en inbox --limit many"), home=lab / "MOD"),
+        "invalid value for '--limit': 'many' is not a valid integer range. (see «relay inbox --help»)",
+        prefix="Error",
+    )
+    fails(relay_cli("kanskje", home=lab / "MOD"), "ukjent kommando 'kanskje' (se «relay --help»)")
+    usb = tmp_path / "usb" / "roster.json"
+    fails(
+        relay_cli("roster", "import", usb, home=lab / "MOD"),
+        f"fant ikke {usb}: er minnepinnen satt inn, og er filnavnet riktig?",
+    )
     assert counts(lab)["MOD"] == 0
+
+
+def test_ack_of_ones_own_message_is_refused(traffic: Path) -> None:
+    fails(
+        relay_cli("ack", "MOD-0001", home=traffic / "MOD"),
+        "MOD-0001 er din egen melding: kvitter for meldinger fra andre noder",
+    )
+    assert counts(traffic)["MOD"] == 2  # the SITREP and the BISTAND, no receipt
+
+
+def test_the_inbox_summarises_receipts_and_status_reports(traffic: Path) -> None:
+    ok(relay_cli("ack", "MOD-0001", home=traffic / "HOL"))
+    send(traffic, "SF", "STATUS --field STRØM=GRØNN --field 'VEI=GUL: Fv 287 stengt'")
+    deliver(traffic, "HOL-0001", "MOD")
+    deliver(traffic, "SF-0002", "MOD")
+    lines = ok(relay_cli("inbox", home=traffic / "MOD"))
+    assert lines == [
+        "* HOL-0001  HASTER    KVITTERING   29.05 14:00 ØVELSE  LEST for MOD-0001",
+        "* SF-0002   RUTINE    STATUS       29.05 14:00 ØVELSE  STRØM GRØNN; VEI GUL (Fv 287 stengt)",
+        "(* = ulest)",
+    ]
+
+
+def test_the_log_says_sent_only_for_what_left_the_outbox(traffic: Path) -> None:
+    mod = traffic / "MOD"
+    store = Home(mod).store()
+    try:
+        store.mark_transmitted("MOD", 1, FIXED.replace(minute=1))
+    finally:
+        store.close()
+    lines = [line for line in ok(relay_cli("log", home=mod)) if "  MOD-000" in line]
+    assert [line.split("  (")[1] for line in lines] == [
+        "sendt 29.05.2026 14:01, verifisert)",
+        "i utboksen, verifisert)",
+    ]
+    english = [line for line in ok(relay_cli("--lang", "en", "log", home=mod)) if "  MOD-000" in line]
+    assert english[1].endswith("(in the outbox, verified)")
+
+
+def test_a_receipt_of_a_nod_goes_at_haster_unless_the_operator_says(traffic: Path) -> None:
+    hol = traffic / "HOL"
+    ok(relay_cli("ack", "RIN-0001", home=hol))
+    ok(relay_cli(*sh("ack RIN-0001 --level UTFØRT --priority NØD"), home=hol))
+    assert [message(hol, f"HOL-000{n}").message.priority for n in (1, 2)] == [Priority.HASTER, Priority.NOD]
 
 
 def test_errors_in_english(lab: Path) -> None:
@@ -1338,7 +1406,7 @@ def test_ack_creates_a_receipt_with_a_reference(traffic: Path) -> None:
     assert [(m.kind, m.ref, m.get("level"), m.to, m.priority, m.exercise) for m in receipts] == [
         (Kind.KVITTERING, MessageRef("MOD", 1), ReceiptLevel.LEST, Address(node="MOD"), Priority.HASTER, True),
         (Kind.KVITTERING, MessageRef("MOD", 2), ReceiptLevel.UTFORT, Address(node="MOD"), Priority.RUTINE, True),
-        (Kind.KVITTERING, MessageRef("RIN", 1), ReceiptLevel.UTFORT, Address(node="RIN"), Priority.NOD, False),
+        (Kind.KVITTERING, MessageRef("RIN", 1), ReceiptLevel.UTFORT, Address(node="RIN"), Priority.HASTER, False),
     ]
     assert all(message(hol, i).read_at is not None for i in ("MOD-0001", "MOD-0002", "RIN-0001"))
 
@@ -1423,18 +1491,19 @@ LOG_COLUMNS = [
 LOG_ROWS = [  # one row per message, columns as in LOG_COLUMNS, separated by |
     (row + "|").split("|")
     for row in (
-        "29.05 14:00|29.05 14:00|HOL-0001|KVITTERING|HASTER|ØVELSE|HOL|MOD|MOD-0001|verifisert|Nivå: LEST||sendt",
-        "29.05 14:00|29.05 14:00|HOL-0002|BISTANDSSVAR|PRIORITET|ØVELSE|HOL|MOD|MOD-0002|verifisert"
-        "|Svar: DELVIS; Tilbud: 1 IKT-tekniker; Ankomst: 29.05 17:00; Kontakt: Hole||sendt",
-        "29.05 14:00|29.05 14:05|MOD-0001|SITREP|HASTER|ØVELSE|MOD|ALLE||verifisert"
+        "29.05.2026 14:00|29.05.2026 14:00|HOL-0001|KVITTERING|HASTER|ØVELSE|HOL|MOD|MOD-0001|verifisert"
+        "|Nivå: LEST||i utboksen",
+        "29.05.2026 14:00|29.05.2026 14:00|HOL-0002|BISTANDSSVAR|PRIORITET|ØVELSE|HOL|MOD|MOD-0002|verifisert"
+        "|Svar: DELVIS; Tilbud: 1 IKT-tekniker; Ankomst: 29.05 17:00; Kontakt: Hole||i utboksen",
+        "29.05.2026 14:00|29.05.2026 14:05|MOD-0001|SITREP|HASTER|ØVELSE|MOD|ALLE||verifisert"
         "|Rapport nr: 1; Situasjon: Dataangrep mot kommunens IKT.; Tiltak iverksatt: Informasjon via FM-radio.; "
         "Behov: 2 personer med IKT-kompetanse.; Neste rapport: 29.05 18:00|HOL LEST|mottatt",
-        "29.05 14:00|29.05 14:06|MOD-0002|BISTAND|PRIORITET|ØVELSE|MOD|KOMMUNER||verifisert"
+        "29.05.2026 14:00|29.05.2026 14:06|MOD-0002|BISTAND|PRIORITET|ØVELSE|MOD|KOMMUNER||verifisert"
         "|Ressurs: IKT-personell; Antall: 2; Oppdrag: Drift av nettverk etter dataangrepet.; "
         "Oppmøtested: Modum rådhus; Tidsrom: Snarest, 48 timer; Kontakt: Kriseleder Modum|HOL DELVIS|mottatt",
-        "29.05 14:00|29.05 14:08|RIN-0001|MELDING|NØD|REELL|RIN|ALLE||verifisert"
+        "29.05.2026 14:00|29.05.2026 14:08|RIN-0001|MELDING|NØD|REELL|RIN|ALLE||verifisert"
         "|Tekst: Brann i Hønefoss sentrum.||mottatt",
-        "29.05 14:00|29.05 14:07|SF-0001|MELDING|RUTINE|ØVELSE|SF|ALLE||verifisert"
+        "29.05.2026 14:00|29.05.2026 14:07|SF-0001|MELDING|RUTINE|ØVELSE|SF|ALLE||verifisert"
         "|Tekst: Meld status innen kl 16.||mottatt",
     )
 ]
@@ -1442,30 +1511,30 @@ LOG_ROWS = [  # one row per message, columns as in LOG_COLUMNS, separated by |
 
 def test_log_text(logbook: Path) -> None:
     assert relay_cli("log", home=logbook).stdout == (
-        "Krisesloggen for Hole kommune (HOL), skrevet ut 29.05 14:00\n"
+        "Krisesloggen for Hole kommune (HOL), skrevet ut 29.05.2026 14:00\n"
         "\n"
-        "29.05 14:00  HOL-0001  KVITTERING   HASTER    ØVELSE HOL -> MOD  (sendt, verifisert)\n"
+        "29.05.2026 14:00  HOL-0001  KVITTERING   HASTER    ØVELSE HOL -> MOD  (i utboksen, verifisert)\n"
         "    Nivå: LEST\n"
-        "29.05 14:00  HOL-0002  BISTANDSSVAR PRIORITET ØVELSE HOL -> MOD  (sendt, verifisert)\n"
+        "29.05.2026 14:00  HOL-0002  BISTANDSSVAR PRIORITET ØVELSE HOL -> MOD  (i utboksen, verifisert)\n"
         "    Svar: DELVIS; Tilbud: 1 IKT-tekniker; Ankomst: 29.05 17:00; Kontakt: Hole\n"
-        "29.05 14:00  MOD-0001  SITREP       HASTER    ØVELSE MOD -> ALLE  (mottatt, verifisert)\n"
+        "29.05.2026 14:00  MOD-0001  SITREP       HASTER    ØVELSE MOD -> ALLE  (mottatt, verifisert)\n"
         "    Rapport nr: 1; Situasjon: Dataangrep mot kommunens IKT.; Tiltak iverksatt: Informasjon via FM-radio.; "
         "Behov: 2 personer med IKT-kompetanse.; Neste rapport: 29.05 18:00\n"
         "    Kvittert: HOL LEST\n"
-        "29.05 14:00  MOD-0002  BISTAND      PRIORITET ØVELSE MOD -> KOMMUNER  (mottatt, verifisert)\n"
+        "29.05.2026 14:00  MOD-0002  BISTAND      PRIORITET ØVELSE MOD -> KOMMUNER  (mottatt, verifisert)\n"
         "    Ressurs: IKT-personell; Antall: 2; Oppdrag: Drift av nettverk etter dataangrepet.; "
         "Oppmøtested: Modum rådhus; Tidsrom: Snarest, 48 timer; Kontakt: Kriseleder Modum\n"
         "    Kvittert: HOL DELVIS\n"
-        "29.05 14:00  RIN-0001  MELDING      NØD       REELL  RIN -> ALLE  (mottatt, verifisert)\n"
+        "29.05.2026 14:00  RIN-0001  MELDING      NØD       REELL  RIN -> ALLE  (mottatt, verifisert)\n"
         "    Tekst: Brann i Hønefoss sentrum.\n"
-        "29.05 14:00  SF-0001   MELDING      RUTINE    ØVELSE SF -> ALLE  (mottatt, verifisert)\n"
+        "29.05.2026 14:00  SF-0001   MELDING      RUTINE    ØVELSE SF -> ALLE  (mottatt, verifisert)\n"
         "    Tekst: Meld status innen kl 16.\n"
     )
 
 
 def test_log_of_an_empty_store(lab: Path) -> None:
     assert ok(relay_cli("log", home=lab / "KRO")) == [
-        "Krisesloggen for Krødsherad kommune (KRO), skrevet ut 29.05 14:00",
+        "Krisesloggen for Krødsherad kommune (KRO), skrevet ut 29.05.2026 14:00",
         "",
         "(ingen meldinger)",
     ]
@@ -1523,7 +1592,7 @@ def test_log_html(logbook: Path, tmp_path: Path) -> None:
     lines = page.splitlines()
     assert lines[0] == "<!DOCTYPE html>"
     assert "<title>Krisesloggen – Hole kommune (HOL)</title>" in lines[1]
-    assert '<p class="meta">Skrevet ut 29.05 14:00 · 6 meldinger · alle tider lokal tid</p>' in lines
+    assert '<p class="meta">Skrevet ut 29.05.2026 14:00 · 6 meldinger · alle tider lokal tid</p>' in lines
     tables = _Tables()
     tables.feed(page)
     assert tables.tables == 1
@@ -1555,11 +1624,11 @@ def test_log_json(logbook: Path) -> None:
 def test_log_in_english(logbook: Path) -> None:
     lines = ok(relay_cli(*sh("--lang en log"), home=logbook))
     assert lines[:3] == [
-        "Crisis log of Hole kommune (HOL), printed 29.05 14:00",
+        "Crisis log of Hole kommune (HOL), printed 29.05.2026 14:00",
         "",
-        "29.05 14:00  HOL-0001  KVITTERING   HASTER    ØVELSE HOL -> MOD  (sent, verified)",
+        "29.05.2026 14:00  HOL-0001  KVITTERING   HASTER    ØVELSE HOL -> MOD  (in the outbox, verified)",
     ]
-    assert lines[6] == "29.05 14:00  MOD-0001  SITREP       HASTER    ØVELSE MOD -> ALLE  (received, verified)"
+    assert lines[6] == "29.05.2026 14:00  MOD-0001  SITREP       HASTER    ØVELSE MOD -> ALLE  (received, verified)"
     assert lines[8] == "    Confirmed: HOL LEST"
     out = logbook.parent.parent / "log.txt"
     assert ok(relay_cli(*sh("--lang en log --output"), out, home=logbook)) == [f"The log is written to {out}"]
@@ -1714,7 +1783,10 @@ def terminal(lab: Path) -> Iterator[Terminal]:
     term.close()
 
 
+CHOICES = "ALLE, KOMMUNER, RIN, HOL, JEV, MOD, KRO, SIG, SF, POL eller rolle@node"
 SITREP_DIALOGUE = [
+    ("Prioritet (NØD/HASTER/PRIORITET/RUTINE): ", ""),
+    (f"Til ({CHOICES}): ", ""),
     ("Rapport nr: ", "4"),
     ("Periode [valgfritt]: ", "kl 14-18"),
     ("Situasjon: ", "Vannlekkasje i Vikersund sentrum."),
@@ -1724,7 +1796,7 @@ SITREP_DIALOGUE = [
     ("Behov: ", "Ingen."),
     ("Vurdering [valgfritt]: ", ""),
     ("Informasjon til publikum [valgfritt]: ", "Kok vannet."),
-    ("Neste rapport (f.eks. 18:00, +2h): ", "2026-05-30 07:30"),
+    ("Neste rapport (f.eks. 18:00, +2t, i morgen 08:00, nå): ", "2026-05-30 07:30"),
     ("Antall på EPS [valgfritt]: ", "3"),
 ]
 PREVIEW = re.compile(r"SITREP til ALLE, RUTINE, ØVELSE: \d+ byte, 1 pakke\(r\), \d+\.\d s sendetid \(LONG_FAST\)")
@@ -1734,7 +1806,7 @@ def _answer_every_prompt(term: Terminal) -> None:
     for prompt, answer in SITREP_DIALOGUE:
         term.expect(prompt)
         term.type(answer)
-    term.expect("Sende? [J/n]: ")
+    term.expect("Signer og send? [J/n]: ")
     assert PREVIEW.search(term.transcript), term.transcript
 
 
@@ -1751,7 +1823,7 @@ def _answer_every_prompt(term: Terminal) -> None:
 def test_interactive_send_on_a_terminal(terminal: Terminal, lab: Path, yes: str) -> None:
     _answer_every_prompt(terminal)
     terminal.type(yes)
-    assert terminal.expect("lagt i utboksen.", "Sende? [J/n]: ") == "lagt i utboksen."
+    assert terminal.expect("lagt i utboksen.", "Signer og send? [J/n]: ") == "lagt i utboksen."
     assert terminal.finish() == 0, terminal.transcript
     assert terminal.transcript.splitlines()[-1].endswith("MOD-0001 lagt i utboksen.")
     (stored,) = held(lab / "MOD")
@@ -1778,9 +1850,15 @@ def test_interactive_send_on_a_terminal(terminal: Terminal, lab: Path, yes: str)
 def test_interactive_send_declined_writes_nothing(terminal: Terminal, lab: Path) -> None:
     _answer_every_prompt(terminal)
     terminal.type("n")
-    assert terminal.finish() == 1
-    assert terminal.transcript.splitlines()[-1].strip() == "Feil: avbrutt: ingenting er sendt"
+    assert terminal.finish() == 0
+    assert terminal.transcript.splitlines()[-1].strip() == (
+        "Ikke sendt. Utkastet er lagret (SITREP): fortsett med «relay send --resume»."
+    )
     assert held(lab / "MOD") == []
+    ok(relay_cli(*sh("send --resume"), home=lab / "MOD"))  # not on a terminal: checked and sent as it is
+    (stored,) = held(lab / "MOD")
+    assert stored.message.get("report_no") == 4
+    fails(relay_cli(*sh("send --resume"), home=lab / "MOD"), "ingen utkast å fortsette")
 
 
 def test_html_log_renders_in_headless_chromium(logbook: Path, tmp_path: Path) -> None:

@@ -92,3 +92,77 @@ def test_a_reply_needs_its_reference() -> None:
 def test_the_cost_on_air_of_a_long_message_is_more_than_one_packet() -> None:
     assert entry.cost(b"x" * 100, 7).packets == 1
     assert entry.cost(b"x" * 400, 7).packets == 2
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("situation", "situation"),
+        ("situasjon", "situation"),
+        ("Situasjon", "situation"),
+        ("rapport nr", "report_no"),
+        ("rapport_nr", "report_no"),
+        ("Tiltak-iverksatt", "actions_taken"),
+        ("farge", None),
+    ],
+)
+def test_a_field_is_named_by_its_key_or_its_norwegian_label(typed: str, key: str | None) -> None:
+    assert entry.field_key(Kind.SITREP, typed) == key
+
+
+def test_status_names_its_functions_when_a_field_is_unknown() -> None:
+    checked = entry.check_fields(Kind.STATUS, {"FOO": "GRØNN", "strøm": "GUL"}, NOW, OSLO)
+    assert str(checked.errors["FOO"]) == (
+        "STATUS har ikke feltet 'FOO' (felter: STRØM, VANN, AVLØP, MOBIL, INTERNETT, NØDNETT, VEI, HELSE, IKT, "
+        "DRIVSTOFF, merknad (note))"
+    )
+    assert set(checked.errors) == {"FOO"}  # STRØM, typed in lower case, is a row
+
+
+def test_every_missing_field_is_named_in_one_refusal_with_label_and_key() -> None:
+    checked = entry.check_fields(Kind.BISTAND, {"resource": "Aggregat", "quantity": "mange"}, NOW, OSLO)
+    missing = "oppdrag (task), oppmøtested (location), tidsrom (window), kontakt (contact)"
+    assert str(entry.refusal(Kind.BISTAND, checked.errors)) == (
+        f"quantity (Antall): forventet et heltall, fikk 'mange'; BISTAND mangler: {missing}"
+    )
+    assert str(entry.refusal(Kind.BISTAND, checked.errors, "en")) == (
+        f"quantity (Antall): expected a whole number, got 'mange'; BISTAND is missing: {missing}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("+2h", "kl 18:00 30.05.2026"),
+        ("Snarest, innen +2t", "Snarest, innen kl 18:00 30.05.2026"),
+        ("Vi ringer om en time.", "Vi ringer kl 17:00 30.05.2026."),
+        (
+            "Fra kl 16 til 18, om 30 min er vi der",
+            "Fra kl 16 til 18, om 30 min er vi der".replace("om 30 min", "kl 16:30 30.05.2026"),
+        ),
+        ("Kommer om en tur", "Kommer om en tur"),  # not a time
+        ("Kapasitet 2+2t", "Kapasitet 2+2t"),  # not a relative time: part of a word
+    ],
+)
+def test_a_relative_time_in_free_text_is_written_as_the_clock_time_it_meant(text: str, written: str) -> None:
+    assert entry.absolute_times(text, NOW, OSLO) == written
+    checked = entry.check_fields(Kind.BISTAND, {"window": text}, NOW, OSLO, require=False)
+    assert checked.values["window"] == written
+
+
+def test_a_receipt_of_a_nod_goes_at_haster() -> None:
+    assert [entry.receipt_priority(p) for p in Priority] == [
+        Priority.HASTER,
+        Priority.HASTER,
+        Priority.RUTINE,
+        Priority.RUTINE,
+    ]
+
+
+def test_english_priorities_are_aliases() -> None:
+    assert [Priority.parse(p) for p in ("URGENT", "emergency", "Priority", "ROUTINE")] == [
+        Priority.HASTER,
+        Priority.NOD,
+        Priority.PRIORITET,
+        Priority.RUTINE,
+    ]

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from relay.edge.home import Home, default_home
+if TYPE_CHECKING:  # the store and the keys load when a command needs them: --help stays fast
+    from relay.edge.home import Home
 
 try:
     LOCAL_TZ: ZoneInfo | None = ZoneInfo("Europe/Oslo")
@@ -21,7 +23,7 @@ except ZoneInfoNotFoundError:  # a Pi without tzdata shows UTC, labelled as such
 # Documented exit codes (README, "Exit codes").
 EXIT_OK = 0
 EXIT_ERROR = 1  # bad input, unknown id, missing roster, corrupt config: one line on stderr
-EXIT_USAGE = 2  # click: unknown option or missing argument
+EXIT_USAGE = 1  # click: unknown option or missing argument, now one «Feil:» line too
 
 
 @dataclass
@@ -34,11 +36,15 @@ def settings() -> Settings:
     ctx = click.get_current_context(silent=True)
     obj = ctx.find_object(Settings) if ctx is not None else None
     if obj is None:
+        from relay.edge.paths import default_home
+
         obj = Settings(default_home(), detect_lang(None))
     return obj
 
 
 def home() -> Home:
+    from relay.edge.home import Home
+
     return Home(settings().home)
 
 
@@ -59,6 +65,13 @@ def local(value: datetime) -> str:
     if LOCAL_TZ is None:
         return value.astimezone(UTC).strftime("%d.%m %H:%M UTC")
     return value.astimezone(LOCAL_TZ).strftime("%d.%m %H:%M")
+
+
+def dated(value: datetime) -> str:
+    """A UTC time with its year, for what is filed or signed: «29.05.2026 14:00»."""
+    if LOCAL_TZ is None:
+        return value.astimezone(UTC).strftime("%d.%m.%Y %H:%M UTC")
+    return value.astimezone(LOCAL_TZ).strftime("%d.%m.%Y %H:%M")
 
 
 def _wall_clock() -> datetime:

@@ -7,13 +7,16 @@ import socket
 import sys
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from relay.board.map import MapSite
 from relay.cli.board import _listen
 from relay.cli.context import LOCAL_TZ, home, now, settings, tr
 from relay.errors import ConfigError, LocalError
+
+if TYPE_CHECKING:
+    from relay.board.map import MapSite
 
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1"]
 
@@ -123,6 +126,7 @@ def desk(
 
 def map_sites(region: Path | None) -> tuple[MapSite, ...]:
     """The sites with coordinates of the region file (the checkout's firmware-config/ by default)."""
+    from relay.board.map import MapSite
     from relay.deploy.firmware import load_region
 
     path = region or Path(__file__).resolve().parents[2] / "firmware-config" / "region.toml"

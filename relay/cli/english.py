@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 HELP_EN = {
+    "Vis versjonen og avslutt.": "Show the version and exit.",
     "relay: signerte situasjonsrapporter mellom kriseledelser over LoRa-radio.": (
         "relay: signed situation reports between crisis staffs over LoRa radio."
     ),
@@ -174,19 +175,29 @@ HELP_EN = {
         "The node's last genuine sequence number, if known: later numbers are refused, back-dated ones too."
     ),
     "Vis rosteret noden bruker.": "Show the roster the node uses.",
-    "Skriv, signer og legg en melding i utboksen.  TYPE: SITREP, STATUS, BISTAND, …": (
-        "Write, sign and put a message in the outbox.  TYPE: SITREP, STATUS, BISTAND, …"
+    "Skriv, signer og legg en melding i utboksen.  TYPE: SITREP, STATUS, BISTAND, …\n\n"
+    "På en terminal spør den etter prioritet, mottaker og hvert felt som mangler, viser meldingen\n"
+    "før den signeres, og lagrer et utkast ved Ctrl-C eller «nei» (fortsett med --resume).": (
+        "Write, sign and put a message in the outbox.  TYPE: SITREP, STATUS, BISTAND, …\n\n"
+        "On a terminal it asks for the priority, the addressee and every missing field, shows the message\n"
+        "before it is signed, and keeps a draft on Ctrl-C or «nei» (continue with --resume)."
     ),
-    "ALLE, KOMMUNER, node (HOL) eller rolle@node.": "ALLE (all), KOMMUNER (municipalities), a node (HOL) or role@node.",
-    "NØD, HASTER, PRIORITET eller RUTINE.": "NØD (distress), HASTER (urgent), "
-    "PRIORITET (priority) or RUTINE (routine).",
+    "ALLE, KOMMUNER, node (HOL) eller rolle@node (standard: ALLE; spørres på terminal).": (
+        "ALLE (all), KOMMUNER (municipalities), a node (HOL) or role@node (default: ALLE; asked on a terminal)."
+    ),
+    "NØD, HASTER, PRIORITET eller RUTINE (standard: RUTINE; spørres på terminal).": (
+        "NØD (distress, or EMERGENCY), HASTER (URGENT), PRIORITET (PRIORITY) or RUTINE (ROUTINE)"
+        " (default: RUTINE; asked on a terminal)."
+    ),
+    "Et felt (nøkkel eller norsk navn); kan gjentas.": "A field (its key or Norwegian name); may be repeated.",
+    "Fortsett det siste utkastet (etter Ctrl-C eller «nei»).": "Continue the last draft (after Ctrl-C or «nei»).",
+    "Standard: HASTER for en NØD eller HASTER, ellers RUTINE.": "Default: HASTER for a NØD or HASTER, else RUTINE.",
     "ØVELSE eller REELL (standard: nodens innstilling).": (
         "ØVELSE (exercise) or REELL (real) (default: the node's setting)."
     ),
     "Meldingen denne svarer på, f.eks. MOD-0007.": "The message this answers, e.g. MOD-0007.",
     "Hovedteksten.": "The main text.",
     "Hovedteksten fra fil.": "The main text from a file.",
-    "Et felt; kan gjentas.": "A field; may be repeated.",
     "Hendelse.": "Incident.",
     "Godkjent av, f.eks. kriseleder.": "Approved by, e.g. the crisis manager.",
     "Ikke spør før sending.": "Do not ask before sending.",
@@ -214,9 +225,41 @@ def _texts(group: click.Command) -> list[object]:
     return found
 
 
+# click's own words in its help pages (it asks gettext for them when it draws a page)
+CLICK_NB = {
+    "Usage:": "Bruk:",
+    "Options": "Valg",
+    "Commands": "Kommandoer",
+    "Show this message and exit.": "Vis denne hjelpen og avslutt.",
+    "default: {default}": "standard: {default}",
+    "required": "påkrevd",
+    "env var: {var}": "miljøvariabel: {var}",
+}
+
+
+def _click_words(lang: str) -> None:
+    """click's headings and its --help option in ``lang``: its modules look up ``_`` when they
+    draw a help page, so it is set there (English is click's own)."""
+    import gettext
+
+    import click.core
+    import click.decorators
+    import click.formatting
+
+    def norwegian(message: str) -> str:
+        return CLICK_NB.get(message, gettext.gettext(message))
+
+    words = gettext.gettext if lang == "en" else norwegian
+    for module in (click.core, click.decorators, click.formatting):
+        module._ = words  # type: ignore[attr-defined]
+
+
 def apply(group: click.Command, lang: str) -> None:
     """Set the help of ``group``, its commands and their options to ``lang`` ("nb" or "en")."""
+    _click_words(lang)
     for item in _texts(group):
+        if isinstance(item, click.Command):
+            item._help_option = None  # made again, in ``lang``, when a help page is drawn    for item in _texts(group):
         nb = getattr(item, _ORIGINAL, None)
         if nb is None:
             nb = getattr(item, "help", None)

@@ -22,20 +22,37 @@ def parse_value(spec: FieldSpec, text: str, now: datetime) -> object:
     return entry.parse_value(spec.form, text, now, LOCAL_TZ or UTC)
 
 
+def label(spec: FieldSpec, lang: str) -> str:
+    """A field's name as the operator reads it: its Norwegian label, or the desk's English one."""
+    if lang != "en":
+        return spec.label
+    from relay.desk.forms import HELP
+
+    return HELP.get(spec.name, (spec.label, "", ""))[0]
+
+
 def show_value(value: Value) -> str:
+    from relay.cli.context import tr
+
     if isinstance(value, bool):
-        return "ja" if value else "nei"
+        return tr("ja", "yes") if value else tr("nei", "no")
     if isinstance(value, datetime):
         return local(value)
     if isinstance(value, Enum):
         return str(value.value)
     if isinstance(value, bytes):
-        return f"{len(value)} byte, signert av rosterautoriteten"
+        return tr(
+            f"{len(value)} byte, signert av rosterautoriteten", f"{len(value)} bytes, signed by the roster authority"
+        )
     if isinstance(value, tuple):
         return "; ".join(
             f"{row.function.value} {row.level.value}"
             + (f" ({row.note})" if row.note else "")
-            + (f", ventes {local(row.eta_restore)}" if row.eta_restore else "")
+            + (
+                tr(f", ventes {local(row.eta_restore)}", f", expected {local(row.eta_restore)}")
+                if row.eta_restore
+                else ""
+            )
             for row in value
         )
     return str(value)

@@ -10,12 +10,16 @@ import sys
 import time
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from relay.cli.context import home, local, now, tr, warn_damaged
-from relay.cli.fields import show_value
-from relay.edge.home import Home
+from relay.cli.context import dated, home, local, now, settings, tr, warn_damaged
+from relay.cli.fields import label, show_value
+
+if TYPE_CHECKING:
+    from relay.edge.home import Home
+    from relay.edge.store import Stored
 
 COLUMNS = (
     "opprettet",
@@ -35,8 +39,27 @@ COLUMNS = (
 )
 
 
+COLUMNS_EN = (
+    "created",
+    "received",
+    "id",
+    "kind",
+    "priority",
+    "status",
+    "from",
+    "to",
+    "reference",
+    "verification",
+    "content",
+    "receipts",
+    "direction",
+    "logged",
+)
+
+
 def _entries() -> tuple[str, list[dict[str, str]]]:
     h = home()
+    lang = settings().lang
     config = h.config()
     roster = h.roster() if h.roster_path.exists() else None
     authors = _authors(h)
@@ -51,7 +74,7 @@ def _entries() -> tuple[str, list[dict[str, str]]]:
             verified = tr("verifisert", "verified") + (
                 tr(" (nøkkel senere tilbakekalt)", " (key revoked since)") if entry and entry.revoked else ""
             )
-            fields = "; ".join(f"{m.spec.field(k).label}: {show_value(v)}" for k, v in m.fields)
+            fields = "; ".join(f"{label(m.spec.field(k), lang)}: {show_value(v)}" for k, v in m.fields)
             confirmations = [f"{r.node} {r.level}" for r in receipts]
             confirmations += [
                 f"{r.message.origin} {show_value(r.message.get('level') or r.message.get('answer') or '')}".strip()
@@ -59,8 +82,8 @@ def _entries() -> tuple[str, list[dict[str, str]]]:
             ]
             rows.append(
                 {
-                    "opprettet": local(m.created),
-                    "mottatt": local(s.received_at),
+                    "opprettet": dated(m.created),
+                    "mottatt": dated(s.received_at),
                     "id": m.id + (" KONFLIKT" if s.conflict else ""),
                     "type": m.kind.value,
                     "prioritet": m.priority.value,
@@ -71,7 +94,7 @@ def _entries() -> tuple[str, list[dict[str, str]]]:
                     "verifisering": verified,
                     "innhold": fields,
                     "kvitteringer": ", ".join(confirmations),
-                    "retning": tr("sendt", "sent") if s.local else tr("mottatt", "received"),
+                    "retning": _direction(s),
                     "loggført": "; ".join(authors.get((m.origin, m.seq), [])),
                 }
             )
@@ -80,6 +103,15 @@ def _entries() -> tuple[str, list[dict[str, str]]]:
         store.close()
     warn_damaged(damaged)
     return f"{config.name} ({config.node_id})", rows
+
+
+def _direction(s: Stored) -> str:
+    """«sendt» only for what has left the outbox: the radio (or the broker) took it."""
+    if not s.local:
+        return tr("mottatt", "received")
+    if s.transmitted_at is None:
+        return tr("i utboksen", "in the outbox")
+    return tr(f"sendt {dated(s.transmitted_at)}", f"sent {dated(s.transmitted_at)}")
 
 
 def _authors(h: Home) -> dict[tuple[str, int], list[str]]:
@@ -107,7 +139,7 @@ def log(fmt: str, output: Path | None, as_json: bool) -> None:
     elif fmt == "csv":
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(COLUMNS))
-        writer.writeheader()
+        writer.writerow(dict(zip(COLUMNS, COLUMNS if settings().lang != "en" else COLUMNS_EN, strict=True)))
         writer.writerows(rows)
         text = buf.getvalue()
     elif fmt == "html":
@@ -123,7 +155,7 @@ def log(fmt: str, output: Path | None, as_json: bool) -> None:
 
 def render_text(title: str, rows: list[dict[str, str]]) -> str:
     lines = [
-        tr(f"Krisesloggen for {title}, skrevet ut {local(now())}", f"Crisis log of {title}, printed {local(now())}"),
+        tr(f"Krisesloggen for {title}, skrevet ut {dated(now())}", f"Crisis log of {title}, printed {dated(now())}"),
         "",
     ]
     for r in rows:
@@ -142,10 +174,30 @@ def render_text(title: str, rows: list[dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+COLGROUP = "".join(
+    f'<col class="{c}">'
+    for c in ("time", "id", "kind", "priority", "status", "route", "text", "check", "receipts", "who")
+)
+
+
 def render_html(title: str, rows: list[dict[str, str]]) -> str:
-    count = f"{len(rows)} melding" if len(rows) == 1 else f"{len(rows)} meldinger"
-    head = ["Opprettet", "ID", "Type", "Prioritet", "Status", "Fra → til", "Innhold", "Verifisering", "Kvitteringer"]
-    head.append("Loggført")
+    count = (
+        tr(f"{len(rows)} melding", f"{len(rows)} message")
+        if len(rows) == 1
+        else tr(f"{len(rows)} meldinger", f"{len(rows)} messages")
+    )
+    name = tr("Krisesloggen", "Crisis log")
+    printed = tr("skrevet ut", "printed")
+    footer = html.escape(f"{name} – {title} · {printed} {dated(now())}").replace('"', "'")
+    head = [tr("Opprettet", "Created"), "ID", tr("Type", "Kind"), tr("Prioritet", "Priority"), "Status"]
+    head += [tr("Fra → til", "From → to"), tr("Innhold", "Content"), tr("Verifisering", "Verification")]
+    head += [tr("Kvitteringer", "Receipts"), tr("Loggført", "Logged")]
+    local_times = tr("alle tider lokal tid", "all times local")
+    blank = "______________________"
+    signatures = tr(
+        f"Loggfører: {blank} &nbsp; Kriseleder: {blank}", f"Log keeper: {blank} &nbsp; Crisis manager: {blank}"
+    )
+    page_of = tr('"Side " counter(page) " av " counter(pages)', '"Page " counter(page) " of " counter(pages)')
     body = []
     for r in rows:
         cells = [
@@ -163,26 +215,32 @@ def render_html(title: str, rows: list[dict[str, str]]) -> str:
         cls = ' class="ovelse"' if r["status"] == "ØVELSE" else ""
         body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     return f"""<!DOCTYPE html>
-<html lang="nb"><head><meta charset="utf-8"><title>Krisesloggen – {html.escape(title)}</title>
+<html lang="{settings().lang}"><head><meta charset="utf-8"><title>{name} – {html.escape(title)}</title>
 <style>
-@page {{ size: A4 landscape; margin: 12mm; }}
+@page {{ size: A4 landscape; margin: 12mm 12mm 16mm 12mm;
+  @bottom-left {{ content: "{footer}"; font-size: 8pt; }}
+  @bottom-right {{ content: {page_of}; font-size: 8pt; }} }}
 body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 9pt; color: #000; }}
 h1 {{ font-size: 14pt; margin: 0 0 2mm 0; }}
 p.meta {{ margin: 0 0 4mm 0; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border: 0.3mm solid #444; padding: 1mm 1.5mm; vertical-align: top; text-align: left; }}
+table {{ border-collapse: collapse; width: 100%; table-layout: fixed; }}
+th, td {{ border: 0.3mm solid #444; padding: 1mm 1.5mm; vertical-align: top; text-align: left;
+  overflow-wrap: anywhere; word-break: break-word; }}
+col.time {{ width: 27mm; }} col.id {{ width: 20mm; }} col.kind {{ width: 24mm; }} col.priority {{ width: 19mm; }}
+col.status {{ width: 15mm; }} col.route {{ width: 22mm; }} col.text {{ width: auto; }} col.check {{ width: 20mm; }}
+col.receipts {{ width: 22mm; }} col.who {{ width: 22mm; }}
 th {{ background: #ddd; }}
 tr {{ page-break-inside: avoid; }}
 tr.ovelse td:nth-child(5) {{ font-weight: bold; }}
 td:nth-child(1), td:nth-child(2) {{ white-space: nowrap; }}
 </style></head><body>
-<h1>Krisesloggen – {html.escape(title)}</h1>
-<p class="meta">Skrevet ut {html.escape(local(now()))} · {count} · alle tider lokal tid</p>
-<table><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>
+<h1>{name} – {html.escape(title)}</h1>
+<p class="meta">{printed.capitalize()} {html.escape(dated(now()))} · {count} · {local_times}</p>
+<table><colgroup>{COLGROUP}</colgroup><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>
 <tbody>
 {chr(10).join(body)}
 </tbody></table>
-<p class="meta" style="margin-top:8mm">Loggfører: ______________________ &nbsp; Kriseleder: ______________________</p>
+<p class="meta" style="margin-top:8mm">{signatures}</p>
 </body></html>
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,34 @@ class RelayGroup(click.Group):
     """Maps every RelayError, and a store that cannot be written, to one clear line on stderr and exit status 1;
     shows the help in the operator's language."""
 
-    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **kwargs: Any,
+    ) -> Any:
         from relay.cli import english
         from relay.cli.context import detect_lang
 
         argv = list(sys.argv[1:] if args is None else args)
-        english.apply(self, detect_lang(english.lang_of(argv)))  # before --help, which is eager, prints it
-        return super().main(argv, *rest, **kwargs)
+        lang = detect_lang(english.lang_of(argv))
+        english.apply(self, lang)  # before --help, which is eager, prints it
+        if not standalone_mode:
+            return super().main(argv, prog_name, complete_var, False, **kwargs)
+        try:
+            returned = super().main(argv, prog_name, complete_var, False, **kwargs)
+        except click.exceptions.Abort:  # Ctrl-C or end of input at a prompt: no «Aborted!»
+            click.echo(_in(lang, "Avbrutt.", "Interrupted."), err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except RelayFailure as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:  # click's own: a bad option, a missing argument, a file
+            click.echo(f"{_in(lang, 'Feil', 'Error')}: {click_error(exc, lang)}", err=True)
+            sys.exit(1)
+        sys.exit(returned if isinstance(returned, int) else 0)  # click.exceptions.Exit comes back as its code
 
     def invoke(self, ctx: click.Context) -> object:
         from relay.cli.context import settings, tr
@@ -50,6 +72,58 @@ class RelayGroup(click.Group):
             raise
 
 
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports it
+
+
+def _in(lang: str, nb: str, en: str) -> str:
+    return en if lang == "en" else nb
+
+
+# click's own words for a bad value, in Norwegian (the English stays click's)
+_CLICK_NB = (
+    (re.compile(r"^(?:File|Directory|Path) '(.+)' does not exist\.$"), r"fant ikke \1"),
+    (re.compile(r"^'(.+)': No such file or directory$"), r"fant ikke \1"),
+    (re.compile(r"^(?:File|Path) '(.+)' is a directory\.$"), r"\1 er en mappe, ikke en fil"),
+    (re.compile(r"^'(.*)' is not a valid (?:integer|integer range)\.$"), r"'\1' er ikke et heltall"),
+    (re.compile(r"^'(.*)' is not a valid float(?: range)?\.$"), r"'\1' er ikke et tall"),
+    (re.compile(r"^'(.*)' is not one of (.+)\.$"), r"'\1' er ikke en av \2"),
+    (re.compile(r"^'(.*)' is not (.+)\.$"), r"'\1' er ikke \2"),
+    (re.compile(r"^(.+) is not in the range (.+)\.$"), r"\1 er utenfor \2"),
+    (re.compile(r"^No such command '(.+)'\.$"), r"ukjent kommando '\1'"),
+    (re.compile(r"^Got unexpected extra arguments? \((.+)\)$"), r"uventet argument: \1"),
+    (re.compile(r"^Option '(.+)' requires an argument\.$"), r"valget \1 må ha en verdi"),
+)
+
+
+def _nb(message: str) -> str:
+    for pattern, words in _CLICK_NB:
+        if pattern.match(message):
+            return pattern.sub(words, message)
+    return message
+
+
+def click_error(exc: click.ClickException, lang: str) -> str:
+    """One of click's own errors as one line in the operator's language, with where to find help."""
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "relay"
+    hint = _in(lang, f" (se «{command} --help»)", f" (see «{command} --help»)")
+    if isinstance(exc, click.exceptions.NoSuchOption):
+        return _in(lang, f"ukjent valg {exc.option_name}", f"no such option {exc.option_name}") + hint
+    if isinstance(exc, click.exceptions.MissingParameter) and exc.param is not None:
+        name = exc.param.get_error_hint(ctx) if ctx is not None else str(exc.param.name)
+        return _in(lang, f"{name} mangler", f"{name} is missing") + hint
+    if isinstance(exc, click.exceptions.FileError):
+        reason = exc.message
+        return _in(lang, f"kan ikke åpne {exc.ui_filename}: {_nb(reason)}", f"cannot open {exc.ui_filename}: {reason}")
+    if isinstance(exc, click.exceptions.BadParameter) and exc.param is not None and ctx is not None:
+        name = exc.param.get_error_hint(ctx)
+        message = exc.message
+        return _in(lang, f"ugyldig verdi for {name}: {_nb(message)}", f"invalid value for {name}: {message}") + hint
+    if isinstance(exc, click.UsageError):
+        return _in(lang, _nb(exc.format_message()), exc.format_message()) + hint
+    return exc.format_message()
+
+
 def _store_error(exc: Exception) -> str:
     from relay.cli.context import tr
     from relay.edge.store import is_full
@@ -63,7 +137,7 @@ def _store_error(exc: Exception) -> str:
 
 
 @click.group(cls=RelayGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="relay")
+@click.version_option(package_name="relay", help="Vis versjonen og avslutt.")
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
@@ -75,7 +149,7 @@ def _store_error(exc: Exception) -> str:
 def cli(ctx: click.Context, home: Path | None, lang: str | None) -> None:
     """relay: signerte situasjonsrapporter mellom kriseledelser over LoRa-radio."""
     from relay.cli.context import Settings, detect_lang
-    from relay.edge.home import default_home
+    from relay.edge.paths import default_home
 
     ctx.obj = Settings(home or default_home(), detect_lang(lang))
 
@@ -256,13 +330,13 @@ def status(as_json: bool) -> None:
     import time
 
     from relay import daemon as daemon_mod
-    from relay.cli.context import LOCAL_TZ, home
+    from relay.cli.context import LOCAL_TZ, home, settings
 
     report = daemon_mod.status_report(home(), time.time(), daemon_mod.clock_synchronised())
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    for line in daemon_mod.render_status(report, LOCAL_TZ):
+    for line in daemon_mod.render_status(report, LOCAL_TZ, settings().lang):
         click.echo(line)
 
 

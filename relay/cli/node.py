@@ -71,6 +71,8 @@ def _announce(before: Roster | None, after: Roster) -> None:
     if not h.key_path.exists() or not h.config_path.exists():
         return  # the authority's own home: no node here to send from
     config = h.config()
+    if not any(e.node_id == config.node_id for e in after.entries):
+        return  # the authority's own home (its node is not a town hall of the roster): nothing to sign with
     store = h.store()
     try:
         sent = {m.message.get("notice") for m in store.of_kind(Kind.ROSTER)}
@@ -213,11 +215,18 @@ def roster_export(file: Path) -> None:
 
 
 @roster.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def roster_import(file: Path) -> None:
     """Ta i bruk et roster fra fil; krever kjent autoritet og nyere versjon."""
     from relay.edge.home import fingerprint
 
+    if not file.exists():
+        raise ConfigError(
+            tr(
+                f"fant ikke {file}: er minnepinnen satt inn, og er filnavnet riktig?",
+                f"{file} not found: is the USB stick in, and is the file name right?",
+            )
+        )
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import click
 
-from relay.cli.context import LOCAL_TZ, home, local, now, tr, warn_damaged
-from relay.cli.fields import json_value, parse_value, show_value
+from relay.cli import form
+from relay.cli.context import LOCAL_TZ, home, local, now, settings, tr, warn_damaged
+from relay.cli.fields import json_value, show_value
+from relay.cli.fields import label as field_label
 from relay.core import entry
-from relay.core.compose import status_rows
 from relay.core.model import (
     SCHEMAS,
-    FieldType,
-    Function,
     Kind,
     Message,
     MessageRef,
@@ -25,6 +23,12 @@ from relay.core.model import (
 from relay.errors import LocalError, ValidationError
 
 YES = ("j", "ja", "y", "yes", "")
+
+
+class Declined(LocalError):
+    """The operator answered «nei» to the preview: nothing was signed."""
+
+
 NO = ("n", "nei", "no")
 
 
@@ -43,7 +47,8 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def _split_fields(pairs: tuple[str, ...]) -> dict[str, str]:
+def _split_fields(kind: Kind, pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--field NAME=VALUE`` pairs by field key; NAME may be the key or the Norwegian label."""
     out: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -51,60 +56,16 @@ def _split_fields(pairs: tuple[str, ...]) -> dict[str, str]:
             raise ValidationError(
                 tr(f"--field må ha formen NAVN=VERDI, fikk {pair!r}", f"--field takes NAME=VALUE, got {pair!r}")
             )
-        out[name.strip()] = value
+        out[entry.field_key(kind, name.strip()) or name.strip()] = value
     return out
 
 
-def _ask_fields(kind: Kind, given: dict[str, object], when: datetime) -> None:
-    """Prompt, with the Norwegian labels, for every field not given (optional ones may be skipped)."""
-    for spec in SCHEMAS[kind].fields:
-        if spec.name in given:
-            continue
-        if spec.form is FieldType.ROWS:
-            rows: dict[str, str] = {}
-            click.echo(
-                tr(
-                    "Kritiske funksjoner: GRØNN, GUL, RØD eller UKJENT (Enter: ikke rapportert).",
-                    "Critical functions: GRØNN, GUL, RØD or UKJENT (Enter: not reported).",
-                )
-            )
-            for function in Function:
-                answer = click.prompt(f"  {function.value}", default="", show_default=False).strip()
-                if answer:
-                    rows[function.value] = answer
-                    note = click.prompt(tr("    merknad", "    note"), default="", show_default=False).strip()
-                    if note:
-                        rows[function.value] += f": {note}"
-            given["rows"] = status_rows(rows) if rows else None
-            continue
-        hint = ""
-        if spec.form is FieldType.ENUM and spec.enum is not None:
-            hint = " (" + "/".join(str(m.value) for m in spec.enum) + ")"
-        elif spec.form is FieldType.TIME:
-            hint = tr(" (f.eks. 18:00, +2h)", " (e.g. 18:00, +2h)")
-        elif spec.form is FieldType.BOOL:
-            hint = " (ja/nei)"
-        suffix = tr(" [valgfritt]", " [optional]") if spec.optional else ""
-        answer = click.prompt(f"{spec.label}{hint}{suffix}", default="" if spec.optional else None, show_default=False)
-        if answer.strip():
-            given[spec.name] = parse_value(spec, answer, when)
-
-
-def _values(kind: Kind, text: str | None, raw: dict[str, str], when: datetime) -> dict[str, object]:
-    """The fields given on the command line, checked by the same code as the desk's forms
-    (relay.core.entry); a missing one is asked for on a terminal, refused by Message.create otherwise."""
-    spec = SCHEMAS[kind]
-    checked = entry.check_fields(kind, raw, when, LOCAL_TZ or UTC, require=False)
+def _checked_or_refused(kind: Kind, raw: dict[str, str], when: datetime) -> dict[str, object]:
+    """The fields of a message given all at once: every missing or bad one named in one refusal."""
+    checked = entry.check_fields(kind, raw, when, LOCAL_TZ or UTC, require=True)
     if checked.errors:
-        raise next(iter(checked.errors.values()))
-    values = dict(checked.values)
-    if text is not None:
-        if spec.main_text is None:
-            raise ValidationError(
-                tr(f"{kind.value} har ikke et tekstfelt; bruk --field", f"{kind.value} has no text field; use --field")
-            )
-        values[spec.main_text] = text
-    return values
+        raise entry.refusal(kind, checked.errors, settings().lang)
+    return dict(checked.values)
 
 
 def compose_and_commit(
@@ -156,29 +117,32 @@ def compose_and_commit(
                 f"Warning: the message needs {spent.packets} radio packets. Shorter text is faster and safer.",
             )
         )
-    if confirm and not _confirm(tr("Sende?", "Send?")):
-        raise LocalError(tr("avbrutt: ingenting er sendt", "cancelled: nothing was sent"))
+    if confirm and not _confirm(tr("Signer og send?", "Sign and send?")):
+        raise Declined(tr("ikke sendt", "not sent"))
     signed = sending.commit(h, prepared)
     click.echo(tr(f"{signed.message.id} lagt i utboksen.", f"{signed.message.id} queued in the outbox."))
     return signed.message
 
 
 @click.command("send")
-@click.argument("kind_name", metavar="TYPE")
-@click.option("--to", "to", default="ALLE", show_default=True, help="ALLE, KOMMUNER, node (HOL) eller rolle@node.")
-@click.option("--priority", default="RUTINE", show_default=True, help="NØD, HASTER, PRIORITET eller RUTINE.")
+@click.argument("kind_name", metavar="TYPE", required=False)
+@click.option("--to", "to", help="ALLE, KOMMUNER, node (HOL) eller rolle@node (standard: ALLE; spørres på terminal).")
+@click.option("--priority", help="NØD, HASTER, PRIORITET eller RUTINE (standard: RUTINE; spørres på terminal).")
 @click.option("--exercise/--real", default=None, help="ØVELSE eller REELL (standard: nodens innstilling).")
 @click.option("--ref", help="Meldingen denne svarer på, f.eks. MOD-0007.")
 @click.option("--text", help="Hovedteksten.")
 @click.option("--text-file", type=click.File(encoding="utf-8"), help="Hovedteksten fra fil.")
-@click.option("--field", "fields", multiple=True, metavar="NAVN=VERDI", help="Et felt; kan gjentas.")
+@click.option(
+    "--field", "fields", multiple=True, metavar="NAVN=VERDI", help="Et felt (nøkkel eller norsk navn); kan gjentas."
+)
 @click.option("--incident", help="Hendelse.")
 @click.option("--approved-by", help="Godkjent av, f.eks. kriseleder.")
+@click.option("--resume", is_flag=True, help="Fortsett det siste utkastet (etter Ctrl-C eller «nei»).")
 @click.option("--yes", "-y", is_flag=True, help="Ikke spør før sending.")
 def send(
-    kind_name: str,
-    to: str,
-    priority: str,
+    kind_name: str | None,
+    to: str | None,
+    priority: str | None,
     exercise: bool | None,
     ref: str | None,
     text: str | None,
@@ -186,9 +150,54 @@ def send(
     fields: tuple[str, ...],
     incident: str | None,
     approved_by: str | None,
+    resume: bool,
     yes: bool,
 ) -> None:
-    """Skriv, signer og legg en melding i utboksen.  TYPE: SITREP, STATUS, BISTAND, …"""
+    """Skriv, signer og legg en melding i utboksen.  TYPE: SITREP, STATUS, BISTAND, …
+
+    På en terminal spør den etter prioritet, mottaker og hvert felt som mangler, viser meldingen
+    før den signeres, og lagrer et utkast ved Ctrl-C eller «nei» (fortsett med --resume)."""
+    typed = form.resume() if resume else form.Typed(_kind(kind_name))
+    if resume and kind_name and Kind.parse(kind_name) is not typed.kind:
+        raise LocalError(
+            tr(
+                f"utkastet er {typed.kind.value}, ikke {kind_name.upper()}",
+                f"the draft is {typed.kind.value}, not {kind_name.upper()}",
+            )
+        )
+    kind = typed.kind
+    typed.data.update(_split_fields(kind, fields))
+    main_text = _main_text(kind, text, text_file)
+    if main_text is not None:
+        typed.data[SCHEMAS[kind].main_text or ""] = main_text
+    typed.data.update({k: v for k, v in (("to", to), ("priority", priority), ("ref", ref)) if v is not None})
+    if not _interactive():
+        values = _checked_or_refused(kind, typed.fields(), now())
+        _commit(typed, values, exercise, incident, approved_by, confirm=False)
+        return
+    nodes = tuple(home().roster().node_ids)
+    try:
+        checked = form.ask(typed, nodes)
+        form.preview(typed, checked)
+        _commit(typed, checked.values, exercise, incident, approved_by, confirm=not yes)
+    except Declined:
+        form.save(typed)
+        click.echo(tr("Ikke sendt. ", "Not sent. ") + form.saved_line(typed))
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        form.save(typed)
+        click.echo("", err=True)
+        click.echo(tr("Avbrutt. ", "Interrupted. ") + form.saved_line(typed), err=True)
+        raise click.exceptions.Exit(130) from None
+
+
+def _kind(kind_name: str | None) -> Kind:
+    if not kind_name:
+        raise ValidationError(
+            tr(
+                "TYPE mangler: f.eks. «relay send SITREP», eller «relay send --resume»",
+                "TYPE is missing: e.g. «relay send SITREP», or «relay send --resume»",
+            )
+        )
     kind = Kind.parse(kind_name)
     if kind is Kind.ROSTER:
         raise ValidationError(
@@ -197,6 +206,10 @@ def send(
                 "ROSTER messages are made by «relay roster import» (a new roster from the authority), not «relay send»",
             )
         )
+    return kind
+
+
+def _main_text(kind: Kind, text: str | None, text_file: object) -> str | None:
     if text_file is not None:
         try:
             text = text_file.read().strip()  # type: ignore[attr-defined]
@@ -207,21 +220,33 @@ def send(
                     "the text file is not UTF-8: save it as UTF-8 and try again",
                 )
             ) from None
-    when = now()
-    values = _values(kind, text, _split_fields(fields), when)
-    if _interactive():
-        _ask_fields(kind, values, when)
+    if text is not None and SCHEMAS[kind].main_text is None:
+        raise ValidationError(
+            tr(f"{kind.value} har ikke et tekstfelt; bruk --field", f"{kind.value} has no text field; use --field")
+        )
+    return text
+
+
+def _commit(
+    typed: form.Typed,
+    values: dict[str, object],
+    exercise: bool | None,
+    incident: str | None,
+    approved_by: str | None,
+    confirm: bool,
+) -> None:
     compose_and_commit(
-        kind,
+        typed.kind,
         values,
-        to=to,
-        priority=priority,
+        to=typed.data.get("to", "ALLE"),
+        priority=typed.data.get("priority", "RUTINE"),
         exercise=exercise,
-        ref=ref,
+        ref=typed.data.get("ref") or None,
         incident=incident,
         approved_by=approved_by,
-        confirm=_interactive() and not yes,
+        confirm=confirm,
     )
+    form.drop(typed)
 
 
 def _find(ident: str):  # type: ignore[no-untyped-def]
@@ -279,7 +304,6 @@ def inbox(
     """Innkomne meldinger: uleste først, så etter prioritet."""
     h = home()
     h.config()
-    roster = h.roster() if h.roster_path.exists() else None
     store = h.store()
     try:
         rows = store.inbox(
@@ -294,6 +318,7 @@ def inbox(
         store.close()
     warn_damaged(damaged)
     if as_json:
+        roster = h.roster() if h.roster_path.exists() else None  # verified here only: the list needs no keys
         click.echo(json.dumps([_as_json(s, roster) for s in rows], ensure_ascii=False, indent=2))
         return
     if not rows:
@@ -303,11 +328,21 @@ def inbox(
         m = s.message
         unread = "*" if s.read_at is None else " "
         tag = (" ØVELSE" if m.exercise else "") + (" UTLØPT" if _expired(m) else "")
-        preview = m.main_text.replace("\n", " ")
+        preview = _summary(m).replace("\n", " ")
         if len(preview) > 60:
             preview = preview[:59] + "…"
         click.echo(f"{unread} {m.id:<9} {m.priority.value:<9} {m.kind.value:<12} {local(m.created)}{tag}  {preview}")
     click.echo(tr("(* = ulest)", "(* = unread)"))
+
+
+def _summary(m: Message) -> str:
+    """A line for the inbox: the main text, or for a kind without one what it says
+    (a receipt's level and what it confirms, a STATUS's functions)."""
+    if m.main_text:
+        return m.main_text
+    if m.kind is Kind.KVITTERING:
+        return f"{show_value(m.get('level') or '')} for {m.ref}".strip()
+    return "; ".join(show_value(v) for _, v in m.fields if v is not None)
 
 
 @click.command("show")
@@ -338,50 +373,59 @@ def show(ident: str, as_json: bool) -> None:
 
 
 def _print_message(s, roster, receipts, replies) -> None:  # type: ignore[no-untyped-def]
+    from relay.desk.forms import kind_label
     from relay.edge.home import fingerprint
 
     m: Message = s.message
     spec = SCHEMAS[m.kind]
+    lang = settings().lang
     entry = next((e for e in roster.entries if e.key_id == s.key_id), None) if roster else None
     label = [
         (
-            "Meldings-ID",
-            m.id + (tr("  (KONFLIKT: flere meldinger med samme ID)", "  (CONFLICT)") if s.conflict else ""),
+            tr("Meldings-ID", "Message ID"),
+            m.id
+            + (
+                tr("  (KONFLIKT: flere meldinger med samme ID)", "  (CONFLICT: several messages with this ID)")
+                if s.conflict
+                else ""
+            ),
         ),
-        ("Type", f"{m.kind.value} ({spec.label})"),
+        (tr("Type", "Kind"), f"{m.kind.value} ({kind_label(m.kind, lang)})"),
         ("Status", m.status_label),
-        ("Prioritet", m.priority.value),
+        (tr("Prioritet", "Priority"), m.priority.value),
         (
-            "Fra",
+            tr("Fra", "From"),
             f"{m.sender_role + '@' if m.sender_role else ''}{m.origin}"
             + (f" ({roster.name_of(m.origin)})" if roster else ""),
         ),
-        ("Til", str(m.to)),
+        (tr("Til", "To"), str(m.to)),
         (
-            "Opprettet",
+            tr("Opprettet", "Created"),
             local(m.created)
             + ("" if m.clock_synced else tr("  (avsenderens klokke usikker)", "  (sender clock unsure)")),
         ),
-        ("Mottatt", local(s.received_at)),
+        (tr("Mottatt", "Received"), local(s.received_at)),
     ]
     if m.incident:
-        label.append(("Hendelse", m.incident))
+        label.append((tr("Hendelse", "Incident"), m.incident))
     if m.expires:
-        label.append(("Gyldig til", local(m.expires) + (tr(" (UTLØPT)", " (EXPIRED)") if _expired(m) else "")))
+        label.append(
+            (tr("Gyldig til", "Valid until"), local(m.expires) + (tr(" (UTLØPT)", " (EXPIRED)") if _expired(m) else ""))
+        )
     if m.ref:
-        label.append(("Referanse", str(m.ref)))
+        label.append((tr("Referanse", "Reference"), str(m.ref)))
     if m.approved_by:
-        label.append(("Godkjent av", m.approved_by))
+        label.append((tr("Godkjent av", "Approved by"), m.approved_by))
     for fspec in spec.fields:
         value = m.get(fspec.name)
         if value is not None:
-            label.append((fspec.label, show_value(value)))
+            label.append((field_label(fspec, lang), show_value(value)))
     verified = tr("VERIFISERT", "VERIFIED") + (
         f": {entry.node_id}, {tr('nøkkel', 'key')} {fingerprint(entry.public_key)}" if entry else ""
     )
     if entry and entry.revoked:
         verified += tr(f"  (nøkkelen er tilbakekalt {local(entry.revoked)})", f"  (key revoked {local(entry.revoked)})")
-    label.append(("Signatur", verified))
+    label.append((tr("Signatur", "Signature"), verified))
     width = max(len(k) for k, _ in label)
     for k, v in label:
         click.echo(f"{k + ':':<{width + 1}} {v}")
@@ -404,17 +448,25 @@ def _print_message(s, roster, receipts, replies) -> None:  # type: ignore[no-unt
 @click.option(
     "--level", type=click.Choice(["LEST", "UTFØRT", "UTFORT"], case_sensitive=False), default="LEST", show_default=True
 )
-def ack(ident: str, level: str) -> None:
+@click.option("--priority", help="Standard: HASTER for en NØD eller HASTER, ellers RUTINE.")
+def ack(ident: str, level: str, priority: str | None) -> None:
     """Kvitter for en melding: LEST (lest av operatør) eller UTFØRT."""
     ref, store, held = _find(ident)
     store.close()
     original = held[0].message
-    priority = entry.receipt_priority(original.priority)
+    if original.origin == home().config().node_id:
+        raise LocalError(
+            tr(
+                f"{ref} er din egen melding: kvitter for meldinger fra andre noder",
+                f"{ref} is your own message: acknowledge messages from other nodes",
+            )
+        )
+    level_sent = Priority.parse(priority) if priority else entry.receipt_priority(original.priority)
     compose_and_commit(
         Kind.KVITTERING,
         {"level": level},
         to=original.origin,
-        priority=priority.value,
+        priority=level_sent.value,
         exercise=original.exercise,
         ref=str(ref),
         confirm=False,
@@ -456,27 +508,19 @@ def reply(
                 f"{ref} is {original.kind.value}, not a request for assistance",
             )
         )
-    when = now()
-    raw: Mapping[str, str | None] = {
-        "answer": answer,
-        "offer": offer,
-        "eta": eta,
-        "contact": contact,
-        "conditions": conditions,
-    }
-    spec = SCHEMAS[Kind.BISTANDSSVAR]
-    values = {k: parse_value(spec.field(k), v, when) for k, v in raw.items() if v}
-    if _interactive():
-        _ask_fields(Kind.BISTANDSSVAR, values, when)
-    compose_and_commit(
-        Kind.BISTANDSSVAR,
-        values,
-        to=original.origin,
-        priority=priority or original.priority.value,
-        exercise=original.exercise,
-        ref=str(ref),
-        confirm=_interactive() and not yes,
-    )
+    raw = {"answer": answer, "offer": offer, "eta": eta, "contact": contact, "conditions": conditions}
+    typed = form.Typed(Kind.BISTANDSSVAR, {k: v for k, v in raw.items() if v is not None})
+    typed.data.update(to=original.origin, priority=priority or original.priority.value, ref=str(ref))
+    if not _interactive():
+        values = _checked_or_refused(Kind.BISTANDSSVAR, typed.fields(), now())
+        _commit(typed, values, original.exercise, None, None, confirm=False)
+        return
+    try:
+        checked = form.ask(typed, tuple(home().roster().node_ids))
+        form.preview(typed, checked)
+        _commit(typed, checked.values, original.exercise, None, None, confirm=not yes)
+    except Declined:
+        click.echo(tr("Ikke sendt.", "Not sent."))
 
 
 COMMANDS = (send, inbox, show, ack, reply)

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TypeVar
 
-from relay.core import frames
-from relay.core.airtime import packet_airtime
 from relay.core.kinds import SCHEMAS, FieldType, Function, Kind, Level, StatusRow
 from relay.core.model import Address, MessageRef, Priority, normalise_field
 from relay.errors import RelayError, ValidationError
@@ -102,6 +100,64 @@ def is_function(name: str) -> bool:
     return True
 
 
+def _plain(name: str) -> str:
+    return " ".join(name.replace("_", " ").replace("-", " ").casefold().split())
+
+
+def field_key(kind: Kind, typed: str) -> str | None:
+    """The key of the field an operator named by its key (``situation``) or its Norwegian label
+    (``situasjon``, ``Rapport nr``, ``rapport_nr``); a STATUS function stays as typed.  None: no such field."""
+    spec = SCHEMAS[kind]
+    if kind is Kind.STATUS and is_function(typed):
+        return typed
+    plain = _plain(typed)
+    for fspec in spec.fields:
+        if plain in (_plain(fspec.name), _plain(fspec.label)):
+            return fspec.name
+    return None
+
+
+def known_fields(kind: Kind) -> str:
+    """What ``--field`` takes for ``kind``: each field as «label (key)»; for STATUS its functions first."""
+    spec = SCHEMAS[kind]
+    named = [f"{f.label.lower()} ({f.name})" for f in spec.fields if f.form is not FieldType.ROWS]
+    if kind is Kind.STATUS:
+        named = [f.value for f in Function] + named
+    return ", ".join(named)
+
+
+def refusal(kind: Kind, errors: Mapping[str, RelayError], lang: str = "nb") -> RelayError:
+    """Every error of a form in one: the fields that are missing named together, with their
+    Norwegian labels and keys, then each bad one."""
+    missing = [e for e in errors.values() if e.code == "field_missing"]
+    parts = [e.render(lang) for e in errors.values() if e.code != "field_missing"]
+    if missing:
+        names = ", ".join(f"{str(e.params['label']).lower()} ({e.params['name']})" for e in missing)
+        parts.append(ValidationError(code="fields_missing", kind=kind.value, names=names).render(lang))
+    return ValidationError("; ".join(parts))
+
+
+_RELATIVE_IN_TEXT = re.compile(
+    r"(?<![\w+])(?:\+\s*\d+\s*(?:t|h|timer?|m|min)\b|om\s+(?:\d+|en|ett|ei)\s*"
+    r"(?:timer|time|t|h|minutter|minutt|min|m)\b)",
+    re.I,
+)
+
+
+def absolute_times(text: str, now: datetime, zone: tzinfo = UTC) -> str:
+    """A relative time in free text («om 2 timer», «+2h») written as the clock time it meant
+    («kl 16:00 29.05.2026»): the receiver reads the text later, and from another clock."""
+
+    def written(match: re.Match[str]) -> str:
+        try:
+            when = parse_time(match.group(0), now, zone)
+        except ValidationError:
+            return match.group(0)
+        return when.astimezone(zone).strftime("kl %H:%M %d.%m.%Y")
+
+    return _RELATIVE_IN_TEXT.sub(written, text)
+
+
 @dataclass(frozen=True)
 class Checked:
     """The values of a form, ready for ``Message.create``, and every error by field name."""
@@ -127,16 +183,16 @@ def check_fields(
     errors: dict[str, RelayError] = {}
     rows = {k: v for k, v in raw.items() if kind is Kind.STATUS and is_function(k) and v.strip()}
     for name in raw:
-        if name not in rows and not (kind is Kind.STATUS and is_function(name)):
-            try:
-                spec.field(name)
-            except ValidationError as exc:
-                errors[name] = exc
+        if field_key(kind, name) is None:
+            errors[name] = ValidationError(code="no_such_field", kind=kind.value, name=name, known=known_fields(kind))
+    typed = {key: text for name, text in raw.items() if (key := field_key(kind, name)) is not None}
     for fspec in spec.fields:
-        text = raw.get(fspec.name, "")
+        text = typed.get(fspec.name, "")
         try:
             if fspec.form is FieldType.ROWS:
                 value: object = status_rows(rows) if rows else None
+            elif fspec.form is FieldType.TEXT and text.strip():
+                value = absolute_times(text, now, zone)
             else:
                 value = parse_value(fspec.form, text, now, zone) if text.strip() else None
             normal = normalise_field(fspec, value, now) if value is not None else None
@@ -197,8 +253,11 @@ def _attempt(errors: dict[str, RelayError], name: str, parse: Callable[[], T]) -
 
 
 def receipt_priority(original: Priority) -> Priority:
-    """A receipt for a NØD or HASTER travels as fast as it did; any other as RUTINE."""
-    return original if original.rank <= 1 else Priority.RUTINE
+    """A receipt for a NØD or HASTER goes at HASTER, any other at RUTINE.
+
+    Not NØD: NØD's airtime is reserved for life and health, and a receipt saves no
+    one; at HASTER it still goes before all PRIORITET and RUTINE traffic."""
+    return Priority.HASTER if original.rank <= 1 else Priority.RUTINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,5 +271,8 @@ class Cost:
 
 def cost(wire: bytes, key_id: int) -> Cost:
     """The packets and airtime of ``wire``, framed as the daemon will send it."""
+    from relay.core import frames  # here, not at import: reading commands never frame
+    from relay.core.airtime import packet_airtime
+
     pieces = frames.split(wire, key_id, 1)
     return Cost(len(wire), len(pieces), sum(packet_airtime(len(p)) for p in pieces))

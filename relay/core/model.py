@@ -59,7 +59,18 @@ class Priority(Enum):
 
     @classmethod
     def parse(cls, text: str) -> Priority:
-        return parse_enum(cls, text, "prioritet")
+        """A priority by its Norwegian name, or by its English one (``--lang en``: URGENT is HASTER)."""
+        alias = _PRIORITY_EN.get(text.strip().upper())
+        return alias if alias is not None else parse_enum(cls, text, "prioritet")
+
+
+_PRIORITY_EN = {
+    "EMERGENCY": Priority.NOD,
+    "DISTRESS": Priority.NOD,
+    "URGENT": Priority.HASTER,
+    "PRIORITY": Priority.PRIORITET,
+    "ROUTINE": Priority.RUTINE,
+}
 
 
 # --- addressing --------------------------------------------------------------

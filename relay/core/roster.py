@@ -82,14 +82,14 @@ class Revocation:
     def parse(cls, data: bytes, authority_key: bytes) -> Revocation:
         """Parse and verify against the authority's key, or raise VerificationError."""
         if len(data) != REVOCATION_BYTES or data[0] != REVOCATION_FORMAT:
-            raise DecodeError("tilbakekallingen er skadet", "malformed")
+            raise DecodeError(None, "malformed", code="notice_damaged")
         body, signature = data[:REVOCATION_BODY_BYTES], data[REVOCATION_BODY_BYTES:]
         if not verify(authority_key, signature, REVOCATION_CONTEXT + body):
-            raise VerificationError("tilbakekallingen er ikke signert av rosterautoriteten", "bad_signature")
+            raise VerificationError(None, "bad_signature", code="notice_not_signed")
         fp_end = 1 + KEY_FINGERPRINT_BYTES
         seq = int.from_bytes(body[fp_end + 3 :], "big")
         if seq == 0 or (seq > MAX_SEQ and seq != NO_SEQ):
-            raise DecodeError("tilbakekallingen har ugyldig løpenummer", "malformed")
+            raise DecodeError(None, "malformed", code="notice_bad_seq")
         when = from_minutes(int.from_bytes(body[fp_end : fp_end + 3], "big"))
         return cls(body[1:fp_end], when, None if seq == NO_SEQ else seq, bytes(signature))
 
@@ -320,13 +320,13 @@ class Roster:
     def from_json(cls, text: str | bytes, authority_key: bytes | None = None) -> Roster:
         """Parse and verify.  With ``authority_key``, the roster must be signed by it."""
         if len(text) > MAX_ROSTER_BYTES:
-            raise DecodeError("rosterfilen er for stor", "too_long")
+            raise DecodeError(None, "too_long", code="roster_too_large")
         try:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError, RecursionError):
-            raise DecodeError("rosterfilen er ikke gyldig JSON", "malformed") from None
+            raise DecodeError(None, "malformed", code="roster_not_json") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise DecodeError("filen er ikke et relay-roster", "malformed")
+            raise DecodeError(None, "malformed", code="not_a_roster")
         try:
             roster = cls(
                 region=str(data["region"]),
@@ -337,19 +337,19 @@ class Roster:
                 signature=base64.b64decode(str(data["signature"]), validate=True),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise DecodeError(f"rosterfilen mangler eller har ugyldig felt: {exc}", "malformed") from None
+            raise DecodeError(None, "malformed", code="roster_bad_field", problem=str(exc)) from None
         if authority_key is not None and roster.authority_key != authority_key:
             raise VerificationError(None, "wrong_authority", code="wrong_authority")
         if not verify(roster.authority_key, roster.signature, ROSTER_CONTEXT + roster.canonical_bytes()):
             raise VerificationError(None, "bad_signature", code="bad_roster_signature")
         notices = data.get("notices") or []
         if not isinstance(notices, list):
-            raise DecodeError("rosterfilens «notices» er ikke en liste", "malformed")
+            raise DecodeError(None, "malformed", code="roster_notices_not_list")
         for text_notice in notices:
             try:
                 raw = base64.b64decode(str(text_notice), validate=True)
             except ValueError:
-                raise DecodeError("en tilbakekalling i rosterfilen er ikke base64", "malformed") from None
+                raise DecodeError(None, "malformed", code="roster_notice_not_base64") from None
             roster = roster.with_notice(Revocation.parse(raw, roster.authority_key))
         return roster
 

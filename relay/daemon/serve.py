@@ -55,14 +55,12 @@ def serve(
         _no_radio()
     url = None if radio_text is None or radio_text.strip().lower() == "none" else radio_mod.parse_url(radio_text)
     if url is None and ip_settings is None:
-        raise ConfigError("--radio none krever en IP-vei: oppgi --broker URL eller [ip] broker i relay.toml")
+        raise ConfigError(code="radio_none_needs_ip")
     entry = roster.active(config.node_id)
     if entry is None or entry.public_key != signer.public_key:
-        raise ConfigError(
-            f"rosteret (versjon {roster.version}) har ikke nøkkelen til {config.node_id}: importer et nytt"
-        )
+        raise ConfigError(code="roster_lacks_own_key", version=roster.version, node=config.node_id)
     if time_scale <= 0:
-        raise ConfigError("--time-scale må være større enn 0")
+        raise ConfigError(code="time_scale_not_positive")
     with journal(config.node_id, verbose):
         store = home.store()
         wake = threading.Event()

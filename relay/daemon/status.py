@@ -3,7 +3,8 @@
 Both ends of the snapshot format live here: ``Reporting`` writes it every
 ``STATUS_INTERVAL_S`` and on change (``STATUS_KEY`` in the store's ``state``
 table); ``status_report`` reads it back with the store, never importing
-meshtastic, and ``render_status`` turns it into Norwegian lines.
+meshtastic, and ``render_status`` turns it into lines in Norwegian or English
+(``relay.daemon.words``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 from relay.daemon.base import NodePath
 from relay.daemon.faults import Faults
+from relay.daemon.words import ALARM_TEXT_EN, LINK_TEXT_EN, STORE_FULL_TEXT_EN, VIA_TEXT_EN, WORDS, not_running_en
 
 STATUS_KEY = "daemon.status"
 
@@ -256,29 +258,49 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
     if running and snap and snap.get("node") == config.node_id and not _pid_alive(snap.get("pid")):
         running = False
     if not running:
-        warnings.append({"code": "daemon_not_running", "text": _not_running_text(snap, age)})
+        nb, en = _not_running_text(snap, age)
+        warnings.append({"code": "daemon_not_running", "text": nb, "text_en": en})
     link = dict(snap.get("link", {})) if snap else {}
     if running and link.get("state") not in ("connected", "none"):
         detail = f": {link['detail']}" if link.get("detail") else ""
-        warnings.append({"code": "radio_down", "text": f"radioen er ikke tilkoblet{detail}"})
+        warnings.append(
+            {
+                "code": "radio_down",
+                "text": f"radioen er ikke tilkoblet{detail}",
+                "text_en": f"the radio is not connected{detail}",
+            }
+        )
     ip_snap: dict[str, Any] | None = (snap or {}).get("ip") if running else None
     if ip_snap and ip_snap.get("state") != "connected":
         detail = f": {ip_snap['detail']}" if ip_snap.get("detail") else ""
-        warnings.append({"code": "ip_down", "text": f"IP-veien (megleren) er nede{detail}; radioen bærer alt"})
+        warnings.append(
+            {
+                "code": "ip_down",
+                "text": f"IP-veien (megleren) er nede{detail}; radioen bærer alt",
+                "text_en": f"the IP path (the broker) is down{detail}; the radio carries everything",
+            }
+        )
     if (snap or {}).get("store_full"):
         # Only what the last snapshot that fit says: when even that cannot be written,
         # the condition is in the daemon's journal alone.
-        warnings.append({"code": "store_full", "text": STORE_FULL_TEXT})
+        warnings.append({"code": "store_full", "text": STORE_FULL_TEXT, "text_en": STORE_FULL_TEXT_EN})
     for alarm in (snap or {}).get("alarms", []):
-        text = ALARM_TEXT.get(str(alarm.get("code")))
-        if text is not None:
-            shown = text.format(frame=alarm.get("frame"), count=alarm.get("count", 1))
-            warnings.append({"code": str(alarm["code"]), "text": shown})
+        code = str(alarm.get("code"))
+        if code in ALARM_TEXT:
+            said = {"frame": alarm.get("frame"), "count": alarm.get("count", 1)}
+            warnings.append(
+                {"code": code, "text": ALARM_TEXT[code].format(**said), "text_en": ALARM_TEXT_EN[code].format(**said)}
+            )
     if roster is not None and config.node_id in roster.node_ids and roster.active(config.node_id) is None:
-        warnings.append({"code": "own_key_revoked", "text": ALARM_TEXT["own_key_revoked"]})
+        revoked = "own_key_revoked"
+        warnings.append({"code": revoked, "text": ALARM_TEXT[revoked], "text_en": ALARM_TEXT_EN[revoked]})
     if clock_synced is False:
         warnings.append(
-            {"code": "clock_not_synchronised", "text": "systemklokka er ikke synkronisert: tidsstempler kan være feil"}
+            {
+                "code": "clock_not_synchronised",
+                "text": "systemklokka er ikke synkronisert: tidsstempler kan være feil",
+                "text_en": "the system clock is not synchronised: time stamps may be wrong",
+            }
         )
     heard_raw: dict[str, Any] = dict(snap.get("heard", {})) if snap else {}
     heard_ip: dict[str, Any] = dict((ip_snap or {}).get("heard", {}))
@@ -346,14 +368,17 @@ def _ip_report(ip: dict[str, Any] | None, config: NodeConfig) -> dict[str, Any] 
     }
 
 
-def _not_running_text(snap: dict[str, Any] | None, age: float | None) -> str:
+def _not_running_text(snap: dict[str, Any] | None, age: float | None) -> tuple[str, str]:
+    """Why the daemon counts as stopped, in Norwegian and in English."""
     if not snap or age is None:
-        return "daemon kjører ikke: ingen statusrapport fra daemon i lageret"
+        return "daemon kjører ikke: ingen statusrapport fra daemon i lageret", not_running_en("no_snapshot", "")
     if snap.get("stopped"):
-        return f"daemon kjører ikke: stoppet for {_ago(age)} siden"
+        return f"daemon kjører ikke: stoppet for {_ago(age)} siden", not_running_en("stopped", _ago(age, "en"))
     if age > STALE_AFTER_S:
-        return f"daemon kjører ikke: siste statusrapport er {_ago(age)} gammel"
-    return "daemon kjører ikke: prosessen som skrev siste statusrapport finnes ikke lenger"
+        return f"daemon kjører ikke: siste statusrapport er {_ago(age)} gammel", not_running_en(
+            "stale", _ago(age, "en")
+        )
+    return "daemon kjører ikke: prosessen som skrev siste statusrapport finnes ikke lenger", not_running_en("gone", "")
 
 
 def _name(roster: Roster | None, node: str) -> str:
@@ -388,27 +413,28 @@ def _sent_messages(store: Store, node_id: str, roster: Roster | None) -> list[di
     return out
 
 
-def _ago(seconds: float) -> str:
+def _ago(seconds: float, lang: str = "nb") -> str:
     seconds = max(0.0, seconds)
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 90 * 60:
         return f"{seconds / 60:.0f} min"
     if seconds < 48 * 3600:
-        return f"{seconds / 3600:.0f} t"
-    return f"{seconds / 86400:.0f} døgn"
+        return f"{seconds / 3600:.0f} {WORDS[lang]['hours']}"
+    return f"{seconds / 86400:.0f} {WORDS[lang]['days']}"
 
 
-def _clock(iso: str | None, tz: tzinfo | None, now_iso: str | None) -> str:
+def _clock(iso: str | None, tz: tzinfo | None, now_iso: str | None, lang: str = "nb") -> str:
     if iso is None:
-        return "aldri"
+        return WORDS[lang]["never"]
     t = datetime.fromisoformat(iso).astimezone(tz or UTC)
     today = now_iso is not None and datetime.fromisoformat(now_iso).astimezone(tz or UTC).date() == t.date()
     return t.strftime("%H:%M:%S" if today else "%d.%m %H:%M") + ("" if tz else " UTC")
 
 
-def _number(value: float, decimals: int = 1) -> str:
-    return f"{value:.{decimals}f}".replace(".", ",")
+def _number(value: float, decimals: int = 1, lang: str = "nb") -> str:
+    shown = f"{value:.{decimals}f}"
+    return shown if lang == "en" else shown.replace(".", ",")
 
 
 LINK_TEXT = {
@@ -429,74 +455,87 @@ VIA_TEXT = {
 }
 
 
-def _hops_text(hops: object) -> str:
+def _hops_text(hops: object, lang: str = "nb") -> str:
     """How a node is heard: directly, or over the hilltop repeaters (nothing for a snapshot that does not say)."""
     if not isinstance(hops, int) or isinstance(hops, bool):
         return ""
-    return ", direkte" if hops <= 0 else f", via {hops} repeater{'' if hops == 1 else 'e'}"
+    w = WORDS[lang]
+    return w["direct"] if hops <= 0 else w["repeaters"].format(hops=hops, plural="" if hops == 1 else w["plural"])
 
 
-def render_status(report: dict[str, Any], tz: tzinfo | None) -> list[str]:
-    """``relay status`` as lines of Norwegian text."""
+def render_status(report: dict[str, Any], tz: tzinfo | None, lang: str = "nb") -> list[str]:
+    """``relay status`` as lines of text in ``lang`` ("nb" or "en")."""
+    w = WORDS[lang]
+    en = lang == "en"
+    links, vias = (LINK_TEXT_EN, VIA_TEXT_EN) if en else (LINK_TEXT, VIA_TEXT)
     now_iso = report["now"]
+
+    def clock_of(iso: str | None) -> str:
+        return _clock(iso, tz, now_iso, lang)
+
     lines = [f"Status for {report['node']} ({report['name']})"]
-    lines += [f"ADVARSEL: {w['text']}" for w in report["warnings"]]
+    lines += [f"{w['warning']}: {x.get('text_en', x['text']) if en else x['text']}" for x in report["warnings"]]
     daemon = report["daemon"]
     if daemon["running"]:
-        lines.append(f"Daemon:    kjører (pid {daemon['pid']}), status {_clock(daemon['snapshot_at'], tz, now_iso)}")
+        lines.append(w["daemon"] + w["running"].format(pid=daemon["pid"], at=clock_of(daemon["snapshot_at"])))
     elif daemon["snapshot_at"]:
-        lines.append(f"Daemon:    kjører ikke (siste status {_clock(daemon['snapshot_at'], tz, now_iso)})")
+        lines.append(w["daemon"] + w["stopped_at"].format(at=clock_of(daemon["snapshot_at"])))
     else:
-        lines.append("Daemon:    kjører ikke")
+        lines.append(w["daemon"] + w["not_running"])
     radio = report["radio"]
     where = f", {radio['url']}" if radio["url"] else ""
     modem = f" ({radio['modem']})" if radio["modem"] and radio["state"] == "connected" else ""
     detail = f": {radio['detail']}" if radio["detail"] and radio["state"] != "unknown" else ""
-    lines.append(f"Radio:     {LINK_TEXT.get(radio['state'], radio['state'])}{where}{modem}{detail}")
+    lines.append(f"{w['radio']}{links.get(radio['state'], radio['state'])}{where}{modem}{detail}")
     ip = report.get("ip")
     if ip is not None:
         where = f", {ip['url']}" if ip.get("url") else ""
         detail = f": {ip['detail']}" if ip.get("detail") and ip["state"] != "unknown" else ""
         carried = ""
         if ip.get("frames_sent") is not None:
-            carried = f" ({ip['frames_sent']} rammer sendt, {ip['frames_heard']} hørt)"
-        lines.append(f"IP:        {LINK_TEXT.get(ip['state'], ip['state'])}{where}{carried}{detail}")
-    clock = {True: "synkronisert", False: "IKKE synkronisert", None: "ukjent"}[report["clock_synchronised"]]
-    lines.append(f"Klokke:    {clock}")
+            carried = w["frames"].format(sent=ip["frames_sent"], heard=ip["frames_heard"])
+        lines.append(f"{w['ip']}{links.get(ip['state'], ip['state'])}{where}{carried}{detail}")
+    synced = {True: w["synced"], False: w["not_synced"], None: w["unknown"]}[report["clock_synchronised"]]
+    lines.append(w["clock"] + synced)
     airtime = report["airtime"]
     if airtime:
         used, limit = airtime["used_s"], airtime["limit_s"]
         share = used / limit if limit else 0.0
-        lines.append(f"Sendetid:  {_number(used)} s av {_number(limit, 0)} s siste time ({_number(share * 100)} %)")
+        numbers = {
+            "used": _number(used, 1, lang),
+            "limit": _number(limit, 0, lang),
+            "share": _number(share * 100, 1, lang),
+        }
+        lines.append(w["airtime"].format(**numbers))
     queue = report["queue"]
     if queue:
-        lines.append("Sendekø:   " + " · ".join(f"{label} {queue.get(label, 0)}" for label in RANK_LABELS.values()))
+        lines.append(w["queue"] + " · ".join(f"{label} {queue.get(label, 0)}" for label in RANK_LABELS.values()))
     if report["outbox"]:
-        where = "IP-veien" if radio["state"] == "none" else "radioen"
-        lines.append(f"Utboks:    {', '.join(report['outbox'])} (ikke gitt til {where} ennå)")
-    lines += ["", "Sist hørt:"]
+        where = w["to_ip"] if radio["state"] == "none" else w["to_radio"]
+        lines.append(w["outbox"].format(ids=", ".join(report["outbox"]), where=where))
+    lines += ["", w["heard"]]
     if not report["heard"]:
-        lines.append("  (ingen andre noder i rosteret)")
+        lines.append(w["nobody"])
     width = max((len(h["node"]) for h in report["heard"]), default=0)
     name_width = max((len(h["name"]) for h in report["heard"]), default=0)
     for h in report["heard"]:
-        when = _clock(h["at"], tz, now_iso)
+        when = clock_of(h["at"])
         if h["ago_s"] is not None:
-            how = _hops_text(h.get("hops"))
-            when += f" (for {_ago(h['ago_s'])} siden, {VIA_TEXT.get(h['via'], h['via'])}{how})"
+            how = _hops_text(h.get("hops"), lang)
+            when += w["ago"].format(ago=_ago(h["ago_s"], lang), via=vias.get(h["via"], h["via"]), how=how)
         if h.get("ip_ago_s") is not None:  # heard over IP: said first where the radio never heard it
-            over_ip = f"over IP for {_ago(h['ip_ago_s'])} siden"
+            over_ip = w["over_ip"].format(ago=_ago(h["ip_ago_s"], lang))
             when = over_ip if h["ago_s"] is None else f"{when}; {over_ip}"
         lines.append(f"  {h['node']:<{width}}  {h['name']:<{name_width}}  {when}")
-    lines += ["", "Sendt herfra:"]
+    lines += ["", w["sent"]]
     if not report["sent"]:
-        lines.append("  (ingen meldinger sendt fra denne noden)")
+        lines.append(w["none_sent"])
     for m in report["sent"]:
         total = len(m["held_by"]) + len(m["missing"])
-        holders = f"mottatt av {len(m['held_by'])} av {total}"
+        holders = w["held_by"].format(held=len(m["held_by"]), total=total)
         if m["held_by"]:
             holders += ": " + ", ".join(m["held_by"])
         if m["transmitted_at"] is None:
-            holders = "ikke sendt ennå"
-        lines.append(f"  {m['id']}  {m['kind']:<12} {m['priority']:<9} {_clock(m['created'], tz, now_iso)}  {holders}")
+            holders = w["not_sent"]
+        lines.append(f"  {m['id']}  {m['kind']:<12} {m['priority']:<9} {clock_of(m['created'])}  {holders}")
     return lines

@@ -28,17 +28,6 @@ from relay.edge import dictionaries, keys
 from relay.edge.store import DeskStore, Store
 from relay.errors import ConfigError, DecodeError
 
-SYSTEM_HOME = Path("/var/lib/relay")
-
-
-def default_home() -> Path:
-    env = os.environ.get("RELAY_HOME")
-    if env:
-        return Path(env)
-    if SYSTEM_HOME.is_dir():
-        return SYSTEM_HOME
-    return Path.home() / ".local" / "share" / "relay"
-
 
 def fingerprint(public_key: bytes) -> str:
     """A short, readable fingerprint to compare by phone or on paper: 4 groups of 4 hex."""
@@ -134,10 +123,10 @@ class Home:
     def init(cls, path: Path, node_id: str, name: str, radio: str | None = None, exercise: bool = False) -> Home:
         node_id = node_id.strip().upper()
         if not NODE_ID_RE.match(node_id):
-            raise ConfigError(f"ugyldig node-ID {node_id!r} (2-8 tegn, A-Z og 0-9, f.eks. MOD)")
+            raise ConfigError(code="bad_node_id", text=node_id)
         home = cls(path)
         if home.config_path.exists():
-            raise ConfigError(f"{path} er allerede satt opp for en node (fant {home.config_path.name})")
+            raise ConfigError(code="home_taken", path=path, found=home.config_path.name)
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         keys.write_new(home.key_path)
         home.write_config(NodeConfig(node_id, name.strip() or node_id, radio, exercise=exercise))
@@ -155,13 +144,13 @@ class Home:
         try:
             data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"fant ingen node i {self.path}: kjør «relay init» først") from None
+            raise ConfigError(code="no_node", path=self.path) from None
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"konfigurasjonsfilen {self.config_path} er skadet: {exc}") from None
+            raise ConfigError(code="config_damaged", path=self.config_path, reason=exc) from None
         for key in data:
             if key not in CONFIG_KEYS:
                 known = ", ".join(CONFIG_KEYS)
-                raise ConfigError(f"konfigurasjonsfilen {self.config_path}: ukjent nøkkel {key!r} (gyldige: {known})")
+                raise ConfigError(code="config_unknown_key", where=self.config_path, key=key, known=known)
         try:
             config = NodeConfig(
                 node_id=str(data["node_id"]),
@@ -176,31 +165,30 @@ class Home:
                 ip=self._ip_config(data.get("ip")),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"konfigurasjonsfilen {self.config_path} mangler eller har ugyldig felt: {exc}") from None
+            raise ConfigError(code="config_bad_field", path=self.config_path, reason=exc) from None
         for key in ("max_hops", "relay_hops", "routine_hops"):  # max_hops first: the others are checked against it
             value = getattr(config, key)
             if value is not None and not 0 <= value <= 7:
-                raise ConfigError(f"konfigurasjonsfilen {self.config_path}: {key} må være 0-7")
+                raise ConfigError(code="config_hops_range", path=self.config_path, key=key)
             if key != "max_hops" and value is not None and value > config.max_hops:
-                limit = config.max_hops
                 raise ConfigError(
-                    f"konfigurasjonsfilen {self.config_path}: {key} ({value}) er større enn max_hops ({limit})"
+                    code="config_hops_over_max", path=self.config_path, key=key, value=value, limit=config.max_hops
                 )
         if not NODE_ID_RE.match(config.node_id):
-            raise ConfigError(f"konfigurasjonsfilen {self.config_path}: ugyldig node_id {config.node_id!r}")
+            raise ConfigError(code="config_bad_node_id", path=self.config_path, node=config.node_id)
         return config
 
     def _ip_config(self, value: object) -> IpConfig | None:
         if value is None:
             return None
-        where = f"konfigurasjonsfilen {self.config_path}, [ip]"
+        where = f"{self.config_path}, [ip]"
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: må være en tabell")
+            raise ConfigError(code="config_ip_not_table", where=where)
         for key in value:
             if key not in IP_KEYS:
-                raise ConfigError(f"{where}: ukjent nøkkel {key!r} (gyldige: {', '.join(IP_KEYS)})")
+                raise ConfigError(code="config_unknown_key", where=where, key=key, known=", ".join(IP_KEYS))
         if not value.get("broker"):
-            raise ConfigError(f"{where}: broker mangler (mqtt://VERT:PORT eller mqtts://VERT:PORT)")
+            raise ConfigError(code="config_ip_no_broker", where=where)
         return IpConfig(**{k: str(v) for k, v in value.items()})
 
     def signer(self) -> Signer:
@@ -210,9 +198,7 @@ class Home:
         try:
             return Store(self.db_path, dictionaries.available())
         except sqlite3.DatabaseError as exc:
-            raise ConfigError(
-                f"lageret {self.db_path} kan ikke åpnes ({exc}); gjenopprett det fra sikkerhetskopien (hw/README.md)"
-            ) from None
+            raise ConfigError(code="store_unopenable", path=self.db_path, reason=exc) from None
 
     def desk(self) -> DeskStore:
         """The desk's accounts, sessions, drafts and authors (``desk.db``, 0600: it holds password hashes)."""
@@ -227,12 +213,12 @@ class Home:
         try:
             text = self.roster_path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ConfigError("noden har ikke noe roster: importer det med «relay roster import FIL»") from None
+            raise ConfigError(code="no_roster") from None
         pinned = base64.b64decode(config.authority_key) if config.authority_key else None
         try:
             return Roster.from_json(text, pinned)
         except DecodeError as exc:
-            raise ConfigError(f"rosteret i {self.roster_path} kan ikke brukes: {exc}") from None
+            raise ConfigError(code="roster_unusable", path=self.roster_path, reason=exc) from None
 
     def save_roster(self, roster: Roster) -> None:
         """Write the roster atomically (a new version, or notices heard over the air)."""
@@ -254,9 +240,7 @@ class Home:
         if self.roster_path.exists():
             current = self.roster()
             if not roster.supersedes(current):
-                raise ConfigError(
-                    f"rosteret (versjon {roster.version}) er ikke nyere enn det noden har (versjon {current.version})"
-                )
+                raise ConfigError(code="roster_not_newer", version=roster.version, current=current.version)
             roster = roster.newer(current)  # revocations heard over the air stay
         self.save_roster(roster)
         if pinned is None:

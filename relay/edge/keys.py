@@ -19,7 +19,7 @@ def write_new(path: Path) -> Signer:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise ConfigError(f"nøkkelfilen {path} finnes allerede; den overskrives ikke") from None
+        raise ConfigError(code="key_file_exists", path=path) from None
     with os.fdopen(fd, "w") as fh:
         fh.write(f"{HEADER}\n{base64.b64encode(signer.seed).decode()}\n")
         fh.flush()
@@ -31,11 +31,11 @@ def load(path: Path) -> Signer:
     try:
         lines = path.read_text().split()
     except OSError as exc:
-        raise ConfigError(f"kan ikke lese nøkkelfilen {path}: {exc.strerror}") from None
+        raise ConfigError(code="key_file_unreadable", path=path, reason=exc.strerror) from None
     if len(lines) != 2 or lines[0] != HEADER:
-        raise ConfigError(f"{path} er ikke en relay-nøkkelfil")
+        raise ConfigError(code="not_a_key_file", path=path)
     try:
         seed = base64.b64decode(lines[1], validate=True)
         return Signer.from_seed(seed)
     except ValueError:
-        raise ConfigError(f"{path}: nøkkelen er skadet") from None
+        raise ConfigError(code="key_damaged", path=path) from None

@@ -118,17 +118,16 @@ def parse_url(text: str) -> RadioUrl:
     text = text.strip()
     if text.startswith("/"):
         return RadioUrl("serial", text)
-    hint = "bruk serial:///dev/ttyACM0 eller tcp://HOST:4403"
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError:
-        raise ConfigError(f"ugyldig radioadresse {text!r}: {hint}") from None
+        raise ConfigError(code="bad_radio_url", text=text) from None
     if parts.scheme == "serial" and parts.path.startswith("/") and not parts.netloc:
         return RadioUrl("serial", parts.path)
     if parts.scheme == "tcp" and parts.hostname and parts.path in ("", "/"):
         return RadioUrl("tcp", parts.hostname, port or DEFAULT_TCP_PORT)
-    raise ConfigError(f"ugyldig radioadresse {text!r}: {hint}")
+    raise ConfigError(code="bad_radio_url", text=text)
 
 
 # --- the library, imported on first use ------------------------------------------------

@@ -17,14 +17,14 @@ keyed by ``(origin, seq, digest)``, and flagged ``conflict``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from relay.core.log import MAX_HELD_RUNS, MAX_RANGES, Inserted, Ranges, held_in, ranges_of
 from relay.core.model import Kind, Priority
@@ -33,6 +33,9 @@ from relay.core.signing import MESSAGE_CONTEXT, SIGNATURE_BYTES, verify
 from relay.core.wire import Dictionary, SignedMessage, parse_verified
 from relay.edge.store.rows import DAMAGE, Quarantined, Receipt, Stored, from_iso, is_full, to_iso
 from relay.edge.store.schema import MIGRATIONS, SCHEMA_VERSION, Transaction
+
+if TYPE_CHECKING:
+    import sqlite_utils
 from relay.errors import DecodeError, LocalError
 
 # The columns of a message row, in the order ``Store.bulk_load`` takes them.
@@ -65,7 +68,6 @@ class Store:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         self._conn = conn
-        self._db = sqlite_utils.Database(conn)
         self._dictionaries = dictionaries
         # (origin, seq) -> when: sent, but the disk was too full to record it (``mark_transmitted``).
         self.unsaved_marks: dict[tuple[str, int], datetime] = {}
@@ -76,6 +78,14 @@ class Store:
 
     def close(self) -> None:
         self._conn.close()
+
+    @functools.cached_property
+    def _db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the same connection, for migrations and inserts only: importing it
+        costs a reader (``relay inbox``) tens of milliseconds."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self._conn)
 
     # --- schema ------------------------------------------------------------------
 

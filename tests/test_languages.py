@@ -1,0 +1,122 @@
+"""One language at a time: every command, in Norwegian and with ``--lang en``, prints no line
+of the other language.
+
+The walk runs each command against Hole's home after the lab's traffic (tests/test_cli.py's
+fixtures), once in each language, on a fresh copy each time.  A line is of the other
+language when it holds one of that language's common words.  Excepted, as the domain's own
+words: the messages' text, the kind, priority, status and level names, and the nodes' names;
+and the names of commands and options on a help page.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from relay.core.model import Answer, Function, InfoState, Kind, Level, Priority, ReceiptLevel, RumourState
+from tests import test_cli
+from tests.test_cli import relay_cli, sh
+
+lab_template = test_cli.lab_template  # the CLI tests' lab and traffic, by name
+lab = test_cli.lab
+traffic = test_cli.traffic
+fixed_clock = test_cli.fixed_clock
+
+NORWEGIAN = {
+    "og", "ikke", "er", "av", "fra", "med", "som", "har", "ingen", "melding", "meldinger", "kjører",
+    "sendt", "mottatt", "verifisert", "nøkkel", "lagt", "utboksen", "sist", "hørt", "skrevet", "mangler",
+    "ugyldig", "ukjent", "kvitteringer", "innboksen", "tom", "se", "valg", "fant", "denne", "lageret",
+    "aldri", "klokke", "utboks", "signatur", "opprettet", "referanse", "svar", "loggen", "sendetid",
+    "pakke", "byte", "ulest", "avsender", "aktiv", "versjon", "autoritet", "friskt", "sjekket",
+}  # fmt: skip
+ENGLISH = {
+    "the", "and", "not", "is", "of", "with", "message", "messages", "sent", "received", "verified",
+    "key", "queued", "outbox", "none", "never", "missing", "invalid", "unknown", "see", "option",
+    "signature", "created", "reference", "reply", "receipts", "airtime", "packet", "bytes", "unread",
+    "active", "version", "authority", "sound", "checked", "last", "heard", "clock", "running", "written",
+}  # fmt: skip
+DOMAIN = re.compile(
+    r"Dataangrep mot kommunens IKT\.|Drift av nettverk etter dataangrepet\.|2 personer med IKT-kompetanse\."
+    r"|Informasjon via FM-radio\.|Brann i Hønefoss sentrum\.|Meld status innen kl 16\.|IKT-personell"
+    r"|Modum rådhus|Snarest, 48 timer|Kriseleder Modum|[A-Za-zØÆÅøæå]+ kommune|Statsforvalteren|Politikontakt"
+    r"|Ringerike-regionen|Ringerike|1 IKT-tekniker|Hei fra Hole\."
+)
+
+WALK = [
+    "--help",
+    "send --help",
+    "inbox --help",
+    "roster add --help",
+    "inbox",
+    "inbox --limit mange",
+    "show MOD-0001",
+    "show MOD-0002",
+    "show HOL-0001",
+    "log",
+    "log --format csv",
+    "status",
+    "roster show",
+    "ack SF-0001",
+    "ack HOL-0001",
+    "reply MOD-0002 --answer DELVIS --offer '1 IKT-tekniker' --eta 17:00 --contact Hole",
+    "send MELDING --text 'Hei fra Hole.'",
+    "send BISTAND --field quantity=2",
+    "send STATUS --field FOO=GUL",
+    "send --resume",
+    "doctor --check",
+    "show XYZ-0001",
+    "roster import /nowhere/roster.json",
+]
+
+
+NAMES = {  # the domain's names: kinds, priorities, statuses, levels, answers, states, functions, groups
+    str(m.value).lower()
+    for enum in (Kind, Priority, Level, ReceiptLevel, Answer, Function, InfoState, RumourState)
+    for m in enum
+} | {"øvelse", "reell", "alle", "kommuner"}
+
+
+COMMAND_NAMES = re.compile(r"^\s{2}[a-z-]+\s{2,}|(?<!\w)-{1,2}[\w-]+")  # a help page's commands and options
+
+
+def words(line: str) -> set[str]:
+    plain = COMMAND_NAMES.sub(" ", DOMAIN.sub(" ", line))
+    return {w.lower() for w in re.findall(r"[A-Za-zÆØÅæøå]+", plain)} - NAMES
+
+
+def walk(traffic: Path, tmp_path: Path, lang: list[str]) -> list[tuple[str, str]]:
+    """(command, line) of everything every command prints, on a fresh copy of the traffic."""
+    home = tmp_path / "walk"
+    shutil.copytree(traffic, home)
+    ok = test_cli.ok(relay_cli(*sh("send MELDING --text 'Hei fra Hole.'"), home=home / "HOL"))
+    assert ok  # HOL-0001, its own, to show and to refuse to acknowledge
+    lines = []
+    for command in WALK:
+        result = relay_cli(*lang, *sh(command), home=home / "HOL")
+        assert result.exception is None or isinstance(result.exception, SystemExit), (command, result.exception)
+        lines += [(command, line) for line in (result.stdout + result.stderr).splitlines()]
+    return lines
+
+
+@pytest.mark.parametrize(("lang", "foreign"), [([], ENGLISH), (["--lang", "en"], NORWEGIAN)], ids=["nb", "en"])
+def test_every_command_speaks_one_language(traffic: Path, tmp_path: Path, lang: list[str], foreign: set[str]) -> None:
+    mixed = [f"relay {' '.join(lang)} {command}: {line}" for command, line in walk(traffic, tmp_path, lang)]
+    mixed = [line for line in mixed if words(line.split(": ", 1)[1]) & foreign]
+    assert mixed == [], "\n".join(mixed)
+
+
+def test_the_homes_errors_read_in_the_operators_language(lab: Path, tmp_path: Path) -> None:
+    nowhere = tmp_path / "nowhere"
+    test_cli.fails(relay_cli("inbox", home=nowhere), f"fant ingen node i {nowhere}: kjør «relay init» først")
+    test_cli.fails(
+        relay_cli("--lang", "en", "inbox", home=nowhere),
+        f"no node in {nowhere}: run «relay init» first",
+        prefix="Error",
+    )
+    (lab / "MOD" / "roster.json").write_text("{}", encoding="utf-8")
+    result = relay_cli("--lang", "en", "send", "MELDING", "--text", "x", home=lab / "MOD")
+    assert result.stderr.startswith(f"Error: the roster in {lab}/MOD/roster.json cannot be used: "), result.stderr
+    assert not words(result.stderr) & NORWEGIAN, result.stderr
