@@ -197,8 +197,31 @@ def test_a_committed_message_goes_out_and_frames_heard_are_stored(tmp_path: Path
     radio.hear(theirs.wire)
     run_for(d, clock, 1.0)
     assert [s.message for s in d.store.get("HOL", 1)] == [theirs.message]
-    assert d.heard["HOL"] | {"at": None} == {"at": None, "via": "message", "hops": 0}
+    assert "HOL" not in d.heard  # a message proves its origin wrote it, not that it is on the air
+    assert d.heard["RIN"] | {"at": None} == {"at": None, "via": "summary", "hops": 0}
     assert d.sync.stats.stored == 1
+
+
+def test_only_a_signed_summary_makes_a_node_heard_never_a_request_or_a_bundle_in_its_name(tmp_path: Path) -> None:
+    # Issue 22: one forged 8-byte request naming SIG, which never ran, made MOD's status
+    # say "SIG heard 3.3 s ago"; bundles naming SIG with a replayed message kept it so.
+    d, radio, clock = make_daemon(tmp_path)
+    radio.hear(summary_of("RIN"))
+    run_for(d, clock, 0.5)
+    mine = message("MOD", 1)
+    commit(d.store, mine)
+    d.sync.local_message()
+    run_for(d, clock, 2.0)
+    sig = SIGNERS["SIG"].key_id
+    for _ in range(5):
+        radio.hear(frames.Request(sig, (frames.Want("RIN", 7),)).to_bytes())
+        radio.hear(frames.Bundle(sig, (mine.wire,)).to_bytes())
+        run_for(d, clock, 1.0)
+    assert "SIG" not in d.heard
+    assert d.sync.peers.hops_to("SIG", clock.now) is None
+    radio.hear(summary_of("SIG"))
+    run_for(d, clock, 0.5)
+    assert d.heard["SIG"]["via"] == "summary"
 
 
 def test_a_node_heard_only_over_a_repeater_gets_our_messages_over_it(tmp_path: Path) -> None:

@@ -71,17 +71,17 @@ def speaks_for(frame: bytes, publisher: str, roster: Roster) -> bool:
 
 
 def heard_from(frame: bytes, received: Received, roster: Roster) -> tuple[str, str] | None:
-    """(node, what) of the store a taken frame came from: the sender it names, or for a
-    message or fragment (which name only their origin) its origin, most likely pushing
-    it.  None when it cannot be told."""
+    """(node, what) of the store a taken frame proves on the air: a signed summary's
+    sender, heard over the hops it crossed.  None for everything else (issue 22: a
+    forged request kept a store that never ran "heard 3 s ago")."""
     try:
         parsed = frames.parse(frame)
-        if received.sender is not None:
-            return received.sender, VIA_OF_FRAME[type(parsed)]
-        if isinstance(parsed, frames.Bare):
-            return roster.entry_for_key(wire.peek(parsed.data).key_id).node_id, "message"
-        if isinstance(parsed, frames.Fragment):
-            return roster.entry_for_key(parsed.key.key_id).node_id, "fragment"
+        if isinstance(parsed, frames.Summary) and received.sender is not None:
+            return received.sender, VIA_OF_FRAME[type(parsed)]  # verified: its signature
+        # Not a request, a bundle or a fragment: they name a sender they cannot prove.
+        # Nor a message: it proves its origin wrote it once, not that it is on the air
+        # now, and a store that passes it on sends it as its own packet (its origin
+        # looked "direkte" through a repeater).
     except DecodeError:
         pass
     return None

@@ -73,13 +73,6 @@ class Peers:
         if hops <= info.hops or now - info.hops_at > self.ttl:
             info.hops, info.hops_at = hops, now
 
-    def refresh(self, peer: str, hops: int, now: float) -> None:
-        """A frame that cannot be trusted to place its sender (a request): it keeps a
-        peer we know alive at the distance we know, but never brings one nearer."""
-        info = self._info.get(peer)
-        if info is not None and hops >= info.hops:
-            self.heard(peer, info.hops, now)
-
     def listed(self, peer: str, neighbours: dict[str, int], now: float) -> None:
         """``peer``'s summary names who it hears, with hops."""
         self._changes += 1

@@ -54,12 +54,10 @@ class Receiving(Answering):
             sender = self._sender_of(parsed, now)
             if sender == self.node_id:
                 return Received(sender, rx.hops, echo=True)  # our own frame, repeated by a hill
-            if isinstance(parsed, Request) and sender is not None:
-                # A request only refreshes a peer we know, never brings it nearer: it
-                # costs others airtime, so a forged one must not also place a far
-                # node at our door (its summaries will, if it is there).
-                self.peers.refresh(sender, rx.hops, now)
-            elif sender is not None:
+            if isinstance(parsed, Summary) and sender is not None:
+                # Only a signed summary proves its sender on the air, and how far away.
+                # A request or a bundle names a sender it cannot prove: one forged
+                # 8-byte request kept a store that never ran "heard 3 s ago".
                 self._heard_from(sender, now, rx.hops)
             self._dispatch(parsed, now, rx, sender)
         except DecodeError as exc:
