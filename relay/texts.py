@@ -94,6 +94,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "status_bad_row": ("STATUS: ugyldig rad", "STATUS: invalid row"),
     "status_twice": ("STATUS: {function} er oppgitt to ganger", "STATUS: {function} is given twice"),
     # The roster
+    "bad_region_id": (
+        "ugyldig region-ID {text!r} (1-32 tegn: a-z, 0-9 og bindestrek, f.eks. ringerike)",
+        "invalid region ID {text!r} (1-32 characters: a-z, 0-9 and dashes, e.g. ringerike)",
+    ),
     "bad_public_key": ("{node}: offentlig nøkkel må være {size} byte", "{node}: a public key must be {size} bytes"),
     "name_missing": ("{node}: navn mangler", "{node}: the name is missing"),
     "key_registered": ("nøkkelen er allerede registrert for {node}", "the key is already registered for {node}"),

@@ -8,7 +8,6 @@ broker is stopped and started again midway, and nothing is lost or doubled.
 
 from __future__ import annotations
 
-import getpass
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from tests.broker import Broker
 from tests.test_cli import ok, relay_cli
 from tests.test_daemon import Lab, _wait_for, hw_control, lab, send_sitrep
 
-TOPIC = "relay/testregionen"  # topic_of("Testregionen"), the region of the tests' rosters
+TOPIC = "relay/testregionen"  # topic_of(ROSTER.region_id): "Testregionen", the region of the tests' rosters
 PASSWORDS = {"MOD": "modum-hemmelig", "RIN": "ringerike-hemmelig", "SF": "fylket-hemmelig"}
 
 
@@ -48,10 +47,12 @@ def transport(broker: Broker, node: str, password: str | None = None) -> MqttTra
     return t
 
 
-def test_the_default_topic_comes_from_the_roster_region() -> None:
-    assert topic_of("Testregionen") == TOPIC
-    assert topic_of("Ringerike-regionen (simulert)") == "relay/ringerike-regionen-(simulert)"
-    assert topic_of("a/b#+") == "relay/ab"
+def test_the_topic_comes_from_the_roster_region_id() -> None:
+    from relay.core.roster import Roster
+    from tests.helpers import AUTHORITY, ROSTER_ISSUED
+
+    assert topic_of(Roster.create("Testregionen", AUTHORITY, ROSTER_ISSUED).region_id) == TOPIC
+    assert topic_of(Roster.create("Testregionen", AUTHORITY, ROSTER_ISSUED, "lab-2").region_id) == "relay/lab-2"
 
 
 @pytest.mark.parametrize("url", ["http://x", "mqtt://", "broker:1883", "mqtt://h:99999"])
@@ -309,32 +310,6 @@ def test_over_tls_the_broker_is_verified_against_the_regions_ca(tmp_path: Path) 
         for t in (good, bad):
             t.close()
         the_broker.stop()
-
-
-def test_the_deployed_broker_configuration_starts(tmp_path: Path) -> None:
-    """hw/mosquitto/relay.conf as shipped, with its files and port moved under tmp_path."""
-    ca, cert, key = make_ca(tmp_path / "certs")
-    helper = Broker(tmp_path / "broker", PASSWORDS, TOPIC)  # its password and ACL files
-    shipped = (Path(__file__).resolve().parents[1] / "hw" / "mosquitto" / "relay.conf").read_text()
-    conf = (
-        shipped.replace("/etc/mosquitto/relay.passwd", str(helper.base / "passwd"))
-        .replace("/etc/mosquitto/relay.acl", str(helper.base / "acl"))
-        .replace("/etc/mosquitto/certs/ca.pem", str(ca))
-        .replace("/etc/mosquitto/certs/broker.pem", str(cert))
-        .replace("/etc/mosquitto/certs/broker.key", str(key))
-        .replace("listener 8883", f"listener {helper.port} 127.0.0.1")
-    )
-    assert "/etc/" not in "\n".join(line for line in conf.splitlines() if not line.startswith("#"))
-    helper.conf.write_text(f"user {getpass.getuser()}\n" + conf)
-    helper.scheme = "mqtts"
-    helper.start()
-    try:
-        mod = MqttTransport(IpSettings(parse_broker(helper.url), TOPIC, "MOD", PASSWORDS["MOD"], str(ca)), "MOD")
-        mod.start()
-        _wait_for(lambda: mod.connected, 10, "MOD on the deployed configuration")
-        mod.close()
-    finally:
-        helper.stop()
 
 
 def test_a_summary_on_ip_must_come_from_its_own_sites_topic(tmp_path: Path) -> None:

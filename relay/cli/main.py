@@ -268,6 +268,7 @@ def status(as_json: bool) -> None:
 
 def _register() -> None:
     from relay.cli.board import COMMANDS as BOARD_COMMANDS
+    from relay.cli.broker import COMMANDS as BROKER_COMMANDS
     from relay.cli.desk import COMMANDS as DESK_COMMANDS
     from relay.cli.doctor import COMMANDS as DOCTOR_COMMANDS
     from relay.cli.firmware import COMMANDS as FIRMWARE_COMMANDS
@@ -283,6 +284,7 @@ def _register() -> None:
         *DOCTOR_COMMANDS,
         *BOARD_COMMANDS,
         *DESK_COMMANDS,
+        *BROKER_COMMANDS,
     ):
         cli.add_command(command)
 

@@ -83,10 +83,10 @@ def parse_broker(text: str) -> BrokerUrl:
     return BrokerUrl(parts.scheme, parts.hostname, port)
 
 
-def topic_of(region: str) -> str:
-    """The default topic root: ``relay/`` and the roster's region, lower case, spaces as dashes."""
-    slug = "-".join(region.lower().split())
-    return f"relay/{''.join(c for c in slug if c not in '+#/') or 'region'}"
+def topic_of(region_id: str) -> str:
+    """The region's topic root: ``relay/`` and the roster's region id (``Roster.region_id``),
+    the one name the broker's ACL (``relay.deploy.broker``) is written from too."""
+    return f"relay/{region_id}"
 
 
 @dataclass(frozen=True)
