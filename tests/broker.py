@@ -61,10 +61,6 @@ class Mosquitto:
         self.proc: subprocess.Popen[bytes] | None = None
         self.scheme = scheme
 
-    def denied(self) -> int:
-        """How many publishes the broker refused (its log says each)."""
-        return self.log().count("Denied PUBLISH")
-
     @property
     def url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}"

@@ -133,7 +133,7 @@ def test_the_generated_configuration_works_the_first_time(tmp_path: Path, roster
         assert mod.send(b"\x01fra Modum", 0)
         heard = _wait_for(lambda: sf.receive(0.1), 5, "MOD's frame at SF")
         assert (heard.frame, heard.publisher) == (b"\x01fra Modum", "MOD")
-        assert mod.link_detail is None and broker.denied() == 0
+        assert mod.problem is None and not mod.refusing
     finally:
         mod.close()
         sf.close()

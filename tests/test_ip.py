@@ -82,7 +82,8 @@ def test_frames_cross_the_broker_and_a_node_publishes_under_its_own_id_only(brok
 def test_a_wrong_password_is_reported_and_retried_not_fatal(broker: Broker) -> None:
     mod = transport(broker, "MOD", password="feil")
     try:
-        _wait_for(lambda: mod.link_detail and "refused" in mod.link_detail, 10, "the refusal")
+        _wait_for(lambda: mod.problem and mod.problem["code"] == "ip_login_refused", 10, "the refusal")
+        assert mod.problem is not None and mod.problem["params"]["reason"] == {"value": 0x87, "name": "Not authorized"}
         assert not mod.connected
         assert not mod.send(b"\x01x", 0)  # not now: the frame stays with the sync
     finally:
@@ -208,7 +209,10 @@ def test_modum_reaches_an_ip_only_county_governor_through_a_gateway_and_back(tmp
         the_broker.stop()
         _wait_for(lambda: "IP: lost the broker" in the_lab.log("SF"), 30, "SF to notice")
         _wait_for(
-            lambda: any(line.startswith("ADVARSEL: IP-veien (megleren) er nede") for line in status("RIN")),
+            lambda: any(
+                line.startswith("ADVARSEL: IP-veien (megleren) virker ikke: ") and line.endswith("; radioen bærer alt")
+                for line in status("RIN")
+            ),
             15,
             "RIN's status to warn",
         )
@@ -336,3 +340,8 @@ def test_a_summary_on_ip_must_come_from_its_own_sites_topic(tmp_path: Path) -> N
     ip.inbox.append(Heard(summary, publisher="MOD"))
     run_for(rin, clock, 2.0)
     assert "MOD" in rin._ip_peers(clock.now)  # its own topic: taken
+
+    # While the broker refuses what RIN publishes (tests/test_ip_failures.py), MOD hears
+    # nothing of RIN by IP: the radio must serve it again rather than count on IP.
+    ip.refusing = True  # type: ignore[attr-defined]
+    assert rin._ip_peers(clock.now) == frozenset()

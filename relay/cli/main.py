@@ -256,13 +256,14 @@ def status(as_json: bool) -> None:
     import time
 
     from relay import daemon as daemon_mod
-    from relay.cli.context import LOCAL_TZ, home
+    from relay.cli.context import LOCAL_TZ, home, settings
 
-    report = daemon_mod.status_report(home(), time.time(), daemon_mod.clock_synchronised())
+    lang = settings().lang
+    report = daemon_mod.status_report(home(), time.time(), daemon_mod.clock_synchronised(), lang)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    for line in daemon_mod.render_status(report, LOCAL_TZ):
+    for line in daemon_mod.render_status(report, LOCAL_TZ, lang):
         click.echo(line)
 
 

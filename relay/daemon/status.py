@@ -21,6 +21,7 @@ from relay.core.roster import Roster
 from relay.edge.home import Home, NodeConfig
 from relay.edge.store import Store, StoreError, is_full
 from relay.errors import ConfigError
+from relay.texts import render, render_problem
 
 if TYPE_CHECKING:
     pass
@@ -155,6 +156,7 @@ class Reporting(Faults):
             "state": state,
             "url": self.ip_url,
             "detail": detail,
+            "problem": None if stopped else getattr(ip.transport, "problem", None),
             "since": self.wall_of(ip.link_since),
             "frames_heard": ip.frames_heard,
             "frames_sent": ip.frames_sent,
@@ -196,6 +198,8 @@ class Reporting(Faults):
 def _link_state(path: NodePath, stopped: str | None) -> tuple[str, str | None]:
     """A path's state for the snapshot (stopped, connected, down or connecting) and why."""
     connected, detail = path.transport.connected, path.transport.link_detail
+    if connected and getattr(path.transport, "refusing", False):
+        return ("stopped" if stopped else "refused"), detail  # in, but what we publish goes nowhere
     return ("stopped" if stopped else "connected" if connected else "down" if detail else "connecting"), detail
 
 
@@ -232,8 +236,9 @@ def _iso(t: float | None) -> str | None:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds") if t is not None else None
 
 
-def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str, Any]:
-    """The JSON document of ``relay status --json``: the daemon's snapshot and the store."""
+def status_report(home: Home, now: float, clock_synced: bool | None, lang: str = "nb") -> dict[str, Any]:
+    """The JSON document of ``relay status --json``: the daemon's snapshot and the store
+    (the IP path's warnings in ``lang``)."""
     config = home.config()
     try:
         roster: Roster | None = home.roster()
@@ -263,8 +268,7 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
         warnings.append({"code": "radio_down", "text": f"radioen er ikke tilkoblet{detail}"})
     ip_snap: dict[str, Any] | None = (snap or {}).get("ip") if running else None
     if ip_snap and ip_snap.get("state") != "connected":
-        detail = f": {ip_snap['detail']}" if ip_snap.get("detail") else ""
-        warnings.append({"code": "ip_down", "text": f"IP-veien (megleren) er nede{detail}; radioen bærer alt"})
+        warnings.append(ip_warning(ip_snap, link.get("state") == "none", lang))
     if (snap or {}).get("store_full"):
         # Only what the last snapshot that fit says: when even that cannot be written,
         # the condition is in the daemon's journal alone.
@@ -318,7 +322,7 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
             "since": _iso(link.get("since")),
             "modem": link.get("modem"),
         },
-        "ip": _ip_report(ip_snap, config),
+        "ip": _ip_report(ip_snap, config, lang),
         "clock_synchronised": clock_synced,
         "heard": heard,
         "queue": snap.get("queue") if snap else None,
@@ -330,14 +334,30 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
     }
 
 
-def _ip_report(ip: dict[str, Any] | None, config: NodeConfig) -> dict[str, Any] | None:
+def ip_warning(ip: dict[str, Any], ip_only: bool, lang: str) -> dict[str, str]:
+    """The IP path's warning: what is wrong, and what it means for a node with a radio or without."""
+    problem = ip.get("problem")
+    if isinstance(problem, dict):
+        what = render_problem(problem, lang)
+    else:  # a snapshot from before problems had codes, or a path that is connecting
+        what = str(ip.get("detail") or ("ukjent" if lang != "en" else "unknown"))
+    code = "ip_down_no_radio" if ip_only else "ip_down_radio_carries"
+    return {
+        "code": "ip_refused" if ip.get("state") == "refused" else "ip_down",
+        "text": render(code, {"problem": what}, lang),
+    }
+
+
+def _ip_report(ip: dict[str, Any] | None, config: NodeConfig, lang: str = "nb") -> dict[str, Any] | None:
     """The IP path as ``relay status --json`` shows it (None: the node has none)."""
     if ip is None:
         return {"state": "unknown", "url": config.ip.broker, "detail": None} if config.ip is not None else None
+    problem = ip.get("problem")
     return {
         "state": ip.get("state", "unknown"),
         "url": ip.get("url"),
-        "detail": ip.get("detail"),
+        "detail": render_problem(problem, lang) if isinstance(problem, dict) else ip.get("detail"),
+        "problem": problem,
         "since": _iso(ip.get("since")),
         "frames_heard": ip.get("frames_heard"),
         "frames_sent": ip.get("frames_sent"),
@@ -418,6 +438,17 @@ LINK_TEXT = {
     "stopped": "stoppet",
     "unknown": "ukjent tilstand (daemon kjører ikke)",
     "none": "ingen (bare IP)",
+    "refused": "tilkoblet, men megleren sender ikke videre det vi publiserer",
+}
+
+LINK_TEXT_EN = {
+    "connected": "connected",
+    "down": "disconnected",
+    "connecting": "connecting",
+    "stopped": "stopped",
+    "unknown": "unknown state (the daemon is not running)",
+    "none": "none (IP only)",
+    "refused": "connected, but the broker does not pass on what we publish",
 }
 
 VIA_TEXT = {
@@ -436,11 +467,13 @@ def _hops_text(hops: object) -> str:
     return ", direkte" if hops <= 0 else f", via {hops} repeater{'' if hops == 1 else 'e'}"
 
 
-def render_status(report: dict[str, Any], tz: tzinfo | None) -> list[str]:
-    """``relay status`` as lines of Norwegian text."""
+def render_status(report: dict[str, Any], tz: tzinfo | None, lang: str = "nb") -> list[str]:
+    """``relay status`` as lines of Norwegian text (with ``lang`` "en": the warnings' prefix and
+    the paths' lines in English; the IP path's warnings are already in the report's language)."""
     now_iso = report["now"]
+    links = LINK_TEXT_EN if lang == "en" else LINK_TEXT
     lines = [f"Status for {report['node']} ({report['name']})"]
-    lines += [f"ADVARSEL: {w['text']}" for w in report["warnings"]]
+    lines += [f"{'WARNING' if lang == 'en' else 'ADVARSEL'}: {w['text']}" for w in report["warnings"]]
     daemon = report["daemon"]
     if daemon["running"]:
         lines.append(f"Daemon:    kjører (pid {daemon['pid']}), status {_clock(daemon['snapshot_at'], tz, now_iso)}")
@@ -452,15 +485,18 @@ def render_status(report: dict[str, Any], tz: tzinfo | None) -> list[str]:
     where = f", {radio['url']}" if radio["url"] else ""
     modem = f" ({radio['modem']})" if radio["modem"] and radio["state"] == "connected" else ""
     detail = f": {radio['detail']}" if radio["detail"] and radio["state"] != "unknown" else ""
-    lines.append(f"Radio:     {LINK_TEXT.get(radio['state'], radio['state'])}{where}{modem}{detail}")
+    lines.append(f"Radio:     {links.get(radio['state'], radio['state'])}{where}{modem}{detail}")
     ip = report.get("ip")
     if ip is not None:
         where = f", {ip['url']}" if ip.get("url") else ""
         detail = f": {ip['detail']}" if ip.get("detail") and ip["state"] != "unknown" else ""
         carried = ""
         if ip.get("frames_sent") is not None:
-            carried = f" ({ip['frames_sent']} rammer sendt, {ip['frames_heard']} hørt)"
-        lines.append(f"IP:        {LINK_TEXT.get(ip['state'], ip['state'])}{where}{carried}{detail}")
+            sent, heard = ip["frames_sent"], ip["frames_heard"]
+            carried = (
+                f" ({sent} frames sent, {heard} heard)" if lang == "en" else f" ({sent} rammer sendt, {heard} hørt)"
+            )
+        lines.append(f"IP:        {links.get(ip['state'], ip['state'])}{where}{carried}{detail}")
     clock = {True: "synkronisert", False: "IKKE synkronisert", None: "ukjent"}[report["clock_synchronised"]]
     lines.append(f"Klokke:    {clock}")
     airtime = report["airtime"]
