@@ -151,3 +151,34 @@ def test_running_it_again_keeps_the_ca_and_the_passwords(tmp_path: Path) -> None
     assert {p: p.read_bytes() for p in (out / "mosquitto" / "certs").iterdir()} == before
     assert (out / "nodes" / "MOD" / "mqtt.pass").read_text() == password
     assert (out / "secrets" / "ca.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_roster_create_takes_an_id_or_derives_it_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    from tests.test_cli import fails, sh
+
+    ok(relay_cli(*sh("init --node RIN --name 'Ringerike kommune'"), home=tmp_path / "a"))
+    assert ok(relay_cli(*sh("roster create --region 'Modum (øvelse)' --id modum-lab"), home=tmp_path / "a"))[0] == (
+        "Roster for Modum (øvelse) (ID modum-lab) opprettet (versjon 1)."
+    )
+    assert ok(relay_cli("roster", "show", home=tmp_path / "a"))[0].startswith(
+        "Modum (øvelse) (ID modum-lab), versjon 1"
+    )
+    ok(relay_cli(*sh("init --node HOL --name 'Hole kommune'"), home=tmp_path / "b"))
+    fails(
+        relay_cli(*sh("--lang en roster create --id Modum"), home=tmp_path / "b"),
+        "invalid region ID 'Modum' (1-32 characters: a-z, 0-9 and dashes, e.g. ringerike)",
+        prefix="Error",
+    )
+
+
+def test_an_ip_topic_in_relay_toml_that_is_not_the_rosters_is_refused(tmp_path: Path) -> None:
+    from relay.daemon.serve import _ip_settings
+    from relay.edge.home import IpConfig, NodeConfig
+
+    roster = shipped_roster()
+    config = NodeConfig("MOD", "Modum kommune", ip=IpConfig("mqtt://127.0.0.1:1883", topic="relay/ringerike-regionen"))
+    with pytest.raises(ConfigError, match="ikke regionens 'relay/ringerike'"):
+        _ip_settings(config, None, roster)
+    same = NodeConfig("MOD", "Modum kommune", ip=IpConfig("mqtt://127.0.0.1:1883", topic="relay/ringerike"))
+    settings = _ip_settings(same, None, roster)
+    assert settings is not None and settings.topic == "relay/ringerike"
