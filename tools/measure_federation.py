@@ -140,7 +140,11 @@ def run(job: tuple[str, int, float, int]) -> dict[str, Any]:
         "name": scenario.name,
         "stores": len(scenario.store_nodes),
         "origins_in_a_store": origins,
-        "broker_frames_per_s": round(report["ip_frames"] / duration, 3),  # type: ignore[operator]
+        "broker_frames_in_per_s": round(report["ip_frames"] / duration, 3),  # type: ignore[operator]
+        "broker_frames_out_per_s": round(
+            sum(n.get("ip_frames_heard", 0) for n in report["nodes"].values()) / duration,  # type: ignore[attr-defined]
+            3,
+        ),
         "bridge_frames_per_s": round(report["bridge_frames"] / duration, 3),  # type: ignore[operator]
         "radio_airtime_s": report["radio_airtime_s"],
         "summary_bytes": len(frame),
@@ -174,7 +178,8 @@ def main() -> None:
         "regions": len(regional),
         "stores": sum(r["stores"] for r in rows),
         "all_converged": all(r["converged"] for r in rows),
-        "broker_frames_per_s_max": max(r["broker_frames_per_s"] for r in regional),
+        "broker_frames_in_per_s_max": max(r["broker_frames_in_per_s"] for r in regional),
+        "broker_frames_out_per_s_max": max(r["broker_frames_out_per_s"] for r in regional),
         "bridge_frames_per_s_max": max(r["bridge_frames_per_s"] for r in regional),
         "county_brokers_in_frames_per_s": round(sum(r["bridge_frames_per_s"] for r in regional), 3),
     }

@@ -51,7 +51,7 @@ class IpNet:
         self.bridged = frozenset(bridged)
         self.bridge_latency = bridge_latency
         self.bridge_up = True
-        self.bridge_frames = 0  # deliveries that crossed the bridge
+        self.bridge_frames = 0  # frames that crossed the bridge (once each, as a bridge forwards them)
         self.up = set(nodes)
         self.figures = {n: IpFigures() for n in nodes}
         self._queue: list[IpDelivery] = []
@@ -74,16 +74,19 @@ class IpNet:
         figures = self.figures[node]
         figures.frames_sent += 1
         figures.bytes_sent += len(frame)
+        crossed = False
         for other in self.nodes:
             if other != node:
                 crossing = self._crosses(node, other)
                 if crossing and not self.bridge_up:
                     continue
+                crossed |= crossing
                 self._order += 1
                 delay = self.latency * (1.0 + 0.25 * self.rng.random()) + (self.bridge_latency if crossing else 0.0)
                 at = max(now + delay, self._last.get((node, other), 0.0))
                 self._last[(node, other)] = at
                 heapq.heappush(self._queue, IpDelivery(at, self._order, other, frame, node))
+        self.bridge_frames += crossed
         return True
 
     def _crosses(self, a: str, b: str) -> bool:
@@ -104,7 +107,6 @@ class IpNet:
             if crossing and not self.bridge_up:
                 continue  # in flight on the bridge when it was cut
             if delivery.node in self.up:
-                self.bridge_frames += crossing
                 self.figures[delivery.node].frames_heard += 1
                 out.append(delivery)
         return out
