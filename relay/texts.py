@@ -9,6 +9,7 @@ English one where there is one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 TEXTS: dict[str, tuple[str, str]] = {
@@ -176,6 +177,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "roster_too_large": ("rosterfilen er for stor", "the roster file is too large"),
     "roster_not_json": ("rosterfilen er ikke gyldig JSON", "the roster file is not valid JSON"),
     "not_a_roster": ("filen er ikke et relay-roster", "the file is not a relay roster"),
+    "roster_bad_region_id": (
+        "rosterfilen har ugyldig eller manglende region_id",
+        "the roster file has an invalid or missing region_id",
+    ),
     "roster_bad_field": (
         "rosterfilen mangler eller har ugyldig felt: {problem}",
         "the roster file lacks a field or has an invalid one: {problem}",
@@ -184,6 +189,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "roster_notice_not_base64": (
         "en tilbakekalling i rosterfilen er ikke base64",
         "a revocation in the roster file is not base64",
+    ),
+    "bad_region_id": (
+        "ugyldig region-ID {text!r} (1-32 tegn: a-z, 0-9 og bindestrek, f.eks. ringerike)",
+        "invalid region ID {text!r} (1-32 characters: a-z, 0-9 and dashes, e.g. ringerike)",
     ),
     "bad_public_key": ("{node}: offentlig nøkkel må være {size} byte", "{node}: a public key must be {size} bytes"),
     "name_missing": ("{node}: navn mangler", "{node}: the name is missing"),
@@ -207,6 +216,60 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "key_revoked": ("nøkkelen til {node} er tilbakekalt", "{node}'s key is revoked"),
     "unknown_sender": ("ukjent avsender (nøkkel-ID {key_id})", "unknown sender (key ID {key_id})"),
+    # The IP path (``relay.edge.mqtt``): what ``relay status``, the board and the journal say
+    "ip_connecting": ("kobler til megleren {broker}", "connecting to the broker {broker}"),
+    "ip_unreachable": (
+        "når ikke megleren {broker}; prøver igjen",
+        "cannot reach the broker {broker}; retrying",
+    ),
+    "ip_login_refused": (
+        "megleren {broker} avviser innloggingen som {user}: {reason}; sjekk passordfilen ([ip] password_file)"
+        " og at megleroppsettet er skrevet fra dette rosteret («relay broker config»)",
+        "the broker {broker} refuses the login as {user}: {reason}; check the password file ([ip] password_file)"
+        " and that the broker's configuration was written from this roster («relay broker config»)",
+    ),
+    "ip_lost": (
+        "mistet forbindelsen til megleren {broker} ({reason}); kobler til igjen",
+        "lost the connection to the broker {broker} ({reason}); reconnecting",
+    ),
+    "ip_publish_refused": (
+        "megleren avviser det noden publiserer på {topic}: {reason}; meglerens ACL er ikke skrevet fra dette"
+        " rosteret: kjør «relay broker config» og legg filene på megleren",
+        "the broker refuses what this node publishes on {topic}: {reason}; the broker's ACL was not written"
+        " from this roster: run «relay broker config» and put the files on the broker",
+    ),
+    "ip_no_echo": (
+        "megleren har ikke sendt tilbake noen av de {count} siste rammene noden publiserte på {topic}: den avviser"
+        " dem trolig (ACL); kjør «relay broker config» og legg filene på megleren",
+        "the broker has not sent back any of the last {count} frames this node published on {topic}: it"
+        " probably refuses them (ACL); run «relay broker config» and put the files on the broker",
+    ),
+    "ip_down_radio_carries": (
+        "IP-veien (megleren) virker ikke: {problem}; radioen bærer alt",
+        "the IP path (the broker) is not working: {problem}; the radio carries everything",
+    ),
+    "ip_down_no_radio": (
+        "IP-veien (megleren) virker ikke: {problem}; noden har ingen radio, så ingenting sendes eller mottas"
+        " før den virker",
+        "the IP path (the broker) is not working: {problem}; this node has no radio, so nothing is sent or"
+        " received until it works",
+    ),
+}
+
+# MQTT reason codes (MQTT 5.0, 2.4) the broker gives for a refused login or publish.
+REASONS: dict[int, tuple[str, str]] = {
+    0x80: ("uspesifisert feil", "unspecified error"),
+    0x84: ("megleren kan ikke MQTT 5", "unsupported protocol version"),
+    0x85: ("klient-ID-en er ikke gyldig", "client identifier not valid"),
+    0x86: ("feil brukernavn eller passord", "bad user name or password"),
+    0x87: ("ikke autorisert", "not authorized"),
+    0x88: ("megleren er utilgjengelig", "server unavailable"),
+    0x89: ("megleren er opptatt", "server busy"),
+    0x8A: ("utestengt", "banned"),
+    0x8E: ("en annen innlogging tok over", "session taken over"),
+    0x90: ("ugyldig emnenavn", "topic name invalid"),
+    0x95: ("pakken er for stor", "packet too large"),
+    0x97: ("kvoten er brukt opp", "quota exceeded"),
 }
 
 # Norwegian names that templates carry as ``{label}``, in English.
@@ -226,6 +289,27 @@ def _in(value: object, lang: str) -> object:
     """A parameter that is itself an error (a reason) reads in the same language."""
     render_in = getattr(value, "render", None)
     return render_in(lang) if callable(render_in) and isinstance(value, Exception) else value
+
+
+def node_lang() -> str:
+    """The language of a process that has no ``--lang`` (the daemon): RELAY_LANG, else LANG; nb unless en*."""
+    env = os.environ.get("RELAY_LANG") or os.environ.get("LANG", "")
+    return "en" if env.lower().startswith("en") else "nb"
+
+
+def reason(value: int, name: str, lang: str = "nb") -> str:
+    """An MQTT reason code in words: ours where we have them, else the protocol's (English) name."""
+    words = REASONS.get(value)
+    return (words[1] if lang == "en" else words[0]) if words else f"{name} (0x{value:02x})"
+
+
+def render_problem(problem: Mapping[str, object], lang: str = "nb") -> str:
+    """A path's problem as its transport reports it (``code``, ``params``; a ``reason`` as value and name)."""
+    params = dict(problem.get("params") or {})  # type: ignore[call-overload]
+    why = params.get("reason")
+    if isinstance(why, Mapping):
+        params["reason"] = reason(int(why.get("value", 0x80)), str(why.get("name", "?")), lang)
+    return render(str(problem.get("code")), params, lang)
 
 
 def render(code: str, params: Mapping[str, object], lang: str = "nb") -> str:

@@ -1,9 +1,11 @@
 """A real mosquitto for the tests: on a loopback port, with passwords and the region's ACL.
 
-The configuration is the one ``hw/mosquitto/`` deploys (each node publishes
-only under its own id, reads the whole region), with a plain loopback
-listener instead of TLS, or TLS with a throw-away CA (``tls=True``).
-Stopping and starting it again keeps the port, as a broker restart does.
+``Broker``: the ACL ``relay broker config`` writes (``relay.deploy.broker``:
+each node publishes only under its own id, reads the whole region), with a
+plain loopback listener instead of TLS, or TLS with a throw-away CA.
+``Mosquitto``: any configuration, such as the whole output of ``relay broker
+config`` (``include_dir``).  Stopping and starting again keeps the port, as a
+broker restart does.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from relay.deploy.broker import Served, render_acl
 from tests import system_tools
 
 REPO = Path(__file__).resolve().parents[1]
-ACL_TEMPLATE = REPO / "hw" / "mosquitto" / "acl"
 
 
 def find_mosquitto() -> str:
@@ -34,44 +36,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Broker:
-    """``mosquitto -c CONF`` with ``users`` (name -> password) allowed in on ``topic``."""
+def log_lines(base: Path) -> list[str]:
+    """Run as root, mosquitto would drop to a user who cannot read tmp; log to a file we read."""
+    return [
+        f"user {getpass.getuser()}",
+        f"log_dest file {base / 'mosquitto.log'}",
+        "log_type error",
+        "log_type warning",
+        "log_type notice",
+        "log_type information",
+    ]
 
-    def __init__(
-        self, base: Path, users: dict[str, str], topic: str, tls: tuple[Path, Path, Path] | None = None
-    ) -> None:
+
+class Mosquitto:
+    """``mosquitto -c BASE/mosquitto.conf``, the file ``conf`` (lines), listening on ``port``."""
+
+    def __init__(self, base: Path, port: int, conf: list[str], scheme: str) -> None:
         self.binary = find_mosquitto()
         self.base = base
         base.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.topic = topic
-        passwords = base / "passwd"
-        passwords.write_text("".join(f"{user}:{password}\n" for user, password in users.items()))
-        passwords.chmod(0o600)
-        subprocess.run([self._tool("mosquitto_passwd"), "-U", str(passwords)], check=True)
-        acl = base / "acl"
-        acl.write_text(ACL_TEMPLATE.read_text().replace("relay/ringerike", topic))
-        acl.chmod(0o600)
-        lines = [
-            f"user {getpass.getuser()}",  # started as root, mosquitto would drop to a user who cannot read tmp
-            "per_listener_settings false",
-            f"listener {self.port} 127.0.0.1",
-            "allow_anonymous false",
-            f"password_file {passwords}",
-            f"acl_file {acl}",
-            "persistence false",
-            f"log_dest file {base / 'mosquitto.log'}",
-            "log_type error",
-            "log_type warning",
-            "log_type notice",
-        ]
-        if tls is not None:
-            ca, cert, key = tls
-            lines += [f"cafile {ca}", f"certfile {cert}", f"keyfile {key}"]
+        self.port = port
         self.conf = base / "mosquitto.conf"
-        self.conf.write_text("\n".join(lines) + "\n")
+        self.conf.write_text("\n".join(log_lines(base) + conf) + "\n")
         self.proc: subprocess.Popen[bytes] | None = None
-        self.scheme = "mqtts" if tls is not None else "mqtt"
+        self.scheme = scheme
 
     @property
     def url(self) -> str:
@@ -110,3 +98,34 @@ class Broker:
     def log(self) -> str:
         path = self.base / "mosquitto.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+
+class Broker(Mosquitto):
+    """A broker on a loopback port with ``users`` (name -> password) allowed in on ``topic``."""
+
+    def __init__(
+        self, base: Path, users: dict[str, str], topic: str, tls: tuple[Path, Path, Path] | None = None
+    ) -> None:
+        base.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        self.topic = topic
+        passwords = base / "passwd"
+        passwords.write_text("".join(f"{user}:{password}\n" for user, password in users.items()))
+        passwords.chmod(0o600)
+        acl = base / "acl"
+        region_id = topic.removeprefix("relay/")
+        acl.write_text(render_acl([Served(region_id, tuple(u for u in users if not u.startswith("bridge-")))]))
+        acl.chmod(0o600)
+        lines = [
+            "per_listener_settings false",
+            f"listener {port} 127.0.0.1",
+            "allow_anonymous false",
+            f"password_file {passwords}",
+            f"acl_file {acl}",
+            "persistence false",
+        ]
+        if tls is not None:
+            ca, cert, key = tls
+            lines += [f"cafile {ca}", f"certfile {cert}", f"keyfile {key}"]
+        super().__init__(base, port, lines, "mqtts" if tls is not None else "mqtt")
+        subprocess.run([self._tool("mosquitto_passwd"), "-U", str(passwords)], check=True)

@@ -295,7 +295,7 @@ def test_lab_roster_show(lab: Path) -> None:
     }
     roles = {"SF": "statsforvalter", "POL": "politi"}
     assert ok(relay_cli("roster", "show", home=lab / "HOL")) == [
-        "modum (øvelse), versjon 9, utstedt 2026-05-29 12:00 UTC",
+        "modum (øvelse) (ID modum-ovelse), versjon 9, utstedt 2026-05-29 12:00 UTC",
         f"Autoritet: {fingerprint(lab_authority(lab).public_key)}",
         *(
             f"  {node:<5} {names[node]:<28} {roles.get(node, 'kommune'):<15} {key_fingerprint(lab / node)}  aktiv"
@@ -392,12 +392,12 @@ def test_roster_create_add_revoke_show_export_import(tmp_path: Path) -> None:
     authority = fingerprint(keys.load(rin / "authority.key").public_key)
     assert FINGERPRINT.match(authority)
     assert lines == [
-        "Roster for Ringerike-regionen opprettet (versjon 1).",
+        "Roster for Ringerike-regionen (ID ringerike) opprettet (versjon 1).",
         f"Autoritetens fingeravtrykk: {authority}",
     ]
     assert Home(rin).config().authority_key == base64.b64encode(keys.load(rin / "authority.key").public_key).decode()
     assert ok(relay_cli("roster", "show", home=rin)) == [
-        "Ringerike-regionen, versjon 1, utstedt 2026-05-29 12:00 UTC",
+        "Ringerike-regionen (ID ringerike), versjon 1, utstedt 2026-05-29 12:00 UTC",
         f"Autoritet: {authority}",
     ]
 
@@ -409,7 +409,7 @@ def test_roster_create_add_revoke_show_export_import(tmp_path: Path) -> None:
     rin_line = f"  RIN   Ringerike kommune            kommune         {key_fingerprint(rin)}  aktiv"
     hol_line = f"  HOL   Hole kommune                 kommune         {key_fingerprint(hol)}  aktiv"
     assert ok(relay_cli("roster", "show", home=rin)) == [
-        "Ringerike-regionen, versjon 3, utstedt 2026-05-29 12:00 UTC",
+        "Ringerike-regionen (ID ringerike), versjon 3, utstedt 2026-05-29 12:00 UTC",
         f"Autoritet: {authority}",
         rin_line,
         hol_line,

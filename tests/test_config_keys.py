@@ -51,9 +51,12 @@ at = "90m"
 inject = { into = "HOL", attack = "forged" }
 """
 
-MESH_KEYS = "duration, duty_cycle, hop_limit, ip, ip_latency, preset, relay_hops, routine_hops, seed, town_hall_role"
+MESH_KEYS = (
+    "bridge_latency, bridged, duration, duty_cycle, hop_limit, ip, ip_latency, preset, relay_hops, routine_hops,"
+    " seed, town_hall_role"
+)
 TABLES = "[mesh], [[node]], [[link]], [[event]], [[rogue]]"
-ACTIONS = "at, crash, heal, inject, ip_down, ip_up, partition, restart, revoke, send"
+ACTIONS = "at, bridge_down, bridge_up, crash, heal, inject, ip_down, ip_up, partition, restart, revoke, send"
 SEND_KEYS = "exercise, fields, from, kind, priority, ref, text, text_file, to"
 CONFIG_KEYS = "authority_key, channel_index, exercise, ip, max_hops, name, node_id, radio, relay_hops, routine_hops"
 

@@ -12,7 +12,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from relay.core.roster import MAX_ROSTER_BYTES, Revocation, Roster, RosterEntry, key_fingerprint
+from relay.core.roster import (
+    MAX_ROSTER_BYTES,
+    Revocation,
+    Roster,
+    RosterEntry,
+    derive_region_id,
+    key_fingerprint,
+)
 from relay.core.signing import Signer
 from relay.errors import DecodeError, ValidationError, VerificationError
 from tests.helpers import (
@@ -250,7 +257,7 @@ def _without(key: str) -> Callable[[dict[str, Any]], None]:
         ("", "malformed"),
         ("not json", "malformed"),
         ("[]", "malformed"),
-        ('{"format": "relay-roster/2"}', "malformed"),
+        ('{"format": "relay-roster/9"}', "malformed"),
         (b"\xff\xfe{", "malformed"),
         (" " * (MAX_ROSTER_BYTES + 1), "too_long"),
     ],
@@ -388,3 +395,61 @@ def test_a_newer_file_keeps_the_revocations_heard_over_the_air(roster: Roster) -
     newer = roster.with_entry(entry("REP1", "Repeater Norefjell", "repeater", STRANGER), AUTHORITY, LATER)
     assert newer.newer(heard).active("HOL") is None
     assert newer.newer(heard).version == newer.version
+
+
+# --- the region id ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "derived"),
+    [
+        ("Ringerike-regionen", "ringerike"),
+        ("Ringerike", "ringerike"),
+        ("Testregionen", "testregionen"),
+        ("Modum (øvelse)", "modum-ovelse"),
+        ("Ringerike-regionen (simulert)", "ringerike-regionen-simulert"),
+        ("Ærøy / Ås  region", "aeroy-as"),
+        ("Regionen", "regionen"),
+        ("a/b#+", "a-b"),
+        ("???", "region"),
+        ("x" * 40, "x" * 32),
+    ],
+)
+def test_an_old_rosters_region_id_is_derived_from_its_name_in_ascii(name: str, derived: str) -> None:
+    assert derive_region_id(name) == derived
+
+
+def test_a_new_roster_signs_its_region_id_and_the_file_says_it() -> None:
+    roster = Roster.create("Ringerike-regionen", AUTHORITY, ROSTER_ISSUED, region_id="ringerike-lab")
+    data = json.loads(roster.to_json())
+    assert (data["format"], data["region_id"]) == ("relay-roster/2", "ringerike-lab")
+    assert Roster.from_json(roster.to_json(), AUTHORITY.public_key).region_id == "ringerike-lab"
+    data["region_id"] = "hole"  # the id is signed: changing it breaks the signature
+    with pytest.raises(VerificationError) as info:
+        Roster.from_json(json.dumps(data))
+    assert info.value.reason == "bad_signature"
+    assert Roster.create("Ringerike-regionen", AUTHORITY, ROSTER_ISSUED).region_id == "ringerike"
+
+
+@pytest.mark.parametrize("bad", ["", "Ringerike", "ringerike-", "-a", "rin/ger", "øst", "a" * 33, "a_b"])
+def test_a_region_id_is_lower_case_ascii(bad: str) -> None:
+    with pytest.raises(ValidationError, match="region-ID"):
+        Roster.create("R", AUTHORITY, ROSTER_ISSUED, region_id=bad)
+    data = json.loads(Roster.create("R", AUTHORITY, ROSTER_ISSUED).to_json())
+    data["region_id"] = bad
+    with pytest.raises(DecodeError):
+        Roster.from_json(json.dumps(data))
+
+
+def test_an_old_roster_without_an_id_still_verifies_and_the_next_version_signs_the_derived_id() -> None:
+    from dataclasses import replace
+
+    new = Roster.create("Ringerike-regionen", AUTHORITY, ROSTER_ISSUED)
+    old = replace(new, signed_id=None).signed(AUTHORITY)  # what a roster of format 1 is
+    text = old.to_json()
+    assert json.loads(text)["format"] == "relay-roster/1" and "region_id" not in json.loads(text)
+    again = Roster.from_json(text, AUTHORITY.public_key)
+    assert (again.signed_id, again.region_id) == (None, "ringerike")
+    later = again.with_entry(entry("RIN", "Ringerike kommune", "kommune", SIGNERS["RIN"]), AUTHORITY, LATER)
+    assert json.loads(later.to_json())["format"] == "relay-roster/2"
+    assert Roster.from_json(later.to_json()).region_id == "ringerike"

@@ -384,6 +384,8 @@ def _links(report: Mapping[str, Any]) -> str:
     if ip:
         if ip.get("state") == "connected":
             state += _t("; IP-veien er tilkoblet", "; the IP path is connected")
+        elif ip.get("state") == "refused":
+            state += _t("; IP-veien: megleren avviser oss", "; the IP path: the broker refuses us")
         else:
             state += _t(f"; IP-veien: {ip.get('state')}", f"; the IP path: {ip.get('state')}")
     if not daemon.get("running"):

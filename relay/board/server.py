@@ -130,19 +130,19 @@ class Board:
         return picture
 
     def page(self, printed: bool = False, lang: str = "nb") -> str:
-        return page(self.picture(), self.title, self.zone, printed=printed, links=self.links(), lang=lang)
+        return page(self.picture(), self.title, self.zone, printed=printed, links=self.links(lang), lang=lang)
 
     def fragment(self, lang: str = "nb") -> str:
-        return fragment(self.picture(), self.zone, self.links(), lang)
+        return fragment(self.picture(), self.zone, self.links(lang), lang)
 
-    def links(self) -> dict[str, Any]:
+    def links(self, lang: str = "nb") -> dict[str, Any]:
         """``relay status``'s report: last heard, airtime, outbox, the daemon's warnings.
         Whether the clock is synchronised is asked (a subprocess) at most once a minute."""
         from relay import daemon
 
         if time.monotonic() - self._synced_at > 60.0:
             self._synced, self._synced_at = daemon.clock_synchronised(), time.monotonic()
-        return daemon.status_report(self.home, time.time(), self._synced)
+        return daemon.status_report(self.home, time.time(), self._synced, lang)
 
 
 class BoardServer(ThreadingHTTPServer):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,8 +50,9 @@ def home() -> Home:
 def detect_lang(option: str | None) -> str:
     if option:
         return "en" if option.lower().startswith("en") else "nb"
-    env = os.environ.get("RELAY_LANG") or os.environ.get("LANG", "")
-    return "en" if env.lower().startswith("en") else "nb"
+    from relay.texts import node_lang
+
+    return node_lang()
 
 
 def tr(nb: str, en: str) -> str:

@@ -37,6 +37,33 @@ HELP_EN = {
     ),
     "Mappe med .txt-filer.": "A directory of .txt files.",
     "Skriv ett JSON-dokument.": "Write one JSON document.",
+    "MQTT-megleren for IP-veien: oppsettet skrives fra rosteret.": (
+        "The IP path's MQTT broker: its configuration is written from the roster."
+    ),
+    "Mappe.": "Directory.",
+    "Rosteret til en region megleren betjener; kan gjentas (standard: nodens eget roster).": (
+        "The roster of a region the broker serves; may be repeated (default: the node's own roster)."
+    ),
+    "Meglerens vertsnavn eller IP-adresse i sertifikatet; kan gjentas.": (
+        "The broker's host name or IP address in its certificate; may be repeated."
+    ),
+    "TLS-porten.": "The TLS port.",
+    "Adressen megleren lytter på (standard: alle).": "The address the broker listens on (default: all).",
+    "Der filene skal ligge på megleren.": "Where the files go on the broker.",
+    "Bro fra denne regionens megler til en annen (føderasjon).": (
+        "A bridge from this region's broker to another (federation)."
+    ),
+    "Passordet for bridge-REGION-ID hos den andre megleren (fra dens secrets/).": (
+        "The password of bridge-REGION-ID at the other broker (from its secrets/)."
+    ),
+    "Den andre meglerens CA (dens certs/ca.pem).": "The other broker's CA (its certs/ca.pem).",
+    "Skriv mosquitto-oppsettet: TLS-lytter, ACL, passord, sertifikater og broer, og det hver node trenger.": (
+        "Write the mosquitto configuration: TLS listener, ACL, passwords, certificates and bridges,"
+        " and what each node needs."
+    ),
+    "Regionens ID for maskiner (a-z, 0-9, bindestrek): megleremner, ACL, innlogginger. Standard: fra navnet.": (
+        "The region's id for machines (a-z, 0-9, dash): broker topics, ACL, logins. Default: from the name."
+    ),
     "VERT:PORT; annet enn loopback gir veggen token.": "HOST:PORT; anything but loopback gives the wall a token.",
     "Hvor lenge en innlogging varer.": "How long a login lasts.",
     "Regionfilen med stedenes koordinater, for kartet (standard: firmware-config/region.toml).": (

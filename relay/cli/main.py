@@ -332,7 +332,8 @@ def status(as_json: bool) -> None:
     from relay import daemon as daemon_mod
     from relay.cli.context import LOCAL_TZ, home, settings
 
-    report = daemon_mod.status_report(home(), time.time(), daemon_mod.clock_synchronised())
+    lang = settings().lang
+    report = daemon_mod.status_report(home(), time.time(), daemon_mod.clock_synchronised(), lang)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -342,6 +343,7 @@ def status(as_json: bool) -> None:
 
 def _register() -> None:
     from relay.cli.board import COMMANDS as BOARD_COMMANDS
+    from relay.cli.broker import COMMANDS as BROKER_COMMANDS
     from relay.cli.desk import COMMANDS as DESK_COMMANDS
     from relay.cli.doctor import COMMANDS as DOCTOR_COMMANDS
     from relay.cli.firmware import COMMANDS as FIRMWARE_COMMANDS
@@ -357,6 +359,7 @@ def _register() -> None:
         *DOCTOR_COMMANDS,
         *BOARD_COMMANDS,
         *DESK_COMMANDS,
+        *BROKER_COMMANDS,
     ):
         cli.add_command(command)
 

@@ -107,7 +107,12 @@ def _announce(before: Roster | None, after: Roster) -> None:
 
 @roster.command("create")
 @click.option("--region", default="Ringerike-regionen", show_default=True)
-def roster_create(region: str) -> None:
+@click.option(
+    "--id",
+    "region_id",
+    help="Regionens ID for maskiner (a-z, 0-9, bindestrek): megleremner, ACL, innlogginger. Standard: fra navnet.",
+)
+def roster_create(region: str, region_id: str | None) -> None:
     """Bli rosterautoritet: lag autoritetsnøkkel og et tomt roster (versjon 1)."""
     from relay.core.roster import Roster
     from relay.edge import keys
@@ -125,12 +130,17 @@ def roster_create(region: str) -> None:
             )
         )
     authority = keys.write_new(h.authority_key_path)
-    r = Roster.create(region, authority, now())
+    r = Roster.create(region, authority, now(), region_id)
     _save(r)
     from dataclasses import replace
 
     h.write_config(replace(config, authority_key=base64.b64encode(authority.public_key).decode()))
-    click.echo(tr(f"Roster for {region} opprettet (versjon 1).", f"Roster for {region} created (version 1)."))
+    click.echo(
+        tr(
+            f"Roster for {region} (ID {r.region_id}) opprettet (versjon 1).",
+            f"Roster for {region} (ID {r.region_id}) created (version 1).",
+        )
+    )
     click.echo(tr("Autoritetens fingeravtrykk: ", "Authority fingerprint: ") + fingerprint(authority.public_key))
 
 
@@ -188,10 +198,11 @@ def roster_show(as_json: bool) -> None:
     if as_json:
         click.echo(r.to_json(), nl=False)
         return
+    derived = "" if r.signed_id is not None else tr(", avledet av navnet", ", derived from the name")
     click.echo(
         tr(
-            f"{r.region}, versjon {r.version}, utstedt {r.issued:%Y-%m-%d %H:%M} UTC",
-            f"{r.region}, version {r.version}, issued {r.issued:%Y-%m-%d %H:%M} UTC",
+            f"{r.region} (ID {r.region_id}{derived}), versjon {r.version}, utstedt {r.issued:%Y-%m-%d %H:%M} UTC",
+            f"{r.region} (ID {r.region_id}{derived}), version {r.version}, issued {r.issued:%Y-%m-%d %H:%M} UTC",
         )
     )
     click.echo(tr("Autoritet: ", "Authority: ") + fingerprint(r.authority_key))

@@ -19,6 +19,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -35,7 +37,9 @@ from relay.core.signing import (
 )
 from relay.errors import DecodeError, ValidationError, VerificationError
 
-FORMAT = "relay-roster/1"
+FORMAT = "relay-roster/1"  # no region id: the id is derived from the region's name (``derive_region_id``)
+FORMAT_WITH_ID = "relay-roster/2"  # the region id is signed with the rest
+REGION_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 NODE_ROLES = ("kommune", "statsforvalter", "politi", "brann", "repeater", "annet")
 MAX_ROSTER_BYTES = 256 * 1024
 REVOCATION_FORMAT = 1
@@ -50,6 +54,32 @@ def key_fingerprint(public_key: bytes) -> bytes:
     """8 bytes that name a key in a revocation notice (the 16-bit key id may collide
     across regions; this does not)."""
     return hashlib.sha256(b"relay/key-fp\x00" + public_key).digest()[:KEY_FINGERPRINT_BYTES]
+
+
+_FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ß": "ss"})
+
+
+def derive_region_id(region: str) -> str:
+    """The region id of a roster that does not sign one: its name in ASCII, lower case,
+    runs of anything else as one dash, a trailing «-regionen»/«-region» dropped
+    ("Ringerike-regionen" -> ``ringerike``, "Modum (øvelse)" -> ``modum-ovelse``).
+    Stable: it depends on the signed name alone."""
+    folded = unicodedata.normalize("NFKD", region.lower().translate(_FOLD))
+    ascii_only = "".join(c for c in folded if not unicodedata.combining(c)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-")
+    for suffix in ("-regionen", "-region"):
+        if slug.endswith(suffix) and len(slug) > len(suffix):
+            slug = slug[: -len(suffix)]
+            break
+    slug = slug[:32].strip("-")
+    return slug if REGION_ID_RE.match(slug) else "region"
+
+
+def check_region_id(region_id: str) -> str:
+    """``region_id`` if it is one (1-32 of a-z, 0-9 and inner dashes); ValidationError otherwise."""
+    if not REGION_ID_RE.match(region_id):
+        raise ValidationError(code="bad_region_id", text=region_id)
+    return region_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +209,22 @@ class Roster:
     # Revocations heard over the air since this version was signed, already applied
     # to ``entries``; kept apart so that the signed body still verifies.
     notices: tuple[Revocation, ...] = ()
+    # The region id as signed (format 2); None in a roster of format 1, whose id is
+    # derived from ``region`` (``region_id``).  The authority's next version signs it.
+    signed_id: str | None = None
+
+    @property
+    def region_id(self) -> str:
+        """The one name of the region for machines: the broker's topics, ACL and logins."""
+        return self.signed_id if self.signed_id is not None else derive_region_id(self.region)
 
     # --- building --------------------------------------------------------------
 
     @classmethod
-    def create(cls, region: str, authority: Signer, issued: datetime) -> Roster:
-        return cls(region, 1, _utc(issued), authority.public_key, ()).signed(authority)
+    def create(cls, region: str, authority: Signer, issued: datetime, region_id: str | None = None) -> Roster:
+        """Version 1, empty; ``region_id`` None: derived from ``region``."""
+        rid = check_region_id(region_id) if region_id is not None else derive_region_id(region)
+        return cls(region, 1, _utc(issued), authority.public_key, (), signed_id=rid).signed(authority)
 
     def with_entry(self, entry: RosterEntry, authority: Signer, issued: datetime) -> Roster:
         """A new version with ``entry`` added (a node may hold several keys over time)."""
@@ -235,7 +275,9 @@ class Roster:
     def _next(self, entries: tuple[RosterEntry, ...], authority: Signer, issued: datetime) -> Roster:
         if authority.public_key != self.authority_key:
             raise ValidationError(code="not_authority")
-        return replace(self, version=self.version + 1, issued=_utc(issued), entries=entries).signed(authority)
+        # A roster of format 1 becomes format 2 with the id it had (derived): nothing changes name.
+        bumped = replace(self, version=self.version + 1, issued=_utc(issued), entries=entries, signed_id=self.region_id)
+        return bumped.signed(authority)
 
     def signed(self, authority: Signer) -> Roster:
         return replace(self, signature=authority.sign(ROSTER_CONTEXT + self.canonical_bytes()))
@@ -297,14 +339,17 @@ class Roster:
             replace(e, revoked=None, revoked_after=None, notice=None) if key_fingerprint(e.public_key) in heard else e
             for e in self.entries
         )
-        return {
-            "format": FORMAT,
+        body: dict[str, object] = {
+            "format": FORMAT if self.signed_id is None else FORMAT_WITH_ID,
             "region": self.region,
             "version": self.version,
             "issued": _iso(self.issued),
             "authority_key": base64.b64encode(self.authority_key).decode(),
             "entries": [e.to_json() for e in signed],
         }
+        if self.signed_id is not None:
+            body["region_id"] = self.signed_id
+        return body
 
     def canonical_bytes(self) -> bytes:
         return json.dumps(self._body(), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -325,8 +370,11 @@ class Roster:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError, RecursionError):
             raise DecodeError(None, "malformed", code="roster_not_json") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        if not isinstance(data, dict) or data.get("format") not in (FORMAT, FORMAT_WITH_ID):
             raise DecodeError(None, "malformed", code="not_a_roster")
+        signed_id = data.get("region_id") if data["format"] == FORMAT_WITH_ID else None
+        if data["format"] == FORMAT_WITH_ID and not (isinstance(signed_id, str) and REGION_ID_RE.match(signed_id)):
+            raise DecodeError(None, "malformed", code="roster_bad_region_id")
         try:
             roster = cls(
                 region=str(data["region"]),
@@ -335,6 +383,7 @@ class Roster:
                 authority_key=base64.b64decode(str(data["authority_key"]), validate=True),
                 entries=tuple(RosterEntry.from_json(e) for e in data["entries"]),
                 signature=base64.b64decode(str(data["signature"]), validate=True),
+                signed_id=signed_id if isinstance(signed_id, str) else None,
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise DecodeError(None, "malformed", code="roster_bad_field", problem=str(exc)) from None

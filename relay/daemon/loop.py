@@ -28,6 +28,7 @@ from relay.edge import dictionaries
 from relay.edge.store import Store, StoreError, is_full
 from relay.edge.transport import Heard, Transport
 from relay.errors import ConfigError
+from relay.texts import node_lang
 
 if TYPE_CHECKING:
     pass
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 from relay.daemon.base import NodePath
 from relay.daemon.describe import describe_frame, heard_from, how_heard, speaks_for
 from relay.daemon.faults import file_stamp
-from relay.daemon.status import Reporting
+from relay.daemon.status import Reporting, ip_warning
 
 log = logging.getLogger("relay.daemon")
 
@@ -114,6 +115,7 @@ class Daemon(Reporting):
         self.wall = wall
         self.time_scale = time_scale  # the sync's timers and the airtime shrink; the clocks run at their pace
         self.ip_url = ip_url
+        self.lang = node_lang()  # what the journal says to the operator about a path, in nb or en
         self._wake = wake  # set by every transport when a frame arrives (None: one transport, wait on it)
         now = clock()
         self.started = now
@@ -176,8 +178,9 @@ class Daemon(Reporting):
         self._check_store(now)
 
     def _ip_peers(self, now: float) -> frozenset[str]:
-        """The stores the IP path reaches now: none while it is down."""
-        if self.ip is None or not self.ip.transport.connected:
+        """The stores the IP path reaches now: none while it is down, or while the broker
+        refuses what we publish (we may hear them, but they do not hear us)."""
+        if self.ip is None or not self.ip.transport.connected or getattr(self.ip.transport, "refusing", False):
             return frozenset()
         return frozenset(self.ip.sync.peers.neighbours(now))
 
@@ -433,3 +436,13 @@ class Daemon(Reporting):
                 path.link_since = now
             path.link_seen = seen
             self._status_dirty = True
+            self._say_problem(path)
+
+    def _say_problem(self, path: NodePath) -> None:
+        """The journal says what is wrong with the IP path in the node's language (RELAY_LANG/LANG),
+        once per change: the same words as ``relay status``."""
+        problem = getattr(path.transport, "problem", None)
+        if path is not self.ip or not isinstance(problem, dict) or problem.get("code") == "ip_connecting":
+            return
+        warning = ip_warning({"problem": problem}, self.radio is None, self.lang)
+        log.warning("%s", warning["text"])

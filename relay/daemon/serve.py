@@ -144,9 +144,17 @@ def _ip_settings(config: NodeConfig, broker: str | None, roster: Roster) -> IpSe
     ca_file = ip.ca_file if ip is not None else None
     if ca_file and not Path(ca_file).is_file():
         raise ConfigError(f"fant ikke CA-filen for megleren: {ca_file}")
+    topic = topic_of(roster.region_id)
+    if ip is not None and ip.topic and ip.topic != topic:
+        # One source for names: the broker's ACL is written from the roster's region id,
+        # so another topic here would have every publish refused.
+        raise ConfigError(
+            f"[ip] topic = {ip.topic!r} i relay.toml er ikke regionens {topic!r} (fra rosterets region-ID):"
+            " fjern topic, megleren og nodene tar navnet fra rosteret"
+        )
     return IpSettings(
         parse_broker(url),
-        (ip.topic if ip is not None and ip.topic else None) or topic_of(roster.region),
+        topic,
         (ip.username if ip is not None and ip.username else None) or config.node_id,
         password,
         ca_file,

@@ -22,6 +22,7 @@ from relay.core.roster import Roster
 from relay.edge.home import Home, NodeConfig
 from relay.edge.store import Store, StoreError, is_full
 from relay.errors import ConfigError
+from relay.texts import render, render_problem
 
 if TYPE_CHECKING:
     pass
@@ -157,6 +158,7 @@ class Reporting(Faults):
             "state": state,
             "url": self.ip_url,
             "detail": detail,
+            "problem": None if stopped else getattr(ip.transport, "problem", None),
             "since": self.wall_of(ip.link_since),
             "frames_heard": ip.frames_heard,
             "frames_sent": ip.frames_sent,
@@ -198,6 +200,8 @@ class Reporting(Faults):
 def _link_state(path: NodePath, stopped: str | None) -> tuple[str, str | None]:
     """A path's state for the snapshot (stopped, connected, down or connecting) and why."""
     connected, detail = path.transport.connected, path.transport.link_detail
+    if connected and getattr(path.transport, "refusing", False):
+        return ("stopped" if stopped else "refused"), detail  # in, but what we publish goes nowhere
     return ("stopped" if stopped else "connected" if connected else "down" if detail else "connecting"), detail
 
 
@@ -234,8 +238,9 @@ def _iso(t: float | None) -> str | None:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds") if t is not None else None
 
 
-def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str, Any]:
-    """The JSON document of ``relay status --json``: the daemon's snapshot and the store."""
+def status_report(home: Home, now: float, clock_synced: bool | None, lang: str = "nb") -> dict[str, Any]:
+    """The JSON document of ``relay status --json``: the daemon's snapshot and the store
+    (the IP path's warnings in ``lang``)."""
     config = home.config()
     try:
         roster: Roster | None = home.roster()
@@ -272,14 +277,7 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
         )
     ip_snap: dict[str, Any] | None = (snap or {}).get("ip") if running else None
     if ip_snap and ip_snap.get("state") != "connected":
-        detail = f": {ip_snap['detail']}" if ip_snap.get("detail") else ""
-        warnings.append(
-            {
-                "code": "ip_down",
-                "text": f"IP-veien (megleren) er nede{detail}; radioen bærer alt",
-                "text_en": f"the IP path (the broker) is down{detail}; the radio carries everything",
-            }
-        )
+        warnings.append(ip_warning(ip_snap, link.get("state") == "none", lang))
     if (snap or {}).get("store_full"):
         # Only what the last snapshot that fit says: when even that cannot be written,
         # the condition is in the daemon's journal alone.
@@ -340,7 +338,7 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
             "since": _iso(link.get("since")),
             "modem": link.get("modem"),
         },
-        "ip": _ip_report(ip_snap, config),
+        "ip": _ip_report(ip_snap, config, lang),
         "clock_synchronised": clock_synced,
         "heard": heard,
         "queue": snap.get("queue") if snap else None,
@@ -352,14 +350,30 @@ def status_report(home: Home, now: float, clock_synced: bool | None) -> dict[str
     }
 
 
-def _ip_report(ip: dict[str, Any] | None, config: NodeConfig) -> dict[str, Any] | None:
+def ip_warning(ip: dict[str, Any], ip_only: bool, lang: str) -> dict[str, str]:
+    """The IP path's warning: what is wrong, and what it means for a node with a radio or without."""
+    problem = ip.get("problem")
+    if isinstance(problem, dict):
+        what = render_problem(problem, lang)
+    else:  # a snapshot from before problems had codes, or a path that is connecting
+        what = str(ip.get("detail") or ("ukjent" if lang != "en" else "unknown"))
+    code = "ip_down_no_radio" if ip_only else "ip_down_radio_carries"
+    return {
+        "code": "ip_refused" if ip.get("state") == "refused" else "ip_down",
+        "text": render(code, {"problem": what}, lang),
+    }
+
+
+def _ip_report(ip: dict[str, Any] | None, config: NodeConfig, lang: str = "nb") -> dict[str, Any] | None:
     """The IP path as ``relay status --json`` shows it (None: the node has none)."""
     if ip is None:
         return {"state": "unknown", "url": config.ip.broker, "detail": None} if config.ip is not None else None
+    problem = ip.get("problem")
     return {
         "state": ip.get("state", "unknown"),
         "url": ip.get("url"),
-        "detail": ip.get("detail"),
+        "detail": render_problem(problem, lang) if isinstance(problem, dict) else ip.get("detail"),
+        "problem": problem,
         "since": _iso(ip.get("since")),
         "frames_heard": ip.get("frames_heard"),
         "frames_sent": ip.get("frames_sent"),
@@ -444,6 +458,7 @@ LINK_TEXT = {
     "stopped": "stoppet",
     "unknown": "ukjent tilstand (daemon kjører ikke)",
     "none": "ingen (bare IP)",
+    "refused": "tilkoblet, men megleren sender ikke videre det vi publiserer",
 }
 
 VIA_TEXT = {

@@ -95,6 +95,7 @@ LINK_TEXT_EN = {
     "stopped": "stopped",
     "unknown": "unknown state (the daemon is not running)",
     "none": "none (IP only)",
+    "refused": "connected, but the broker does not pass on what we publish",
 }
 
 VIA_TEXT_EN = {

@@ -40,7 +40,7 @@ class IpConfig:
     """``[ip]`` in relay.toml: the MQTT broker of the IP path (``relay.edge.mqtt``)."""
 
     broker: str  # mqtt://HOST:PORT or mqtts://HOST:PORT
-    topic: str | None = None  # None: relay/ and the roster's region
+    topic: str | None = None  # must be relay/ and the roster's region id when set (it comes from the roster)
     username: str | None = None  # None: the node id
     password_file: str | None = None
     ca_file: str | None = None  # None: the system's CAs (mqtts only)

@@ -16,10 +16,19 @@ a second ``SyncNode`` over it.  Differences from the radio:
   captured node's credentials cannot flood the others' CPU and store.
 * **Reconnects on its own.**  paho's network thread reconnects with backoff
   (``MIN_BACKOFF_S`` doubling to ``MAX_BACKOFF_S``); a refused login (wrong
-  password) is reported in ``link_detail`` and retried the same way.  The
+  password) is reported in ``problem`` and retried the same way.  The
   radio path never waits for it.
-* **QoS 1, clean session.**  A frame lost in a reconnect is not lost to the
-  region: the sync's summaries find the gap and repair it, as on the air.
+* **QoS 1, MQTT 5, a clean start.**  A frame lost in a reconnect is not lost to
+  the region: the sync's summaries find the gap and repair it, as on the air.
+* **It cannot fail silently.**  A publish the broker refuses (its ACL) comes
+  back as a PUBACK with a reason code (MQTT 5): the path reports
+  ``ip_publish_refused`` at once.  A broker that acknowledges and drops
+  instead is caught by the echo: we subscribe to our own topic too, and after
+  ``NO_ECHO_AFTER`` acknowledged frames without one coming back the path
+  reports ``ip_no_echo``.  Either way ``refusing`` is true, and the daemon
+  stops counting the stores it hears by IP as reached (the radio serves them).
+  ``problem`` is a reason code and its arguments (``relay.texts``), for
+  ``relay status``, the board and the journal to say in the node's language.
 
     mqtt://HOST:PORT     plain (a closed LAN; loopback in the tests)
     mqtts://HOST:PORT    TLS, verified against ``ca_file`` or the system's CAs
@@ -44,6 +53,7 @@ from relay.core.airtime import MAX_APP_PAYLOAD, Preset
 from relay.core.model import NODE_ID_RE
 from relay.edge.transport import DEFAULT_PRIORITY, Heard
 from relay.errors import ConfigError
+from relay.texts import render_problem
 
 log = logging.getLogger("relay.mqtt")
 
@@ -55,6 +65,8 @@ INBOX_MAX = 4096
 INBOUND_PER_S = 20.0  # frames a publisher may send us per second, sustained...
 INBOUND_BURST = 400.0  # ...after a burst this large (a catch-up after a partition)
 MAX_UNACKED = 64  # frames handed to paho and not yet acknowledged by the broker: beyond, "not now"
+NO_ECHO_AFTER = 8  # acknowledged frames of ours, none of them heard back: the broker drops them
+REFUSING = ("ip_publish_refused", "ip_no_echo")  # the broker takes us in but not what we publish
 
 
 @dataclass(frozen=True)
@@ -83,10 +95,10 @@ def parse_broker(text: str) -> BrokerUrl:
     return BrokerUrl(parts.scheme, parts.hostname, port)
 
 
-def topic_of(region: str) -> str:
-    """The default topic root: ``relay/`` and the roster's region, lower case, spaces as dashes."""
-    slug = "-".join(region.lower().split())
-    return f"relay/{''.join(c for c in slug if c not in '+#/') or 'region'}"
+def topic_of(region_id: str) -> str:
+    """The region's topic root: ``relay/`` and the roster's region id (``Roster.region_id``),
+    the one name the broker's ACL (``relay.deploy.broker``) is written from too."""
+    return f"relay/{region_id}"
 
 
 @dataclass(frozen=True)
@@ -113,10 +125,18 @@ class _Bucket:
         return ok
 
 
+def _reason(code: Any) -> dict[str, Any]:
+    """A paho ``ReasonCode`` as the problem's ``reason`` (its value and protocol name)."""
+    return {"value": int(getattr(code, "value", 0x80)), "name": str(code)}
+
+
 class MqttTransport:
     """An MQTT broker as the daemon's ``Transport``."""
 
-    def __init__(self, settings: IpSettings, node_id: str, wake: threading.Event | None = None) -> None:
+    def __init__(
+        self, settings: IpSettings, node_id: str, wake: threading.Event | None = None, mqtt5: bool = True
+    ) -> None:
+        """``mqtt5`` False: MQTT 3.1.1, for a broker without 5 (a refused publish is then found by the echo)."""
         self.settings = settings
         self.node_id = node_id
         self.modem: Preset | None = None  # no radio: the IP sync has its own notion of cost
@@ -132,13 +152,16 @@ class MqttTransport:
         self._lock = threading.Lock()
         self._connected = False
         self._closing = False
-        self._detail: str | None = "connecting to the broker"
+        self._problem: dict[str, Any] | None = self._make("ip_connecting")
         self._unacked: set[int] = set()
+        self._early: set[int] = set()  # acknowledged before ``send`` recorded them
+        self._unechoed = 0  # frames the broker acknowledged since one of ours came back
+        self._mqtt5 = mqtt5
         client = paho.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=f"relay-{node_id}",
-            clean_session=True,
-            protocol=paho.MQTTv311,
+            client_id=f"relay-{settings.topic.removeprefix('relay/')}-{node_id}",  # one Pi may follow two regions
+            protocol=paho.MQTTv5 if mqtt5 else paho.MQTTv311,
+            clean_session=None if mqtt5 else True,
         )
         client.reconnect_delay_set(MIN_BACKOFF_S, MAX_BACKOFF_S)
         if settings.username is not None:
@@ -164,15 +187,39 @@ class MqttTransport:
 
     @property
     def link_detail(self) -> str | None:
-        return self._detail
+        """The problem in English, for the developer's log (``problem`` is what operators see)."""
+        return render_problem(self._problem, "en") if self._problem is not None else None
+
+    @property
+    def problem(self) -> dict[str, Any] | None:
+        """Why the path does not carry frames: ``{"code": ..., "params": {...}}`` (``relay.texts``), or None."""
+        return self._problem
+
+    @property
+    def refusing(self) -> bool:
+        """Connected, but the broker does not pass on what we publish."""
+        return self._problem is not None and self._problem["code"] in REFUSING
+
+    def _make(self, code: str, **params: Any) -> dict[str, Any]:
+        return {"code": code, "params": {"broker": str(self.settings.broker), **params}}
+
+    def _report(self, code: str, **params: Any) -> None:
+        problem = self._make(code, **params)
+        if problem != self._problem:  # once per problem, not on every retry
+            log.warning("IP: %s", render_problem(problem, "en"))
+        self._problem = problem
 
     def start(self) -> None:
         """Connect in the background; paho's thread reconnects with backoff for as long as we run."""
         broker = self.settings.broker
         try:
-            self._client.connect_async(broker.host, broker.port, keepalive=KEEPALIVE_S)
-        except (OSError, ValueError) as exc:  # a name that does not resolve is retried like a refusal
-            self._detail = f"{broker}: {exc}"
+            # MQTT 5: a clean start; 3.1.1 has its clean session from the client's constructor.
+            if self._mqtt5:
+                self._client.connect_async(broker.host, broker.port, keepalive=KEEPALIVE_S, clean_start=True)
+            else:
+                self._client.connect_async(broker.host, broker.port, keepalive=KEEPALIVE_S)
+        except (OSError, ValueError):  # a name that does not resolve is retried like a refusal
+            self._problem = self._make("ip_unreachable")
         self._client.loop_start()
 
     def send(self, frame: bytes, hop_limit: int, priority: int = DEFAULT_PRIORITY, want_ack: bool = False) -> bool:
@@ -183,10 +230,15 @@ class MqttTransport:
         with self._lock:
             if len(self._unacked) >= MAX_UNACKED:
                 return False
-            info = self._client.publish(self.own_topic, frame, qos=1)
-            if info.rc != paho.MQTT_ERR_SUCCESS:
-                return False
-            self._unacked.add(info.mid)
+        # Not under our lock: paho calls _on_publish holding its own, which publish() takes too.
+        info = self._client.publish(self.own_topic, frame, qos=1)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            return False
+        with self._lock:
+            if info.mid in self._early:  # acknowledged before we got here
+                self._early.discard(info.mid)
+            else:
+                self._unacked.add(info.mid)
         self.frames_out += 1
         self.bytes_out += len(frame)
         return True
@@ -222,16 +274,15 @@ class MqttTransport:
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         if reason.is_failure:
             self._connected = False
-            detail = f"the broker refused us: {reason}"
-            if detail != self._detail:  # once per reason, not on every retry
-                log.warning("IP: broker %s refused the connection: %s; retrying", self.settings.broker, reason)
-            self._detail = detail
+            self._report("ip_login_refused", user=self.settings.username or self.node_id, reason=_reason(reason))
             return
         client.subscribe(f"{self.settings.topic}/+", qos=1)
         with self._lock:
             self._unacked.clear()
+            self._early.clear()
+            self._unechoed = 0
         self._connected = True
-        self._detail = None
+        self._problem = None
         log.info("IP: connected to %s, topic %s", self.settings.broker, self.settings.topic)
         self._poke()
 
@@ -239,24 +290,41 @@ class MqttTransport:
         was = self._connected
         self._connected = False
         if was and not self._closing:
-            self._detail = f"disconnected from the broker ({reason}); reconnecting"
+            self._problem = self._make("ip_lost", reason=_reason(reason))
             log.warning("IP: lost the broker %s (%s); reconnecting with backoff", self.settings.broker, reason)
         self._poke()
 
     def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
-        detail = f"cannot reach the broker {self.settings.broker}; retrying with backoff"
-        if detail != self._detail:
-            log.warning("IP: %s", detail)
-        self._detail = detail
+        self._report("ip_unreachable")
 
     def _on_publish(self, client: paho.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
         with self._lock:
-            self._unacked.discard(mid)
+            if mid in self._unacked:
+                self._unacked.discard(mid)
+            else:
+                self._early.add(mid)
+            if reason.is_failure:  # MQTT 5: the broker says why it did not take the frame
+                self._report("ip_publish_refused", topic=self.own_topic, reason=_reason(reason))
+            else:
+                self._unechoed += 1
+                if self._unechoed >= NO_ECHO_AFTER and not self.refusing:
+                    self._report("ip_no_echo", topic=self.own_topic, count=self._unechoed)
+                elif self._problem is not None and self._problem["code"] == "ip_publish_refused":
+                    self._cleared()
+        self._poke()
+
+    def _cleared(self) -> None:
+        log.info("IP: the broker takes what we publish on %s again", self.own_topic)
+        self._problem = None
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         publisher = message.topic.rsplit("/", 1)[-1]
-        if publisher == self.node_id:
-            return  # our own frame, back from the broker
+        if publisher == self.node_id:  # our own frame, back from the broker: it passes them on
+            with self._lock:
+                self._unechoed = 0
+                if self.refusing:
+                    self._cleared()
+            return
         payload = bytes(message.payload)
         if not NODE_ID_RE.match(publisher) or not 0 < len(payload) <= MAX_APP_PAYLOAD:
             self._refuse(publisher, "malformed")

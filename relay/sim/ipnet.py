@@ -5,6 +5,12 @@ path is up ``latency`` seconds later (plus a little jitter), in order per
 publisher, and costs no airtime.  A node whose path is down publishes nothing
 and hears nothing; what was in flight to it is lost, as a broker drops what a
 disconnected clean-session client would have got.
+
+A federation: the ``bridged`` nodes (the county governor's home for this
+region) sit on another broker that this region's broker bridges to
+(``hw/mosquitto/README.md``).  A frame between the two sides crosses the
+bridge: ``bridge_latency`` more, and lost while the bridge is cut (a bridge
+with a clean session keeps nothing); each side still hears its own.
 """
 
 from __future__ import annotations
@@ -31,10 +37,21 @@ class IpFigures:
 
 
 class IpNet:
-    def __init__(self, nodes: tuple[str, ...], latency: float, rng: random.Random) -> None:
+    def __init__(
+        self,
+        nodes: tuple[str, ...],
+        latency: float,
+        rng: random.Random,
+        bridged: tuple[str, ...] = (),
+        bridge_latency: float = 0.0,
+    ) -> None:
         self.nodes = nodes
         self.latency = latency
         self.rng = rng
+        self.bridged = frozenset(bridged)
+        self.bridge_latency = bridge_latency
+        self.bridge_up = True
+        self.bridge_frames = 0  # frames that crossed the bridge (once each, as a bridge forwards them)
         self.up = set(nodes)
         self.figures = {n: IpFigures() for n in nodes}
         self._queue: list[IpDelivery] = []
@@ -57,13 +74,26 @@ class IpNet:
         figures = self.figures[node]
         figures.frames_sent += 1
         figures.bytes_sent += len(frame)
+        crossed = False
         for other in self.nodes:
             if other != node:
+                crossing = self._crosses(node, other)
+                if crossing and not self.bridge_up:
+                    continue
+                crossed |= crossing
                 self._order += 1
-                at = max(now + self.latency * (1.0 + 0.25 * self.rng.random()), self._last.get((node, other), 0.0))
+                delay = self.latency * (1.0 + 0.25 * self.rng.random()) + (self.bridge_latency if crossing else 0.0)
+                at = max(now + delay, self._last.get((node, other), 0.0))
                 self._last[(node, other)] = at
                 heapq.heappush(self._queue, IpDelivery(at, self._order, other, frame, node))
+        self.bridge_frames += crossed
         return True
+
+    def _crosses(self, a: str, b: str) -> bool:
+        return (a in self.bridged) != (b in self.bridged)
+
+    def set_bridge(self, up: bool) -> None:
+        self.bridge_up = up
 
     def next_time(self) -> float | None:
         return self._queue[0].at if self._queue else None
@@ -73,6 +103,9 @@ class IpNet:
         out = []
         while self._queue and self._queue[0].at <= until:
             delivery = heapq.heappop(self._queue)
+            crossing = self._crosses(delivery.publisher, delivery.node)
+            if crossing and not self.bridge_up:
+                continue  # in flight on the bridge when it was cut
             if delivery.node in self.up:
                 self.figures[delivery.node].frames_heard += 1
                 out.append(delivery)

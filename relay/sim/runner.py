@@ -123,7 +123,13 @@ class Simulation:
             )
             for nid, signer in signers.items()
         }
-        self.ipnet = IpNet(scenario.ip, scenario.ip_latency, random.Random(f"relay-sim/{scenario.seed}/ip"))
+        self.ipnet = IpNet(
+            scenario.ip,
+            scenario.ip_latency,
+            random.Random(f"relay-sim/{scenario.seed}/ip"),
+            scenario.bridged,
+            scenario.bridge_latency,
+        )
         self.ip_config = IP_CONFIG
         self.messages: dict[str, MessageRecord] = {}
         self.now = 0.0
@@ -247,6 +253,11 @@ class Simulation:
                 self.ipnet.set_up(node_id, up)
             what = "har IP igjen" if up else "mister IP-forbindelsen (megleren)"
             self._emit(t, f"{', '.join(event.ip_up or event.ip_down)} {what}")
+        elif event.bridge is not None:
+            self.ipnet.set_bridge(event.bridge)
+            self._emit(
+                t, "broen til fylkets megler er oppe igjen" if event.bridge else "broen til fylkets megler er brutt"
+            )
         elif event.inject is not None:
             self._inject(*event.inject)
         elif event.revoke is not None:
@@ -479,6 +490,7 @@ class Simulation:
             "channel_utilization": round(self.medium.utilization(self.scenario.duration), 5),
             "radio_airtime_s": round(sum(r.airtime_s for r in self.medium.radios.values()), 3),
             "ip_frames": sum(f.frames_sent for f in self.ipnet.figures.values()),
+            "bridge_frames": self.ipnet.bridge_frames,
             "ip_bytes": sum(f.bytes_sent for f in self.ipnet.figures.values()),
             "messages": [vars(m) for m in self.messages.values()],
             "nodes": nodes,

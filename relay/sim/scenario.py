@@ -34,6 +34,10 @@ roster, which sends the ROSTER message over the air (``relay roster import``)::
 
 The IP path: ``[mesh] ip`` lists the stores that also reach an MQTT broker,
 ``ip_latency`` how long a frame takes through it (default 0.2 s; no airtime).
+``bridged`` lists the IP stores on another broker bridged to the region's (a
+county governor following the region), ``bridge_latency`` what the bridge adds
+(default 0.3 s); ``bridge_down = true`` and ``bridge_up = true`` events cut it
+and restore it.
 A ``[[node]]`` with ``radio = false`` has IP only (``relay daemon --radio
 none``).  ``ip_down`` and ``ip_up`` events cut a node's IP path and restore it::
 
@@ -74,6 +78,8 @@ MESH_KEYS = (
     "town_hall_role",
     "ip",
     "ip_latency",
+    "bridged",
+    "bridge_latency",
 )
 NODE_KEYS = ("id", "name", "radio_only", "role", "radio")
 LINK_KEYS = ("a", "b", "loss")
@@ -87,6 +93,8 @@ ACTIONS = (
     "revoke",
     "ip_down",
     "ip_up",
+    "bridge_down",
+    "bridge_up",
 )  # an [[event]] holds ``at`` and one of these
 SEND_KEYS = ("from", "kind", "priority", "to", "text", "text_file", "fields", "exercise", "ref")
 INJECT_KEYS = ("into", "attack")
@@ -142,6 +150,7 @@ class Event:
     revoke: tuple[str, str, int | None] | None = None
     ip_down: tuple[str, ...] = ()  # these nodes lose their IP path (the broker, or their network)
     ip_up: tuple[str, ...] = ()
+    bridge: bool | None = None  # the bridge to the bridged nodes' broker is cut (False) or back (True)
 
 
 @dataclass(frozen=True)
@@ -175,6 +184,8 @@ class Scenario:
     rogues: tuple[RogueSpec, ...] = ()  # hostile radios, outside the roster and the reachability check
     ip: tuple[str, ...] = ()  # stores that reach the broker
     ip_latency: float = 0.2  # seconds through the broker
+    bridged: tuple[str, ...] = ()  # stores on another broker, bridged to this region's (the county governor)
+    bridge_latency: float = 0.3  # seconds more for a frame that crosses the bridge
 
     def has_radio(self, node_id: str) -> bool:
         return next(n.radio for n in self.nodes if n.id == node_id)
@@ -231,6 +242,9 @@ def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenar
         for node_id in (*event.ip_down, *event.ip_up):
             if node_id not in ip:
                 raise ValidationError(f"[[event]] ved {event.at:g} s: {node_id} har ingen IP-vei ([mesh] ip)")
+    bridged = _nodes(mesh.get("bridged", []), ids)
+    if any(node_id not in ip for node_id in bridged):
+        raise ValidationError("[mesh] bridged: en node bak broen må også stå i [mesh] ip")
     for pair in links:
         for end in pair:
             if not next(n.radio for n in nodes if n.id == end):
@@ -257,6 +271,8 @@ def parse(data: dict[str, object], base: Path, name: str = "scenario") -> Scenar
         rogues=rogues,
         ip=ip,
         ip_latency=float(mesh.get("ip_latency", 0.2)),  # type: ignore[arg-type]
+        bridged=bridged,
+        bridge_latency=float(mesh.get("bridge_latency", 0.3)),  # type: ignore[arg-type]
     )
 
 
@@ -397,6 +413,8 @@ def _event(data: dict[str, object], ids: list[str], base: Path) -> Event:
         return Event(at, ip_down=_nodes(data["ip_down"], ids))
     if "ip_up" in data:
         return Event(at, ip_up=_nodes(data["ip_up"], ids))
+    if "bridge_down" in data or "bridge_up" in data:
+        return Event(at, bridge="bridge_up" in data)
     if "revoke" in data:
         revoke = _table(data["revoke"], f"revoke i {where}")
         _known_keys(revoke, REVOKE_KEYS, f"revoke i {where}")
