@@ -23,7 +23,9 @@ from relay.core.airtime import LONG_FAST, MAX_APP_PAYLOAD, packet_airtime
 from relay.core.compose import compose
 from relay.core.frames import FRAGMENT, REQUEST, SUMMARY, Fragment, Request, Summary, Want
 from relay.core.model import MAX_SEQ, Kind, Priority
-from relay.core.sync import SyncConfig, SyncNode, Transmission
+from relay.core.sync import SyncConfig, SyncNode, Transmission, data_rank
+from relay.core.sync.queue import Answer, Queued
+from relay.core.sync.state import URGENT_HUSH_S
 from relay.edge import dictionaries
 from relay.edge.store import Store
 from relay.errors import DecodeError
@@ -1126,3 +1128,18 @@ def test_an_item_asked_for_that_comes_void_leaves_no_timer_due_for_ever() -> Non
     a.run(120.0)
 
     assert a.sync.next_deadline(a.now) > a.now
+
+
+def test_answers_of_routine_wait_for_the_hills_share_only_while_a_nod_is_fresh() -> None:
+    # Paced always, the one store between two hills fell an hour behind at 60 messages
+    # an hour; never paced, a NØD under load waited behind the repairs of routine.
+    a = Node("RIN")
+    a.hear(summary_of("KRO", {}, ("RIN",)), hops=1, hop_start=1)  # over a hill
+    tx = Transmission(b"x", 1, data_rank(Priority.RUTINE.rank))
+    own = Queued(tx.rank, 0, ("msg", "RIN", 1), tx)
+    answer = Queued(tx.rank, 1, ("msg", "HOL", 1), tx, Answer(a.now, tx, ("HOL", 1), {"KRO"}))
+    assert a.sync._paced(own, a.now) and not a.sync._paced(answer, a.now)
+
+    a.hear(signed("HOL", 9, "Dambrudd ved Vikerfoss. Evakuer nå.", priority=Priority.NOD).wire, hops=1, hop_start=1)
+    assert a.sync._paced(answer, a.now)
+    assert not a.sync._paced(answer, a.now + URGENT_HUSH_S)

@@ -63,7 +63,7 @@ from relay.core.model import Priority
 from relay.core.sync.config import RANK_CONTROL, Transmission, data_rank
 from relay.core.sync.queue import Answer, Queued
 from relay.core.sync.receive import Receiving
-from relay.core.sync.state import Received, SyncStats
+from relay.core.sync.state import URGENT_HUSH_S, Received, SyncStats
 from relay.errors import DecodeError
 
 __all__ = ["Received", "SyncNode", "SyncStats"]
@@ -102,7 +102,7 @@ class SyncNode(Receiving):
             urgent = head.rank <= 1
             if not self.budget.allows(now, duration, urgent=urgent):
                 return None
-            shared = self._paced(head)
+            shared = self._paced(head, now)
             if shared:
                 self._hill_until = self._hill_wait(now, duration, head.tx.hop_limit)
                 if self._hill_until > now:
@@ -209,15 +209,23 @@ class SyncNode(Receiving):
         if live:
             head = min(live)
             ready = self.budget.wait_for(now, self.airtime(len(head.tx.frame)), urgent=head.rank <= 1)
-            shared = self._paced(head)
+            shared = self._paced(head, now)
             times.append(max(ready, self._hill_until) if shared else ready)
         return max(now, min(times))
 
-    @staticmethod
-    def _paced(queued: Queued) -> bool:
-        """Does this frame wait for the hill share (``_hill_wait``)?  PRIORITET and
-        RUTINE data do; an old NØD's answer, queued as PRIORITET, does not."""
-        return queued.rank > RANK_CONTROL and (queued.answer is None or queued.answer.item_rank > 1)
+    def _paced(self, queued: Queued, now: float) -> bool:
+        """Does this frame wait for the hill share (``_hill_wait``)?  Our own PRIORITET
+        and RUTINE do, and answers of them while a NØD or HASTER is fresh; an old NØD's
+        answer, queued as PRIORITET, does not."""
+        if queued.rank <= RANK_CONTROL:
+            return False
+        if queued.answer is None:
+            return True  # our own PRIORITET and RUTINE
+        # An answer (a repair someone waits for) goes as the radio allows, except while
+        # a NØD or HASTER is fresh: then the channel is theirs.  Paced always, a store
+        # that alone bridged two valleys (Modum, between the hills) fell an hour behind
+        # at 60 messages an hour; never paced, the NØD under load waited longer.
+        return queued.answer.item_rank > 1 and now - self._urgent_at < URGENT_HUSH_S
 
     def _hill_wait(self, now: float, duration: float, hop_limit: int) -> float:
         """When a non-urgent frame fits our share of the repeaters' channel.
@@ -228,9 +236,9 @@ class SyncNode(Receiving):
         ``hill_load`` of its hour: each its part, counting its own transmission and
         one more for each repeater that relays it.  (Per-node duty alone let eight
         town halls offer the hill 70 % of its hour, and a NØD collided there for
-        a quarter of an hour.)  It covers PRIORITET and RUTINE data only: NØD,
-        HASTER and the sync's own control frames go regardless (were they counted,
-        a backlog's requests would use up the share its answers need)."""
+        a quarter of an hour.)  It covers PRIORITET and RUTINE data only (``_paced``):
+        NØD, HASTER and the sync's own control frames go regardless (were they
+        counted, a backlog's requests would use up the share its answers need)."""
         sharers = self._sharers(now)
         if not sharers:
             return now
@@ -312,6 +320,7 @@ class SyncNode(Receiving):
                     self.queue.push(key, Transmission(piece, hops, data_rank(rank), want_ack=reliable))
             self.outbox.mark_transmitted(origin, seq, self._date(now))
         if urgent:
+            self._urgent_at = now
             self._inconsistent(now)  # as a store that hears it does (``_accept_message``)
         elif pushed or not served:
             self._speak_soon(now)

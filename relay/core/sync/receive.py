@@ -161,6 +161,8 @@ class Receiving(Answering):
             # all who hold it find the store that missed it (with one spaced summary, the
             # police's NØD in the field plan reached every store later than 120 s in 5
             # of 20 seeds, against 2).
+            if self._wall(now) - msg.created.timestamp() < self.config.fresh_s:
+                self._urgent_at = now
             self._inconsistent(now)
         elif (head := self.log.summary().get(msg.origin, 0)) < msg.seq:
             self._gap(msg.origin, head, msg.seq, now)

@@ -62,6 +62,7 @@ class SyncStats:
 MAX_DEFERRALS = 2
 SUMMARIES_REMEMBERED = 64  # per peer, to tell a replay: hours of its summaries
 SUMMARY_TYPICAL_BYTES = 80  # a signed summary of eight origins: what ``_summary_spacing`` budgets for
+URGENT_HUSH_S = 600.0  # after a fresh NØD or HASTER, answers of routine wait for the hills' share this long
 HEAL_WINDOW_S = 600.0  # a peer heard again within this long: its news resets Trickle (a heal)
 GAP_ASKED = 4  # numbers missing below a fresh message that are asked for at once (``_gap``)
 SUMMARY_ECHO_S = 120.0  # the same summary again within this: heard through a relay, not replayed
@@ -166,6 +167,7 @@ class SyncState:
         self.trickle = Trickle(self.config.summary_min_s, rng, now, self.config.redundancy)
         self._summary_sent_at = now
         self._summary_due: float | None = None  # one summary asked for by ``_speak_soon``
+        self._urgent_at = -1e18  # when we last sent or stored a fresh NØD or HASTER
 
         self._poll_outbox = True
         self._summary_page = 0
