@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from relay.bench import lxmf as bench_lxmf
 from relay.bench import meshes, sync_runs
+from relay.bench import report as bench_report
 from relay.bench import size as bench_size
 from relay.bench import sync as bench_sync
 from relay.cli.main import cli
@@ -183,12 +184,38 @@ def test_bench_all_quick_writes_the_report_and_plots(corpus: Path, tmp_path: Pat
     assert [s["corpus"] for s in results["size"]] == ["relay/data/messages", str(corpus)]
     assert results["footprint"]["store"]["messages"] > 0
     assert "Kjøretid" in result.stdout
+    # scaling: the quick config's one tiny generated region, 8 stores and 2 hills, 3 messages in an hour
+    scaling = results["sync"]["scaling"]
+    assert [r["stores"] for r in scaling["rows"]] == [8]
+    row = scaling["rows"][0]
+    assert row["hills"] == 2 and row["runs"] == 1
+    assert 0 < row["idle_channel"] < row["channel"] < 0.5
+    assert row["per_message_s"] >= row["ideal_s"] > 0 and row["ratio"] >= 1
+    assert 0 < row["delivered"] <= row["messages"] == 3
+    assert "### Scaling" in report
+    scale_targets = [t for t in results["targets"] if t["target"].startswith("generated regions")]
+    assert len(scale_targets) == 2
+    assert scale_targets[0]["met"] == (row["ratio"] <= 3.0)
+    assert scale_targets[1]["met"] is None  # no region of 40 stores in the quick config
     if importlib.util.find_spec("matplotlib") is not None:
         names = {p.name for p in out.glob("*.png")}
-        assert {"convergence-loss.png", "convergence-nodes.png", "priority.png"} <= names
+        assert {"convergence-loss.png", "convergence-nodes.png", "priority.png", "scaling.png"} <= names
         assert len([n for n in names if n.startswith("size-")]) == 2
         for png in out.glob("*.png"):
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
             assert f"]({png.name})" in report
     else:
         assert "No plots" in report
+
+
+def test_the_scaling_targets_are_judged_on_the_medians() -> None:
+    def row(stores: int, ratio: float, idle: float) -> dict[str, object]:
+        return {"stores": stores, "ratio": ratio, "idle_channel": idle}
+
+    scaling = {"seeds": [1, 2], "hours": 5.0, "rows": [row(8, 2.5, 0.004), row(40, 2.9, 0.009)]}
+    ratio, idle = bench_report._scaling_targets(scaling)
+    assert ratio["met"] is True and idle["met"] is True
+    assert "40: 2.9x" in ratio["measured"] and "0.90%" in idle["measured"]
+    scaling["rows"] = [row(8, 2.5, 0.004), row(40, 3.1, 0.011)]
+    ratio, idle = bench_report._scaling_targets(scaling)
+    assert ratio["met"] is False and idle["met"] is False

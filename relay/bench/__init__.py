@@ -8,6 +8,8 @@
   the set of runs over seeds and processes, their medians;
 * ``sync_runs``: one simulated run each (convergence, idle, load, the repair
   after a partition, one message to all, the loss floor);
+* ``capacity``: what a message costs a region and what rate it carries, and
+  the generated valley regions of the scaling runs;
 * ``meshes``: the meshes they run on (shipped scenarios, random geometric
   meshes, bursts of sends, hop counts);
 * ``footprint``: CLI latency, store queries at scale, the daemon's RSS and CPU;

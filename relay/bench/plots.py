@@ -1,5 +1,6 @@
 """The plots of ``relay bench all``'s report, as PNG files: size per message for each corpus,
-convergence against loss and against mesh size, delivery time per priority.
+convergence against loss and against mesh size, delivery time per priority, and airtime per
+message and idle channel against the number of stores in generated valley regions.
 
 They need matplotlib (the ``bench`` extra); it is imported only when
 ``make_plots`` runs, and without it ``make_plots`` writes nothing.
@@ -60,6 +61,9 @@ def make_plots(results: dict[str, Any], out: Path) -> list[Path]:
     written.append(out / "convergence-nodes.png")
     _plot_priority(plt, sync["priority"], out / "priority.png")
     written.append(out / "priority.png")
+    if "scaling" in sync:
+        _plot_scaling(plt, sync["scaling"], out / "scaling.png")
+        written.append(out / "scaling.png")
     return written
 
 
@@ -133,6 +137,41 @@ def _plot_priority(plt: Any, prio: dict[str, Any], path: Path) -> None:
     ax.set_ylabel("seconds until all 8 stores hold it (log)")
     ax.set_title(f"Delivery time per priority, {prio['backlog']} RUTINE backlog (red: target)", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_scaling(plt: Any, scaling: dict[str, Any], path: Path) -> None:
+    rows = scaling["rows"]
+    xs = [r["stores"] for r in rows]
+
+    def series(key: str, scale: float = 1.0) -> list[float]:
+        return [r[key] * scale if r[key] is not None else float("nan") for r in rows]
+
+    def ceiling(values: list[float], target: float) -> float:
+        return max([v for v in values if v == v] + [target]) * 1.2  # v == v: not NaN
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.0, 6.0), sharex=True)
+    top.plot(xs, series("ratio"), "o-", color="#1f77b4", label="median over seeds")
+    top.plot(xs, series("max_ratio"), "v:", color="#1f77b4", alpha=0.6, label="worst seed")
+    top.axhline(3.0, color="red", linestyle="--", linewidth=1, label="target: 3x the ideal")
+    top.set_ylabel("airtime per message / ideal")
+    top.set_ylim(0, ceiling(series("max_ratio"), 3.0))
+    top.set_title(
+        f"Generated valley regions: one RUTINE every {scaling['every_s'] / 60:g} min for {scaling['hours']:g} h",
+        fontsize=10,
+    )
+    bottom.plot(xs, series("idle_channel", 100), "o-", color="#2ca02c", label="median over seeds")
+    bottom.plot(xs, series("max_idle_channel", 100), "v:", color="#2ca02c", alpha=0.6, label="worst seed")
+    bottom.axhline(1.0, color="red", linestyle="--", linewidth=1, label="target at 40 stores: 1 %")
+    bottom.set_ylabel("idle channel (%)")
+    bottom.set_ylim(0, ceiling(series("max_idle_channel", 100), 1.0))
+    bottom.set_xlabel("stores (about one radio-only hill for every ten)")
+    bottom.set_xticks(xs)
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -32,6 +32,9 @@ TARGET_RATIO_VS_LXMF = 0.5
 TARGET_ONE_PACKET = 0.9
 TARGET_IDLE = 0.01
 TARGET_LOSS = 0.4
+TARGET_SCALE_RATIO = 3.0  # airtime per message against the ideal, at every size (issue 20)
+TARGET_SCALE_IDLE = 0.01  # idle channel ...
+TARGET_SCALE_IDLE_AT = 40  # ... at this many stores
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,40 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": row["converged"] == row["runs"],
             }
         )
+    if "scaling" in results["sync"]:
+        rows += _scaling_targets(results["sync"]["scaling"])
     return rows
+
+
+def _scaling_targets(scaling: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 20's scaling targets, on the medians over seeds of each size."""
+    rows = scaling["rows"]
+    ratios = [r["ratio"] for r in rows]
+    measured = ", ".join(f"{r['stores']}: {_x(r['ratio'], 1)}" for r in rows)
+    out = [
+        {
+            "target": f"generated regions: airtime per message <= {TARGET_SCALE_RATIO:g}x the ideal at every size",
+            "measured": f"{measured} ({_over_seeds(scaling)}, {scaling['hours']:g} h)",
+            "met": None if not rows or None in ratios else all(x <= TARGET_SCALE_RATIO for x in ratios),
+        }
+    ]
+    at = [r for r in rows if r["stores"] == TARGET_SCALE_IDLE_AT]
+    idle = at[0]["idle_channel"] if at else None
+    out.append(
+        {
+            "target": f"generated regions: idle channel <= {TARGET_SCALE_IDLE:.0%} at {TARGET_SCALE_IDLE_AT} stores",
+            "measured": f"{_pct(idle)} ({_over_seeds(scaling)})"
+            if at
+            else f"not measured: no region of {TARGET_SCALE_IDLE_AT} stores in this run",
+            "met": None if idle is None else idle <= TARGET_SCALE_IDLE,
+        }
+    )
+    return out
+
+
+def _over_seeds(scaling: dict[str, Any]) -> str:
+    seeds = len(scaling["seeds"])
+    return "one seed" if seeds == 1 else f"median of {seeds} seeds"
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -298,6 +334,8 @@ def _sync_section(results: dict[str, Any], plots: list[str]) -> list[str]:
     lines += _loss_lines(sync["loss"], plots)
     lines += _nodes_lines(sync["nodes"], plots)
     lines += _priority_lines(sync["priority"], plots)
+    if "scaling" in sync:
+        lines += _scaling_lines(sync["scaling"], plots)
     return lines
 
 
@@ -424,6 +462,57 @@ def _priority_lines(prio: dict[str, Any], plots: list[str]) -> list[str]:
         ],
     )
     return lines + _image(plots, "priority.png", "Delivery time per priority")
+
+
+def _scaling_lines(scaling: dict[str, Any], plots: list[str]) -> list[str]:
+    lines = [
+        "### Scaling",
+        "",
+        "Generated regions of town halls in valleys of 2-5 stores that hear each other on the ground, each "
+        "valley under a radio-only hill (about one hill for every ten stores, at least two; hill-to-hill links "
+        "a random tree; some valleys also reach a second hill), link losses 3-20 %, the region fixed by its "
+        f"seed.  One RUTINE every {scaling['every_s'] / 60:g} minutes from a random store for "
+        f"{scaling['hours']:g} h, and a twin run of the same region without messages.  Airtime per message: every "
+        "radio's airtime (the hills' relays, summaries and requests included) less the twin's, per message; its "
+        "ideal is the message once from its origin and once from each relay of a minimal broadcast tree.  Idle "
+        "channel: the twin's channel utilization.  "
+        + ("Seed " if len(scaling["seeds"]) == 1 else "Medians over seeds ")
+        + ", ".join(str(s) for s in scaling["seeds"])
+        + ".",
+        "",
+    ]
+    lines += _table(
+        [
+            "stores",
+            "hills",
+            "idle channel",
+            "(worst seed)",
+            "airtime per message",
+            "ideal",
+            "vs ideal",
+            "(worst seed)",
+            "channel",
+            "delivered to all",
+            "compute",
+        ],
+        [
+            [
+                str(r["stores"]),
+                f"{r['hills']:g}" if r["hills"] is not None else "-",
+                _pct(r["idle_channel"]),
+                _pct(r["max_idle_channel"]),
+                _s(r["per_message_s"], 1),
+                _s(r["ideal_s"], 1),
+                _x(r["ratio"], 1),
+                _x(r["max_ratio"], 1),
+                _pct(r["channel"]),
+                f"{r['delivered']}/{r['messages']}",
+                _s(r["wall_s"], 0),
+            ]
+            for r in scaling["rows"]
+        ],
+    )
+    return lines + _image(plots, "scaling.png", "Airtime per message and idle channel against the number of stores")
 
 
 def _footprint_section(results: dict[str, Any]) -> list[str]:

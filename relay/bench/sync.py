@@ -14,7 +14,12 @@ medium (``relay.sim``), deterministic for its seed:
   origins, beside a no-contention lower bound: every hop of the farthest
   node's shortest path is one transmission, nothing is lost and nobody waits;
 * delivery time per priority under load: a backlog of RUTINE from three
-  nodes with NØD, HASTER and PRIORITET sent into it.
+  nodes with NØD, HASTER and PRIORITET sent into it;
+* scaling: generated regions of valleys joined by radio-only hills
+  (``relay.bench.capacity.valleys``: 2-5 stores a valley, about a hill for
+  every ten stores, link losses 3-20 %, fixed by the seed) of several sizes,
+  one RUTINE every 20 minutes: airtime per message against the ideal
+  broadcast tree, and the idle channel of the same region without messages.
 
 Runs are independent, so ``workers`` > 1 spreads them over processes.  This
 module holds the configuration, runs the set and takes the medians over seeds;
@@ -31,7 +36,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
-from relay.bench import meshes, sync_runs
+from relay.bench import capacity, meshes, sync_runs
 from relay.core.model import Priority
 
 T = TypeVar("T")
@@ -50,6 +55,10 @@ class SyncBenchConfig:
     backlog_per_node: int = 10  # RUTINE messages from each of three nodes in the load run
     load_cap_s: float = 2 * 3600.0
     repair: bool = True
+    scale_sizes: tuple[int, ...] = (8, 20, 40, 64)  # stores in each generated region
+    scale_seeds: tuple[int, ...] = (1, 2)
+    scale_hours: float = 5.0  # of messages, one RUTINE every scale_every_s
+    scale_every_s: float = 1200.0
     workers: int = 2
 
 
@@ -64,6 +73,9 @@ QUICK = SyncBenchConfig(
     backlog_per_node=2,
     load_cap_s=1800.0,
     repair=False,
+    scale_sizes=(8,),
+    scale_seeds=(1,),
+    scale_hours=1.0,
     workers=1,
 )
 
@@ -220,6 +232,53 @@ def delivery_by_priority(cfg: SyncBenchConfig) -> dict[str, Any]:
     }
 
 
+def _scaling_run(args: tuple[int, int, float, float]) -> dict[str, Any]:
+    stores, seed, hours, every_s = args
+    started = time.perf_counter()
+    run = capacity.scaling_run(stores, seed, hours=hours, every_s=every_s)
+    run["hills"] = sum(n.radio_only for n in capacity.valleys(stores, seed).nodes)
+    run["wall_s"] = round(time.perf_counter() - started, 2)
+    return run
+
+
+def scaling(cfg: SyncBenchConfig) -> dict[str, Any]:
+    """Generated valley regions of each size in ``scale_sizes``: medians over the seeds."""
+    # largest first, so the slowest runs start at once
+    args = [
+        (n, seed, cfg.scale_hours, cfg.scale_every_s)
+        for n in sorted(cfg.scale_sizes, reverse=True)
+        for seed in cfg.scale_seeds
+    ]
+    runs = _map(_scaling_run, args, cfg.workers)
+    rows = []
+    for stores in sorted(cfg.scale_sizes):
+        group = [r for r in runs if r["stores"] == stores]
+        rows.append(
+            {
+                "stores": stores,
+                "hills": _median(r["hills"] for r in group),
+                "runs": len(group),
+                "idle_channel": _median(r["idle_channel"] for r in group),
+                "max_idle_channel": max(r["idle_channel"] for r in group),
+                "channel": _median(r["channel"] for r in group),
+                "per_message_s": _median(r["per_message_s"] for r in group),
+                "ideal_s": _median(r["ideal_s"] for r in group),
+                "ratio": _median(r["ratio"] for r in group),
+                "max_ratio": max(r["ratio"] for r in group),
+                "delivered": sum(r["delivered"] for r in group),
+                "messages": sum(r["messages"] for r in group),
+                "wall_s": round(sum(r["wall_s"] for r in group), 2),
+            }
+        )
+    return {
+        "hours": cfg.scale_hours,
+        "every_s": cfg.scale_every_s,
+        "seeds": list(cfg.scale_seeds),
+        "rows": rows,
+        "runs": runs,
+    }
+
+
 def run_all(cfg: SyncBenchConfig, progress: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     steps: list[tuple[str, Callable[[SyncBenchConfig], dict[str, Any]]]] = [
@@ -227,6 +286,7 @@ def run_all(cfg: SyncBenchConfig, progress: Callable[[str], None] = lambda s: No
         ("loss", convergence_vs_loss),
         ("nodes", convergence_vs_nodes),
         ("priority", delivery_by_priority),
+        ("scaling", scaling),
     ]
     if cfg.repair:
         steps.insert(1, ("repair", repair_vs_ideal))
