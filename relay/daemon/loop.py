@@ -317,7 +317,7 @@ class Daemon(Reporting):
         if received.rejected is not None:
             self._log_rejected(received.rejected, frame, now)
             return
-        source = heard_from(frame, received, self.roster)
+        source = heard_from(frame, received)
         if source is not None and path is self.radio:
             self._note_heard(source[0], source[1], received.hops, now)
         elif source is not None and source[0] != self.node_id:
