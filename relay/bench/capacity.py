@@ -23,7 +23,7 @@ import math
 import random
 from typing import Any
 
-from relay.bench import meshes
+from relay.bench import meshes, sync_runs
 from relay.core import frames
 from relay.core.airtime import packet_airtime
 from relay.core.model import Priority
@@ -236,8 +236,7 @@ def summary_auth(base: sc.Scenario, seed: int, hours: float = 6.0) -> dict[str, 
     ``hours``): every radio's airtime (relays included) as a share of the run, with
     each summary on the air priced under each scheme of ``AUTH_BYTES``, and how many
     summaries a store sends an hour after the first."""
-    s = dataclasses.replace(base, seed=seed, duration=hours * 3600.0)
-    s = dataclasses.replace(s, events=(dataclasses.replace(base.events[0], at=60.0),))
+    s = sync_runs.idle_scenario(base, seed, hours)
     sim = Simulation(s)
     sim.run()
     settled = sim.epoch0 + 3600.0

@@ -89,12 +89,17 @@ def _nodes_run(args: tuple[int, int, int, float]) -> dict[str, Any]:
     return {"nodes": n, "seed": seed, "diameter": diameter, "mean_degree": round(degree, 2), **convergence_run(s)}
 
 
+def idle_scenario(base: sc.Scenario, seed: int, hours: float) -> sc.Scenario:
+    """``base`` for ``hours`` with only its first event, a minute in: then quiet."""
+    return dataclasses.replace(
+        base, seed=seed, duration=hours * 3600.0, events=(dataclasses.replace(base.events[0], at=60.0),)
+    )
+
+
 def idle_run(args: tuple[int, float] | tuple[int, float, str]) -> dict[str, Any]:
     seed, hours = args[:2]
     base = meshes.shipped(args[2]) if len(args) > 2 else meshes.modum()
-    s = dataclasses.replace(
-        base, seed=seed, duration=hours * 3600.0, events=(dataclasses.replace(base.events[0], at=60.0),)
-    )
+    s = idle_scenario(base, seed, hours)
     started = time.perf_counter()
     report = Simulation(s).run()
     nodes: dict[str, dict[str, Any]] = report["nodes"]  # type: ignore[assignment]
