@@ -31,10 +31,15 @@ RELAY = str(Path(sys.executable).parent / "relay")
 
 
 class Tmux:
-    """One tmux server on its own socket, one window, read from the screen as a person reads it."""
+    """One tmux server on its own socket, one window, read from the screen as a person reads it.
+    Each ``start`` uses a new socket: ``kill-server`` returns before the old server exits,
+    and a new session on its socket meanwhile failed ("server exited unexpectedly")."""
 
-    def __init__(self, tmux: str, socket: Path, env: dict[str, str]) -> None:
-        self.base = [tmux, "-S", str(socket), "-f", "/dev/null"]
+    def __init__(self, tmux: str, sockets: Path, env: dict[str, str]) -> None:
+        self.tmux = tmux
+        self.sockets = sockets
+        self.started = 0
+        self.base = [tmux, "-S", str(sockets / "tmux-0.sock"), "-f", "/dev/null"]
         self.env = env
         self.seen = 0  # screen lines already matched
 
@@ -46,6 +51,8 @@ class Tmux:
     def start(self, command: str) -> None:
         """Run ``command`` in a fresh window; its exit status is printed after it as EXIT=N."""
         shell = f"{command}; echo EXIT=$?; sleep 600"
+        self.started += 1
+        self.base = [self.tmux, "-S", str(self.sockets / f"tmux-{self.started}.sock"), "-f", "/dev/null"]
         self.run(
             "new-session",
             "-d",
@@ -93,7 +100,7 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RELAY_", "LC_", "TMUX"))}
     env.update(HOME=str(tmp_path), LANG="C.UTF-8", TERM="xterm")
     subprocess.run([RELAY, "lab", "setup", str(tmp_path / "lab"), "--scenario", str(SCENARIO)], env=env, check=True)
-    session = Tmux(binary, tmp_path / "tmux.sock", env)
+    session = Tmux(binary, tmp_path, env)
     yield session
     session.stop()
 
