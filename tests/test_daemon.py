@@ -40,6 +40,7 @@ from relay.core.compose import compose
 from relay.core.model import Kind, Message, Priority
 from relay.core.roster import Revocation, Roster, RosterEntry
 from relay.core.signing import Signer
+from relay.core.sync.freshness import clock_seconds
 from relay.daemon import STATUS_KEY, Daemon
 from relay.edge import dictionaries
 from relay.edge.home import Home, NodeConfig
@@ -179,8 +180,14 @@ def commit(store: Store, signed: wire.SignedMessage) -> None:
 # --- the loop ------------------------------------------------------------------------------
 
 
-def summary_of(node: str) -> bytes:
-    return frames.Summary(SIGNERS[node].key_id, ROSTER.version, ()).signed(SIGNERS[node].sign)
+SUMMARY_COUNT = itertools.count(1)  # a node numbers its summaries upward: each one new
+
+
+def summary_of(node: str, heads: tuple[tuple[str, int], ...] = (), clock: int | None = None) -> bytes:
+    """``node``'s signed summary; its clock agrees with ours (at the tests' epoch) unless given."""
+    clock = clock_seconds(EPOCH) if clock is None else clock
+    summary = frames.Summary(SIGNERS[node].key_id, ROSTER.version, heads, counter=next(SUMMARY_COUNT), clock=clock)
+    return summary.signed(SIGNERS[node].sign)
 
 
 def test_a_committed_message_goes_out_and_frames_heard_are_stored(tmp_path: Path) -> None:
@@ -497,7 +504,7 @@ def test_the_snapshot_says_what_status_needs(tmp_path: Path) -> None:
     d, radio, clock = make_daemon(tmp_path)
     commit(d.store, long_message("MOD", 1, packets=3, priority=Priority.PRIORITET))
     run_for(d, clock, 0.01)
-    peer = frames.Summary(SIGNERS["RIN"].key_id, ROSTER.version, (("MOD", 0),)).signed(SIGNERS["RIN"].sign)
+    peer = summary_of("RIN", (("MOD", 0),))
     radio.hear(peer)
     run_for(d, clock, 0.5)
     snap = d.snapshot(clock.now)
@@ -589,6 +596,14 @@ def run_with_a_clock_step(
     return d, radio, clock, nod, committed_at
 
 
+def unstamped(frame: bytes) -> object:
+    """A frame as compared across clocks: a summary without its counter (and signature)."""
+    if frame[:1] != bytes([frames.SUMMARY]):
+        return frame
+    parsed = frames.Summary.from_bytes(frame)
+    return (parsed.key_id, parsed.heads, parsed.extras, parsed.neighbours, parsed.hops)
+
+
 @pytest.mark.parametrize("step", [-HOUR, HOUR], ids=["back", "forward"])
 def test_a_step_of_the_system_clock_changes_nothing_on_the_air(tmp_path: Path, step: float) -> None:
     d, radio, clock, nod, committed_at = run_with_a_clock_step(tmp_path / "stepped", step)
@@ -602,8 +617,10 @@ def test_a_step_of_the_system_clock_changes_nothing_on_the_air(tmp_path: Path, s
     assert max(gaps) <= 1.5 * d.sync.config.summary_max_s
     _, steady, _, steady_nod, _ = run_with_a_clock_step(tmp_path / "steady", 0.0)
 
-    def air(sent: list[tuple[float, bytes, int]], nod: wire.SignedMessage) -> list[tuple[float, bytes, int]]:
-        return [(t, frame.replace(nod.wire, b"<the NOD>"), hops) for t, frame, hops in sent]  # dated: it differs
+    def air(sent: list[tuple[float, bytes, int]], nod: wire.SignedMessage) -> list[tuple[float, object, int]]:
+        # The NØD is dated, and a summary's counter follows the clock (never below its
+        # seconds): both differ, and nothing else may.
+        return [(t, unstamped(frame.replace(nod.wire, b"<the NOD>")), hops) for t, frame, hops in sent]
 
     assert air(radio.sent, nod) == air(steady.sent, steady_nod)  # the same frames, moments and hop limits
 
@@ -629,9 +646,7 @@ def test_after_a_step_of_the_system_clock_dates_follow_it(
     assert snap["heard"]["HOL"]["at"] == pytest.approx(wall - (stepped_at - heard_at), abs=1e-3)  # 10 min ago
     transmitted = d.store.get("MOD", 1)[0].transmitted_at
     assert transmitted is not None and transmitted.timestamp() == pytest.approx(wall, abs=2.0)
-    receipt = frames.Summary(SIGNERS["HOL"].key_id, ROSTER.version, (("HOL", 1), ("MOD", 1))).signed(
-        SIGNERS["HOL"].sign
-    )
+    receipt = summary_of("HOL", (("HOL", 1), ("MOD", 1)))
     radio.hear(message("HOL", 1).wire, receipt, hops=1, hop_start=1)
     run_for(d, clock, 1.0)
     assert d.store.get("HOL", 1)[0].received_at.timestamp() == pytest.approx(clock.wall(), abs=1.5)
@@ -1002,6 +1017,36 @@ def _write_snapshot(home: Home, at: float, **changes: Any) -> dict[str, Any]:
     store.set_state(STATUS_KEY, json.dumps(snap))
     store.close()
     return snap
+
+
+def test_status_and_send_say_when_the_region_shows_our_clock_is_wrong(status_home: Home) -> None:
+    # The daemon learnt from three peers' signed summaries that our clock is 40 days behind.
+    _write_snapshot(status_home, NOW - 4, clock={"skew_s": -40 * 86400.0, "peers": 3})
+    said = "KLOKKA: klokka her går 40 døgn etter regionens (3 node(r) sier det): meldinger herfra får feil tid"
+    assert said in status(status_home).output
+    report = json.loads(status(status_home, "--json").output)
+    assert report["clock_skew"] == {"skew_s": -40 * 86400.0, "peers": 3}
+    assert "clock_skew" in [w["code"] for w in report["warnings"]]
+
+    result = CliRunner().invoke(
+        cli, ["--lang", "nb", "--home", str(status_home.path), "send", "MELDING", "--text", "Vann.", "--yes"]
+    )
+    assert result.exit_code == 0, result.output
+    assert said in result.output  # before it signs, where the operator looks
+    store = status_home.store()
+    try:
+        assert store.get("MOD", 1)[0].message.clock_synced is False  # receivers show its time as unsure
+    finally:
+        store.close()
+
+
+def test_a_daemon_learns_its_clock_is_wrong_from_its_peers(tmp_path: Path) -> None:
+    d, radio, clock = make_daemon(tmp_path)
+    ahead = clock_seconds(EPOCH) + 40 * 86400  # every peer's clock says 40 days later than ours
+    for node in ("RIN", "HOL", "SIG"):
+        radio.hear(summary_of(node, clock=ahead))
+    run_for(d, clock, 1.0)
+    assert d.snapshot(clock.now)["clock"] == {"skew_s": pytest.approx(-40 * 86400.0, abs=5.0), "peers": 3}
 
 
 def _send_from(home: Home, seq_text: str, transmitted: bool, holders: tuple[str, ...]) -> None:

@@ -235,9 +235,13 @@ node_ids = st.builds(
     version=st.integers(0, 10_000),
     heads=st.dictionaries(node_ids, seqs, max_size=20).map(lambda d: tuple(sorted(d.items()))),
     complete=st.booleans(),
+    counter=st.integers(0, 2**32 - 1),
+    lag=st.one_of(st.just(0), st.integers(-(2**32), 2**32)),
 )
-def test_summary_round_trip(key_id: int, version: int, heads: tuple[tuple[str, int], ...], complete: bool) -> None:
-    summary = Summary(key_id, version, heads, complete)
+def test_summary_round_trip(
+    key_id: int, version: int, heads: tuple[tuple[str, int], ...], complete: bool, counter: int, lag: int
+) -> None:
+    summary = Summary(key_id, version, heads, complete, counter=counter, clock=counter + lag)
     try:
         data = summary.signed(SUMMARY_SIGNER.sign)
     except ValueError:
@@ -245,6 +249,14 @@ def test_summary_round_trip(key_id: int, version: int, heads: tuple[tuple[str, i
     assert len(data) <= 231
     parsed = Summary.from_bytes(data)
     assert parsed == summary and parsed.verify(SUMMARY_SIGNER.public_key)
+
+
+def test_a_summary_says_its_senders_clock_in_one_bit_when_the_clock_is_right() -> None:
+    right = Summary(KEY_ID, 3, (("HOL", 4),), counter=60_000_000, clock=60_000_000)
+    set_back = Summary(KEY_ID, 3, (("HOL", 4),), counter=60_000_000, clock=60_000_000 - 40 * 86400)
+    assert len(right.to_bytes()) == len(Summary(KEY_ID, 3, (("HOL", 4),), counter=60_000_000).to_bytes())
+    assert len(set_back.to_bytes()) - len(right.to_bytes()) <= 6  # 40 days: a few bytes, rarely
+    assert Summary.from_bytes(set_back.signed(SUMMARY_SIGNER.sign)).sent_at == 60_000_000 - 40 * 86400
 
 
 def test_a_summary_verifies_only_with_its_senders_key_and_unaltered() -> None:

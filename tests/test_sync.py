@@ -10,6 +10,7 @@ import itertools
 import random
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import cast
@@ -24,6 +25,7 @@ from relay.core.compose import compose
 from relay.core.frames import FRAGMENT, REQUEST, SUMMARY, Fragment, Request, Summary, Want
 from relay.core.model import MAX_SEQ, Kind, Priority
 from relay.core.sync import SyncConfig, SyncNode, Transmission, data_rank
+from relay.core.sync.freshness import clock_seconds
 from relay.core.sync.queue import Answer, Queued
 from relay.core.sync.state import URGENT_HUSH_S
 from relay.edge import dictionaries
@@ -272,8 +274,9 @@ def summary_of(node: str, heads: dict[str, int], hears: tuple[str, ...]) -> byte
     numbered as a node numbers its summaries: each one new)."""
     positions = tuple(sorted(ROSTER.node_ids.index(n) for n in hears))
     heads_sorted = tuple(sorted(heads.items()))
-    count = next(SUMMARY_COUNT) & 0xFFFF
-    summary = Summary(SIGNERS[node].key_id, ROSTER.version, heads_sorted, True, (), positions, (), count)
+    count = next(SUMMARY_COUNT)
+    clock = clock_seconds(NOW)  # its clock agrees with ours
+    summary = Summary(SIGNERS[node].key_id, ROSTER.version, heads_sorted, True, (), positions, (), count, clock)
     return summary.signed(SIGNERS[node].sign)
 
 
@@ -795,7 +798,7 @@ def test_arbitrary_bytes_never_raise_and_bad_ones_are_counted(frame: bytes) -> N
 def test_a_summary_claiming_a_huge_head_costs_bounded_memory() -> None:
     a = Node("RIN")
     hostile = Summary(SIGNERS["HOL"].key_id, ROSTER.version, (("HOL", 300_000),)).signed(SIGNERS["HOL"].sign)
-    assert len(hostile) < 16 + 64  # with its signature: a stolen key, or a node gone wrong
+    assert len(hostile) < 18 + 64  # with its signature: a stolen key, or a node gone wrong
 
     tracemalloc.start()
     try:
@@ -858,6 +861,29 @@ def test_a_message_older_than_the_accept_window_is_refused_as_a_replay(age_days:
     assert bool(a.store.wire_of("HOL", 1)) is taken
     if not taken:
         assert got.rejected == "too_old"
+
+
+def test_messages_from_a_pi_whose_clock_is_40_days_behind_are_judged_by_its_own_clock() -> None:
+    behind = 40 * 86400.0
+    a = Node("RIN", now=NOW + behind)  # HOL's messages are dated T0, by a clock 40 days behind
+    assert a.sync.receive(HOL[0].wire, a.now).rejected == "too_old"  # before HOL's summary: as before
+
+    summary = Summary(SIGNERS["HOL"].key_id, ROSTER.version, (("HOL", 2),), counter=next(SUMMARY_COUNT))
+    summary = replace(summary, clock=clock_seconds(NOW))  # HOL's clock, as it signs
+    assert a.sync.receive(summary.signed(SIGNERS["HOL"].sign), a.now).rejected is None
+    assert a.sync.clock_offset("HOL") == pytest.approx(-behind, abs=1.0)
+
+    assert a.sync.receive(HOL[1].wire, a.now).rejected is None  # fresh by HOL's clock: taken
+    assert a.sync.clock_skew(a.now) == (pytest.approx(behind, abs=1.0), 1)  # or ours is 40 days ahead
+
+
+def test_a_node_learns_from_its_peers_that_its_own_clock_is_wrong() -> None:
+    a = Node("RIN", now=NOW - 40 * 86400.0)  # booted without RTC or NTP: 40 days behind
+    assert a.sync.clock_skew(a.now) is None  # nobody heard yet: nothing to say
+    for peer in ("HOL", "JEV", "SF"):
+        a.hear(summary_of(peer, {}, ("RIN",)))  # their clocks are right (NOW)
+    skew, peers = a.sync.clock_skew(a.now) or (0.0, 0)
+    assert peers == 3 and skew == pytest.approx(-40 * 86400.0, abs=5.0)
 
 
 def test_forged_fragments_cannot_evict_a_genuine_partial_message() -> None:
@@ -1060,6 +1086,59 @@ def test_a_summary_replayed_later_is_refused_but_its_echo_through_a_hill_is_not(
     assert a.sync.receive(frame, a.now).rejected is None
     assert a.sync.receive(frame, a.now + 3.0, hops=1, hop_start=1).rejected is None  # relayed by a hill
     assert a.sync.receive(frame, a.now + 3600.0).rejected == "replay"  # keeping a dark node alive
+
+
+def test_an_old_summary_replayed_after_many_newer_ones_is_refused() -> None:
+    a = Node("RIN")
+    first = summary_of("SIG", {}, ("RIN",))
+    assert a.sync.receive(first, a.now).rejected is None
+    for _ in range(70):  # an hour's summaries and more: no memory of bodies holds them all
+        a.now += 60.0
+        assert a.sync.receive(summary_of("SIG", {}, ("RIN",)), a.now).rejected is None
+    heard = a.sync.peers.hops_to("SIG", a.now)
+
+    a.now += 3 * 3600.0  # SIG went dark; a rogue replays its first summary
+    assert a.sync.receive(first, a.now).rejected == "replay"
+    assert heard == 0 and a.sync.peers.hops_to("SIG", a.now) is None  # not alive again
+
+
+def restarted(node: Node, now: float) -> SyncNode:
+    """``node``'s sync started again over the same store, as after a daemon restart."""
+    return SyncNode(
+        node.id,
+        SIGNERS[node.id].key_id,
+        node.store,
+        ROSTER,
+        dictionaries.available(),
+        lambda n: packet_airtime(n, LONG_FAST),
+        random.Random(2),
+        now,
+        CONFIG,
+        sign=SIGNERS[node.id].sign,
+    )
+
+
+def test_a_summary_replayed_after_a_restart_is_refused() -> None:
+    a = Node("RIN")
+    last = summary_of("SIG", {}, ("RIN",))
+    assert a.sync.receive(last, a.now).rejected is None
+    assert "RIN" in a.sync.peers.list_of("SIG")
+
+    a.now += 600.0
+    a.sync = restarted(a, a.now)  # the replay memory is gone; the newest counter is kept
+    assert a.sync.receive(last, a.now).rejected == "replay"
+    assert a.sync.peers.list_of("SIG") == {}  # SIG does not count as our neighbour again
+
+
+def test_a_restarted_store_numbers_its_summaries_above_the_last_it_sent() -> None:
+    sig = Node("SIG")
+    sent = [sig.sync.summary_frame(sig.now) for _ in range(3)]
+    sig.sync = restarted(sig, sig.now + 1.0)
+    sent.append(sig.sync.summary_frame(sig.now + 1.0))
+    counters = [Summary.from_bytes(frame).counter for frame in sent]
+    assert counters == sorted(set(counters))
+    rin = Node("RIN")  # a peer that heard the last ones before the restart takes the next
+    assert [rin.sync.receive(frame, rin.now).rejected for frame in sent] == [None] * 4
 
 
 def test_a_fresh_nod_goes_as_far_as_the_radio_allows_other_messages_as_far_as_the_peers() -> None:

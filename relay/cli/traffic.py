@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import UTC, datetime
 
 import click
@@ -84,10 +85,15 @@ def compose_and_commit(
 
     The checks, the signing and the commit are relay.edge.sending's, which the desk calls too."""
     from relay.daemon import clock_synchronised
+    from relay.daemon.status import clock_skew_text, current_clock_skew
     from relay.edge import sending
 
     h = home()
     address = entry.check_address(to, h.roster().node_ids)
+    when = now()
+    skew = current_clock_skew(h, time.time())  # the region's signed summaries say our clock is wrong
+    if skew is not None:
+        click.echo(tr(*clock_skew_text(*skew)), err=True)
     prepared = sending.prepare(
         h,
         kind,
@@ -96,8 +102,8 @@ def compose_and_commit(
         priority=Priority.parse(priority),
         exercise=exercise,
         ref=MessageRef.parse(ref) if ref else None,
-        when=now(),
-        synced=clock_synchronised() is not False,  # unknown counts as synced
+        when=when,
+        synced=skew is None and clock_synchronised() is not False,  # unknown counts as synced
         incident=incident,
         approved_by=approved_by,
     )

@@ -164,6 +164,7 @@ BUNDLE = 0x04
 MAX_REQUEST_ITEMS = 32
 MAX_NEIGHBOURS = 64
 MAX_HOPS = 7  # the firmware's highest hop limit
+MAX_CLOCK_LAG = 1 << 32  # a summary's clock, less its counter: a Pi that boots in 1970 still fits
 
 
 def _fitted(w: BitWriter, what: str, limit: int = MAX_APP_PAYLOAD) -> bytes:
@@ -197,9 +198,14 @@ class Summary:
     # behind a hill only with a hop limit of at least this.  1 bit when all are
     # direct; else 1-3 bits a neighbour (0: 1 bit, 1-2: 3 bits).
     hops: tuple[int, ...] = ()
-    # The sender's running count of its summaries (16 bits, from a random start): two
-    # genuine summaries never have one body, so a replayed one is told apart.
+    # The sender's count of its summaries (32 bits): it only rises, and is at least the
+    # sender's clock in seconds since 2025, so an older one is a replay (sync/freshness.py).
     counter: int = 0
+    # The sender's clock when it signed, in seconds since 2025 (None: the counter's value,
+    # as it is whenever the clock is right).  Said as its difference from the counter:
+    # 1 bit unless the clock was set back.  Receivers judge the age of the sender's
+    # messages by it (``SyncState._age``): a Pi that boots 40 days behind is not refused.
+    clock: int | None = None
     # As heard: the signed body and its signature (``verify``); empty when built here.
     body: bytes = field(default=b"", compare=False, repr=False)
     signature: bytes = field(default=b"", compare=False, repr=False)
@@ -209,6 +215,13 @@ class Summary:
             raise ValueError("summary: one hop count per neighbour")
         if not any(self.hops):
             object.__setattr__(self, "hops", ())  # all direct: said as no hop counts
+        if self.clock is None:
+            object.__setattr__(self, "clock", self.counter)
+
+    @property
+    def sent_at(self) -> int:
+        """The sender's clock when it signed, in seconds since 2025."""
+        return self.counter if self.clock is None else self.clock
 
     def hops_to(self) -> dict[int, int]:
         """Roster position -> hops, for every neighbour listed."""
@@ -218,7 +231,9 @@ class Summary:
         w = BitWriter()
         w.write(SUMMARY, 8)
         w.write(self.key_id, 16)
-        w.write(self.counter & 0xFFFF, 16)
+        w.write(self.counter & 0xFFFFFFFF, 32)
+        lag = self.sent_at - (self.counter & 0xFFFFFFFF)
+        w.write_signed_golomb(max(-MAX_CLOCK_LAG, min(MAX_CLOCK_LAG, lag)), 0)
         w.write_golomb(self.roster_version, 2)
         w.write_bool(self.complete)
         w.write_golomb(len(self.heads), 3)
@@ -268,6 +283,7 @@ class Summary:
             summary.neighbours,
             summary.hops,
             summary.counter,
+            summary.clock,
             bytes(body),
             bytes(signature),
         )
@@ -278,7 +294,10 @@ class Summary:
         if r.read(8) != SUMMARY:
             raise DecodeError("not a summary", "malformed")
         kid = r.read(16)
-        counter = r.read(16)
+        counter = r.read(32)
+        lag = r.read_signed_golomb(0)
+        if abs(lag) > MAX_CLOCK_LAG:
+            raise DecodeError("summary clock out of range", "malformed")
         version = r.read_golomb(2)
         complete = r.read_bool()
         count = r.read_golomb(3)
@@ -316,7 +335,7 @@ class Summary:
             hop_counts = tuple(r.read_golomb(0) for _ in neighbours)
             if max(hop_counts, default=0) > MAX_HOPS or not any(hop_counts):
                 raise DecodeError("summary neighbour hops out of range", "malformed")
-        return cls(kid, version, heads, complete, tuple(extras), neighbours, hop_counts, counter)
+        return cls(kid, version, heads, complete, tuple(extras), neighbours, hop_counts, counter, counter + lag)
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,6 +141,7 @@ class Daemon(Reporting):
                 on_roster=self._roster_changed,
                 sign=signer.sign,
                 admission=admission,
+                path=name,
                 **kw,
             )
 

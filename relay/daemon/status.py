@@ -39,6 +39,8 @@ STATUS_INTERVAL_S = 10.0
 
 STATUS_MIN_GAP_S = 1.0  # "on change" writes coalesce to at most one a second
 
+CLOCK_WARN_S = 600.0  # a clock further than this from the region's is an alarm (status, board, send)
+
 STALE_AFTER_S = 60.0  # an older snapshot means the daemon is not running
 
 ALARM_TEXT = {
@@ -118,6 +120,7 @@ class Reporting(Faults):
             },
             "ip": self._ip_snapshot(now, stopped),
             "heard": {node: {**entry, "at": self.wall_of(entry["at"])} for node, entry in sorted(self.heard.items())},
+            "clock": self._clock_snapshot(now),
             "alarms": [{**a, "at": self.wall_of(a["at"])} for a in self.alarms],
             "store_full": self._store_full_snapshot(),
             "queue": self.queue_by_priority(),
@@ -140,6 +143,14 @@ class Reporting(Faults):
                 "airtime_s": round(stats.airtime_s, 3),
             },
         }
+
+    def _clock_snapshot(self, now: float) -> dict[str, Any] | None:
+        """How far our clock is from the region's, as the path that heard most peers says."""
+        told = [said for path in self.paths if (said := path.sync.clock_skew(now)) is not None]
+        if not told:
+            return None
+        skew, peers = max(told, key=lambda t: t[1])
+        return {"skew_s": round(skew, 1), "peers": peers}
 
     def _store_full_snapshot(self) -> dict[str, Any] | None:
         full = self.store_full
@@ -222,6 +233,52 @@ def clock_synchronised(run: Callable[..., Any] = subprocess.run) -> bool | None:
     return False if timesync.is_dir() else None
 
 
+def clock_skew(snap: dict[str, Any] | None) -> tuple[float, int] | None:
+    """Our clock's distance from the region's (s, and how many peers say so), when the
+    daemon's snapshot shows it beyond ``CLOCK_WARN_S``; else None."""
+    clock = (snap or {}).get("clock")
+    if not isinstance(clock, dict):
+        return None
+    skew, peers = clock.get("skew_s"), clock.get("peers")
+    if not isinstance(skew, (int, float)) or not isinstance(peers, int) or abs(skew) <= CLOCK_WARN_S:
+        return None
+    return float(skew), peers
+
+
+def current_clock_skew(home: Home, now: float) -> tuple[float, int] | None:
+    """``clock_skew`` from the running daemon's snapshot (None: no daemon, or no alarm)."""
+    store = home.store()
+    try:
+        raw = store.get_state(STATUS_KEY)
+    finally:
+        store.close()
+    try:
+        snap = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    if not isinstance(snap, dict) or not isinstance(snap.get("at"), (int, float)):
+        return None
+    return clock_skew(snap) if now - float(snap["at"]) <= STALE_AFTER_S else None
+
+
+def clock_skew_text(skew: float, peers: int) -> tuple[str, str]:
+    """The warning for a clock that is wrong by ``skew`` s, in nb and en."""
+    hours = abs(skew) / 3600.0
+    if hours >= 48:
+        span_nb, span_en = f"{hours / 24:.0f} døgn", f"{hours / 24:.0f} days"
+    elif hours >= 1:
+        span_nb, span_en = f"{hours:.1f} timer".replace(".", ","), f"{hours:.1f} hours"
+    else:
+        span_nb = span_en = f"{abs(skew) / 60:.0f} min"
+    way_nb, way_en = ("foran", "ahead of") if skew > 0 else ("etter", "behind")
+    return (
+        f"KLOKKA: klokka her går {span_nb} {way_nb} regionens ({peers} node(r) sier det): meldinger herfra"
+        " får feil tid; still klokka (timedatectl set-time) eller sjekk NTP/RTC",
+        f"CLOCK: this node's clock is {span_en} {way_en} the region's ({peers} node(s) say so): messages from"
+        " here get the wrong time; set the clock (timedatectl set-time) or check NTP/RTC",
+    )
+
+
 def _pid_alive(pid: object) -> bool:
     if not isinstance(pid, int) or pid <= 0:
         return False
@@ -300,6 +357,10 @@ def status_report(home: Home, now: float, clock_synced: bool | None, lang: str =
                 "text_en": "the system clock is not synchronised: time stamps may be wrong",
             }
         )
+    skew = clock_skew(snap if running else None)
+    if skew is not None:
+        nb, en = clock_skew_text(*skew)
+        warnings.append({"code": "clock_skew", "text": nb, "text_en": en})
     heard_raw: dict[str, Any] = dict(snap.get("heard", {})) if snap else {}
     heard_ip: dict[str, Any] = dict((ip_snap or {}).get("heard", {}))
     nodes = [n for n in (roster.node_ids if roster else ()) if n != config.node_id and roster and roster.active(n)]
@@ -340,6 +401,7 @@ def status_report(home: Home, now: float, clock_synced: bool | None, lang: str =
         },
         "ip": _ip_report(ip_snap, config, lang),
         "clock_synchronised": clock_synced,
+        "clock_skew": (snap or {}).get("clock") if running else None,
         "heard": heard,
         "queue": snap.get("queue") if snap else None,
         "outbox": [f"{origin}-{seq:04d}" for origin, seq, _ in pending],

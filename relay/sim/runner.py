@@ -160,6 +160,7 @@ class Simulation:
                 sign=node.signer.sign,
                 elsewhere=partial(self._on_ip, node) if node.ip else None,
                 admission=admission,
+                path="radio",
             )
             node.sync.local_message()
             self.medium.set_attached(node.id, True)
@@ -183,6 +184,7 @@ class Simulation:
                 sign=node.signer.sign,
                 outbox=node.ip_outbox,
                 admission=admission,
+                path="ip",
             )
             node.ip_sync.local_message()
 

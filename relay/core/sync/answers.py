@@ -164,10 +164,10 @@ class Answering(SyncState):
         if rank > 1:
             return rank
         try:
-            created = wire.decode(wire_bytes, self.roster, self.dictionaries).message.created.timestamp()
+            msg = wire.decode(wire_bytes, self.roster, self.dictionaries).message
         except DecodeError:
             return data_rank(Priority.PRIORITET.rank)
-        fresh = self._wall(now) - created < self.config.urgent_answer_s
+        fresh = self._age(msg, now) < self.config.urgent_answer_s
         return rank if fresh else data_rank(Priority.PRIORITET.rank)
 
     def _answer_delay(
@@ -279,7 +279,7 @@ class Answering(SyncState):
         frame, which is its origin's own push."""
         msg = signed.message
         sender = sender or msg.origin
-        if rx.hop_start > rx.hops and self._wall(now) - msg.created.timestamp() < self.config.fresh_s:
+        if rx.hop_start > rx.hops and self._age(msg, now) < self.config.fresh_s:
             return  # a fresh message with hops left: the radios (ours too) carry it on
         elsewhere = self._elsewhere(now)
         waiting = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
 from relay.core import frames, wire
@@ -12,7 +11,8 @@ from relay.core.model import Message, Priority
 from relay.core.roster import Roster
 from relay.core.sync import revocation
 from relay.core.sync.answers import Answering
-from relay.core.sync.state import GAP_ASKED, HEAL_WINDOW_S, SUMMARIES_REMEMBERED, SUMMARY_ECHO_S, Received, Rx
+from relay.core.sync.freshness import clock_seconds
+from relay.core.sync.state import GAP_ASKED, HEAL_WINDOW_S, Received, Rx
 from relay.errors import DecodeError
 
 
@@ -77,21 +77,15 @@ class Receiving(Answering):
         if isinstance(parsed, Summary):
             if not parsed.verify(entry.public_key):
                 raise DecodeError(f"summary from {entry.node_id} not signed by its key", "bad_signature")
-            self._fresh(entry.node_id, parsed.body, now)
+            self._fresh(entry.node_id, parsed, now)
         return entry.node_id
 
-    def _fresh(self, peer: str, body: bytes, now: float) -> None:
-        """Refuse a summary body heard from ``peer`` minutes ago: a replay would keep a
-        node that went dark looking alive (its counter makes each genuine one new).
-        The same body again within ``SUMMARY_ECHO_S`` is the one transmission heard
-        once more through a relaying radio, and counts as before."""
-        digest = hashlib.sha256(body).digest()[:8]
-        seen = self._summaries_seen.setdefault(peer, {})
-        first = seen.setdefault(digest, now)
-        if now - first > SUMMARY_ECHO_S:
-            raise DecodeError(f"summary from {peer} heard before", "replay")
-        while len(seen) > SUMMARIES_REMEMBERED:
-            del seen[next(iter(seen))]
+    def _fresh(self, peer: str, summary: Summary, now: float) -> None:
+        """Refuse a summary older than the newest taken from ``peer`` (freshness.py): a
+        replay would keep a node that went dark looking alive."""
+        if self._freshness.check(f"{peer}:{summary.key_id}", summary.counter, summary.body, now) is not None:
+            raise DecodeError(f"summary from {peer} older than its newest", "replay")
+        self._clocks[peer] = (summary.sent_at - clock_seconds(self._wall(now)), now)
 
     def _dispatch(self, parsed: frames.Frame, now: float, rx: Rx, sender: str | None) -> None:
         if isinstance(parsed, Bare):
@@ -161,12 +155,12 @@ class Receiving(Answering):
             # all who hold it find the store that missed it (with one spaced summary, the
             # police's NØD in the field plan reached every store later than 120 s in 5
             # of 20 seeds, against 2).
-            if self._wall(now) - msg.created.timestamp() < self.config.fresh_s:
+            if self._age(msg, now) < self.config.fresh_s:
                 self._urgent_at = now
             self._inconsistent(now)
         elif (head := self.log.summary().get(msg.origin, 0)) < msg.seq:
             self._gap(msg.origin, head, msg.seq, now)
-        elif sender is not None and self._wall(now) - msg.created.timestamp() >= self.config.fresh_s:
+        elif sender is not None and self._age(msg, now) >= self.config.fresh_s:
             # Repaired, not relayed fresh: the stores beyond us learn of it from our summary.
             self._speak_soon(now)
 
@@ -235,7 +229,7 @@ class Receiving(Answering):
         origin, seq = msg.origin, msg.seq
         if self.log.wire_of(origin, seq):
             return  # held already: a duplicate, or the other side of a conflict
-        age = self._wall(now) - msg.created.timestamp()
+        age = self._age(msg, now)
         if age > self.config.max_age_s:
             raise DecodeError(f"{msg.id}: {age / 86400:.0f} days old", "too_old")
         if origin == self.node_id:

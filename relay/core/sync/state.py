@@ -8,8 +8,8 @@ The protocol is described in node.py.
 
 from __future__ import annotations
 
-import hashlib
 import random
+import statistics
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,9 +19,10 @@ from relay.core import frames, wire
 from relay.core.airtime import MAX_APP_PAYLOAD, DutyBudget
 from relay.core.frames import Reassembler, Summary
 from relay.core.log import Log, Ranges, held_in
-from relay.core.model import Priority
+from relay.core.model import Message, Priority
 from relay.core.roster import Roster
 from relay.core.sync.config import RANK_CONTROL, SyncConfig, Transmission
+from relay.core.sync.freshness import Freshness, SummaryClock, clock_seconds
 from relay.core.sync.outbox import Outbox
 from relay.core.sync.peers import Peers
 from relay.core.sync.queue import Answer, TxQueue
@@ -60,11 +61,12 @@ class SyncStats:
 
 
 MAX_DEFERRALS = 2
-SUMMARIES_REMEMBERED = 64  # per peer, to tell a replay: hours of its summaries
 SUMMARY_TYPICAL_BYTES = 80  # a signed summary of eight origins: what ``_summary_spacing`` budgets for
 URGENT_HUSH_S = 600.0  # after a fresh NØD or HASTER, answers of routine wait for the hills' share this long
 HEAL_WINDOW_S = 600.0  # a peer heard again within this long: its news resets Trickle (a heal)
 GAP_ASKED = 4  # numbers missing below a fresh message that are asked for at once (``_gap``)
+CLOCK_TOLERANCE_S = 600.0  # clocks this close agree: a summary's queue at a hill explains it
+CLOCK_HORIZON_S = 6 * 3600.0  # our clock is judged by the peers heard within this long
 SUMMARY_ECHO_S = 120.0  # the same summary again within this: heard through a relay, not replayed
 
 
@@ -102,6 +104,7 @@ class SyncState:
         elsewhere: Callable[[float], frozenset[str]] | None = None,
         outbox: Outbox | None = None,
         admission: dict[str, tuple[float, float]] | None = None,
+        path: str = "radio",
     ) -> None:
         self.node_id = node_id
         # Two paths (the radio, and IP through a broker): each has its own SyncNode over
@@ -114,10 +117,11 @@ class SyncState:
         self._elsewhere = elsewhere or (lambda now: frozenset())
         self.outbox: Outbox = outbox or log
         self._sign = sign  # our key's signature: summaries are signed
-        # From the start time, not the rng (whose draws time everything else): a restart
-        # begins elsewhere, so its summaries are not taken for replays of the last run's.
-        self._summary_counter = int.from_bytes(hashlib.sha256(f"{node_id}/{now!r}".encode()).digest()[:2], "big")
-        self._summaries_seen: dict[str, dict[bytes, float]] = {}  # peer -> its latest summary bodies' digests
+        # Summaries are numbered upward for ever, and a peer's older than its newest is a
+        # replay, across restarts (freshness.py): both kept in the store.
+        self._summary_clock = SummaryClock(log)
+        self._freshness = Freshness(log, path, SUMMARY_ECHO_S)
+        self._clocks: dict[str, tuple[float, float]] = {}  # peer -> (its clock less ours, s; when heard)
         # ``now`` drives every timer and may be any steady clock (the daemon's is
         # monotonic, so a step of the system clock cannot silence the node); ``wall``
         # turns it into the wall-clock time that dates what we store (None: the same).
@@ -187,6 +191,27 @@ class SyncState:
 
     def _date(self, now: float) -> datetime:
         return datetime.fromtimestamp(self._wall(now), UTC)
+
+    def _age(self, msg: Message, now: float) -> float:
+        """How old ``msg`` is by its origin's clock, as the origin's signed summaries
+        show it: a Pi that boots 40 days behind dates its messages 40 days back, and
+        judged by our clock every store refused them (``too_old``), silently."""
+        return self._wall(now) + self.clock_offset(msg.origin) - msg.created.timestamp()
+
+    def clock_offset(self, peer: str) -> float:
+        """How far ``peer``'s clock is ahead of ours (s; 0 when unknown, or within what
+        a summary's time on the way explains)."""
+        offset = self._clocks.get(peer, (0.0, 0.0))[0]
+        return offset if abs(offset) > CLOCK_TOLERANCE_S else 0.0
+
+    def clock_skew(self, now: float) -> tuple[float, int] | None:
+        """How far our clock is ahead of the region's (s; negative: behind), as the
+        median of the peers heard within ``CLOCK_HORIZON_S`` says, and how many that
+        is; None when we heard none."""
+        offsets = sorted(-o for o, at in self._clocks.values() if now - at <= CLOCK_HORIZON_S)
+        if not offsets:
+            return None
+        return statistics.median(offsets), len(offsets)
 
     def _slot(self, hops: int, packets: int = 1) -> float:
         """One answer's turn: its packets (full ones), once more for each repeater
@@ -300,7 +325,7 @@ class SyncState:
         self._summary_sent_at = now
         self._summary_due = None
         if ("summary",) not in self.queue:
-            tx = Transmission(self.summary_frame(), self._control_hops(now), RANK_CONTROL)
+            tx = Transmission(self.summary_frame(now), self._control_hops(now), RANK_CONTROL)
             self.queue.push(("summary",), tx)
 
     def _lagging(self, now: float) -> bool:
@@ -348,9 +373,10 @@ class SyncState:
         neighbours = tuple(i for i, _ in listed)
         hops = tuple(h for _, h in listed) if any(h for _, h in listed) else ()
         self._advertised = {ids[i]: h for i, h in listed}
-        self._summary_counter = (self._summary_counter + 1) & 0xFFFF
-        count = self._summary_counter
-        whole = Summary(self.key_id, self.roster.version, tuple(heads), True, extras, neighbours, hops, count)
+        wall = self._wall(now if now is not None else max(self.peers.last_heard(), self._summary_sent_at))
+        count = self._summary_clock.next(wall)
+        clock = clock_seconds(wall)
+        whole = Summary(self.key_id, self.roster.version, tuple(heads), True, extras, neighbours, hops, count, clock)
         try:
             return whole.signed(self._sign)
         except ValueError:
@@ -369,6 +395,7 @@ class SyncState:
                 neighbours,
                 hops,
                 count,
+                clock,
             )
             try:
                 candidate.to_bytes()
