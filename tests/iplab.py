@@ -14,12 +14,13 @@ REPO = Path(__file__).resolve().parents[1]
 SPEEDUP = 20.0  # the sync's timers, as the radio labs run them
 
 
-def configure_ip(home: Home, url: str, password: str, ca_file: str | None = None) -> None:
+def configure_ip(home: Home, url: str, password: str, ca_file: str | None = None, username: str | None = None) -> None:
     """``[ip]`` in the node's relay.toml, its password in a file beside it."""
     secret = home.path / "mqtt.pass"
     secret.write_text(password + "\n")
     secret.chmod(0o600)
-    home.write_config(replace(home.config(), ip=IpConfig(url, password_file=str(secret), ca_file=ca_file)))
+    ip = IpConfig(url, username=username, password_file=str(secret), ca_file=ca_file)
+    home.write_config(replace(home.config(), ip=ip))
 
 
 class IpDaemons:

@@ -231,7 +231,8 @@ class MqttTransport:
             if len(self._unacked) >= MAX_UNACKED:
                 return False
         # Not under our lock: paho calls _on_publish holding its own, which publish() takes too.
-        info = self._client.publish(self.own_topic, frame, qos=1)
+        # Never retained: the region's broker refuses it (retain_available false), and a frame is news once.
+        info = self._client.publish(self.own_topic, frame, qos=1, retain=False)
         if info.rc != paho.MQTT_ERR_SUCCESS:
             return False
         with self._lock:
