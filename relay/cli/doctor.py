@@ -15,6 +15,10 @@ from relay.errors import LocalError
 
 REASONS = {
     "damaged": ("skadet på disk", "damaged on disk"),
+    "mismatch": (
+        "radens kolonner (nummer, avsender, type …) stemmer ikke med meldingen",
+        "the row's columns (number, origin, kind …) do not match the message",
+    ),
     "bad_signature": ("signaturen stemmer ikke", "signature does not verify"),
     "revoked": ("signert med tilbakekalt nøkkel etter tilbakekallingen", "signed with a revoked key after revocation"),
 }
