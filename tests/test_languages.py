@@ -120,3 +120,51 @@ def test_the_homes_errors_read_in_the_operators_language(lab: Path, tmp_path: Pa
     result = relay_cli("--lang", "en", "send", "MELDING", "--text", "x", home=lab / "MOD")
     assert result.stderr.startswith(f"Error: the roster in {lab}/MOD/roster.json cannot be used: "), result.stderr
     assert not words(result.stderr) & NORWEGIAN, result.stderr
+
+
+# --- the placeholders on every help page (issue 25) ---------------------------------------
+
+PLACEHOLDERS_EN = {"TEXT", "INTEGER", "FLOAT", "RANGE", "FILE", "FILENAME", "FILES", "DIRECTORY", "PATH"}
+PLACEHOLDERS_EN |= {"OPTIONS", "COMMAND", "ARGS", "NAME", "VALUE", "HOST"}
+PLACEHOLDERS_NB = {"TEKST", "HELTALL", "TALL", "FIL", "FILER", "MAPPE", "STI", "VALG", "KOMMANDO", "ARGUMENTER"}
+PLACEHOLDERS_NB |= {"NAVN", "VERDI", "VERT"}
+OPTION_LINE = re.compile(r"^\s{2}(?:-\S+, )*--?[\w-]+ ((?:[^\s]+)(?: RANGE)?)(?:\s{2,}|$)")
+
+
+def placeholders(page: str) -> set[str]:
+    """The words of a help page's placeholders: its usage line's after the command, each option's value."""
+    found: set[str] = set()
+    for line in page.splitlines():
+        usage = re.match(r"^(?:Bruk|Usage): relay(?: [a-z-]+)*( .*)$", line)
+        option = OPTION_LINE.match(line)
+        text = usage.group(1) if usage else option.group(1) if option else ""
+        found |= set(re.findall(r"[A-ZÆØÅ][A-ZÆØÅ_]*", text))
+    return found
+
+
+def every_command() -> list[list[str]]:
+    import click
+
+    from relay.cli.main import cli
+
+    def under(command: click.Command, path: list[str]) -> list[list[str]]:
+        subs = command.commands.items() if isinstance(command, click.Group) else []
+        return [path] + [p for name, sub in subs for p in under(sub, [*path, name])]
+
+    return under(cli, [])
+
+
+@pytest.mark.parametrize(
+    ("lang", "foreign"), [([], PLACEHOLDERS_EN), (["--lang", "en"], PLACEHOLDERS_NB)], ids=["nb", "en"]
+)
+def test_every_help_pages_placeholders_are_in_its_language(tmp_path: Path, lang: list[str], foreign: set[str]) -> None:
+    seen, mixed = set(), []
+    for path in every_command():
+        page = test_cli.ok(relay_cli(*lang, *path, "--help", home=tmp_path))
+        found = placeholders("\n".join(page))
+        seen |= found
+        mixed += [f"relay {' '.join([*lang, *path])} --help: {sorted(found & foreign)}"] if found & foreign else []
+    assert mixed == [], "\n".join(mixed)
+    own = PLACEHOLDERS_NB if not lang else PLACEHOLDERS_EN
+    assert {"FIL", "TEKST", "HELTALL", "MAPPE", "VALG"} <= seen if not lang else {"FILE", "TEXT", "INTEGER"} <= seen
+    assert seen & own
