@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -32,8 +33,10 @@ class IpDaemons:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, home: Home, *extra: str, env: dict[str, str] | None = None) -> None:
+        """``env`` None: the journal in English (RELAY_LANG=en), which the tests read."""
         log = (self.base / f"{name}.log").open("ab")
         args = ["--home", str(home.path), "daemon", "--radio", "none", "--time-scale", str(SPEEDUP), *extra]
+        env = env if env is not None else {**os.environ, "RELAY_LANG": "en"}
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "relay", *args], cwd=REPO, stdout=log, stderr=log, env=env
         )

@@ -168,3 +168,94 @@ def test_every_help_pages_placeholders_are_in_its_language(tmp_path: Path, lang:
     own = PLACEHOLDERS_NB if not lang else PLACEHOLDERS_EN
     assert {"FIL", "TEKST", "HELTALL", "MAPPE", "VALG"} <= seen if not lang else {"FILE", "TEXT", "INTEGER"} <= seen
     assert seen & own
+
+
+# --- the daemon's journal in the node's language (issue 25) --------------------------------
+
+RELAY = Path(__file__).resolve().parents[1] / "relay"
+CONVERSION = re.compile(r"%[-#0 +]*\d*(?:\.(\d+))?([sdrf])")
+
+
+def journal_templates() -> set[str]:
+    """The English template of every log call at INFO and above in the daemon and the edge."""
+    import ast
+
+    found = set()
+    for path in [*(RELAY / "daemon").glob("*.py"), *(RELAY / "edge").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "log"
+                and node.func.attr in ("info", "warning", "error", "critical", "exception")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                found.add(node.args[0].value)
+    return found
+
+
+def conversions(template: str) -> list[str]:
+    """A template's conversions in order; ``%.0s`` (a dropped English plural) counts as ``%s``."""
+    return [kind for _, kind in CONVERSION.findall(template)]
+
+
+def test_every_journal_line_of_the_daemon_has_its_norwegian() -> None:
+    from relay.daemon.words import JOURNAL_NB
+
+    templates = journal_templates() - {"%s"}  # "%s": a line already said in the node's language
+    assert sorted(templates - JOURNAL_NB.keys()) == []
+    assert sorted(JOURNAL_NB.keys() - templates - {"IP: %s"}) == []  # none left over from a changed line
+    for english, norwegian in JOURNAL_NB.items():
+        assert conversions(norwegian) == conversions(english), english
+        assert not words(norwegian) & ENGLISH - {"none"}, norwegian
+
+
+def test_the_journal_speaks_the_nodes_language() -> None:
+    import io
+    import logging
+
+    from relay.daemon.journal import JournalHandler
+    from relay.texts import Localized
+
+    records = [
+        (logging.INFO, "stored %s %s %s %s", ("HOL-0001", "SITREP", "HASTER", "by IP")),
+        (
+            logging.INFO,
+            "queued %s-%04d %s %s for sending (%d B, %d packet%s)",
+            ("MOD", 7, "SITREP", "NØD", 300, 2, "s"),
+        ),
+        (logging.ERROR, "store full: %s; free disk space%s", (Localized("lagret ikke", "not stored"), "")),
+        (
+            logging.WARNING,
+            "the system clock stepped %s by %.1f s; timers are not affected, dates follow it",
+            ("back", 3.0),
+        ),
+        (logging.DEBUG, "sent %s (%d B)", ("SUMMARY of MOD", 8)),
+        (logging.INFO, "not in the table: %s", ("x",)),
+    ]
+    said = {}
+    for lang in ("nb", "en"):
+        stream = io.StringIO()
+        handler = JournalHandler("MOD", stream, lang)
+        for level, template, args in records:
+            handler.emit(logging.LogRecord("relay.daemon", level, __file__, 1, template, args, None))
+        said[lang] = stream.getvalue().splitlines()
+    assert said["nb"] == [
+        "<6>relay[MOD]: lagret HOL-0001 SITREP HASTER over IP",
+        "<6>relay[MOD]: MOD-0007 SITREP NØD lagt i sendekøen (300 B, 2 pakke(r))",
+        "<3>relay[MOD]: lageret er fullt: lagret ikke; frigjør plass på disken",
+        "<4>relay[MOD]: systemklokken hoppet tilbake 3.0 s; tidtakerne påvirkes ikke, datoene følger den",
+        "<7>relay[MOD]: sent SUMMARY of MOD (8 B)",  # --verbose: the developer's trace stays English
+        "<6>relay[MOD]: not in the table: x",
+    ]
+    assert said["en"] == [
+        "<6>relay[MOD]: stored HOL-0001 SITREP HASTER by IP",
+        "<6>relay[MOD]: queued MOD-0007 SITREP NØD for sending (300 B, 2 packets)",
+        "<3>relay[MOD]: store full: not stored; free disk space",
+        "<4>relay[MOD]: the system clock stepped back by 3.0 s; timers are not affected, dates follow it",
+        "<7>relay[MOD]: sent SUMMARY of MOD (8 B)",
+        "<6>relay[MOD]: not in the table: x",
+    ]
