@@ -291,6 +291,20 @@ def _in(value: object, lang: str) -> object:
     return render_in(lang) if callable(render_in) and isinstance(value, Exception) else value
 
 
+class Localized:
+    """A piece of a journal line in both languages: the journal says it in the node's
+    (``relay.daemon.journal``); ``str()`` is the English, for any other log handler."""
+
+    def __init__(self, nb: str, en: str) -> None:
+        self.nb, self.en = nb, en
+
+    def in_lang(self, lang: str) -> str:
+        return self.en if lang == "en" else self.nb
+
+    def __str__(self) -> str:
+        return self.en
+
+
 def node_lang() -> str:
     """The language of a process that has no ``--lang`` (the daemon): RELAY_LANG, else LANG; nb unless en*."""
     env = os.environ.get("RELAY_LANG") or os.environ.get("LANG", "")

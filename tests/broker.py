@@ -1,7 +1,8 @@
 """A real mosquitto for the tests: on a loopback port, with passwords and the region's ACL.
 
 ``Broker``: the ACL ``relay broker config`` writes (``relay.deploy.broker``:
-each node publishes only under its own id, reads the whole region), with a
+each node publishes only under its own id, reads the whole region), client ids
+tied to logins and no retained messages, as that command writes them, with a
 plain loopback listener instead of TLS, or TLS with a throw-away CA.
 ``Mosquitto``: any configuration, such as the whole output of ``relay broker
 config`` (``include_dir``).  Stopping and starting again keeps the port, as a
@@ -118,7 +119,9 @@ class Broker(Mosquitto):
         acl.chmod(0o600)
         lines = [
             "per_listener_settings false",
+            "retain_available false",
             f"listener {port} 127.0.0.1",
+            "use_username_as_clientid true",  # as relay broker config writes it: a login is its client id
             "allow_anonymous false",
             f"password_file {passwords}",
             f"acl_file {acl}",

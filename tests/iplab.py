@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -14,12 +15,13 @@ REPO = Path(__file__).resolve().parents[1]
 SPEEDUP = 20.0  # the sync's timers, as the radio labs run them
 
 
-def configure_ip(home: Home, url: str, password: str, ca_file: str | None = None) -> None:
+def configure_ip(home: Home, url: str, password: str, ca_file: str | None = None, username: str | None = None) -> None:
     """``[ip]`` in the node's relay.toml, its password in a file beside it."""
     secret = home.path / "mqtt.pass"
     secret.write_text(password + "\n")
     secret.chmod(0o600)
-    home.write_config(replace(home.config(), ip=IpConfig(url, password_file=str(secret), ca_file=ca_file)))
+    ip = IpConfig(url, username=username, password_file=str(secret), ca_file=ca_file)
+    home.write_config(replace(home.config(), ip=ip))
 
 
 class IpDaemons:
@@ -31,8 +33,10 @@ class IpDaemons:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, home: Home, *extra: str, env: dict[str, str] | None = None) -> None:
+        """``env`` None: the journal in English (RELAY_LANG=en), which the tests read."""
         log = (self.base / f"{name}.log").open("ab")
         args = ["--home", str(home.path), "daemon", "--radio", "none", "--time-scale", str(SPEEDUP), *extra]
+        env = env if env is not None else {**os.environ, "RELAY_LANG": "en"}
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "relay", *args], cwd=REPO, stdout=log, stderr=log, env=env
         )

@@ -8,14 +8,18 @@ region, and a node's daemon transport logs in with what the command handed it.
 
 from __future__ import annotations
 
+import socket
+import ssl
 import threading
 import time
 from pathlib import Path
 
+import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from relay.core.roster import Roster, RosterEntry
-from relay.deploy.broker import password_line, render_acl, served
+from relay.deploy.broker import max_connections, password_line, render_acl, served
 from relay.edge.mqtt import IpSettings, MqttTransport, parse_broker, topic_of
 from relay.errors import ConfigError
 from tests.broker import Mosquitto, free_port
@@ -60,11 +64,13 @@ def test_the_acl_lets_each_node_write_its_own_topic_only_and_a_revoked_node_not_
     assert "user MOD\ntopic write relay/ringerike/MOD\ntopic read relay/ringerike/+\n" in acl
     assert "user POL" not in acl
     assert "user bridge-ringerike\ntopic readwrite relay/ringerike/#\n" in acl
-    # A broker for two regions: a node in both (the county governor) writes under each.
+    # A broker for two regions: a node in both (the county governor) logs in once per region,
+    # since its client id is its login and its two daemons must not knock each other off.
     other = region_roster("Kongsberg", "kongsberg", ("SF", "HOL"))
     both = render_acl(served([roster, other]))
-    assert "user SF\ntopic write relay/ringerike/SF\ntopic read relay/ringerike/+\n" in both
-    assert "topic write relay/kongsberg/SF\ntopic read relay/kongsberg/+\n" in both
+    assert "user SF@ringerike\ntopic write relay/ringerike/SF\ntopic read relay/ringerike/+\n" in both
+    assert "user SF@kongsberg\ntopic write relay/kongsberg/SF\ntopic read relay/kongsberg/+\n" in both
+    assert "user SF\n" not in both and "user MOD\ntopic write relay/ringerike/MOD\n" in both
 
 
 def test_one_broker_cannot_serve_two_regions_that_give_one_node_id_two_keys() -> None:
@@ -182,3 +188,103 @@ def test_an_ip_topic_in_relay_toml_that_is_not_the_rosters_is_refused(tmp_path: 
     same = NodeConfig("MOD", "Modum kommune", ip=IpConfig("mqtt://127.0.0.1:1883", topic="relay/ringerike"))
     settings = _ip_settings(same, None, roster)
     assert settings is not None and settings.topic == "relay/ringerike"
+
+
+# --- the broker as shipped is safe (issue 24, 5) ----------------------------------------------
+
+LAB = region_roster("Modum (øvelse)", None, ("MOD", "RIN", "SF"))
+
+
+def raw_client(broker: Mosquitto, out: Path, login: str, client_id: str) -> tuple[paho.Client, threading.Event]:
+    """A plain paho client with ``login``'s handed-out password, connected under ``client_id``."""
+    connected = threading.Event()
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    client.username_pw_set(login, (out / "nodes" / login / "mqtt.pass").read_text().strip())
+    client.tls_set(ca_certs=str(out / "nodes" / login / "ca.pem"), cert_reqs=ssl.CERT_REQUIRED)
+    client.on_connect = lambda c, u, f, reason, p: connected.set() if not reason.is_failure else None
+    client.connect("127.0.0.1", broker.port, keepalive=30)
+    client.loop_start()
+    return client, connected
+
+
+def test_another_login_cannot_take_over_a_nodes_client_id(tmp_path: Path) -> None:
+    broker, out = generated_broker(tmp_path, LAB)
+    sf, rin = (node_transport(broker, out, LAB, n) for n in ("SF", "RIN"))
+    drops: list[object] = []
+    passed_on = sf._client.on_disconnect
+
+    def counted(*args: object) -> None:
+        drops.append(args[3])  # the reason code
+        passed_on(*args)
+
+    sf._client.on_disconnect = counted
+    try:
+        _wait_for(lambda: sf.connected and rin.connected, 10, "SF and RIN on the generated broker")
+        # MOD's stolen credentials, under SF's daemon's client id and under its login.
+        for client_id in (f"relay-{LAB.region_id}-SF", "SF") * 2:
+            thief, connected = raw_client(broker, out, "MOD", client_id)
+            assert connected.wait(10), broker.log()[-2000:]
+            time.sleep(0.3)
+            thief.disconnect()
+            thief.loop_stop()
+        assert drops == [] and sf.connected and sf.problem is None
+        time.sleep(0.2)
+        assert rin.send(b"\x01fra Ringerike", 0)
+        heard = _wait_for(lambda: sf.receive(0.1), 5, "RIN's frame at SF")
+        assert (heard.frame, heard.publisher) == (b"\x01fra Ringerike", "RIN")
+    finally:
+        sf.close()
+        rin.close()
+        broker.stop()
+
+
+def test_a_retained_frame_costs_its_sender_the_connection_and_reaches_no_late_subscriber(tmp_path: Path) -> None:
+    broker, out = generated_broker(tmp_path, LAB)
+    mod, connected = raw_client(broker, out, "MOD", "MOD")
+    lost = threading.Event()
+    mod.on_disconnect = lambda *args: lost.set()
+    sf = None
+    try:
+        assert connected.wait(10)
+        mod.publish(f"relay/{LAB.region_id}/MOD", b"\x01gammelt", qos=1, retain=True)
+        time.sleep(1.0)
+        sf = node_transport(broker, out, LAB, "SF")
+        _wait_for(lambda: sf.connected, 10, "SF subscribed after the retained publish")
+        time.sleep(1.0)
+        assert sf.receive(0.5) is None
+        assert lost.is_set(), "the broker kept the connection of a client that published retained"
+    finally:
+        mod.loop_stop()
+        if sf is not None:
+            sf.close()
+        broker.stop()
+
+
+def test_the_listener_takes_no_more_connections_than_its_limit(tmp_path: Path) -> None:
+    broker, out = generated_broker(tmp_path, LAB)
+    limit = max_connections(4)  # MOD, RIN, SF and the bridge
+    assert f"max_connections {limit}\n" in (out / "mosquitto" / "conf.d" / "relay.conf").read_text()
+    held = [socket.create_connection(("127.0.0.1", broker.port), timeout=5) for _ in range(limit)]
+    try:
+        time.sleep(0.3)
+        with socket.create_connection(("127.0.0.1", broker.port), timeout=5) as extra:
+            try:
+                closed = extra.recv(1) == b""
+            except ConnectionResetError:
+                closed = True
+            except TimeoutError:
+                closed = False
+        assert closed, f"connection {limit + 1} was kept"
+        for sock in held[:1]:
+            sock.close()
+        held = held[1:]
+        time.sleep(0.3)
+        sf = node_transport(broker, out, LAB, "SF")
+        try:
+            _wait_for(lambda: sf.connected, 10, "SF once a connection is free")
+        finally:
+            sf.close()
+    finally:
+        for sock in held:
+            sock.close()
+        broker.stop()

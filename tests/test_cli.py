@@ -1919,6 +1919,29 @@ def _flip(home_dir: Path, origin: str, seq: int, position: int) -> None:
     conn.close()
 
 
+def test_doctor_catches_a_rows_number_changed_under_its_intact_blob(traffic: Path) -> None:
+    # Issue 24, 7: MOD-0002's seq column set to 19, its bytes untouched; the check said all was well.
+    import sqlite3
+
+    hol = traffic / "HOL"
+    conn = sqlite3.connect(hol / "relay.db")
+    conn.execute("UPDATE messages SET seq=19 WHERE origin='MOD' AND seq=2")
+    conn.commit()
+    conn.close()
+    check = relay_cli("doctor", "--check", home=hol)
+    assert (check.exit_code, check.stdout) == (
+        1,
+        "  MOD-0019  radens kolonner (nummer, avsender, type …) stemmer ikke med meldingen\n",
+    )
+    assert check.stderr == "Feil: 1 av 4 meldinger feiler; kjør «relay doctor» uten --check for å flytte dem\n"
+    lines = ok(relay_cli("--lang", "en", "doctor", home=hol))
+    assert lines[:2] == [
+        "  MOD-0019  the row's columns (number, origin, kind …) do not match the message",
+        "1 message(s) moved to quarantine. The neighbours send sound copies.",
+    ]
+    assert ok(relay_cli("doctor", home=hol))[0] == "Lageret er friskt: 3 meldinger sjekket."
+
+
 @pytest.mark.parametrize("position", [1, 30, -3], ids=["header", "text", "signature"])
 def test_a_damaged_row_is_skipped_with_a_warning_and_doctor_quarantines_it(traffic: Path, position: int) -> None:
     hol = traffic / "HOL"

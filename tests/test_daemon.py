@@ -683,12 +683,16 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path: Path, monkeypatch: pytest.Monk
     before = signal.getsignal(signal.SIGTERM)
     stream = _Capture()
     monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setenv("RELAY_LANG", "nb")  # the journal in the node's language
     assert daemon_mod.serve(home, "tcp://127.0.0.1:1") == 0
     assert fake.closed
     assert signal.getsignal(signal.SIGTERM) is before
     text = stream.getvalue()
-    assert "<6>relay[MOD]: started: node MOD, radio tcp://127.0.0.1:1" in text
-    assert text.endswith("<6>relay[MOD]: stopped (SIGTERM)\n")
+    assert (
+        "<6>relay[MOD]: startet: node MOD, radio tcp://127.0.0.1:1, IP ingen, roster v3 (2 noder),"
+        " 0 meldinger i lageret\n" in text
+    )
+    assert text.endswith("<6>relay[MOD]: stoppet (SIGTERM)\n")
     store = home.store()
     assert json.loads(store.get_state(STATUS_KEY) or "{}")["stopped"] == "SIGTERM"
     store.close()
@@ -742,6 +746,7 @@ def test_serve_exits_nonzero_after_a_fatal_store_error(tmp_path: Path, monkeypat
     monkeypatch.setattr(Daemon, "_on_frame", disk_error)
     stream = _Capture()
     monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setenv("RELAY_LANG", "en")
     assert daemon_mod.serve(home, "tcp://127.0.0.1:1") == 1  # non-zero: systemd restarts the unit
     assert "<2>relay[MOD]: fatal: OperationalError: disk I/O error\n" in stream.getvalue()
     assert fake.closed
@@ -1291,7 +1296,8 @@ class Lab:
         radio = self.url(node, pty) if node in self.endpoints else "none"
         args = ["--home", str(self.homes[node].path), "daemon", "--radio", radio, *extra]
         args += ["--time-scale", str(self.speedup), "--verbose"]
-        proc = subprocess.Popen([sys.executable, "-m", "relay", *args], cwd=REPO, stdout=log, stderr=log)
+        env = {**os.environ, "RELAY_LANG": "en"}  # the journal in English, which the tests read
+        proc = subprocess.Popen([sys.executable, "-m", "relay", *args], cwd=REPO, stdout=log, stderr=log, env=env)
         self.daemons[node] = proc
         return proc
 

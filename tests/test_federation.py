@@ -148,14 +148,17 @@ def federation(base: Path) -> Iterator[Federation]:
         for broker in brokers:
             broker.start()
         watching = watcher.watch(broker_a, out_a / "mosquitto" / "certs" / "ca.pem", "watcher", "se-alt")
-        for name, out, broker in (
-            ("HOL-ringerike", out_a, broker_a),
-            ("KON-kongsberg", out_b, broker_b),
-            ("SF-ringerike", out_c, county),
-            ("SF-kongsberg", out_c, county),
+        # The county governor follows two regions on C: a login per region (SF@ringerike,
+        # SF@kongsberg), since a login is its client id and its two daemons must not share one.
+        for name, out, broker, login in (
+            ("HOL-ringerike", out_a, broker_a, None),
+            ("KON-kongsberg", out_b, broker_b, None),
+            ("SF-ringerike", out_c, county, "SF@ringerike"),
+            ("SF-kongsberg", out_c, county, "SF@kongsberg"),
         ):
-            handed = out / "nodes" / name.split("-")[0]
-            configure_ip(homes[name], broker.url, (handed / "mqtt.pass").read_text().strip(), str(handed / "ca.pem"))
+            handed = out / "nodes" / (login or name.split("-")[0])
+            password = (handed / "mqtt.pass").read_text().strip()
+            configure_ip(homes[name], broker.url, password, str(handed / "ca.pem"), login)
             daemons.start(name, homes[name], "--verbose")
         for name in daemons.procs:
             _wait_for(lambda n=name: "IP: connected" in daemons.log(n), 30, f"{name} on its broker")

@@ -58,6 +58,7 @@ def test_a_node_whose_publishes_the_broker_denies_says_so_within_30_s(tmp_path: 
             " or received until it works"
         ) in english
         assert "megleren avviser det noden publiserer" in daemons.log("SF")  # the journal, in the node's language
+        assert "relay[SF]: startet: node SF, radio ingen, IP mqtt://" in daemons.log("SF")  # every line of it
     finally:
         daemons.stop()
         broker.stop()

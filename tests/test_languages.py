@@ -120,3 +120,142 @@ def test_the_homes_errors_read_in_the_operators_language(lab: Path, tmp_path: Pa
     result = relay_cli("--lang", "en", "send", "MELDING", "--text", "x", home=lab / "MOD")
     assert result.stderr.startswith(f"Error: the roster in {lab}/MOD/roster.json cannot be used: "), result.stderr
     assert not words(result.stderr) & NORWEGIAN, result.stderr
+
+
+# --- the placeholders on every help page (issue 25) ---------------------------------------
+
+PLACEHOLDERS_EN = {"TEXT", "INTEGER", "FLOAT", "RANGE", "FILE", "FILENAME", "FILES", "DIRECTORY", "PATH"}
+PLACEHOLDERS_EN |= {"OPTIONS", "COMMAND", "ARGS", "NAME", "VALUE", "HOST"}
+PLACEHOLDERS_NB = {"TEKST", "HELTALL", "TALL", "FIL", "FILER", "MAPPE", "STI", "VALG", "KOMMANDO", "ARGUMENTER"}
+PLACEHOLDERS_NB |= {"NAVN", "VERDI", "VERT"}
+OPTION_LINE = re.compile(r"^\s{2}(?:-\S+, )*--?[\w-]+ ((?:[^\s]+)(?: RANGE)?)(?:\s{2,}|$)")
+
+
+def placeholders(page: str) -> set[str]:
+    """The words of a help page's placeholders: its usage line's after the command, each option's value."""
+    found: set[str] = set()
+    for line in page.splitlines():
+        usage = re.match(r"^(?:Bruk|Usage): relay(?: [a-z-]+)*( .*)$", line)
+        option = OPTION_LINE.match(line)
+        text = usage.group(1) if usage else option.group(1) if option else ""
+        found |= set(re.findall(r"[A-ZÆØÅ][A-ZÆØÅ_]*", text))
+    return found
+
+
+def every_command() -> list[list[str]]:
+    import click
+
+    from relay.cli.main import cli
+
+    def under(command: click.Command, path: list[str]) -> list[list[str]]:
+        subs = command.commands.items() if isinstance(command, click.Group) else []
+        return [path] + [p for name, sub in subs for p in under(sub, [*path, name])]
+
+    return under(cli, [])
+
+
+@pytest.mark.parametrize(
+    ("lang", "foreign"), [([], PLACEHOLDERS_EN), (["--lang", "en"], PLACEHOLDERS_NB)], ids=["nb", "en"]
+)
+def test_every_help_pages_placeholders_are_in_its_language(tmp_path: Path, lang: list[str], foreign: set[str]) -> None:
+    seen, mixed = set(), []
+    for path in every_command():
+        page = test_cli.ok(relay_cli(*lang, *path, "--help", home=tmp_path))
+        found = placeholders("\n".join(page))
+        seen |= found
+        mixed += [f"relay {' '.join([*lang, *path])} --help: {sorted(found & foreign)}"] if found & foreign else []
+    assert mixed == [], "\n".join(mixed)
+    own = PLACEHOLDERS_NB if not lang else PLACEHOLDERS_EN
+    assert {"FIL", "TEKST", "HELTALL", "MAPPE", "VALG"} <= seen if not lang else {"FILE", "TEXT", "INTEGER"} <= seen
+    assert seen & own
+
+
+# --- the daemon's journal in the node's language (issue 25) --------------------------------
+
+RELAY = Path(__file__).resolve().parents[1] / "relay"
+CONVERSION = re.compile(r"%[-#0 +]*\d*(?:\.(\d+))?([sdrf])")
+
+
+def journal_templates() -> set[str]:
+    """The English template of every log call at INFO and above in the daemon and the edge."""
+    import ast
+
+    found = set()
+    for path in [*(RELAY / "daemon").glob("*.py"), *(RELAY / "edge").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "log"
+                and node.func.attr in ("info", "warning", "error", "critical", "exception")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                found.add(node.args[0].value)
+    return found
+
+
+def conversions(template: str) -> list[str]:
+    """A template's conversions in order; ``%.0s`` (a dropped English plural) counts as ``%s``."""
+    return [kind for _, kind in CONVERSION.findall(template)]
+
+
+def test_every_journal_line_of_the_daemon_has_its_norwegian() -> None:
+    from relay.daemon.words import JOURNAL_NB
+
+    templates = journal_templates() - {"%s"}  # "%s": a line already said in the node's language
+    assert sorted(templates - JOURNAL_NB.keys()) == []
+    assert sorted(JOURNAL_NB.keys() - templates - {"IP: %s"}) == []  # none left over from a changed line
+    for english, norwegian in JOURNAL_NB.items():
+        assert conversions(norwegian) == conversions(english), english
+        assert not words(norwegian) & ENGLISH - {"none"}, norwegian
+
+
+def test_the_journal_speaks_the_nodes_language() -> None:
+    import io
+    import logging
+
+    from relay.daemon.journal import JournalHandler
+    from relay.texts import Localized
+
+    records = [
+        (logging.INFO, "stored %s %s %s %s", ("HOL-0001", "SITREP", "HASTER", "by IP")),
+        (
+            logging.INFO,
+            "queued %s-%04d %s %s for sending (%d B, %d packet%s)",
+            ("MOD", 7, "SITREP", "NØD", 300, 2, "s"),
+        ),
+        (logging.ERROR, "store full: %s; free disk space%s", (Localized("lagret ikke", "not stored"), "")),
+        (
+            logging.WARNING,
+            "the system clock stepped %s by %.1f s; timers are not affected, dates follow it",
+            ("back", 3.0),
+        ),
+        (logging.DEBUG, "sent %s (%d B)", ("SUMMARY of MOD", 8)),
+        (logging.INFO, "not in the table: %s", ("x",)),
+    ]
+    said = {}
+    for lang in ("nb", "en"):
+        stream = io.StringIO()
+        handler = JournalHandler("MOD", stream, lang)
+        for level, template, args in records:
+            handler.emit(logging.LogRecord("relay.daemon", level, __file__, 1, template, args, None))
+        said[lang] = stream.getvalue().splitlines()
+    assert said["nb"] == [
+        "<6>relay[MOD]: lagret HOL-0001 SITREP HASTER over IP",
+        "<6>relay[MOD]: MOD-0007 SITREP NØD lagt i sendekøen (300 B, 2 pakke(r))",
+        "<3>relay[MOD]: lageret er fullt: lagret ikke; frigjør plass på disken",
+        "<4>relay[MOD]: systemklokken hoppet tilbake 3.0 s; tidtakerne påvirkes ikke, datoene følger den",
+        "<7>relay[MOD]: sent SUMMARY of MOD (8 B)",  # --verbose: the developer's trace stays English
+        "<6>relay[MOD]: not in the table: x",
+    ]
+    assert said["en"] == [
+        "<6>relay[MOD]: stored HOL-0001 SITREP HASTER by IP",
+        "<6>relay[MOD]: queued MOD-0007 SITREP NØD for sending (300 B, 2 packets)",
+        "<3>relay[MOD]: store full: not stored; free disk space",
+        "<4>relay[MOD]: the system clock stepped back by 3.0 s; timers are not affected, dates follow it",
+        "<7>relay[MOD]: sent SUMMARY of MOD (8 B)",
+        "<6>relay[MOD]: not in the table: x",
+    ]

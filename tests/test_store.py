@@ -165,3 +165,70 @@ def test_kill_9_in_a_burst_of_inserts_loses_no_committed_message(tmp_path: Path)
     held = {s.id for s in reopened.log()}
     assert set(reported) <= held
     assert reopened.summary()["MOD"] == len(held)  # no holes, no half-written row
+
+
+# --- a row's columns against its blob (issue 24, 7) -------------------------------------
+
+
+def rin(seq: int) -> wire.SignedMessage:
+    from tests.helpers import SIGNERS
+
+    msg = Message.create(kind=Kind.MELDING, origin="RIN", seq=seq, created=T0, fields={"text": f"Nr. {seq}."})
+    return wire.encode(msg, SIGNERS["RIN"], dictionaries.current())
+
+
+def _set_column(path: Path, column: str, value: object, origin: str, seq: int) -> None:
+    """Change one column of a row behind the store's back, its blob intact."""
+    conn = sqlite3.connect(path)
+    conn.execute(f"UPDATE messages SET {column}=? WHERE origin=? AND seq=?", (value, origin, seq))
+    conn.commit()
+    conn.close()
+
+
+def test_a_row_whose_seq_column_was_changed_under_an_intact_blob_is_caught_and_never_served(tmp_path: Path) -> None:
+    from tests.helpers import build_roster
+
+    path = tmp_path / "relay.db"
+    store = Store(path, dictionaries.available())
+    try:
+        for seq in (1, 2, 3):
+            store.insert(rin(seq), T0)
+        _set_column(path, "seq", 19, "RIN", 3)
+        # A request for RIN-19 is not answered with RIN-0003's bytes; the row is noted as damaged.
+        assert store.wire_of("RIN", 19) == []
+        assert ("RIN", 19, rin(3).digest) in store.damaged
+        # The deep check (relay doctor) and the cheap one (the daemon's start) both find it.
+        assert store.check(build_roster()) == [("RIN", 19, rin(3).digest, "mismatch")]
+        assert store.check(build_roster(), deep=False) == [("RIN", 19, rin(3).digest, "mismatch")]
+        assert store.quarantine_damaged(T0) == ["RIN-0019"]
+        assert store.summary() == {"RIN": 2} and store.check(build_roster()) == []
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("origin", "MOD"),
+        ("key_id", 1234),
+        ("kind", "SITREP"),
+        ("priority", 0),
+        ("exercise", 1),
+        ("created", "2026-05-29T11:00:00+00:00"),
+        ("ref", "HOL-0001"),
+    ],
+)
+def test_doctor_checks_every_column_the_store_derives_from_the_blob(tmp_path: Path, column: str, value: object) -> None:
+    from tests.helpers import build_roster
+
+    path = tmp_path / "relay.db"
+    store = Store(path, dictionaries.available())
+    try:
+        store.insert(rin(1), T0)
+        store.insert(rin(2), T0)
+        assert store.check(build_roster()) == []
+        _set_column(path, column, value, "RIN", 2)
+        origin = "MOD" if column == "origin" else "RIN"
+        assert store.check(build_roster()) == [(origin, 2, rin(2).digest, "mismatch")]
+    finally:
+        store.close()

@@ -1,6 +1,7 @@
 """``relay doctor``: check the node's store and repair what can be repaired.
 
-A damaged row (a flipped bit on the SD card, a torn write) or a message a
+A damaged row (a flipped bit on the SD card, a torn write, a column such as
+its number that no longer says what its signed bytes say) or a message a
 revocation has made void is moved to the store's quarantine: kept for the
 record, never served, never shown.  The sync then brings a sound copy from a
 neighbour, since the origin's head went back.  Nothing is deleted.
@@ -15,6 +16,10 @@ from relay.errors import LocalError
 
 REASONS = {
     "damaged": ("skadet på disk", "damaged on disk"),
+    "mismatch": (
+        "radens kolonner (nummer, avsender, type …) stemmer ikke med meldingen",
+        "the row's columns (number, origin, kind …) do not match the message",
+    ),
     "bad_signature": ("signaturen stemmer ikke", "signature does not verify"),
     "revoked": ("signert med tilbakekalt nøkkel etter tilbakekallingen", "signed with a revoked key after revocation"),
 }

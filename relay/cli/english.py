@@ -7,6 +7,11 @@ keeping the Norwegian originals, so that one process may switch back and forth
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 HELP_EN = {
@@ -279,6 +284,79 @@ def _click_words(lang: str) -> None:
     words = gettext.gettext if lang == "en" else norwegian
     for module in (click.core, click.decorators, click.formatting):
         module._ = words  # type: ignore[attr-defined]
+    _metavars(lang)
+
+
+# The placeholders on a help page (an option's value, the usage line's arguments): click's
+# own are English (its types' names, [OPTIONS], COMMAND [ARGS]...), ours Norwegian where
+# written so (NAVN=VERDI, VERT:PORT).  Each word is said in the page's language.
+METAVAR_NB = {
+    "INTEGER RANGE": "HELTALL",
+    "FLOAT RANGE": "TALL",
+    "INTEGER": "HELTALL",
+    "FLOAT": "TALL",
+    "TEXT": "TEKST",
+    "FILENAME": "FIL",
+    "FILE": "FIL",
+    "FILES": "FILER",
+    "DIRECTORY": "MAPPE",
+    "PATH": "STI",
+    "BOOLEAN": "JA/NEI",
+    "OPTIONS": "VALG",
+    "COMMAND": "KOMMANDO",
+    "ARGS": "ARGUMENTER",
+    "NAME": "NAVN",
+    "NODE_ID": "NODE-ID",
+    "HOST": "VERT",
+    "VALUE": "VERDI",
+}
+METAVAR_EN = {
+    "NAVN": "NAME",
+    "VERDI": "VALUE",
+    "VERT": "HOST",
+    "FIL": "FILE",
+    "FILER": "FILES",
+    "TEKST": "TEXT",
+    "MAPPE": "DIRECTORY",
+}
+_METAVAR_WORD = re.compile(r"INTEGER RANGE|FLOAT RANGE|[A-ZÆØÅ][A-ZÆØÅ_]*")
+_metavar_lang = ["nb"]  # the language ``_metavars`` last set: click's methods read it when they draw a page
+
+
+def metavar_in(text: str, lang: str) -> str:
+    """A placeholder (``FILE``, ``[OPTIONS]``, ``NAVN=VERDI``) with each word in ``lang``."""
+    table = METAVAR_EN if lang == "en" else METAVAR_NB
+    return _METAVAR_WORD.sub(lambda m: table.get(m.group(0), m.group(0)), text)
+
+
+def _metavars(lang: str) -> None:
+    """Make click say its placeholders in ``lang``: its methods that make them are wrapped once,
+    and read the language set last (as ``_`` above, one setting for the process)."""
+    import click.core
+
+    _metavar_lang[0] = lang
+    if getattr(click.core.Parameter.make_metavar, "_relay", False):
+        return
+    for cls, name in (
+        (click.core.Parameter, "make_metavar"),
+        (click.core.Argument, "make_metavar"),
+        (click.core.Command, "collect_usage_pieces"),
+        (click.core.Group, "collect_usage_pieces"),
+    ):
+        if name in vars(cls):
+            setattr(cls, name, _said(vars(cls)[name]))
+
+
+def _said(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapped(self: object, ctx: click.Context) -> Any:
+        made = method(self, ctx)
+        if isinstance(made, str):
+            return metavar_in(made, _metavar_lang[0])
+        return [metavar_in(piece, _metavar_lang[0]) for piece in made]
+
+    wrapped._relay = True  # type: ignore[attr-defined]
+    return wrapped
 
 
 def apply(group: click.Command, lang: str) -> None:

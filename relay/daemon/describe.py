@@ -43,8 +43,10 @@ def _node_of(key_id: int, roster: Roster) -> str:
         return f"key {key_id:04x}"
 
 
-def how_heard(hops: int) -> str:
-    """How a frame reached us, for the log."""
+def how_heard(hops: int, lang: str = "en") -> str:
+    """How a frame reached us, for the log, in ``lang``."""
+    if lang != "en":
+        return "direkte" if hops <= 0 else f"via {hops} repeater{'' if hops == 1 else 'e'}"
     return "directly" if hops <= 0 else f"via {hops} repeater{'' if hops == 1 else 's'}"
 
 

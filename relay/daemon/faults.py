@@ -11,6 +11,7 @@ from relay.core.roster import Roster
 from relay.edge.home import write_roster
 from relay.edge.store import StoreError, is_full
 from relay.errors import DecodeError
+from relay.texts import Localized
 
 if TYPE_CHECKING:
     pass
@@ -61,7 +62,13 @@ class Faults(DaemonBase):
         except StoreError as exc:
             if not is_full(exc):
                 raise
-            self._on_store_full(f"{exc}: the start-up check of the store waits for room", now)
+            self._on_store_full(
+                Localized(
+                    f"{exc}: oppstartsjekken av lageret venter på plass",
+                    f"{exc}: the start-up check of the store waits for room",
+                ),
+                now,
+            )
 
     def _quarantine(self, ids: list[str], reason: str, now: float) -> None:
         if not ids:
@@ -129,7 +136,7 @@ class Faults(DaemonBase):
         self.alarms = self.alarms[-ALARM_MEMORY:]
         self._status_dirty = True
 
-    def _on_store_full(self, what: str, now: float, lost: bool = False) -> None:
+    def _on_store_full(self, what: Localized, now: float, lost: bool = False) -> None:
         """The disk is full: log it at most once a minute, count it, show it in the snapshot, carry on."""
         full = self.store_full or {"since": now, "errors": 0, "lost_frames": 0}
         full["last"] = now
@@ -141,7 +148,10 @@ class Faults(DaemonBase):
         if now - last < STORE_FULL_LOG_GAP_S:
             self._store_full_log = (last, suppressed + 1)
             return
-        more = f" ({suppressed} more store errors since the last report)" if suppressed else ""
+        more = Localized(
+            f" ({suppressed} lagringsfeil til siden forrige melding)" if suppressed else "",
+            f" ({suppressed} more store errors since the last report)" if suppressed else "",
+        )
         log.error("store full: %s; free disk space%s", what, more)
         self._store_full_log = (now, 0)
 
@@ -163,7 +173,10 @@ class Faults(DaemonBase):
         if now - last < REJECT_LOG_GAP_S:
             self._rejected_log[reason] = (last, suppressed + 1)
             return
-        more = f" ({suppressed} more like it since the last report)" if suppressed else ""
+        more = Localized(
+            f" ({suppressed} til av samme slag siden forrige melding)" if suppressed else "",
+            f" ({suppressed} more like it since the last report)" if suppressed else "",
+        )
         log.warning("rejected a %d-byte frame: %s%s", len(frame), reason, more)
         self._rejected_log[reason] = (now, 0)
         self._status_dirty = True

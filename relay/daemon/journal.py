@@ -8,27 +8,45 @@ import logging
 import sys
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-if TYPE_CHECKING:
-    pass
-
+from relay.daemon.words import JOURNAL_NB, PHRASES_NB
+from relay.texts import Localized, node_lang
 
 PRIORITIES = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
 
 
-class JournalHandler(logging.Handler):
-    """Log records as ``<PRIO>relay[NODE]: text`` lines (sd-daemon(3) prefixes), one per line of text."""
+def journal_text(record: logging.LogRecord, lang: str) -> str:
+    """A record's text in ``lang``: its template and fixed words from ``JOURNAL_NB`` and
+    ``PHRASES_NB`` in nb, a ``Localized`` argument in its ``lang``; as logged otherwise
+    (English, DEBUG, a line not in the table)."""
+    args = record.args if isinstance(record.args, tuple) else ()
+    template = JOURNAL_NB.get(record.msg) if isinstance(record.msg, str) else None
+    if lang == "en" or template is None or record.levelno < logging.INFO:
+        return record.getMessage()
+    said = tuple(
+        a.in_lang(lang) if isinstance(a, Localized) else PHRASES_NB.get(a, a) if isinstance(a, str) else a for a in args
+    )
+    try:
+        return template % said if args else template
+    except (TypeError, ValueError):  # a template out of step with its call: say it as logged
+        return record.getMessage()
 
-    def __init__(self, node_id: str, stream: TextIO) -> None:
+
+class JournalHandler(logging.Handler):
+    """Log records as ``<PRIO>relay[NODE]: text`` lines (sd-daemon(3) prefixes), one per line of text,
+    in ``lang`` (``journal_text``)."""
+
+    def __init__(self, node_id: str, stream: TextIO, lang: str = "en") -> None:
         super().__init__()
         self.node_id = node_id
         self.stream = stream
+        self.lang = lang
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             prio = next(p for level, p in sorted(PRIORITIES.items(), reverse=True) if record.levelno >= level)
-            text = record.getMessage()
+            text = journal_text(record, self.lang)
             if record.exc_info:
                 text += "\n" + logging.Formatter().formatException(record.exc_info)
             source = "meshtastic: " if record.name.startswith("meshtastic") else ""
@@ -62,10 +80,13 @@ class LogStream(io.TextIOBase):
 
 
 @contextlib.contextmanager
-def journal(node_id: str, verbose: bool = False, stream: TextIO | None = None) -> Iterator[None]:
-    """Route logging, the library's prints and stray stderr output to journald-style lines."""
+def journal(
+    node_id: str, verbose: bool = False, stream: TextIO | None = None, lang: str | None = None
+) -> Iterator[None]:
+    """Route logging, the library's prints and stray stderr output to journald-style lines,
+    in ``lang`` (default: the node's, RELAY_LANG/LANG, as ``relay status`` and the alarms)."""
     real_stderr = stream or sys.stderr
-    handler = JournalHandler(node_id, real_stderr)
+    handler = JournalHandler(node_id, real_stderr, lang or node_lang())
     root = logging.getLogger()
     saved = (root.level, list(root.handlers), sys.stdout, sys.stderr)
     root.handlers = [handler]

@@ -28,7 +28,7 @@ from relay.edge import dictionaries
 from relay.edge.store import Store, StoreError, is_full
 from relay.edge.transport import Heard, Transport
 from relay.errors import ConfigError
-from relay.texts import node_lang
+from relay.texts import Localized, node_lang
 
 if TYPE_CHECKING:
     pass
@@ -296,8 +296,12 @@ class Daemon(Reporting):
                 raise  # the store is broken: unrecoverable, let systemd restart us
             what = describe_frame(frame, self.roster)
             self._on_store_full(
-                f"{exc}: lost {what} heard {how_heard(heard.hops)}; not lost for good: the sync asks for it"
-                " again once there is room (the summaries show what we lack)",
+                Localized(
+                    f"{exc}: mistet {what} hørt {how_heard(heard.hops, 'nb')}; ikke for godt: synkroniseringen"
+                    " ber om den igjen når det er plass (sammendragene viser hva vi mangler)",
+                    f"{exc}: lost {what} heard {how_heard(heard.hops)}; not lost for good: the sync asks for it"
+                    " again once there is room (the summaries show what we lack)",
+                ),
                 now,
                 lost=True,
             )
@@ -427,7 +431,13 @@ class Daemon(Reporting):
         marks = self.store.unsaved_marks
         if len(marks) > self._unsaved_marks:
             ids = ", ".join(f"{origin}-{seq:04d}" for origin, seq in marks)
-            self._on_store_full(f"could not record {ids} as sent; sent anyway, and not again by this daemon", now)
+            self._on_store_full(
+                Localized(
+                    f"kunne ikke merke {ids} som sendt; sendt likevel, og ikke igjen av denne daemonen",
+                    f"could not record {ids} as sent; sent anyway, and not again by this daemon",
+                ),
+                now,
+            )
         self._unsaved_marks = len(marks)
 
     def _watch_link(self, path: NodePath, now: float) -> None:

@@ -22,7 +22,7 @@ from relay.core.roster import Roster
 from relay.edge.home import Home, NodeConfig
 from relay.edge.store import Store, StoreError, is_full
 from relay.errors import ConfigError
-from relay.texts import render, render_problem
+from relay.texts import Localized, render, render_problem
 
 if TYPE_CHECKING:
     pass
@@ -84,7 +84,13 @@ class Reporting(Faults):
                 raise
             # ``relay status`` cannot know then (it shows the last snapshot that fit, or
             # none): the alarm is only in the journal until a snapshot fits again.
-            self._on_store_full(f"{exc}: could not write the status snapshot for relay status", now)
+            self._on_store_full(
+                Localized(
+                    f"{exc}: kunne ikke skrive statusbildet for relay status",
+                    f"{exc}: could not write the status snapshot for relay status",
+                ),
+                now,
+            )
             self._last_status = now
             self._next_status = now + STATUS_MIN_GAP_S  # retried soon: it is still dirty
             return

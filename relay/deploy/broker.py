@@ -7,11 +7,19 @@ the ACL and the logins, so that the broker and the nodes cannot disagree.
 A broker serves one region, or several (a county governor's broker that the
 regional brokers bridge to): each region's nodes may write only
 ``relay/<id>/<NODE>`` and read ``relay/<id>/+``; a node id listed by two of its
-regions must be the same key (one login per broker).  Every region also gets a
-bridge login, ``bridge-<id>``, that may read and write ``relay/<id>/#`` alone:
+regions must be the same key, and logs in once per region (``login_of``).  Every
+region also gets a bridge login, ``bridge-<id>``, that may read and write ``relay/<id>/#`` alone:
 what a region's broker sends over its bridge (``bridge_stanza``) is its own
 region's traffic and nothing else, so no region's traffic reaches another
 region's broker.
+
+The broker as written is safe against a login that is not its own (issue 24):
+mosquitto takes each client's id from its login (``use_username_as_clientid``),
+so a captured site's credentials cannot connect under another node's client id
+and knock that node off; it keeps no retained messages (``retain_available
+false``: a retained publish costs its sender the connection); and connections,
+packets, in-flight and queued messages are bounded (``render_conf``, the
+numbers beside the constants).
 
 The text here is pure (``render_*``); the files, keys and passwords are made
 by ``write_config``.  ``hw/mosquitto/`` is its output for the shipped region
@@ -35,8 +43,28 @@ from relay.errors import ConfigError
 
 ETC = "/etc/mosquitto"
 TLS_PORT = 8883
-MESSAGE_SIZE_LIMIT = 512  # relay's frames are at most 231 bytes; anything larger is not ours
+# The broker's limits.  relay's largest frame is MAX_APP_PAYLOAD (231) bytes.
+MESSAGE_SIZE_LIMIT = 512  # a publish's payload: the largest frame with twice the margin; larger is not ours
+# A whole MQTT packet.  The largest relay sends: a PUBLISH of the largest frame is
+# 231 payload + 47 topic ("relay/" 6, region id 32, "/" 1, node id 8) + 2 its length
+# + 2 packet id + 5 fixed header + at most 16 MQTT 5 properties = 303 bytes; a CONNECT
+# (client id, login, 24-character password, properties) about 150.  1024: three times
+# that, and any packet larger disconnects its sender before the broker buffers it.
+MAX_PACKET_SIZE = 1024
+# Per client, frames sent to it and not yet acknowledged.  The daemon keeps at most 64
+# of its own unacknowledged (relay.edge.mqtt.MAX_UNACKED); paho's receive maximum is 20
+# too, so a node's catch-up burst flows at its own pace while a stalled client pins 20.
+MAX_INFLIGHT = 20
+# Per client, frames queued above the in-flight ones while it is slow: a 400-frame catch-up
+# (relay.edge.mqtt.INBOUND_BURST) from each of two publishers fits; beyond, the sync repairs
+# what was dropped.  At most 1000 x 512 bytes = 0.5 MB per client.
 MAX_QUEUED = 1000
+# Connections on the listener: every login holds one session (its client id is its login, a
+# reconnect replaces the old one), so twice the logins covers every node reconnecting at once
+# while its dead socket still counts, and 16 more the operator's tools and handshakes under way.
+CONNECTIONS_PER_LOGIN = 2
+CONNECTIONS_SPARE = 16
+MAX_KEEPALIVE_S = 60  # MQTT 5: a vanished client's session is gone within 1.5 x 60 s (the daemon asks 30)
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's own count for its $7$ (PBKDF2-SHA512) hashes
 PASSWORD_BYTES = 18
 CERT_DAYS = 5 * 365
@@ -51,6 +79,11 @@ def bridge_login(region_id: str) -> str:
     return f"bridge-{region_id}"
 
 
+def max_connections(logins: int) -> int:
+    """The listener's connection limit for a broker with ``logins`` logins (see ``CONNECTIONS_PER_LOGIN``)."""
+    return CONNECTIONS_PER_LOGIN * logins + CONNECTIONS_SPARE
+
+
 @dataclass(frozen=True)
 class Served:
     """One region on this broker: its id and the node ids that may log in."""
@@ -62,6 +95,25 @@ class Served:
     def of(cls, roster: Roster) -> Served:
         """The roster's nodes with an active key: a revoked node gets no login."""
         return cls(roster.region_id, tuple(n for n in roster.node_ids if roster.active(n) is not None))
+
+
+def node_logins(regions: Iterable[Served]) -> dict[str, tuple[str, str]]:
+    """Every node's login on the broker -> (region id, node id).
+
+    A node's login is its id; a node that follows several of the broker's regions
+    (the county governor, one daemon per region) logs in once per region as
+    ``<NODE>@<region id>``.  Its client id is its login (``use_username_as_clientid``),
+    so its daemons must not share one: each would knock the other off."""
+    regions = list(regions)
+    count: dict[str, int] = {}
+    for region in regions:
+        for node in region.nodes:
+            count[node] = count.get(node, 0) + 1
+    return {
+        (node if count[node] == 1 else f"{node}@{region.region_id}"): (region.region_id, node)
+        for region in regions
+        for node in region.nodes
+    }
 
 
 def served(rosters: Sequence[Roster]) -> list[Served]:
@@ -78,15 +130,14 @@ def served(rosters: Sequence[Roster]) -> list[Served]:
             entry = roster.active(node)
             assert entry is not None
             if keys.setdefault(node, entry.public_key) != entry.public_key:
-                raise ConfigError(
-                    f"{node} står i flere regioner med ulike nøkler: én megler har én innlogging per node-ID"
-                )
+                raise ConfigError(f"{node} står i flere regioner med ulike nøkler: på én megler er én node-ID én node")
         out.append(one)
     return out
 
 
-def render_conf(etc: str = ETC, port: int = TLS_PORT, bind: str | None = None) -> str:
-    """``conf.d/relay.conf``: the TLS listener, no anonymous logins, the password file and the ACL."""
+def render_conf(etc: str = ETC, port: int = TLS_PORT, bind: str | None = None, logins: int = 0) -> str:
+    """``conf.d/relay.conf``: the TLS listener, no anonymous logins, the password file and the ACL,
+    client ids tied to logins, no retained messages, and limits for a broker of ``logins`` logins."""
     listener = f"listener {port}" + (f" {bind}" if bind else "")
     return f"""\
 # {etc}/conf.d/relay.conf: the region's broker for relay's IP path.
@@ -98,37 +149,48 @@ allow_anonymous false
 password_file {etc}/relay.passwd
 acl_file {etc}/relay.acl
 
+# A node's frames while it is away are not kept: the sync repairs what it missed.
+persistence false
+# No retained messages: a frame is news once, and a late subscriber must not get an
+# old or planted one.  A client that publishes with the retain flag is disconnected.
+retain_available false
+# relay's frames are at most 231 bytes; anything larger is not ours.  A publish of the
+# largest frame is about 300 bytes whole; a larger packet disconnects its sender.
+message_size_limit {MESSAGE_SIZE_LIMIT}
+max_packet_size {MAX_PACKET_SIZE}
+# Per client: {MAX_INFLIGHT} frames in flight (the daemon's own window is 64, paho's 20),
+# and {MAX_QUEUED} queued above them (at most 0.5 MB, a catch-up burst from two
+# publishers); beyond that the sync repairs what was dropped.
+max_inflight_messages {MAX_INFLIGHT}
+max_queued_messages {MAX_QUEUED}
+# A vanished client's session, and its hold on its client id, ends within 1.5 x {MAX_KEEPALIVE_S} s.
+max_keepalive {MAX_KEEPALIVE_S}
+
 {listener}
 cafile {etc}/certs/ca.pem
 certfile {etc}/certs/broker.pem
 keyfile {etc}/certs/broker.key
 tls_version tlsv1.2
-
-# relay's frames are at most 231 bytes; anything larger is not ours.
-message_size_limit {MESSAGE_SIZE_LIMIT}
-# A node's frames while it is away are not kept: the sync repairs what it missed.
-persistence false
-max_queued_messages {MAX_QUEUED}
+# The client id is the login: one login cannot connect under another's client id and
+# knock it off the broker (MQTT's session takeover).
+use_username_as_clientid true
+# {logins} logins, each one session: {CONNECTIONS_PER_LOGIN} connections per login and {CONNECTIONS_SPARE} spare.
+max_connections {max_connections(logins)}
 """
 
 
 def render_acl(regions: Iterable[Served]) -> str:
-    """The ACL: per node, write its own topic and read its region's; per region, its bridge login."""
+    """The ACL: per node login, write its own topic and read its region's; per region, its bridge login."""
     lines = [
         "# mosquitto ACL for relay, written by «relay broker config» from the roster(s).",
         "# Each node logs in with its node id and may publish only under relay/<region id>/<its id>;",
-        "# it reads its whole region.  bridge-<region id> is the login of that region's bridge.",
+        "# it reads its whole region.  A node of several regions here logs in as <id>@<region id>",
+        "# for each.  bridge-<region id> is the login of that region's bridge.",
     ]
-    by_node: dict[str, list[str]] = {}
     regions = list(regions)
-    for region in regions:
-        for node in region.nodes:
-            by_node.setdefault(node, []).append(region.region_id)
-    for node in sorted(by_node):
-        lines += ["", f"user {node}"]
-        for region_id in by_node[node]:
-            root = topic_root(region_id)
-            lines += [f"topic write {root}/{node}", f"topic read {root}/+"]
+    for login, (region_id, node) in sorted(node_logins(regions).items()):
+        root = topic_root(region_id)
+        lines += ["", f"user {login}", f"topic write {root}/{node}", f"topic read {root}/+"]
     for region in regions:
         lines += ["", f"user {bridge_login(region.region_id)}", f"topic readwrite {topic_root(region.region_id)}/#"]
     return "\n".join(lines) + "\n"
@@ -165,13 +227,16 @@ def password_line(user: str, password: str, salt: bytes | None = None) -> str:
     return f"{user}:$7${PBKDF2_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
-def ip_snippet(address: str, node: str) -> str:
-    """The ``[ip]`` table for a node's relay.toml."""
+def ip_snippet(address: str, login: str, node: str | None = None) -> str:
+    """The ``[ip]`` table for a node's relay.toml; ``login`` names its hand-out, and is its
+    ``username`` when it is not the node id (a node of several regions on this broker)."""
+    user = f'username = "{login}"\n' if node is not None and login != node else ""
     return (
         "[ip]  # the IP path: frames through the region's MQTT broker\n"
         f'broker = "mqtts://{address}"\n'
-        f'password_file = "/etc/relay/mqtt.pass"  # nodes/{node}/mqtt.pass, mode 0600, owner relay\n'
-        f'ca_file = "/etc/relay/ca.pem"  # nodes/{node}/ca.pem\n'
+        f"{user}"
+        f'password_file = "/etc/relay/mqtt.pass"  # nodes/{login}/mqtt.pass, mode 0600, owner relay\n'
+        f'ca_file = "/etc/relay/ca.pem"  # nodes/{login}/ca.pem\n'
     )
 
 
@@ -217,22 +282,24 @@ def write_config(
         path.chmod(mode)
         made.append(str(path.relative_to(out)))
 
-    put(mosquitto / "conf.d" / "relay.conf", render_conf(etc, port, bind))
+    by_login = node_logins(regions)
+    logins = sorted(set(by_login) | {bridge_login(r.region_id) for r in regions})
+    put(mosquitto / "conf.d" / "relay.conf", render_conf(etc, port, bind, len(logins)))
     put(mosquitto / "relay.acl", render_acl(regions), 0o640)
     made += _certificates(out, mosquitto / "certs", hosts)
     secrets_dir = out / "secrets"
     secrets_dir.mkdir(mode=0o700, exist_ok=True)
-    logins = sorted({n for r in regions for n in r.nodes} | {bridge_login(r.region_id) for r in regions})
     lines = []
     for login in logins:
         password = _password(secrets_dir / f"{login}.pass")
         lines.append(password_line(login, password))
-        if not login.startswith("bridge-"):
+        if login in by_login:
             node_dir = nodes / login
             node_dir.mkdir(exist_ok=True)
             put(node_dir / "mqtt.pass", password + "\n", 0o600)
             put(node_dir / "ca.pem", (mosquitto / "certs" / "ca.pem").read_text())
-            put(node_dir / "ip.toml", ip_snippet(f"{hosts[0]}:{port}" if hosts else f"BROKER:{port}", login))
+            address = f"{hosts[0]}:{port}" if hosts else f"BROKER:{port}"
+            put(node_dir / "ip.toml", ip_snippet(address, login, by_login[login][1]))
     put(mosquitto / "relay.passwd", "\n".join(lines) + "\n", 0o640)
     if bridge is not None:
         if bridge_password is None or bridge_ca is None:

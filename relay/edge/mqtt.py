@@ -53,7 +53,7 @@ from relay.core.airtime import MAX_APP_PAYLOAD, Preset
 from relay.core.model import NODE_ID_RE
 from relay.edge.transport import DEFAULT_PRIORITY, Heard
 from relay.errors import ConfigError
-from relay.texts import render_problem
+from relay.texts import Localized, render_problem
 
 log = logging.getLogger("relay.mqtt")
 
@@ -206,7 +206,7 @@ class MqttTransport:
     def _report(self, code: str, **params: Any) -> None:
         problem = self._make(code, **params)
         if problem != self._problem:  # once per problem, not on every retry
-            log.warning("IP: %s", render_problem(problem, "en"))
+            log.warning("IP: %s", Localized(render_problem(problem, "nb"), render_problem(problem, "en")))
         self._problem = problem
 
     def start(self) -> None:
@@ -231,7 +231,8 @@ class MqttTransport:
             if len(self._unacked) >= MAX_UNACKED:
                 return False
         # Not under our lock: paho calls _on_publish holding its own, which publish() takes too.
-        info = self._client.publish(self.own_topic, frame, qos=1)
+        # Never retained: the region's broker refuses it (retain_available false), and a frame is news once.
+        info = self._client.publish(self.own_topic, frame, qos=1, retain=False)
         if info.rc != paho.MQTT_ERR_SUCCESS:
             return False
         with self._lock:

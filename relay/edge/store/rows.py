@@ -41,7 +41,7 @@ class Quarantined:
     origin: str
     seq: int
     digest: str
-    reason: str  # damaged | bad_signature | revoked
+    reason: str  # damaged | mismatch | bad_signature | revoked
     at: datetime
 
 
@@ -56,6 +56,26 @@ class Receipt:
 
 def to_iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+# The columns the store derives from a message's blob (its digest aside: the hash of
+# the blob).  ``Store.insert`` writes them from ``derived``; ``Store.check`` compares
+# each row's with what its blob decodes to, since the sync and the operator trust them.
+DERIVED = ("origin", "seq", "key_id", "kind", "priority", "exercise", "created", "ref")
+
+
+def derived(message: Message, key_id: int) -> dict[str, object]:
+    """``DERIVED`` of ``message`` (signed with ``key_id``), as the store writes them."""
+    return {
+        "origin": message.origin,
+        "seq": message.seq,
+        "key_id": key_id,
+        "kind": message.kind.value,
+        "priority": message.priority.rank,
+        "exercise": int(message.exercise),
+        "created": to_iso(message.created),
+        "ref": str(message.ref) if message.ref else None,
+    }
 
 
 def from_iso(value: str | None) -> datetime | None:

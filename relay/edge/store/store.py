@@ -30,8 +30,8 @@ from relay.core.log import MAX_HELD_RUNS, MAX_RANGES, Inserted, Ranges, held_in,
 from relay.core.model import Kind, Priority
 from relay.core.roster import Roster, RosterEntry
 from relay.core.signing import MESSAGE_CONTEXT, SIGNATURE_BYTES, verify
-from relay.core.wire import Dictionary, SignedMessage, parse_verified
-from relay.edge.store.rows import DAMAGE, Quarantined, Receipt, Stored, from_iso, is_full, to_iso
+from relay.core.wire import Dictionary, SignedMessage, parse_verified, peek
+from relay.edge.store.rows import DAMAGE, DERIVED, Quarantined, Receipt, Stored, derived, from_iso, is_full, to_iso
 from relay.edge.store.schema import MIGRATIONS, SCHEMA_VERSION, Transaction
 
 if TYPE_CHECKING:
@@ -117,21 +117,14 @@ class Store:
             return Inserted.DUPLICATE
         self._db.table("messages").insert(
             {
-                "origin": msg.origin,
-                "seq": msg.seq,
+                **derived(msg, signed.key_id),
                 "digest": signed.digest,
-                "key_id": signed.key_id,
-                "kind": msg.kind.value,
-                "priority": msg.priority.rank,
-                "exercise": int(msg.exercise),
-                "created": to_iso(msg.created),
                 "received_at": to_iso(received_at),
                 "wire": signed.wire,
                 "local": int(local),
                 "conflict": int(bool(rows)),
                 "transmitted_at": None,
                 "read_at": to_iso(received_at) if local else None,
-                "ref": str(msg.ref) if msg.ref else None,
             }
         )
         if rows:
@@ -327,13 +320,14 @@ class Store:
 
     def wire_of(self, origin: str, seq: int) -> list[bytes]:
         """The wire bytes held for an id (two or more when it is in conflict).  A row
-        whose bytes no longer match their digest is damaged: never served, noted."""
+        whose bytes no longer match their digest, or whose header names another number
+        or key than its columns, is damaged: never served, noted."""
         rows = self._conn.execute(
-            "SELECT wire, digest FROM messages WHERE origin=? AND seq=? ORDER BY digest", (origin, seq)
+            "SELECT wire, digest, key_id FROM messages WHERE origin=? AND seq=? ORDER BY digest", (origin, seq)
         )
         out = []
-        for data, digest in rows:
-            if hashlib.sha256(data).hexdigest() == digest:
+        for data, digest, key_id in rows:
+            if hashlib.sha256(data).hexdigest() == digest and _header_is(bytes(data), seq, key_id):
                 out.append(data)
             else:
                 self.damaged.add((origin, seq, digest))
@@ -534,33 +528,46 @@ class Store:
 
     def check(self, roster: Roster, deep: bool = True) -> list[tuple[str, int, str, str]]:
         """Every row checked as ``relay doctor`` does: its digest, and (``deep``) its
-        decoding, its signature against the key it names, and the roster's
-        revocations.  Returns (origin, seq, digest, reason) of each row that fails;
-        changes nothing.  Not deep, it is a hash a row: the daemon's start."""
+        decoding, every column derived from it (``DERIVED``: origin, number, key,
+        kind, priority, exercise, time, reference), its signature against the key it
+        names, and the roster's revocations.  Returns (origin, seq, digest, reason) of
+        each row that fails; changes nothing.  Not deep, it is a hash and a header a
+        row, the header's number and key against the columns: the daemon's start."""
         bad = []
-        rows = self._conn.execute("SELECT origin, seq, digest, key_id, wire, created FROM messages ORDER BY rowid")
+        columns = ", ".join(DERIVED)
+        rows = self._conn.execute(f"SELECT digest, wire, {columns} FROM messages ORDER BY rowid")
         keys = {e.key_id: e for e in roster.entries}
-        for origin, seq, digest, kid, data, created in rows:
+        for digest, data, *values in rows:
+            row = dict(zip(DERIVED, values, strict=True))
+            origin, seq = str(row["origin"]), int(row["seq"])
             if not deep:
                 if hashlib.sha256(data).hexdigest() != digest:
                     bad.append((origin, seq, digest, "damaged"))
+                elif not _header_is(bytes(data), seq, row["key_id"]):
+                    bad.append((origin, seq, digest, "mismatch"))
                 continue
-            reason = self._fault(origin, digest, kid, bytes(data), keys)
-            entry = keys.get(kid)
-            if reason is None and entry is not None and entry.voids(datetime.fromisoformat(created), seq):
+            reason = self._fault(row, digest, bytes(data), keys)
+            entry = keys.get(int(row["key_id"]))
+            if reason is None and entry is not None and entry.voids(datetime.fromisoformat(str(row["created"])), seq):
                 reason = "revoked"
             if reason is not None:
                 bad.append((origin, seq, digest, reason))
         return bad
 
-    def _fault(self, origin: str, digest: str, kid: int, data: bytes, keys: Mapping[int, RosterEntry]) -> str | None:
+    def _fault(
+        self, row: Mapping[str, object], digest: str, data: bytes, keys: Mapping[int, RosterEntry]
+    ) -> str | None:
         if hashlib.sha256(data).hexdigest() != digest:
             return "damaged"
+        origin = str(row["origin"])
         try:
-            parse_verified(data, origin, self._dictionaries)
+            key_id = peek(data).key_id
+            message = parse_verified(data, origin, self._dictionaries)
         except DAMAGE:
             return "damaged"
-        entry = keys.get(kid)
+        entry = keys.get(key_id)
+        if derived(message, key_id) != row or (entry is not None and entry.node_id != origin):
+            return "mismatch"  # a column says other than the blob: the sync and the operator trust the columns
         body, signature = data[:-SIGNATURE_BYTES], data[-SIGNATURE_BYTES:]
         if entry is not None and not verify(entry.public_key, signature, MESSAGE_CONTEXT + body):
             return "bad_signature"
@@ -585,6 +592,17 @@ class Store:
             self._conn.execute("DELETE FROM origins WHERE origin=?", (origin,))
             return
         self._conn.execute("UPDATE origins SET contiguous=?, max_seq=? WHERE origin=?", (contiguous, seqs[-1], origin))
+
+
+def _header_is(data: bytes, seq: int, key_id: object) -> bool:
+    """Does the blob's header name ``seq`` and ``key_id``, as its row's columns do?  The
+    cheap check (a few bytes read) before a row is served: never answer a request for
+    one number with another's bytes."""
+    try:
+        head = peek(data)
+    except DAMAGE:
+        return False
+    return head.seq == seq and head.key_id == key_id
 
 
 def _json(summary: Mapping[str, int]) -> str:
