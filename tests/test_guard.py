@@ -16,6 +16,7 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,9 +126,12 @@ def get(port: int, path: str, host: str | None = None, source: str = "127.0.0.1"
 
 
 def closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server closed ``sock`` (what it sent before is read and dropped)."""
     sock.setblocking(False)
     try:
-        return sock.recv(1, socket.MSG_PEEK) == b""
+        while sock.recv(4096):
+            pass
+        return True
     except BlockingIOError:
         return False
     except OSError:
@@ -210,26 +214,60 @@ def test_a_rebinding_host_header_is_refused_on_loopback(lab: Path, command: str,
         assert get(port, PAGES[command], host=f"[::1]:{port}") == 200
 
 
-def test_a_request_head_sent_a_byte_at_a_time_is_cut_off_with_408(lab: Path) -> None:
-    """Slowloris against both servers at once (one wait of the 10 s deadline)."""
+def test_a_request_sent_a_byte_at_a_time_is_cut_off_with_408(lab: Path) -> None:
+    """Slowloris against both servers at once (one wait of the 10 s deadline): a request head,
+    and the desk's login form, a byte at a time."""
+    head = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 40
+    form = b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
     with running(lab / "HOL", "board") as (board, _), running(lab / "MOD", "desk") as (desk, _):
-        slow = [socket.create_connection(("127.0.0.1", port), timeout=20) for port in (board, desk)]
+        slow = [(board, b"", head), (desk, b"", head), (desk, form + b"Content-Length: 60\r\n\r\n", b"n" * 60)]
+        socks = [socket.create_connection(("127.0.0.1", port), timeout=20) for port, _, _ in slow]
+        for sock, (_, start, _) in zip(socks, slow, strict=True):
+            sock.sendall(start)
         started = time.monotonic()
-        ended: dict[int, float] = {}
-        line = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 40
-        for byte in line:
-            for i, s in enumerate(slow):
-                if i not in ended:
-                    try:
-                        s.sendall(bytes([byte]))
-                    except OSError:
-                        ended[i] = time.monotonic()
-            if len(ended) == len(slow) or time.monotonic() - started > 15:
+        cut: set[int] = set()
+        for step in range(40):
+            for i, (sock, (_, _, dribble)) in enumerate(zip(socks, slow, strict=True)):
+                if i in cut:
+                    continue
+                try:
+                    sock.sendall(dribble[step : step + 1])
+                except OSError:
+                    cut.add(i)
+            if len(cut) == len(socks) or time.monotonic() - started > 15:
                 break
             time.sleep(0.3)
-        answers = [s.recv(200) for s in slow]
+        answers = [sock.recv(200) for sock in socks]
         took = time.monotonic() - started
-        for s in slow:
-            s.close()
+        for sock in socks:
+            sock.close()
     assert all(a.startswith(b"HTTP/1.1 408") for a in answers), answers
     assert Limits().head_timeout_s - 1 <= took <= Limits().head_timeout_s + 3
+
+
+def test_a_response_not_out_in_time_is_cut_off_but_an_event_stream_is_not() -> None:
+    """In process, with a deadline of 1 s: a page that takes for ever (or a client that never
+    reads it) holds its connection no longer; an event stream stays open."""
+    import asyncio
+    import threading
+
+    from relay.board import guard
+
+    async def slow(scope: dict[str, object], receive: object, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"data: 1\n\n", "more_body": True})
+        await asyncio.sleep(30)
+
+    sock = guard.bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = guard.Server(slow, sock, guard.allowed_hosts("127.0.0.1"), Limits(response_timeout_s=1.0))
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        page, stream = request(port, "/"), request(port, "/events")
+        assert status(page) == 200 and status(stream) == 200
+        time.sleep(1.5)
+        assert closed_by_server(page) and not closed_by_server(stream)
+        page.close()
+        stream.close()
+    finally:
+        server.stop()

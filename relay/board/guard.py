@@ -6,9 +6,10 @@ connection: an idle socket costs a file descriptor and a few KiB), with:
 * a cap on connections (``Limits.max_connections``): over it, the connection
   idle longest is closed for the new one, or the new one gets 503 at once when
   every connection is busy;
-* a deadline for a request's head (``Limits.head_timeout_s``), from the
-  connection's start or its last response: a client that sends nothing, or a
-  header a byte at a time (slowloris), is closed with 408;
+* a deadline for a request, head and body (``Limits.head_timeout_s``), from
+  the connection's start or its last response: a client that sends nothing,
+  or a header or a form a byte at a time (slowloris), is closed with 408; and
+  one for the response (``Limits.response_timeout_s``), but an event stream;
 * a cap on event streams per token, per client address and in all (429);
 * the Host header checked against the names served (400), on loopback too: a
   page on a DNS-rebinding domain resolving to 127.0.0.1 reads nothing.
@@ -49,7 +50,8 @@ class Limits:
     sockets and 200 streams of an attacker cost ~40 MiB and no thread."""
 
     max_connections: int = 1024
-    head_timeout_s: float = 10.0  # a LAN browser sends its request head in milliseconds
+    head_timeout_s: float = 10.0  # a LAN browser sends a request (a form at most) in milliseconds
+    response_timeout_s: float = 60.0  # a page, or a login waiting for its password check
     keep_alive_s: int = 5  # uvicorn's idle keep-alive after a response
     streams_per_address: int = 8  # a laptop with a few tabs, a wall screen
     streams_per_token: int = 256  # the board has one token for every screen
@@ -141,15 +143,19 @@ TOO_SLOW = _plain(408, "Request Timeout", "For treg forespørsel / request too s
 
 
 class GuardedH11(H11Protocol):
-    """uvicorn's h11 protocol with the gate's connection cap and the request-head deadline.
-    A subclass per server (``protocol``) carries its gate and limits."""
+    """uvicorn's h11 protocol with the gate's connection cap and two deadlines: a request (head
+    and body) must be in within ``head_timeout_s`` of the connection's start or its last
+    response (408), and a response but an event stream out within ``response_timeout_s`` (a
+    client that does not read its page holds no buffer for long).  A subclass per server
+    (``protocol``) carries its gate and limits."""
 
     gate: ClassVar[Gate[Any]]
     limits: ClassVar[Limits]
+    _deadline: asyncio.TimerHandle | None = None
+    _answering = False  # the request is in, the response not yet out
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._deadline: asyncio.TimerHandle | None = None
         admitted, victim = self.gate.arrive(self)
         if victim is not None:
             victim.drop()
@@ -157,19 +163,27 @@ class GuardedH11(H11Protocol):
             transport.write(FULL)
             transport.close()
             return
-        self._arm()
+        self._arm(self.limits.head_timeout_s)
 
     def handle_events(self) -> None:
         before = self.cycle
         super().handle_events()
-        if self.cycle is not before:  # a request head arrived
-            self._disarm()
+        cycle = self.cycle
+        if cycle is not before:  # a request head arrived
             self.gate.start(self)
+        if cycle is None or self._answering or cycle.more_body or cycle.response_complete:
+            return
+        self._answering = True  # the whole request is in
+        if self.scope["path"] in STREAM_PATHS:
+            self._disarm()  # bounded by the stream caps instead
+        else:
+            self._arm(self.limits.response_timeout_s)
 
     def on_response_complete(self) -> None:
+        self._answering = False
         if not self.transport.is_closing():
             self.gate.rest(self)
-            self._arm()
+            self._arm(self.limits.head_timeout_s)
         super().on_response_complete()  # may start a pipelined request: handle_events above
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -182,21 +196,24 @@ class GuardedH11(H11Protocol):
         self._disarm()
         self.transport.close()
 
-    def _arm(self) -> None:
+    def _arm(self, seconds: float) -> None:
         self._disarm()
-        self._deadline = self.loop.call_later(self.limits.head_timeout_s, self._too_slow)
+        self._deadline = self.loop.call_later(seconds, self._too_slow)
 
     def _disarm(self) -> None:
-        if getattr(self, "_deadline", None) is not None:
-            assert self._deadline is not None
+        if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
 
     def _too_slow(self) -> None:
         self._deadline = None
-        if not self.transport.is_closing():
-            self.transport.write(TOO_SLOW)
-            self.transport.close()
+        if self.transport.is_closing():
+            return
+        if not self._answering and (
+            self.cycle is None or not self.cycle.response_started or self.cycle.response_complete
+        ):
+            self.transport.write(TOO_SLOW)  # between responses: a status line still makes sense
+        self.transport.close()
 
 
 def protocol(gate: Gate[Any], limits: Limits) -> type[GuardedH11]:
@@ -361,6 +378,7 @@ class Server:
             http=protocol(self.gate, self.limits),
             log_level="warning",
             access_log=False,
+            proxy_headers=False,  # no proxy in front: X-Forwarded-For must not choose the address
             lifespan="off",
             timeout_keep_alive=self.limits.keep_alive_s,
             timeout_graceful_shutdown=1,
