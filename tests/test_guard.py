@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from relay.board.guard import Gate, Limits, Refusal, host_name
+from relay.board.guard import Gate, Limits, Refusal, host_allowed, host_name
 from tests import test_cli
 from tests.test_board import serving_process
 
@@ -83,6 +83,17 @@ def test_streams_are_capped_per_address_per_token_and_in_all() -> None:
 )
 def test_the_host_header_is_read_without_its_port(header: str, name: str) -> None:
     assert host_name(header) == name
+
+
+def test_a_host_is_one_of_the_names_or_the_address_the_request_came_in_on() -> None:
+    names = frozenset({"localhost", "127.0.0.1", "::1", "rådhus-pi"})
+    assert host_allowed("localhost:8080", names, "127.0.0.1")
+    assert host_allowed("rådhus-pi", names, "10.0.0.5")
+    assert host_allowed("10.0.0.5:8080", names, "10.0.0.5")  # bound to 0.0.0.0, reached on eth0
+    assert host_allowed("192.168.1.7", names, "::ffff:192.168.1.7")  # bound to ::
+    assert not host_allowed("10.0.0.6:8080", names, "10.0.0.5")
+    assert not host_allowed("evil.example", names, "10.0.0.5")
+    assert not host_allowed("", names, "127.0.0.1")
 
 
 # --- the real commands under a flood -------------------------------------------------------

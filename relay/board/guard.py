@@ -21,6 +21,7 @@ two hooks, in the protocol (connections) and in the ASGI stack (Host, streams).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import resource
 import socket
 import threading
@@ -231,6 +232,26 @@ def host_name(header: str) -> str:
     return header.partition(":")[0] if header.count(":") == 1 else header
 
 
+def host_allowed(header: str, names: frozenset[str], local: str) -> bool:
+    """Whether a request's Host header is one of ``names``, or the very address the request
+    came in on (``local``: bound to 0.0.0.0, every interface's address is served, and an
+    address cannot be rebound to another machine as a name can)."""
+    name = host_name(header)
+    if name in names:
+        return True
+    ours, given = _address(local), _address(name)
+    return given is not None and given == ours
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return mapped or address  # ::ffff:10.0.0.5 on a socket bound to :: is 10.0.0.5
+
+
 def allowed_hosts(host: str, extra: tuple[str, ...] = ()) -> list[str]:
     """The Host names a request may carry: loopback's, and on the LAN this machine's names and
     addresses, and any given with ``--allow-host``; anything else is a DNS-rebinding page or a
@@ -246,12 +267,8 @@ def allowed_hosts(host: str, extra: tuple[str, ...] = ()) -> list[str]:
 
 
 def _is_loopback_ip(host: str) -> bool:
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    address = _address(host)
+    return address is not None and address.is_loopback
 
 
 def lan_address() -> str:
@@ -308,7 +325,7 @@ class Guard:
             return
         scope[STOPPING] = self.stopping  # an event stream ends by itself when the server stops
         lang = choose_lang(self.lang, _header(scope, b"accept-language"))
-        if host_name(_header(scope, b"host")) not in self.hosts:
+        if not host_allowed(_header(scope, b"host"), self.hosts, (scope.get("server") or ("", 0))[0]):
             await _refuse(send, 400, BAD_HOST[lang == "en"])
             return
         if scope["path"] not in STREAM_PATHS:
