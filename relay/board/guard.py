@@ -48,7 +48,7 @@ SESSION_COOKIE = "relay_session"  # the desk's session: a stream's token when th
 @dataclass(frozen=True)
 class Limits:
     """A town hall's wall screens and a few dozen laptops fit many times over; 1,000 idle
-    sockets and 200 streams of an attacker cost ~40 MiB and no thread."""
+    sockets and 200 streams of an attacker cost ~10 MiB and no thread (tools/measure_flood.py)."""
 
     max_connections: int = 1024
     head_timeout_s: float = 10.0  # a LAN browser sends a request (a form at most) in milliseconds
@@ -401,9 +401,10 @@ class Server:
             timeout_graceful_shutdown=1,
         )
         self.uvicorn = uvicorn.Server(config)
-        self._done = threading.Event()
+        self._running, self._done = threading.Event(), threading.Event()
 
     def run(self) -> None:
+        self._running.set()
         try:
             asyncio.run(self._serve())
         finally:
@@ -417,4 +418,5 @@ class Server:
 
     def stop(self) -> None:
         self.uvicorn.should_exit = True
-        self._done.wait(10)
+        if self._running.is_set():
+            self._done.wait(10)
