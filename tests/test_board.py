@@ -49,6 +49,13 @@ def board(home: Path, *args: str) -> Iterator[str]:
 def serving(home: Path, command: str, banner: str, *args: str) -> Iterator[str]:
     """``relay --home HOME COMMAND --listen 127.0.0.1:0 ARGS`` in its own process; yields the URL
     its first line prints after ``banner``."""
+    with serving_process(home, command, banner, *args) as (url, _):
+        yield url
+
+
+@contextmanager
+def serving_process(home: Path, command: str, banner: str, *args: str) -> Iterator[tuple[str, int]]:
+    """As ``serving``, with the server's process id."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "relay", "--home", str(home), command, "--listen", "127.0.0.1:0", *args],
         cwd=REPO,
@@ -61,7 +68,7 @@ def serving(home: Path, command: str, banner: str, *args: str) -> Iterator[str]:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.startswith(banner + "http://127.0.0.1:"), line + (proc.stderr.read() if proc.stderr else "")
-        yield line.split(": ", 1)[1].strip()
+        yield line.split(": ", 1)[1].strip(), proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)

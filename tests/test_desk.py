@@ -649,7 +649,8 @@ def test_no_redirect_leaves_the_desk(node: tuple[Path, str], target: str) -> Non
 def test_on_the_lan_the_desk_knows_its_own_names_and_never_shows_0_0_0_0() -> None:
     import socket
 
-    from relay.cli.desk import _lan_address, allowed_hosts
+    from relay.board.guard import allowed_hosts
+    from relay.board.guard import lan_address as _lan_address
 
     assert allowed_hosts("127.0.0.1", ()) == sorted(["127.0.0.1", "::1", "localhost"])
     lan = allowed_hosts("0.0.0.0", ("desk.modum.local",))

@@ -140,8 +140,16 @@ SCRIPT = """
     });
   }
   var seen = nod();
-  var source = new EventSource('events' + location.search);
-  source.addEventListener('update', function () {
+  function listen() {
+    var source = new EventSource('events' + location.search);
+    source.addEventListener('update', refresh);
+    source.addEventListener('error', function () {
+      // Refused (429: too many streams, 503: busy) a stream is closed for good: try again later.
+      if (source.readyState === EventSource.CLOSED) { setTimeout(function () { refresh(); listen(); }, 30000); }
+    });
+  }
+  listen();
+  function refresh() {
     fetch('fragment' + location.search).then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         if (html === null) { return; }
@@ -155,7 +163,7 @@ SCRIPT = """
           alarm();
         }
       });
-  });
+  }
 })();
 """
 

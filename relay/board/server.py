@@ -1,9 +1,11 @@
 """``relay board``: the situation picture of this node's store, served read-only over HTTP.
 
-The standard library's threading HTTP server, no framework: four GET routes,
-a few readers (a wall screen, some laptops), nothing to parse but a query
-string, and server-sent events are a streamed response.  The store is opened
-per request in WAL mode, so the board reads beside the daemon and the CLI.
+Four GET routes, a few readers (a wall screen, some laptops), server-sent
+events as a streamed response; a small Starlette application on the server
+it shares with the desk (``relay.board.guard``: one event loop, no thread per
+connection, idle and slow connections closed, streams capped, foreign Host
+headers refused).  The store is opened per render in WAL mode, so the board
+reads beside the daemon and the CLI.
 
 Routes: ``/`` the live page, ``/print`` the A4 print view, ``/fragment`` what a
 live update swaps in, ``/events`` the event stream (``update`` whenever the
@@ -13,19 +15,24 @@ node's board token (``?token=``): Modum's own network is the one under attack.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, tzinfo
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from relay.board import guard
 from relay.board.page import choose_lang, fragment, page
 from relay.core.picture import Entry, Picture, build
 from relay.edge.home import Home
@@ -145,14 +152,98 @@ class Board:
         return daemon.status_report(self.home, time.time(), self._synced, lang)
 
 
-class BoardServer(ThreadingHTTPServer):
-    daemon_threads = True
+class Changes:
+    """The store's ``data_version``, asked at most once per POLL_S however many streams wait:
+    200 open pages cost one query a poll and one SQLite connection (on the event loop's thread)."""
 
-    def __init__(self, address: tuple[str, int], board: Board, token: str | None) -> None:
-        super().__init__(address, _Handler)
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self._store: Any = None
+        self._version = 0
+        self._at = float("-inf")
+
+    def version(self) -> int:
+        now = time.monotonic()
+        if now - self._at >= POLL_S / 2:
+            if self._store is None:
+                self._store = self.home.store()  # one connection: data_version counts others' commits
+            self._version, self._at = self._store.data_version(), now
+        return int(self._version)
+
+
+async def updates(changes: Changes, scope: Mapping[str, Any]) -> AsyncIterator[bytes]:
+    """An event stream: ``update`` whenever the store's content changes, a comment now and then.
+    It ends when the page goes away (the response is cancelled) or the server stops."""
+    stopping: Callable[[], bool] = scope.get(guard.STOPPING, lambda: False)
+    seen = changes.version()
+    yield b"retry: 1000\n\n"
+    quiet = 0.0
+    while not stopping():
+        await asyncio.sleep(POLL_S)
+        version = changes.version()
+        if version != seen:
+            seen, quiet = version, 0.0
+            yield f"event: update\ndata: {version}\n\n".encode()
+        elif (quiet := quiet + POLL_S) >= KEEPALIVE_S:
+            quiet = 0.0
+            yield b": keepalive\n\n"
+
+
+FORBIDDEN = "Ingen tilgang: åpne lenken med token som «relay board» skrev ut.\n"
+
+
+def board_app(board: Board, token: str | None) -> Starlette:
+    """The board's four routes as an ASGI application (``guard.Server`` serves it)."""
+    changes = Changes(board.home)
+
+    def allowed(request: Request) -> bool:
+        return token is None or hmac.compare_digest(request.query_params.get("token", "").encode(), token.encode())
+
+    def html(render: Callable[[Board, str], str]) -> Callable[[Request], Awaitable[Response]]:
+        async def handle(request: Request) -> Response:
+            if not allowed(request):
+                return PlainTextResponse(FORBIDDEN, 403, headers={"Cache-Control": "no-store"})
+            lang = choose_lang(board.lang, request.headers.get("accept-language", ""))
+            body = await run_in_threadpool(render, board, lang)
+            return HTMLResponse(body, headers={"Cache-Control": "no-store", "Content-Security-Policy": CSP})
+
+        return handle
+
+    async def events(request: Request) -> Response:
+        if not allowed(request):
+            return PlainTextResponse(FORBIDDEN, 403, headers={"Cache-Control": "no-store"})
+        stream = updates(changes, request.scope)
+        return StreamingResponse(stream, media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    async def missing(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("Finnes ikke.\n", 404)
+
+    routes = [
+        Route("/", html(lambda b, lang: b.page(lang=lang))),
+        Route("/print", html(lambda b, lang: b.page(printed=True, lang=lang))),
+        Route("/fragment", html(lambda b, lang: b.fragment(lang))),
+        Route("/events", events),
+    ]
+    return Starlette(routes=routes, exception_handlers={404: missing})
+
+
+class BoardServer:
+    """The board bound to ``address`` and ready; ``serve_forever`` runs it until ``shutdown``."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        board: Board,
+        token: str | None,
+        hosts: tuple[str, ...] = (),
+        limits: guard.Limits | None = None,
+    ) -> None:
         self.board = board
         self.token = token
-        self.stopping = threading.Event()
+        self.socket = guard.bind(*address)
+        self.server_address = self.socket.getsockname()[:2]
+        allowed = guard.allowed_hosts(address[0], hosts)
+        self.server = guard.Server(board_app(board, token), self.socket, allowed, limits, board.lang)
 
     @property
     def url(self) -> str:
@@ -161,89 +252,22 @@ class BoardServer(ThreadingHTTPServer):
         query = f"/?token={self.token}" if self.token else "/"
         return f"http://{shown}:{port}{query}"
 
+    def serve_forever(self, poll_interval: float = 0.1) -> None:
+        self.server.run()
+
     def shutdown(self) -> None:
-        self.stopping.set()
-        super().shutdown()
+        self.server.stop()
+
+    def server_close(self) -> None:
+        self.socket.close()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: BoardServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # the board is quiet; systemd's journal gets errors only
-
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        if not self._allowed(url.query):
-            self._send(
-                HTTPStatus.FORBIDDEN, "text/plain", "Ingen tilgang: åpne lenken med token som «relay board» skrev ut.\n"
-            )
-            return
-        lang = choose_lang(self.server.board.lang, self.headers.get("Accept-Language", ""))
-        routes = {
-            "/": lambda: self.server.board.page(lang=lang),
-            "/print": lambda: self.server.board.page(printed=True, lang=lang),
-            "/fragment": lambda: self.server.board.fragment(lang),
-        }
-        if url.path == "/events":
-            self._events()
-        elif url.path in routes:
-            self._send(HTTPStatus.OK, "text/html; charset=utf-8", routes[url.path]())
-        else:
-            self._send(HTTPStatus.NOT_FOUND, "text/plain", "Finnes ikke.\n")
-
-    def _allowed(self, query: str) -> bool:
-        if self.server.token is None:
-            return True
-        given = parse_qs(query).get("token", [""])[0]
-        return hmac.compare_digest(given.encode(), self.server.token.encode())
-
-    def _send(self, status: HTTPStatus, kind: str, body: str) -> None:
-        data = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", kind if "charset" in kind else f"{kind}; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header(
-            "Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
-        )
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _events(self) -> None:
-        """``update`` whenever the store's content changes; a comment now and then."""
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.close_connection = True
-        store = self.server.board.home.store()  # one connection: data_version counts others' commits
-        seen = store.data_version()
-        quiet_since = time.monotonic()
-        try:
-            self.wfile.write(b"retry: 1000\n\n")
-            self.wfile.flush()
-            while not self.server.stopping.wait(POLL_S):
-                version = store.data_version()
-                if version != seen:
-                    seen = version
-                    self.wfile.write(f"event: update\ndata: {version}\n\n".encode())
-                    self.wfile.flush()
-                    quiet_since = time.monotonic()
-                elif time.monotonic() - quiet_since > KEEPALIVE_S:
-                    self.wfile.write(b": keepalive\n\n")
-                    self.wfile.flush()
-                    quiet_since = time.monotonic()
-        except (BrokenPipeError, ConnectionResetError):
-            return  # the page went away
-        finally:
-            store.close()
-
-
-def serve(home: Home, host: str, port: int, exercise: bool, zone: tzinfo, lang: str | None = None) -> BoardServer:
-    """A server bound and ready (``serve_forever`` runs it); ``lang`` None follows each browser."""
+def serve(
+    home: Home, host: str, port: int, exercise: bool, zone: tzinfo, lang: str | None = None, hosts: tuple[str, ...] = ()
+) -> BoardServer:
+    """A server bound and ready (``serve_forever`` runs it); ``lang`` None follows each browser;
+    ``hosts`` are further names the board may be reached under (``--allow-host``)."""
     token = board_token(home) if needs_token(host) else None
     board = Board(home, exercise, zone, lang=lang)
     board.picture()  # decode the store once now, not on the first reader's time
-    return BoardServer((host, port), board, token)
+    return BoardServer((host, port), board, token, hosts)

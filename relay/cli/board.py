@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from datetime import UTC
 from pathlib import Path
-from types import FrameType
 
 import click
 
@@ -38,7 +35,8 @@ def _listen(text: str) -> tuple[str, int]:
     "--exercise/--real", "exercise", default=None, help="ØVELSE- eller REELL-bildet (standard: nodens innstilling)."
 )
 @click.option("--demo", is_flag=True, help="Vis en demo-region (Modum-øvelsen) i stedet for nodens lager.")
-def board(listen: str, exercise: bool | None, demo: bool) -> None:
+@click.option("--allow-host", multiple=True, metavar="NAVN", help="Et vertsnavn til som siden kan nås under.")
+def board(listen: str, exercise: bool | None, demo: bool, allow_host: tuple[str, ...]) -> None:
     """Vis situasjonsbildet som en nettside (kun lesing), fra nodens eget lager."""
     import tempfile
 
@@ -60,20 +58,14 @@ def board(listen: str, exercise: bool | None, demo: bool) -> None:
     host, port = _listen(listen)
     mode = h.config().exercise if exercise is None else exercise
     try:
-        server = serve(h, host, port, mode, LOCAL_TZ or UTC, "en" if settings().lang == "en" else None)
+        server = serve(h, host, port, mode, LOCAL_TZ or UTC, "en" if settings().lang == "en" else None, allow_host)
     except OSError as exc:
         raise ConfigError(
             tr(f"kan ikke lytte på {listen}: {exc.strerror}", f"cannot listen on {listen}: {exc.strerror}")
         ) from None
     click.echo(tr(f"Situasjonsbildet: {server.url}", f"Situation board: {server.url}"), nl=True)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, stop)
     try:
-        server.serve_forever(poll_interval=0.2)
+        server.serve_forever()  # until SIGTERM or SIGINT
     finally:
         server.server_close()
 

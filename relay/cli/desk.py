@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import socket
 import sys
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -16,9 +15,9 @@ from relay.cli.context import LOCAL_TZ, home, now, settings, tr
 from relay.errors import ConfigError, LocalError
 
 if TYPE_CHECKING:
-    from relay.board.map import MapSite
+    import socket
 
-LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1"]
+    from relay.board.map import MapSite
 
 
 def _is_loopback(host: str) -> bool:
@@ -28,30 +27,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _lan_address() -> str:
-    """This machine's address on its LAN, for the URL to print (never 0.0.0.0).  No packet is sent."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        probe.connect(("10.255.255.255", 9))
-        return str(probe.getsockname()[0])
-    except OSError:
-        return socket.gethostname()
-    finally:
-        probe.close()
-
-
-def allowed_hosts(host: str, extra: tuple[str, ...]) -> list[str]:
-    """The Host names a request may carry: loopback's, and on the LAN this machine's names and
-    addresses; anything else is a DNS-rebinding page or a mistake, refused."""
-    names = [*LOOPBACK_NAMES, *extra]
-    if not _is_loopback(host):
-        hostname = socket.gethostname()
-        names += [hostname, f"{hostname}.local", _lan_address()]
-        if host not in ("", "0.0.0.0", "::"):
-            names.append(host)
-    return sorted(set(names))
 
 
 @click.group("desk", invoke_without_command=True)
@@ -86,8 +61,8 @@ def desk(
     """Skrivebordet i nettleseren: skjemaer, kvittering, bistand, loggen og veggskjermen."""
     if ctx.invoked_subcommand is not None:
         return
-    import uvicorn
-
+    from relay.board import guard
+    from relay.board.guard import allowed_hosts, lan_address
     from relay.board.server import board_token
     from relay.desk.app import make_app
     from relay.desk.web import Desk
@@ -105,11 +80,12 @@ def desk(
         wall_token=board_token(h) if lan else None,
         sites=map_sites(region),
     )
-    app = make_app(state, allowed_hosts(host, allow_host))
+    app = make_app(state)
     app.state.board.picture()  # decode the store once now, not on the first reader's time
     sock = _bind(host, port, listen)
+    server = guard.Server(app, sock, allowed_hosts(host, allow_host), lang=state.lang)
     bound = sock.getsockname()[1]
-    shown = _lan_address() if host in ("", "0.0.0.0", "::") else host
+    shown = lan_address() if host in ("", "0.0.0.0", "::") else host
     shown = f"[{shown}]" if ":" in shown else shown
     click.echo(tr(f"Skrivebordet: http://{shown}:{bound}/", f"The desk: http://{shown}:{bound}/"))
     if state.wall_token:
@@ -120,8 +96,7 @@ def desk(
             )
         )
     sys.stdout.flush()
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1)
-    uvicorn.Server(config).run(sockets=[sock])
+    server.run()
 
 
 def map_sites(region: Path | None) -> tuple[MapSite, ...]:
@@ -144,19 +119,14 @@ def map_sites(region: Path | None) -> tuple[MapSite, ...]:
 
 
 def _bind(host: str, port: int, listen: str) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    from relay.board import guard
+
     try:
-        sock.bind((host or "0.0.0.0", port))
+        return guard.bind(host, port)
     except OSError as exc:
-        sock.close()
         raise ConfigError(
             tr(f"kan ikke lytte på {listen}: {exc.strerror}", f"cannot listen on {listen}: {exc.strerror}")
         ) from None
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
 
 
 @desk.group("user")

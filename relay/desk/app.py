@@ -10,15 +10,14 @@ async means an open wall screen's event stream holds no thread.  Routes:
 ``/write/KIND`` ``/send/DRAFT`` ``/drafts`` the forms, the preview, the drafts
 ``/wall`` ``/print`` ``/fragment`` ``/events``  the read-only situation board (a token on the LAN)
 
-Every response refuses a Host the desk was not started for (DNS rebinding);
-every POST needs the session's CSRF token.
+The server it shares with ``relay board`` (``relay.board.guard``) refuses a
+Host the desk was not started for (DNS rebinding), closes idle and slow
+connections and caps event streams; every POST needs the session's CSRF token.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -26,19 +25,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from relay.board.server import Board
+from relay.board.server import Board, Changes, updates
 from relay.desk import auth, read, write
 from relay.desk.web import LOGIN_COOKIE, SESSION_COOKIE, Desk, local_path, posted, reader, redirect, tr
 
-POLL_S = 0.5  # how often an event stream looks for news in the store
-KEEPALIVE_S = 15.0
 STRICT_CSP = "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 WALL_CSP = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
@@ -162,26 +158,7 @@ async def events(request: Request) -> Response:
     """``update`` whenever the store's content changes; a comment now and then."""
     desk: Desk = request.app.state.desk
     _wall_allowed(desk, request)
-    return StreamingResponse(_updates(desk, request), media_type="text/event-stream")
-
-
-async def _updates(desk: Desk, request: Request) -> AsyncIterator[bytes]:
-    store = desk.home.store()  # one connection: data_version counts others' commits
-    try:
-        seen = store.data_version()
-        yield b"retry: 1000\n\n"
-        quiet = 0.0
-        while not await request.is_disconnected():
-            await asyncio.sleep(POLL_S)
-            version = store.data_version()
-            if version != seen:
-                seen, quiet = version, 0.0
-                yield f"event: update\ndata: {version}\n\n".encode()
-            elif (quiet := quiet + POLL_S) >= KEEPALIVE_S:
-                quiet = 0.0
-                yield b": keepalive\n\n"
-    finally:
-        store.close()
+    return StreamingResponse(updates(request.app.state.changes, request.scope), media_type="text/event-stream")
 
 
 class SecurityHeaders:
@@ -211,8 +188,9 @@ async def _error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(exc.detail + "\n", status_code=exc.status_code)
 
 
-def make_app(desk: Desk, allowed_hosts: list[str]) -> Starlette:
-    """The desk as an ASGI application for one node."""
+def make_app(desk: Desk) -> Starlette:
+    """The desk as an ASGI application for one node (``relay.board.guard.Server`` serves it,
+    and refuses a Host the desk was not started for)."""
     routes = [
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login_post, methods=["POST"]),
@@ -236,12 +214,12 @@ def make_app(desk: Desk, allowed_hosts: list[str]) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts),
             Middleware(SecurityHeaders),
         ],
         exception_handlers={HTTPException: _error},
     )
     app.state.desk = desk
+    app.state.changes = Changes(desk.home)
     app.state.board = Board(
         desk.home, desk.home.config().exercise if desk.exercise is None else desk.exercise, desk.zone
     )
