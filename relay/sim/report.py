@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from relay.sim.scenario import Scenario
 
@@ -65,3 +66,17 @@ def print_summary(report: dict[str, object], scenario: Scenario, echo: Echo) -> 
     else:
         echo("IKKE konvergert: lagrene er ulike ved slutten av scenariet.")
     echo(f"Kanalutnyttelse: {float(report['channel_utilization']):.2%}")  # type: ignore[arg-type]
+    print_receipts(report["receipts"], echo)  # type: ignore[arg-type]
+
+
+def print_receipts(receipts: dict[str, Any], echo: Echo) -> None:
+    """How long the origins took to show each holder as MOTTATT, and what they still do not show."""
+    lag = receipts["lag_s"]
+    if lag["median"] is None:
+        echo("Kvitteringer: ingen avsender viser noen mottaker som MOTTATT.")
+    else:
+        echo(
+            f"Fra en node har meldingen til avsenderen viser den som MOTTATT: median {lag['median']:.0f} s,"
+            f" p90 {lag['p90']:.0f} s, verst {lag['worst']:.0f} s."
+        )
+    echo(f"Ubekreftet hos avsenderen ved slutten: {receipts['unconfirmed']} av {receipts['pairs']} (melding, lager).")
