@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -140,8 +141,19 @@ def test_a_nod_is_on_the_banner_until_its_addressee_has_read_it(lab: Path) -> No
             'role="alert"' in html and "NØD: HOL-0001 fra HOL" in html and "Venter på mottak: MOD (aldri hørt)" in html
         )
 
-        # The sync brings the NØD to Modum, and Modum's KVITTERING LEST back to Hole.
+        # The sync brings the NØD to Modum; Modum's summary shows Hole it holds it.
         carry(hol, mod, "HOL", 1)
+        store = Home(hol).store()
+        try:
+            store.add_receipt("HOL", 1, "MOD", "MOTTATT", datetime.now(UTC))
+        finally:
+            store.close()
+        _, html = get(url)
+        assert "Venter på lest: MOD" in html and "Venter på mottak" not in html
+        with board(mod) as at_modum:  # Modum's own wall: it has the NØD, and has not read it
+            assert "Venter på lest: MOD" in get(at_modum)[1]
+
+        # Modum's KVITTERING LEST comes back to Hole.
         ok(relay_cli("ack", "HOL-0001", home=mod))
         carry(mod, hol, "MOD", 1)
 
@@ -150,7 +162,7 @@ def test_a_nod_is_on_the_banner_until_its_addressee_has_read_it(lab: Path) -> No
 
 
 def test_the_waiting_line_says_whether_it_waits_for_receipt_or_for_reading() -> None:
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from relay.board.page import fragment
     from relay.core.compose import compose

@@ -87,6 +87,7 @@ class Board:
         config = home.config()
         roster = home.roster()
         self.title = config.name
+        self.node_id = config.node_id
         self.nodes = roster.node_ids
         self.members = members(roster)  # who must confirm: a revoked key never will
         self._rows: dict[int, Stored] = {}  # rowid -> its decoded row
@@ -133,8 +134,12 @@ class Board:
         with self._lock:
             if self._picture is not None and self._picture[0] == (*key, slot):
                 return self._picture[1]
-        entries = [
-            Entry(s.message, states.get(rowid, False), tuple(holders.get((s.message.origin, s.message.seq), ())))
+        entries = [  # this store holds each of its rows since it entered
+            Entry(
+                s.message,
+                states.get(rowid, False),
+                (*holders.get((s.message.origin, s.message.seq), ()), (self.node_id, s.received_at)),
+            )
             for rowid, s in sorted(rows.items())
         ]
         picture = build(entries, now, self.nodes, self.members, self.exercise, heard)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +24,9 @@ from relay.core.model import (
     Priority,
 )
 from relay.errors import LocalError, ValidationError
+
+if TYPE_CHECKING:
+    from relay.edge.store import Stored
 
 YES = ("j", "ja", "y", "yes", "")
 
@@ -316,7 +321,8 @@ def inbox(
         )
         if as_json:
             roster = h.roster() if h.roster_path.exists() else None  # verified here only: the list needs no keys
-            docs = [_with_confirmations(_as_json(s, roster), _confirmed(store, s, roster)) for s in rows]
+            confirmed = _confirmer(store, roster)
+            docs = [_with_confirmations(_as_json(s, roster), confirmed(s)) for s in rows]
         damaged = len(store.damaged)
     finally:
         store.close()
@@ -359,7 +365,7 @@ def show(ident: str, as_json: bool) -> None:
     try:
         receipts = store.receipts(ref.origin, ref.seq)
         replies = store.replies(ref.origin, ref.seq)
-        found = [_confirmed(store, s, roster) for s in held]
+        found = [_confirmer(store, roster)(s) for s in held]
         store.mark_read(ref.origin, ref.seq, now())
     finally:
         store.close()
@@ -376,12 +382,14 @@ def show(ident: str, as_json: bool) -> None:
         _print_message(s, roster, confirmations, replies)
 
 
-def _confirmed(store, stored, roster) -> tuple[Confirmation, ...]:  # type: ignore[no-untyped-def]
-    """Per addressee, what this store knows is confirmed (``relay.daemon.confirmed``)."""
+def _confirmer(store, roster) -> Callable[[Stored], tuple[Confirmation, ...]]:  # type: ignore[no-untyped-def]
+    """Per addressee of a held message, what this store knows is confirmed (``relay.daemon.confirmed``);
+    the node, the groups and whom the daemon last heard are read once."""
     from relay.daemon.confirmed import confirmations, members
     from relay.daemon.status import last_heard
 
-    return confirmations(store, stored, home().config().node_id, members(roster), last_heard(store))
+    node_id, groups, heard = home().config().node_id, members(roster), last_heard(store)
+    return lambda stored: confirmations(store, stored, node_id, groups, heard)
 
 
 def _with_confirmations(doc: dict[str, object], found: tuple[Confirmation, ...]) -> dict[str, object]:
