@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -143,15 +144,67 @@ def test_a_nod_is_on_the_banner_until_its_addressee_has_read_it(lab: Path) -> No
     send(hol, "MELDING --priority NØD --to MOD --text 'Bussulykke E16 ved Sundvollen.'")
     with board(hol) as url:
         _, html = get(url)
-        assert 'role="alert"' in html and "NØD: HOL-0001 fra HOL" in html and "Venter på: ikke mottatt hos MOD" in html
+        assert (
+            'role="alert"' in html and "NØD: HOL-0001 fra HOL" in html and "Venter på mottak: MOD (aldri hørt)" in html
+        )
 
-        # The sync brings the NØD to Modum, and Modum's KVITTERING LEST back to Hole.
+        # The sync brings the NØD to Modum; Modum's summary shows Hole it holds it.
         carry(hol, mod, "HOL", 1)
+        store = Home(hol).store()
+        try:
+            store.add_receipt("HOL", 1, "MOD", "MOTTATT", datetime.now(UTC))
+        finally:
+            store.close()
+        _, html = get(url)
+        assert "Venter på lest: MOD" in html and "Venter på mottak" not in html
+        with board(mod) as at_modum:  # Modum's own wall: it has the NØD, and has not read it
+            assert "Venter på lest: MOD" in get(at_modum)[1]
+
+        # Modum's KVITTERING LEST comes back to Hole.
         ok(relay_cli("ack", "HOL-0001", home=mod))
         carry(mod, hol, "MOD", 1)
 
         _, html = get(url)
         assert 'role="alert"' not in html
+
+
+def test_the_waiting_line_says_whether_it_waits_for_receipt_or_for_reading() -> None:
+    from datetime import timedelta
+
+    from relay.board.page import fragment
+    from relay.core.compose import compose
+    from relay.core.model import Address, Kind, MessageRef, Priority
+    from relay.core.picture import Entry, build
+
+    t0 = datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
+    nod = compose(
+        Kind.MELDING,
+        "POL",
+        1,
+        t0,
+        text="Bussulykke.",
+        priority=Priority.NOD,
+        to=Address(group="KOMMUNER"),
+        exercise=True,
+    )
+    read = compose(
+        Kind.KVITTERING, "RIN", 1, t0, fields={"level": "LEST"}, ref=MessageRef.parse("POL-0001"), exercise=True
+    )
+    holders = (("RIN", t0), ("HOL", t0 + timedelta(minutes=1)), ("JEV", t0))
+    nodes = ("RIN", "HOL", "JEV", "SIG", "POL")
+    members = {"KOMMUNER": ("RIN", "HOL", "JEV", "SIG")}
+    heard = {"SIG": t0 + timedelta(minutes=2)}
+    picture = build([Entry(nod, holders=holders), Entry(read)], t0 + timedelta(minutes=5), nodes, members, True, heard)
+
+    assert '<span class="waits">Venter på mottak: SIG (sist hørt 12:02). Venter på lest: HOL, JEV</span>' in fragment(
+        picture, UTC
+    )
+    assert (
+        '<span class="waits">Waiting to be received: SIG (last heard 12:02). Waiting to be read: HOL, JEV</span>'
+        in fragment(picture, UTC, lang="en")
+    )
+    picture = build([Entry(nod, holders=holders)], t0 + timedelta(minutes=5), nodes, members, True, {})
+    assert "Venter på mottak: SIG (aldri hørt). Venter på lest: RIN, HOL, JEV" in fragment(picture, UTC)
 
 
 def carry(source: Path, target: Path, origin: str, seq: int) -> None:
@@ -419,7 +472,7 @@ def test_at_1920x1080_the_matrix_is_above_the_fold_with_eight_alerts_and_silent_
         )
         assert silent == ["KRO", "SIG"]
         waits = chromium.evaluate("[...document.querySelectorAll('#strip .waits')].map(e => e.innerText)")
-        assert all(w.startswith("Venter på: ") and ("mottatt" in w or "lest" in w) for w in waits), waits
+        assert all(w.startswith(("Venter på mottak: ", "Venter på lest: ")) for w in waits), waits
         assert chromium.evaluate(CONTRAST_FAILURES) == []
 
 

@@ -1241,10 +1241,29 @@ def test_inbox_json(traffic: Path) -> None:
         "location": "Modum rådhus",
         "window": "Snarest, 48 timer",
         "contact": "Kriseleder Modum",
+        "confirmations": [  # per addressee (KOMMUNER but MOD): Hole holds it since it came; no daemon has heard anyone
+            unconfirmed("RIN"),
+            {**unconfirmed("HOL"), "level": "MOTTATT", "received_at": "2026-05-29T12:06:00+00:00"},
+            unconfirmed("JEV"),
+            unconfirmed("KRO"),
+            unconfirmed("SIG"),
+        ],
     }
     assert (docs[0]["exercise"], docs[0]["priority"], docs[0]["text"]) == (False, "NØD", "Brann i Hønefoss sentrum.")
     assert docs[1]["next_report"] == "2026-05-29T16:00:00+00:00"
     assert json.loads(relay_cli(*sh("inbox --json --node KRO"), home=traffic / "HOL").stdout) == []
+
+
+def unconfirmed(node: str, last_heard: str | None = None) -> dict[str, object]:
+    """An addressee's entry in ``confirmations`` with nothing confirmed."""
+    return {
+        "node": node,
+        "level": None,
+        "received_at": None,
+        "read_at": None,
+        "done_at": None,
+        "last_heard": last_heard,
+    }
 
 
 # --- show -----------------------------------------------------------------------------
@@ -1284,6 +1303,14 @@ def test_show_every_field_with_norwegian_labels(lab: Path) -> None:
         "Neste rapport:            30.05 07:30",
         "Antall på EPS:            0",
         f"Signatur:                 VERIFISERT: MOD, nøkkel {key_fingerprint(lab / 'MOD')}",
+        "Bekreftet:",
+        "  RIN  ikke bekreftet ennå (aldri hørt)",
+        "  HOL  mottatt 29.05 14:07",
+        "  JEV  ikke bekreftet ennå (aldri hørt)",
+        "  KRO  ikke bekreftet ennå (aldri hørt)",
+        "  SIG  ikke bekreftet ennå (aldri hørt)",
+        "  SF   ikke bekreftet ennå (aldri hørt)",
+        "  POL  ikke bekreftet ennå (aldri hørt)",
         "",
     ]
 
@@ -1304,6 +1331,8 @@ def test_show_status_rows_and_a_reference(lab: Path) -> None:
         "Funksjoner:  STRØM GRØNN; VEI GUL (Fv 287 stengt)",
         "Merknad:     Eggedal isolert.",
         f"Signatur:    {signature}",
+        "Bekreftet:",
+        "  SF  ikke bekreftet ennå (aldri hørt)",
         "",
     ]
     assert ok(relay_cli("show", "sig-2", home=lab / "SIG")) == [
@@ -1318,18 +1347,43 @@ def test_show_status_rows_and_a_reference(lab: Path) -> None:
         "Referanse:   MOD-0001",
         "Nivå:        LEST",
         f"Signatur:    {signature}",
+        "Bekreftet:",
+        "  MOD  ikke bekreftet ennå (aldri hørt)",
         "",
     ]
 
 
-def test_show_receipts_and_replies(traffic: Path) -> None:
+def heard_by_the_daemon(home: Path, radio: dict[str, datetime], ip: dict[str, datetime] | None = None) -> None:
+    """Put a daemon's status snapshot into ``home``'s store that says whom it last heard, and when."""
+    snapshot = {
+        "format": 1,
+        "node": Home(home).config().node_id,
+        "at": FIXED.timestamp(),
+        "stopped": "SIGTERM",
+        "heard": {n: {"at": at.timestamp(), "via": "summary", "hops": 0} for n, at in radio.items()},
+        "ip": {"heard": {n: at.timestamp() for n, at in (ip or {}).items()}},
+    }
+    store = Home(home).store()
+    try:
+        store.set_state("daemon.status", json.dumps(snapshot))
+    finally:
+        store.close()
+
+
+def test_show_receipts_and_replies(traffic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     hol = traffic / "HOL"
     store = Home(hol).store()
     try:
-        store.add_receipt("MOD", 2, "SF", "MOTTATT", FIXED.replace(minute=9))
+        store.add_receipt("MOD", 2, "RIN", "MOTTATT", FIXED.replace(minute=9))
+        store.add_receipt("MOD", 2, "SF", "MOTTATT", FIXED.replace(minute=9))  # not an addressee
     finally:
         store.close()
+    heard_by_the_daemon(
+        hol, {"JEV": FIXED.replace(minute=3), "KRO": FIXED.replace(minute=1)}, {"KRO": FIXED.replace(minute=2)}
+    )
+    monkeypatch.setattr(relay.cli.context, "clock", lambda: FIXED.replace(minute=10))
     ok(relay_cli(*sh("ack MOD-0002 --level UTFØRT"), home=hol))
+    monkeypatch.setattr(relay.cli.context, "clock", lambda: FIXED.replace(minute=11))
     ok(relay_cli(*sh("reply MOD-0002 --answer DELVIS --offer '1 IKT-tekniker' --eta 17:00 --contact Hole"), home=hol))
     assert ok(relay_cli("show", "MOD-0002", home=hol)) == [
         "Meldings-ID: MOD-0002",
@@ -1347,15 +1401,95 @@ def test_show_receipts_and_replies(traffic: Path) -> None:
         "Tidsrom:     Snarest, 48 timer",
         "Kontakt:     Kriseleder Modum",
         f"Signatur:    VERIFISERT: MOD, nøkkel {key_fingerprint(traffic / 'MOD')}",
-        "Kvitteringer:",
-        "  SF    MOTTATT  29.05 14:09",
+        "Bekreftet:",
+        "  RIN  mottatt 29.05 14:09",
+        "  HOL  mottatt 29.05 14:06, lest 29.05 14:11, utført 29.05 14:10",  # the answer shows it was read
+        "  JEV  ikke bekreftet ennå (sist hørt 29.05 14:03)",
+        "  KRO  ikke bekreftet ennå (sist hørt 29.05 14:02)",  # the later of radio and IP
+        "  SIG  ikke bekreftet ennå (aldri hørt)",
         "Svar/kvittering: HOL-0001 KVITTERING UTFØRT",
         "Svar/kvittering: HOL-0002 BISTANDSSVAR DELVIS",
         "",
     ]
     doc = json.loads(relay_cli(*sh("show MOD-0002 --json"), home=hol).stdout)
-    assert doc["receipts"] == [{"node": "SF", "level": "MOTTATT", "at": "2026-05-29T12:09:00+00:00"}]
+    assert doc["receipts"] == [
+        {"node": "RIN", "level": "MOTTATT", "at": "2026-05-29T12:09:00+00:00"},
+        {"node": "SF", "level": "MOTTATT", "at": "2026-05-29T12:09:00+00:00"},
+    ]
     assert doc["replies"] == ["HOL-0001", "HOL-0002"]
+    assert doc["confirmations"] == [
+        {**unconfirmed("RIN"), "level": "MOTTATT", "received_at": "2026-05-29T12:09:00+00:00"},
+        {
+            "node": "HOL",
+            "level": "UTFØRT",
+            "received_at": "2026-05-29T12:06:00+00:00",
+            "read_at": "2026-05-29T12:11:00+00:00",
+            "done_at": "2026-05-29T12:10:00+00:00",
+            "last_heard": None,
+        },
+        unconfirmed("JEV", "2026-05-29T12:03:00+00:00"),
+        unconfirmed("KRO", "2026-05-29T12:02:00+00:00"),
+        unconfirmed("SIG"),
+    ]
+    inbox = json.loads(relay_cli(*sh("inbox --json --kind BISTAND"), home=hol).stdout)
+    assert [d["confirmations"] for d in inbox] == [doc["confirmations"]]
+
+
+def test_status_says_per_addressee_what_is_confirmed(traffic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MOD's own messages: Hole's summary shows it holds both, Hole read the BISTAND, Ringerike
+    holds the SITREP; the others are not confirmed, with when the daemon last heard them."""
+    mod, hol = traffic / "MOD", traffic / "HOL"
+    monkeypatch.setattr(relay.cli.context, "clock", lambda: FIXED.replace(minute=12))
+    ok(relay_cli(*sh("ack MOD-0002 --level LEST"), home=hol))
+    deliver(traffic, "HOL-0001", "MOD", FIXED.replace(minute=13))
+    store = Home(mod).store()
+    try:
+        for seq in (1, 2):
+            store.mark_transmitted("MOD", seq, FIXED.replace(minute=1))
+        store.add_receipts("MOD", 1, 2, "HOL", "MOTTATT", FIXED.replace(minute=8))
+        store.add_receipt("MOD", 1, "RIN", "MOTTATT", FIXED.replace(minute=9, second=30))
+    finally:
+        store.close()
+    heard_by_the_daemon(mod, {"RIN": FIXED.replace(minute=14), "SIG": FIXED.replace(minute=2)})
+    monkeypatch.setattr(time, "time", lambda: FIXED.replace(minute=15).timestamp())
+    lines = ok(relay_cli("status", home=mod))
+    assert lines[lines.index("Sendt herfra:") :] == [
+        "Sendt herfra:",
+        "  MOD-0002  BISTAND      PRIORITET 14:00:00  mottatt av 1 av 5",
+        "      RIN  ikke bekreftet ennå (sist hørt 14:14:00)",
+        "      HOL  mottatt 14:08:00, lest 14:12:00",
+        "      JEV  ikke bekreftet ennå (aldri hørt)",
+        "      KRO  ikke bekreftet ennå (aldri hørt)",
+        "      SIG  ikke bekreftet ennå (sist hørt 14:02:00)",
+        "  MOD-0001  SITREP       HASTER    14:00:00  mottatt av 2 av 7",
+        "      RIN  mottatt 14:09:30",
+        "      HOL  mottatt 14:08:00",
+        "      JEV  ikke bekreftet ennå (aldri hørt)",
+        "      KRO  ikke bekreftet ennå (aldri hørt)",
+        "      SIG  ikke bekreftet ennå (sist hørt 14:02:00)",
+        "      SF   ikke bekreftet ennå (aldri hørt)",
+        "      POL  ikke bekreftet ennå (aldri hørt)",
+    ]
+    english = ok(relay_cli("--lang", "en", "status", home=mod))
+    assert english[english.index("Sent from here:") :][1:4] == [
+        "  MOD-0002  BISTAND      PRIORITET 14:00:00  held by 1 of 5",
+        "      RIN  not confirmed yet (last heard 14:14:00)",
+        "      HOL  received 14:08:00, read 14:12:00",
+    ]
+    assert "      JEV  not confirmed yet (never heard)" in english
+    doc = json.loads(relay_cli("status", "--json", home=mod).stdout)
+    assert doc["sent"][0]["held_by"] == ["HOL"] and doc["sent"][0]["missing"] == ["RIN", "JEV", "KRO", "SIG"]
+    assert doc["sent"][0]["confirmations"][:2] == [
+        unconfirmed("RIN", "2026-05-29T12:14:00+00:00"),
+        {
+            "node": "HOL",
+            "level": "LEST",
+            "received_at": "2026-05-29T12:08:00+00:00",
+            "read_at": "2026-05-29T12:12:00+00:00",
+            "done_at": None,
+            "last_heard": None,
+        },
+    ]
 
 
 def test_show_json(traffic: Path) -> None:
@@ -1382,6 +1516,11 @@ def test_show_json(traffic: Path) -> None:
         "actions_taken": "Informasjon via FM-radio.",
         "needs": "2 personer med IKT-kompetanse.",
         "next_report": "2026-05-29T16:00:00+00:00",
+        "confirmations": [
+            unconfirmed("RIN"),
+            {**unconfirmed("HOL"), "level": "MOTTATT", "received_at": "2026-05-29T12:05:00+00:00"},
+            *(unconfirmed(n) for n in ("JEV", "KRO", "SIG", "SF", "POL")),
+        ],
         "receipts": [],
         "replies": [],
     }

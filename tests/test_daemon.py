@@ -1095,7 +1095,9 @@ def test_status_with_a_running_daemon(status_home: Home) -> None:
         "\n"
         "Sendt herfra:\n"
         "  MOD-0002  SITREP       HASTER    11:50:00 UTC  ikke sendt ennå\n"
-        "  MOD-0001  SITREP       HASTER    11:50:00 UTC  mottatt av 1 av 2: RIN\n"
+        "  MOD-0001  SITREP       HASTER    11:50:00 UTC  mottatt av 1 av 2\n"
+        "      RIN  mottatt 11:51:00 UTC\n"
+        "      SIG  ikke bekreftet ennå (sist hørt 11:59:50 UTC)\n"
     )
     _write_snapshot(status_home, NOW - 4, heard={"RIN": {"at": NOW - 44, "via": "summary"}})  # before hop counts
     assert "  RIN  RIN kommune  11:59:16 UTC (for 44 s siden, oppsummering)\n" in status(status_home).output

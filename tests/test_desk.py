@@ -420,6 +420,42 @@ def test_html_in_a_message_is_shown_as_text_everywhere(node: tuple[Path, str]) -
     assert "<script>alert(1)" not in form and ESCAPED in form
 
 
+def test_the_message_page_says_what_each_addressee_confirmed(lab: Path) -> None:
+    """As ``relay show`` does: received (from summaries), read (a KVITTERING), or not yet and when last heard."""
+    from datetime import UTC, datetime
+
+    mod, hol = lab / "MOD", lab / "HOL"
+    add_user(mod, "kari", "leser")
+    send(mod, "MELDING", "--to", "KOMMUNER", "--text", "Møte kl 16.")
+    carry(mod, hol, "MOD", 1)
+    ok(relay_cli("ack", "MOD-0001", home=hol))
+    carry(hol, mod, "HOL", 1)
+    store = Home(mod).store()
+    try:
+        store.add_receipt("MOD", 1, "RIN", "MOTTATT", datetime(2026, 5, 29, 12, 0, tzinfo=UTC))
+    finally:
+        store.close()
+    test_cli.heard_by_the_daemon(mod, {"SIG": datetime(2026, 5, 29, 12, 2, tzinfo=UTC)})
+    with desk(mod) as url:
+        client = Client(url)
+        client.login("kari")
+        status, html = client.get("/message/MOD-0001")
+        english = Client(url, "en")
+        english.login("kari")
+        _, in_english = english.get("/message/MOD-0001")
+    assert status == 200
+    said = dict(re.findall(r"<li(?: class=\"waiting\")?><b>(\w+)</b>: ([^<]*)</li>", html))
+    assert said.pop("HOL").startswith("lest ")  # its KVITTERING; no summary of Hole's heard yet
+    assert said == {
+        "RIN": "mottatt 29.05 14:00",
+        "JEV": "ikke bekreftet ennå (aldri hørt)",
+        "KRO": "ikke bekreftet ennå (aldri hørt)",
+        "SIG": "ikke bekreftet ennå (sist hørt 29.05 14:02)",
+    }
+    assert "Bekreftet av mottakerne" in html
+    assert "<b>SIG</b>: not confirmed yet (last heard 29.05 14:02)" in in_english
+
+
 def test_the_lockout_holds_under_a_password_guessing_loop(node: tuple[Path, str]) -> None:
     _, url = node
     client = Client(url)

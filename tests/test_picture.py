@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from relay.core.compose import compose
+from relay.core.confirm import Confirmation, addressees, confirm, waiting
 from relay.core.model import Address, Answer, Function, Kind, Level, Message, MessageRef, Priority, RumourState
 from relay.core.picture import Coverage, Entry, Picture, build
 from tests.helpers import T0
@@ -73,13 +74,13 @@ def test_the_latest_sitrep_per_node_and_whether_the_next_is_overdue() -> None:
 
 def test_a_nod_stays_on_the_banner_until_every_addressee_has_read_it() -> None:
     nod = msg(Kind.MELDING, "POL", 1, 0, text="Trafikkulykke E16.", priority=Priority.NOD, to=Address(group="KOMMUNER"))
-    received = Entry(nod, receipts=tuple((n, "MOTTATT") for n in MEMBERS["KOMMUNER"]))
+    received = Entry(nod, holders=tuple((n, T0 + timedelta(minutes=1)) for n in MEMBERS["KOMMUNER"]))
     read_by_some = [kvittering(n, 1, "POL-0001", "LEST", 2) for n in ("RIN", "HOL", "JEV", "MOD", "KRO")]
 
     (alert,) = picture(received, *read_by_some).alerts
     assert (alert.priority, alert.text, alert.acknowledged) == (Priority.NOD, "Trafikkulykke E16.", False)
     assert alert.addressees == MEMBERS["KOMMUNER"]
-    assert dict(alert.receipts) == {
+    assert {c.node: c.level for c in alert.confirmations} == {
         "RIN": "LEST",
         "HOL": "LEST",
         "JEV": "LEST",
@@ -87,9 +88,33 @@ def test_a_nod_stays_on_the_banner_until_every_addressee_has_read_it() -> None:
         "KRO": "LEST",
         "SIG": "MOTTATT",
     }
+    assert waiting(alert.confirmations) == ((), (alert.confirmations[-1],))  # SIG has it, has not read it
 
     (done,) = picture(received, *read_by_some, kvittering("SIG", 1, "POL-0001", "UTFØRT", 5)).alerts
     assert done.acknowledged
+
+
+def test_an_alert_says_who_has_not_received_it_and_when_they_were_last_heard() -> None:
+    nod = msg(Kind.MELDING, "POL", 1, 0, text="Trafikkulykke E16.", priority=Priority.NOD, to=Address(group="KOMMUNER"))
+    heard = {"SIG": T0 + timedelta(minutes=3), "POL": T0}
+    p = build(
+        [Entry(nod, holders=(("RIN", T0 + timedelta(minutes=1)),))],
+        T0 + HOUR,
+        NODES,
+        MEMBERS,
+        True,
+        heard,
+    )
+    (alert,) = p.alerts
+    unreceived, unread = waiting(alert.confirmations)
+    assert [c.node for c in unread] == ["RIN"]
+    assert [(c.node, c.last_heard) for c in unreceived] == [
+        ("HOL", None),
+        ("JEV", None),
+        ("MOD", None),
+        ("KRO", None),
+        ("SIG", T0 + timedelta(minutes=3)),
+    ]
 
 
 def test_a_haster_to_one_node_clears_with_its_answer_and_an_expired_one_leaves_the_banner() -> None:
@@ -181,3 +206,39 @@ def test_a_request_goes_open_partly_covered_covered_and_is_closed_by_its_request
     assert picture(*steps).assistance[0].coverage is Coverage.COVERED
     steps.append(kvittering("MOD", 2, "MOD-0001", "UTFØRT", 30))
     assert picture(*steps).assistance[0].coverage is Coverage.CLOSED
+
+
+# --- per addressee: relay.core.confirm ---------------------------------------------------------
+
+
+def test_each_addressee_gets_received_read_and_done_from_holdings_and_receipts() -> None:
+    request = msg(Kind.MELDING, "MOD", 2, 0, text="Aggregat?", to=Address(group="KOMMUNER"))
+    at = {m: T0 + timedelta(minutes=m) for m in range(60)}
+    holdings = [("RIN", at[5]), ("RIN", at[3]), ("HOL", at[4]), ("SF", at[2])]  # SF holds it, is not asked
+    replies = [
+        kvittering("RIN", 1, "MOD-0002", "LEST", 7),
+        kvittering("RIN", 2, "MOD-0002", "UTFØRT", 30),
+        kvittering("RIN", 3, "MOD-0002", "LEST", 9),  # a second LEST: the first counts
+        kvittering("JEV", 1, "MOD-0002", "MOTTATT", 6),  # its own signed word that it has it
+        kvittering("KRO", 1, "MOD-0001", "LEST", 6),  # another message
+    ]
+    found = confirm(request, addressees(request, MEMBERS), holdings, replies, {"SIG": at[40], "KRO": at[41]})
+    assert found == (
+        Confirmation("RIN", received_at=at[3], read_at=at[7], done_at=at[30]),
+        Confirmation("HOL", received_at=at[4]),
+        Confirmation("JEV", received_at=at[6]),
+        Confirmation("KRO", last_heard=at[41]),
+        Confirmation("SIG", last_heard=at[40]),
+    )
+    assert [c.level for c in found] == ["UTFØRT", "MOTTATT", "MOTTATT", None, None]
+    assert [c.acknowledged for c in found] == [True, False, False, False, False]
+
+
+def test_the_addressees_of_a_group_a_node_and_a_role() -> None:
+    def to(address: Address, origin: str = "MOD") -> tuple[str, ...]:
+        return addressees(msg(Kind.MELDING, origin, 1, text="x", to=address), MEMBERS)
+
+    assert to(Address(group="ALLE")) == ("RIN", "HOL", "JEV", "KRO", "SIG", "SF", "POL")  # every store but the origin
+    assert to(Address(node="HOL")) == ("HOL",)
+    assert to(Address(node="HOL", role="kriseleder")) == ("HOL",)
+    assert to(Address(node="MOD")) == ()

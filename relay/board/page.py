@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, tzinfo
 from html import escape
 from typing import Any
 
+from relay.core.confirm import waiting
 from relay.core.model import Function, Level
 from relay.core.picture import Alert, Assistance, Cell, Coverage, Picture
 
@@ -253,22 +254,29 @@ def _alerts(alerts: tuple[Alert, ...], now: datetime, zone: tzinfo) -> str:
 
 def _alert(alert: Alert, now: datetime, zone: tzinfo) -> str:
     kind = "nod" if alert.priority.value == "NØD" else "haster"
-    levels = dict(alert.receipts)
-    unread = [n for n in alert.addressees if levels.get(n) == "MOTTATT"]
-    unheard = [n for n in alert.addressees if levels.get(n) not in ("MOTTATT", "LEST", "UTFØRT")]
-    waits = []
-    if unheard:
-        waits.append(_t("ikke mottatt hos ", "not received by ") + ", ".join(unheard))
-    if unread:
-        waits.append(_t("mottatt, ikke lest hos ", "received, not read by ") + ", ".join(unread))
-    waiting = "; ".join(waits) or _t("kvittering", "a receipt")
     return (
         f'<section class="alert {kind}" role="alert" tabindex="0">'
         f"<h3>{escape(alert.priority.value)}: {escape(alert.source)} {_t('fra', 'from')} {escape(alert.node)}</h3> "
         f"<span>{escape(alert.kind.value)}, {_age(now - alert.at)} ({_hm(alert.at, zone)})</span> "
-        f'<span class="waits">{_t("Venter på", "Waiting for")}: {escape(waiting)}</span> '
+        f'<span class="waits">{escape(_waits(alert, zone))}</span> '
         f'<span class="what">{escape(_short(alert.text, 90))}</span></section>'
     )
+
+
+def _waits(alert: Alert, zone: tzinfo) -> str:
+    """What the alert waits for: to be received (and when each was last heard), or to be read."""
+    unreceived, unread = waiting(alert.confirmations)
+    said = []
+    if unreceived:
+        heard = ", ".join(f"{c.node} ({_heard(c.last_heard, zone)})" for c in unreceived)
+        said.append(_t("Venter på mottak: ", "Waiting to be received: ") + heard)
+    if unread:
+        said.append(_t("Venter på lest: ", "Waiting to be read: ") + ", ".join(c.node for c in unread))
+    return ". ".join(said) or _t("Venter på kvittering", "Waiting for a receipt")
+
+
+def _heard(at: datetime | None, zone: tzinfo) -> str:
+    return _t(f"sist hørt {_hm(at, zone)}", f"last heard {_hm(at, zone)}") if at else _t("aldri hørt", "never heard")
 
 
 def _age(delta: timedelta) -> str:

@@ -35,8 +35,13 @@ from starlette.routing import Route
 from relay.board import guard
 from relay.board.page import choose_lang, fragment, page
 from relay.core.picture import Entry, Picture, build
+from relay.daemon.confirmed import members
+from relay.daemon.status import last_heard
 from relay.edge.home import Home
 from relay.edge.store import Stored
+
+# What ``Board.held`` reads: rows by rowid, their conflict flags, (origin, seq) -> [(holder, since)], last heard.
+Held = tuple[dict[int, Stored], dict[int, bool], dict[tuple[str, int], list[tuple[str, datetime]]], dict[str, datetime]]
 
 POLL_S = 0.5  # how often an event stream looks for news in the store
 KEEPALIVE_S = 15.0
@@ -89,17 +94,19 @@ class Board:
         config = home.config()
         roster = home.roster()
         self.title = config.name
+        self.node_id = config.node_id
         self.nodes = roster.node_ids
-        self.members = {group: roster.members(group) for group in ("ALLE", "KOMMUNER")}
+        self.members = members(roster)  # who must confirm: a revoked key never will
         self._rows: dict[int, Stored] = {}  # rowid -> its decoded row
-        self._picture: tuple[tuple[float, ...], Picture] | None = None  # (what it was built from, it)
+        self._picture: tuple[tuple[object, ...], Picture] | None = None  # (what it was built from, it)
         self._lock = threading.Lock()
         self._synced: bool | None = None
         self._synced_at = float("-inf")
 
-    def held(self) -> tuple[dict[int, Stored], dict[int, bool], dict[tuple[str, int], list[tuple[str, str]]]]:
-        """The store's rows as they are now (by rowid), their conflict flags and the receipts;
-        only rows not seen before are decoded (10,000 messages decode in about a second)."""
+    def held(self) -> Held:
+        """The store's rows as they are now (by rowid), their conflict flags, who holds what
+        since when, and whom the daemon last heard when; only rows not seen before are
+        decoded (10,000 messages decode in about a second)."""
         store = self.home.store()
         try:
             with self._lock:
@@ -110,28 +117,39 @@ class Board:
                 for rowid, stored in store.rows_after(after):
                     self._rows[rowid] = stored
                 rows = dict(self._rows)
-            receipts = store.all_receipts()
+            holders = store.all_holders()
+            heard = last_heard(store)
         finally:
             store.close()
-        return rows, states, receipts
+        return rows, states, holders, heard
 
     def picture(self) -> Picture:
         """From the store as it is now (the rest of a render takes a tenth of a first decode).  The
         last picture is reused while the store holds the same rows, flags and receipts and the
         clock is in the same PICTURE_S slot: a page, a fragment and the desk's pages at one time
         build it once."""
-        rows, states, receipts = self.held()
+        rows, states, holders, heard = self.held()
         now = self.clock()
-        key = (max(rows, default=0), len(rows), sum(states.values()), sum(map(len, receipts.values())))
+        key = (
+            max(rows, default=0),
+            len(rows),
+            sum(states.values()),
+            sum(map(len, holders.values())),
+            tuple(sorted(heard.items())),
+        )
         slot = now.timestamp() // PICTURE_S
         with self._lock:
             if self._picture is not None and self._picture[0] == (*key, slot):
                 return self._picture[1]
-        entries = [
-            Entry(s.message, states.get(rowid, False), tuple(receipts.get((s.message.origin, s.message.seq), ())))
+        entries = [  # this store holds each of its rows since it entered
+            Entry(
+                s.message,
+                states.get(rowid, False),
+                (*holders.get((s.message.origin, s.message.seq), ()), (self.node_id, s.received_at)),
+            )
             for rowid, s in sorted(rows.items())
         ]
-        picture = build(entries, now, self.nodes, self.members, self.exercise)
+        picture = build(entries, now, self.nodes, self.members, self.exercise, heard)
         with self._lock:
             self._picture = ((*key, slot), picture)
         return picture

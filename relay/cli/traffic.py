@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +16,7 @@ from relay.cli.context import LOCAL_TZ, home, local, now, settings, tr, warn_dam
 from relay.cli.fields import json_value, show_value
 from relay.cli.fields import label as field_label
 from relay.core import entry
+from relay.core.confirm import Confirmation
 from relay.core.model import (
     SCHEMAS,
     Kind,
@@ -22,6 +25,9 @@ from relay.core.model import (
     Priority,
 )
 from relay.errors import LocalError, ValidationError
+
+if TYPE_CHECKING:
+    from relay.edge.store import Stored
 
 YES = ("j", "ja", "y", "yes", "")
 
@@ -319,13 +325,16 @@ def inbox(
             exercise=None if status is None else status.upper() != "REELL",
             limit=limit or None,
         )
+        if as_json:
+            roster = h.roster() if h.roster_path.exists() else None  # verified here only: the list needs no keys
+            confirmed = _confirmer(store, roster)
+            docs = [_with_confirmations(_as_json(s, roster), confirmed(s)) for s in rows]
         damaged = len(store.damaged)
     finally:
         store.close()
     warn_damaged(damaged)
     if as_json:
-        roster = h.roster() if h.roster_path.exists() else None  # verified here only: the list needs no keys
-        click.echo(json.dumps([_as_json(s, roster) for s in rows], ensure_ascii=False, indent=2))
+        click.echo(json.dumps(docs, ensure_ascii=False, indent=2))
         return
     if not rows:
         click.echo(tr("Innboksen er tom.", "The inbox is empty."))
@@ -362,23 +371,41 @@ def show(ident: str, as_json: bool) -> None:
     try:
         receipts = store.receipts(ref.origin, ref.seq)
         replies = store.replies(ref.origin, ref.seq)
+        found = [_confirmer(store, roster)(s) for s in held]
         store.mark_read(ref.origin, ref.seq, now())
     finally:
         store.close()
     if as_json:
         docs = []
-        for s in held:
-            doc = _as_json(s, roster)
+        for s, confirmations in zip(held, found, strict=True):
+            doc = _with_confirmations(_as_json(s, roster), confirmations)
             doc["receipts"] = [{"node": r.node, "level": r.level, "at": r.at.isoformat()} for r in receipts]
             doc["replies"] = [r.message.id for r in replies]
             docs.append(doc)
         click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, ensure_ascii=False, indent=2))
         return
-    for s in held:
-        _print_message(s, roster, receipts, replies)
+    for s, confirmations in zip(held, found, strict=True):
+        _print_message(s, roster, confirmations, replies)
 
 
-def _print_message(s, roster, receipts, replies) -> None:  # type: ignore[no-untyped-def]
+def _confirmer(store, roster) -> Callable[[Stored], tuple[Confirmation, ...]]:  # type: ignore[no-untyped-def]
+    """Per addressee of a held message, what this store knows is confirmed (``relay.daemon.confirmed``);
+    the node, the groups and whom the daemon last heard are read once."""
+    from relay.daemon.confirmed import confirmations, members
+    from relay.daemon.status import last_heard
+
+    node_id, groups, heard = home().config().node_id, members(roster), last_heard(store)
+    return lambda stored: confirmations(store, stored, node_id, groups, heard)
+
+
+def _with_confirmations(doc: dict[str, object], found: tuple[Confirmation, ...]) -> dict[str, object]:
+    from relay.daemon.confirmed import as_json
+
+    doc["confirmations"] = as_json(found)
+    return doc
+
+
+def _print_message(s, roster, confirmations, replies) -> None:  # type: ignore[no-untyped-def]
     from relay.desk.forms import kind_label
     from relay.edge.home import fingerprint
 
@@ -435,10 +462,13 @@ def _print_message(s, roster, receipts, replies) -> None:  # type: ignore[no-unt
     width = max(len(k) for k, _ in label)
     for k, v in label:
         click.echo(f"{k + ':':<{width + 1}} {v}")
-    if receipts:
-        click.echo(tr("Kvitteringer:", "Receipts:"))
-        for r in receipts:
-            click.echo(f"  {r.node:<5} {r.level:<8} {local(r.at)}")
+    if confirmations:
+        from relay.daemon.confirmed import describe
+
+        click.echo(tr("Bekreftet:", "Confirmed:"))
+        width = max(len(c.node) for c in confirmations)
+        for c in confirmations:
+            click.echo(f"  {c.node:<{width}}  {describe(c, local, lang)}")
     for reply in replies:
         rm = reply.message
         click.echo(

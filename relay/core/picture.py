@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
+from relay.core.confirm import Confirmation, addressees, confirm
 from relay.core.model import Answer, Function, Kind, Level, Message, Priority, ReceiptLevel, RumourState
 
 STATUS_STALE_AFTER = timedelta(hours=3)  # a status cell older than this gets an age warning
 SITREP_GRACE = timedelta(minutes=15)  # a report this late after its «neste rapport» is overdue
-ACKNOWLEDGING = ("LEST", "UTFØRT")  # receipt levels that take a NØD or HASTER off the banner
 
 
 class Coverage(Enum):
@@ -39,7 +39,7 @@ class Entry:
 
     message: Message
     conflict: bool = False
-    receipts: tuple[tuple[str, str], ...] = ()  # (node, level) from summaries: MOTTATT
+    holders: tuple[tuple[str, datetime], ...] = ()  # (node, since when) shown to hold it: MOTTATT
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +77,13 @@ class Alert:
     kind: Kind
     text: str
     at: datetime
-    addressees: tuple[str, ...]
-    receipts: tuple[tuple[str, str], ...]  # (node, highest level), by node
+    confirmations: tuple[Confirmation, ...]  # one per addressee, in the roster's order
     acknowledged: bool
     conflict: bool = False
+
+    @property
+    def addressees(self) -> tuple[str, ...]:
+        return tuple(c.node for c in self.confirmations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +148,13 @@ def build(
     nodes: Sequence[str],
     members: Mapping[str, tuple[str, ...]],
     exercise: bool,
+    heard: Mapping[str, datetime] | None = None,
 ) -> Picture:
     """The picture of the ØVELSE (``exercise``) or the REELL traffic, never both mixed.
 
     ``nodes`` orders the rows (the roster's nodes); ``members`` names each
-    addressing group's nodes (ALLE, KOMMUNER), for who must acknowledge."""
+    addressing group's nodes (ALLE, KOMMUNER), for who must acknowledge;
+    ``heard`` says when each node was last heard (for whom an alert waits)."""
     held = [e for e in entries if e.message.exercise == exercise]
     by_id: dict[str, list[Entry]] = {}
     for entry in held:
@@ -162,7 +167,7 @@ def build(
         functions=tuple(f for f in Function if any(key[1] is f for key in cells)),
         cells=cells,
         sitreps=_sitreps(held, now, nodes),
-        alerts=_alerts(held, replies, members, now),
+        alerts=_alerts(held, replies, members, now, heard or {}),
         assistance=_assistance(held, replies),
         rumours=_rumours(held),
         decisions=_decisions(held),
@@ -239,7 +244,11 @@ def _report_key(msg: Message) -> tuple[int, datetime, int]:
 
 
 def _alerts(
-    held: Sequence[Entry], replies: Mapping[str, list[Message]], members: Mapping[str, tuple[str, ...]], now: datetime
+    held: Sequence[Entry],
+    replies: Mapping[str, list[Message]],
+    members: Mapping[str, tuple[str, ...]],
+    now: datetime,
+    heard: Mapping[str, datetime],
 ) -> tuple[Alert, ...]:
     out = []
     for entry in held:
@@ -248,15 +257,7 @@ def _alerts(
             continue
         if msg.expires is not None and msg.expires < now:
             continue  # no longer in force: off the banner, still in the log
-        addressees = _addressees(msg, members)
-        levels = {node: "MOTTATT" for node, level in entry.receipts if level == "MOTTATT"}
-        for reply in replies.get(msg.id, []):
-            level = reply.get("level") if reply.kind is Kind.KVITTERING else None
-            if isinstance(level, ReceiptLevel) and _rank(level.value) >= _rank(levels.get(reply.origin, "")):
-                levels[reply.origin] = level.value
-            elif reply.kind is not Kind.KVITTERING:
-                levels.setdefault(reply.origin, "LEST")  # an answer shows it was read
-        acked = bool(addressees) and all(levels.get(n) in ACKNOWLEDGING for n in addressees)
+        found = confirm(msg, addressees(msg, members), entry.holders, replies.get(msg.id, ()), heard)
         out.append(
             Alert(
                 msg.id,
@@ -265,23 +266,12 @@ def _alerts(
                 msg.kind,
                 msg.main_text,
                 msg.created,
-                addressees,
-                tuple(sorted(levels.items())),
-                acked,
+                found,
+                bool(found) and all(c.acknowledged for c in found),
                 entry.conflict,
             )
         )
     return tuple(sorted(out, key=lambda a: (a.acknowledged, a.priority.rank, -a.at.timestamp(), a.source)))
-
-
-def _rank(level: str) -> int:
-    return {"MOTTATT": 1, "LEST": 2, "UTFØRT": 3}.get(level, 0)
-
-
-def _addressees(msg: Message, members: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
-    if msg.to.group is not None:
-        return tuple(n for n in members.get(msg.to.group, ()) if n != msg.origin)
-    return (str(msg.to.node),) if msg.to.node and msg.to.node != msg.origin else ()
 
 
 def _assistance(held: Sequence[Entry], replies: Mapping[str, list[Message]]) -> tuple[Assistance, ...]:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     pass
 
 from relay.daemon.base import NodePath
+from relay.daemon.confirmed import as_json, confirmations, describe, from_json, heard_of, members
 from relay.daemon.faults import Faults
 from relay.daemon.words import ALARM_TEXT_EN, LINK_TEXT_EN, STORE_FULL_TEXT_EN, VIA_TEXT_EN, WORDS, not_running_en
 
@@ -311,15 +312,11 @@ def status_report(home: Home, now: float, clock_synced: bool | None, lang: str =
         roster = None
     store = home.store()
     try:
-        raw = store.get_state(STATUS_KEY)
+        snap = _snapshot(store.get_state(STATUS_KEY))
         pending = store.pending()
-        sent = _sent_messages(store, config.node_id, roster)
+        sent = _sent_messages(store, config.node_id, roster, heard_of(snap))
     finally:
         store.close()
-    try:
-        snap: dict[str, Any] | None = json.loads(raw) if raw else None
-    except ValueError:
-        snap = None
     warnings: list[dict[str, str]] = []
     age = now - float(snap["at"]) if snap and isinstance(snap.get("at"), (int, float)) else None
     running = bool(snap) and age is not None and age <= STALE_AFTER_S and not (snap or {}).get("stopped")
@@ -418,6 +415,19 @@ def status_report(home: Home, now: float, clock_synced: bool | None, lang: str =
     }
 
 
+def _snapshot(raw: str | None) -> dict[str, Any] | None:
+    try:
+        found = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def last_heard(store: Store) -> dict[str, datetime]:
+    """When each node was last heard, as the daemon's last snapshot says (also with the daemon stopped)."""
+    return heard_of(_snapshot(store.get_state(STATUS_KEY)))
+
+
 def ip_warning(ip: dict[str, Any], ip_only: bool, lang: str) -> dict[str, str]:
     """The IP path's warning: what is wrong, and what it means for a node with a radio or without."""
     problem = ip.get("problem")
@@ -468,17 +478,19 @@ def _name(roster: Roster | None, node: str) -> str:
     return entry.name if entry else node
 
 
-def _sent_messages(store: Store, node_id: str, roster: Roster | None) -> list[dict[str, Any]]:
-    """This node's own messages, newest first, with the nodes whose summaries show they hold them."""
+def _sent_messages(
+    store: Store, node_id: str, roster: Roster | None, heard: dict[str, datetime]
+) -> list[dict[str, Any]]:
+    """This node's own messages, newest first, with what each addressee has confirmed."""
     seqs = store.sent_seqs(node_id, SENT_SHOWN)
-    others = [n for n in roster.node_ids if n != node_id and roster.active(n)] if roster else []
+    groups = members(roster)
     out = []
     for seq in seqs:
         held = store.get(node_id, seq)
         if not held:
             continue
         msg = held[0].message
-        holders = sorted({r.node for r in store.receipts(node_id, seq)} - {node_id})
+        found = confirmations(store, held[0], node_id, groups, heard)
         out.append(
             {
                 "id": msg.id,
@@ -488,8 +500,9 @@ def _sent_messages(store: Store, node_id: str, roster: Roster | None) -> list[di
                 "transmitted_at": held[0].transmitted_at.isoformat(timespec="seconds")
                 if held[0].transmitted_at
                 else None,
-                "held_by": holders,
-                "missing": [n for n in others if n not in holders],
+                "held_by": [c.node for c in found if c.confirmed],  # a LEST or UTFØRT says it holds it too
+                "missing": [c.node for c in found if not c.confirmed],
+                "confirmations": as_json(found),
             }
         )
     return out
@@ -616,9 +629,16 @@ def render_status(report: dict[str, Any], tz: tzinfo | None, lang: str = "nb") -
     for m in report["sent"]:
         total = len(m["held_by"]) + len(m["missing"])
         holders = w["held_by"].format(held=len(m["held_by"]), total=total)
-        if m["held_by"]:
-            holders += ": " + ", ".join(m["held_by"])
         if m["transmitted_at"] is None:
             holders = w["not_sent"]
         lines.append(f"  {m['id']}  {m['kind']:<12} {m['priority']:<9} {clock_of(m['created'])}  {holders}")
+        if m["transmitted_at"] is not None or m["held_by"]:
+            lines += _addressee_lines(m.get("confirmations") or [], clock_of, lang)
     return lines
+
+
+def _addressee_lines(docs: list[dict[str, Any]], clock_of: Callable[[str | None], str], lang: str) -> list[str]:
+    """One line per addressee under a sent message: what it confirmed, or when it was last heard."""
+    found = [from_json(doc) for doc in docs]
+    width = max((len(c.node) for c in found), default=0)
+    return [f"      {c.node:<{width}}  {describe(c, lambda at: clock_of(at.isoformat()), lang)}" for c in found]

@@ -19,6 +19,8 @@ from relay.core import entry, wire
 from relay.core.kinds import SCHEMAS
 from relay.core.model import Kind, Message, MessageRef, Priority
 from relay.core.picture import Assistance, Coverage
+from relay.daemon.confirmed import confirmations, describe, members
+from relay.daemon.status import last_heard
 from relay.desk import forms
 from relay.desk.web import Desk, local_path, operator, posted, reader, redirect
 from relay.edge import dictionaries, sending
@@ -84,7 +86,7 @@ async def home(request: Request) -> Response:
     since = _time(desk, wanted.since, errors, "since", lang)
     until = _time(desk, wanted.until, errors, "until", lang)
     board = board_of(request)
-    rows, _, _ = board.held()
+    rows, *_ = board.held()
     picture = board.picture()
     shown = [s for _, s in sorted(rows.items(), reverse=True) if wanted.keeps(s.message, since, until)]
     return desk.render(
@@ -120,15 +122,18 @@ def _ref(request: Request) -> MessageRef:
 
 
 async def message(request: Request) -> Response:
-    """Every field, the signature checked again against the roster, who holds it, who answered."""
+    """Every field, the signature checked again against the roster, what each addressee confirmed, who answered."""
     desk: Desk = request.app.state.desk
     reader(desk, request)
     ref = _ref(request)
+    roster = desk.home.roster()
+    lang = desk.language(request)
+    node = desk.home.config().node_id
     store = desk.home.store()
     try:
         held = store.get(ref.origin, ref.seq)
-        receipts = store.receipts(ref.origin, ref.seq)
         replies = store.replies(ref.origin, ref.seq)
+        found = confirmations(store, held[0], node, members(roster), last_heard(store)) if held else ()
     finally:
         store.close()
     if not held:
@@ -138,18 +143,16 @@ async def message(request: Request) -> Response:
         authors = records.authors(ref.origin, ref.seq)
     finally:
         records.close()
-    roster = desk.home.roster()
-    lang = desk.language(request)
     original = held[0].message
     return desk.render(
         request,
         "message.html",
         held=[(s, _verify(s, roster, lang), _fields(s.message, lang)) for s in held],
         msg=original,
-        receipts=receipts,
+        confirmed=[(c.node, c.confirmed, describe(c, desk.local, lang)) for c in found],
         replies=[r.message for r in replies],
         authors=authors,
-        node=desk.home.config().node_id,
+        node=node,
         assistance=_assistance(request, original.id),
         sent=request.query_params.get("sent") == "1",
         acked=_acked(request),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from relay.sim.scenario import Scenario
 
@@ -60,8 +61,23 @@ def print_summary(report: dict[str, object], scenario: Scenario, echo: Echo) -> 
     echo(f"Sendetid på radio i alt: {float(report['radio_airtime_s']):.1f} s")  # type: ignore[arg-type]
     if scenario.ip:
         echo(f"IP-rammer gjennom megleren: {report['ip_frames']} ({report['ip_bytes']} B), ingen sendetid")
+    print_receipts(report["receipts"], echo)  # type: ignore[arg-type]
     if report["converged"]:
         echo(f"Alle lagre er like (konvergert etter {clock(float(report['converged_at_s']))}).")  # type: ignore[arg-type]
     else:
         echo("IKKE konvergert: lagrene er ulike ved slutten av scenariet.")
     echo(f"Kanalutnyttelse: {float(report['channel_utilization']):.2%}")  # type: ignore[arg-type]
+
+
+def print_receipts(receipts: dict[str, Any], echo: Echo) -> None:
+    """How long the origins took to show each store that holds a message as MOTTATT, and how many they do not."""
+    lag = receipts["lag_s"]
+    shown = (
+        f"median {lag['median']:.0f} s, p90 {lag['p90']:.0f} s, verst {lag['worst']:.0f} s etter at lageret fikk den"
+        if lag["median"] is not None
+        else "ingen"
+    )
+    echo(
+        f"MOTTATT hos avsenderen: {shown}; {receipts['unconfirmed']} av {receipts['pairs']}"
+        " (melding, lager) fortsatt ubekreftet."
+    )

@@ -26,6 +26,7 @@ from relay.edge.store import Store
 from relay.sim.ipnet import IpNet
 from relay.sim.lab import store_roster
 from relay.sim.medium import Medium
+from relay.sim.receipts import ReceiptStore, pairs, summary
 from relay.sim.rogue import Rogue
 from relay.sim.scenario import Event, RogueSpec, Scenario, SendSpec
 
@@ -71,6 +72,7 @@ class MessageRecord:
     sent_at_s: float
     wire_bytes: int
     delivered: dict[str, float] = field(default_factory=dict)
+    confirmed: dict[str, float] = field(default_factory=dict)  # store -> when the origin first showed it MOTTATT
 
 
 @dataclass
@@ -116,7 +118,7 @@ class Simulation:
             nid: SimNode(
                 nid,
                 signer,
-                Store(":memory:", self.dicts),
+                self._store(nid),
                 self.roster,
                 radio=scenario.has_radio(nid),
                 ip=nid in scenario.ip,
@@ -141,6 +143,21 @@ class Simulation:
         self.rogues = {spec.id: self._rogue(spec) for spec in scenario.rogues}
 
     # --- nodes ---------------------------------------------------------------
+
+    def _store(self, node_id: str) -> Store:
+        store = ReceiptStore(":memory:", self.dicts)
+        store.on_receipts = partial(self._receipts, node_id)
+        return store
+
+    def _receipts(self, node_id: str, origin: str, first: int, last: int, holder: str) -> None:
+        """``node_id``'s store records that ``holder`` holds ``origin``'s first..last: for its
+        own messages, the instant the origin shows them as MOTTATT."""
+        if origin != node_id:
+            return
+        for seq in range(first, last + 1):
+            record = self.messages.get(f"{origin}-{seq:04d}")
+            if record is not None and holder not in record.confirmed:
+                record.confirmed[holder] = round(self.now, 3)
 
     def _start(self, node: SimNode) -> None:
         admission: dict[str, tuple[float, float]] = {}  # one rate per origin, whichever path brings it
@@ -464,6 +481,7 @@ class Simulation:
     def report(self) -> dict[str, object]:
         converged = self.converged()
         last_event = max((e.at for e in self.scenario.events), default=0.0)
+        converged_at = round(max(last_event, self.last_change), 3) if converged else None
         nodes: dict[str, object] = {}
         for spec in self.scenario.nodes:
             entry = self._radio_figures(spec.id)
@@ -488,13 +506,16 @@ class Simulation:
             nodes[rogue.id] = {**self._radio_figures(rogue.id), "rogue": True, "attack": rogue.attack}
         return {
             "converged": converged,
-            "converged_at_s": round(max(last_event, self.last_change), 3) if converged else None,
+            "converged_at_s": converged_at,
             "channel_utilization": round(self.medium.utilization(self.scenario.duration), 5),
             "radio_airtime_s": round(sum(r.airtime_s for r in self.medium.radios.values()), 3),
             "ip_frames": sum(f.frames_sent for f in self.ipnet.figures.values()),
             "bridge_frames": self.ipnet.bridge_frames,
             "ip_bytes": sum(f.bytes_sent for f in self.ipnet.figures.values()),
             "messages": [vars(m) for m in self.messages.values()],
+            "receipts": summary(
+                pairs(self.messages.values(), self.scenario.store_nodes), converged_at, self.scenario.duration
+            ),
             "nodes": nodes,
         }
 

@@ -431,11 +431,13 @@ class Store:
         "is there news?" for pollers."""
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
-    def all_receipts(self) -> dict[tuple[str, int], list[tuple[str, str]]]:
-        """Every receipt: (origin, seq) -> [(node, level)], for the situation picture."""
-        out: dict[tuple[str, int], list[tuple[str, str]]] = {}
-        for origin, seq, node, level in self._conn.execute("SELECT origin, seq, node, level FROM receipts"):
-            out.setdefault((origin, seq), []).append((node, level))
+    def all_holders(self) -> dict[tuple[str, int], list[tuple[str, datetime]]]:
+        """Every MOTTATT receipt: (origin, seq) -> [(node, since when it is shown to hold it)],
+        for the situation picture and the inbox."""
+        out: dict[tuple[str, int], list[tuple[str, datetime]]] = {}
+        rows = self._conn.execute("SELECT origin, seq, node, at FROM receipts WHERE level='MOTTATT'")
+        for origin, seq, node, at in rows:
+            out.setdefault((origin, seq), []).append((node, datetime.fromisoformat(at)))
         return out
 
     def count(self) -> int:
