@@ -24,6 +24,7 @@ from relay.core.airtime import LONG_FAST, MAX_APP_PAYLOAD, packet_airtime
 from relay.core.compose import compose
 from relay.core.frames import FRAGMENT, REQUEST, SUMMARY, Fragment, Request, Summary, Want
 from relay.core.model import MAX_SEQ, Kind, Priority
+from relay.core.signing import SUMMARY_CONTEXT
 from relay.core.sync import SyncConfig, SyncNode, Transmission, data_rank
 from relay.core.sync.freshness import clock_seconds
 from relay.core.sync.queue import Answer, Queued
@@ -1139,6 +1140,64 @@ def test_a_restarted_store_numbers_its_summaries_above_the_last_it_sent() -> Non
     assert counters == sorted(set(counters))
     rin = Node("RIN")  # a peer that heard the last ones before the restart takes the next
     assert [rin.sync.receive(frame, rin.now).rejected for frame in sent] == [None] * 4
+
+
+# --- region-wide holdings: summaries passed on -------------------------------------------
+
+
+def held(sent: list[Transmission]) -> list[frames.Held]:
+    return [frames.Held.from_bytes(tx.frame) for tx in sent if tx.frame[0] == frames.HELD]
+
+
+def mottatt(node: Node, origin: str, seq: int) -> set[str]:
+    return {r.node for r in node.store.receipts(origin, seq) if r.level == "MOTTATT"}
+
+
+def test_a_store_passes_a_far_stores_summary_on_to_an_origin_that_does_not_hear_it() -> None:
+    rin = Node("RIN")
+    rin.hold(*HOL[:2])
+    rin.hear(summary_of("HOL", {"HOL": 2}, ("RIN",)))  # HOL hears only RIN...
+    sig = summary_of("SIG", {"HOL": 2}, ("RIN",))  # ...and SIG, which holds HOL's two, only RIN
+    rin.hear(sig)
+    sent = rin.run(1800.0)
+
+    (passed,) = held(sent)
+    assert passed.key_id == SIGNERS["RIN"].key_id and passed.summaries == (sig,)  # SIG's own, signature and all
+    hol = Node("HOL")
+    hol.hold(*HOL[:2])
+    assert hol.sync.receive(passed.to_bytes(), hol.now).rejected is None
+    assert mottatt(hol, "HOL", 1) == mottatt(hol, "HOL", 2) == {"SIG"}  # never heard SIG, knows it holds them
+    assert hol.sync.peers.hops_to("SIG", hol.now) is None  # and SIG is not "heard": it proves no liveness
+
+
+def test_a_summary_the_origin_hears_itself_is_not_passed_on() -> None:
+    rin = Node("RIN")
+    rin.hold(*HOL[:2])
+    rin.hear(summary_of("HOL", {"HOL": 2}, ("RIN", "SIG")))  # HOL hears SIG itself
+    rin.hear(summary_of("SIG", {"HOL": 2}, ("RIN", "HOL")))
+    assert held(rin.run(1800.0)) == []
+
+
+def test_a_passed_on_summary_signed_by_another_key_makes_no_receipt() -> None:
+    """A thief with a third store's key (JEV) cannot make SIG look like it holds HOL's messages."""
+    hol = Node("HOL")
+    hol.hold(*HOL[:2])
+    claim = Summary(SIGNERS["SIG"].key_id, ROSTER.version, (("HOL", 2),), counter=next(SUMMARY_COUNT))
+    forged = claim.to_bytes() + SIGNERS["JEV"].sign(SUMMARY_CONTEXT + claim.to_bytes())
+    unsigned = claim.to_bytes() + bytes(64)  # a rogue with only the channel key
+    got = hol.sync.receive(frames.Held(SIGNERS["JEV"].key_id, (forged, unsigned)).to_bytes(), hol.now)
+    assert got.rejected is None and hol.sync.stats.rejected["bad_signature"] == 2
+    assert mottatt(hol, "HOL", 1) == set()
+
+
+def test_an_old_passed_on_summary_adds_nothing() -> None:
+    hol = Node("HOL")
+    hol.hold(*HOL[:3])
+    old = summary_of("SIG", {"HOL": 1}, ("RIN",))
+    new = summary_of("SIG", {"HOL": 3}, ("RIN",))
+    hol.hear(frames.Held(SIGNERS["RIN"].key_id, (new,)).to_bytes())
+    hol.hear(frames.Held(SIGNERS["RIN"].key_id, (old,)).to_bytes())
+    assert mottatt(hol, "HOL", 3) == {"SIG"} and hol.sync.holdings.heads("SIG") == {"HOL": 3}
 
 
 def test_a_fresh_nod_goes_as_far_as_the_radio_allows_other_messages_as_far_as_the_peers() -> None:

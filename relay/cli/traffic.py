@@ -91,7 +91,7 @@ def compose_and_commit(
 
     The checks, the signing and the commit are relay.edge.sending's, which the desk calls too."""
     from relay.daemon import clock_synchronised
-    from relay.daemon.status import clock_skew_text, current_clock_skew
+    from relay.daemon.clock import clock_skew_text, current_clock_skew
     from relay.edge import sending
 
     h = home()

@@ -428,6 +428,50 @@ class Bundle:
         return cls(kid, tuple(messages))
 
 
+HELD = 0x05
+HELD_HEADER = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """Other stores' signed summaries, passed on by ``key_id``: what a store holds,
+    told to stores that never hear it (MOTTATT receipts across the region).  Each
+    summary keeps its own sender's signature; the store that passes it on proves
+    nothing, and a summary heard this way says nothing of whether its sender is
+    alive, or near."""
+
+    key_id: int
+    summaries: tuple[bytes, ...]
+
+    def to_bytes(self) -> bytes:
+        if not self.summaries:
+            raise ValueError("held: no summary")
+        out = bytearray((HELD,)) + self.key_id.to_bytes(2, "big")
+        for summary in self.summaries:
+            if not summary or summary[0] != SUMMARY or len(summary) > 255:
+                raise ValueError("held carries signed summaries only")
+            out += bytes((len(summary),)) + summary
+        if len(out) > MAX_APP_PAYLOAD:
+            raise ValueError(f"held of {len(out)} bytes does not fit one packet")
+        return bytes(out)
+
+    @classmethod
+    def from_bytes(cls, frame: bytes) -> Held:
+        if len(frame) > MAX_APP_PAYLOAD or len(frame) < HELD_HEADER + 2 or frame[0] != HELD:
+            raise DecodeError("held of impossible size", "malformed")
+        kid = int.from_bytes(frame[1:3], "big")
+        summaries = []
+        at = HELD_HEADER
+        while at < len(frame):
+            length = frame[at]
+            summary = frame[at + 1 : at + 1 + length]
+            if length == 0 or len(summary) < length or summary[0] != SUMMARY:
+                raise DecodeError("held entry cut short or not a summary", "malformed")
+            summaries.append(summary)
+            at += 1 + length
+        return cls(kid, tuple(summaries))
+
+
 @dataclass(frozen=True, slots=True)
 class Bare:
     """A whole message on its own (its first byte is the message format version)."""
@@ -435,7 +479,7 @@ class Bare:
     data: bytes
 
 
-Frame = Bare | Fragment | Summary | Request | Bundle
+Frame = Bare | Fragment | Summary | Request | Bundle | Held
 
 
 def parse(frame: bytes) -> Frame:
@@ -456,12 +500,13 @@ _PARSERS: dict[int, Callable[[bytes], Frame]] = {
     SUMMARY: Summary.from_bytes,
     REQUEST: Request.from_bytes,
     BUNDLE: Bundle.from_bytes,
+    HELD: Held.from_bytes,
 }
 
 
 def sender_key(frame: Frame) -> int | None:
     """The key id a frame claims as its sender (unauthenticated), None for a bare
     message or a fragment, which name only their origin."""
-    if isinstance(frame, Summary | Request | Bundle):
+    if isinstance(frame, Summary | Request | Bundle | Held):
         return frame.key_id
     return None

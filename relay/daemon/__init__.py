@@ -53,9 +53,9 @@ from relay.daemon.faults import STORE_FULL_LOG_GAP_S
 from relay.daemon.journal import JournalHandler, journal
 from relay.daemon.loop import MAX_WAIT_S, OUTBOX_POLL_S, Daemon, scaled_config
 from relay.daemon.serve import node_sync_config, serve
+from relay.daemon.snapshot import STATUS_KEY
 from relay.daemon.status import (
     STATUS_INTERVAL_S,
-    STATUS_KEY,
     clock_synchronised,
     render_status,
     status_report,

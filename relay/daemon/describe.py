@@ -26,6 +26,8 @@ def describe_frame(frame: bytes, roster: Roster) -> str:
         if isinstance(parsed, frames.Bundle):
             carried = ", ".join(_message_id(wire.peek(m), roster) for m in parsed.messages)
             return f"BUNDLE of {_node_of(parsed.key_id, roster)}: {carried}"
+        if isinstance(parsed, frames.Held):
+            return f"HELD of {_node_of(parsed.key_id, roster)}: {len(parsed.summaries)} summaries passed on"
         name = "SUMMARY" if isinstance(parsed, frames.Summary) else "REQUEST"
         return f"{name} of {_node_of(parsed.key_id, roster)}"
     except DecodeError:

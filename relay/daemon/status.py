@@ -28,21 +28,17 @@ if TYPE_CHECKING:
     pass
 
 from relay.daemon.base import NodePath
+from relay.daemon.clock import clock_skew, clock_skew_text
 from relay.daemon.confirmed import as_json, confirmations, describe, from_json, heard_of, members
 from relay.daemon.faults import Faults
+from relay.daemon.snapshot import STALE_AFTER_S, STATUS_KEY
 from relay.daemon.words import ALARM_TEXT_EN, LINK_TEXT_EN, STORE_FULL_TEXT_EN, VIA_TEXT_EN, WORDS, not_running_en
-
-STATUS_KEY = "daemon.status"
 
 STATUS_FORMAT = 1
 
 STATUS_INTERVAL_S = 10.0
 
 STATUS_MIN_GAP_S = 1.0  # "on change" writes coalesce to at most one a second
-
-CLOCK_WARN_S = 600.0  # a clock further than this from the region's is an alarm (status, board, send)
-
-STALE_AFTER_S = 60.0  # an older snapshot means the daemon is not running
 
 ALARM_TEXT = {
     "own_origin": "ALARM: {frame} er signert med vår nøkkel, men ble aldri sendt herfra:"
@@ -238,52 +234,6 @@ def clock_synchronised(run: Callable[..., Any] = subprocess.run) -> bool | None:
     if (timesync / "synchronized").exists():
         return True
     return False if timesync.is_dir() else None
-
-
-def clock_skew(snap: dict[str, Any] | None) -> tuple[float, int] | None:
-    """Our clock's distance from the region's (s, and how many peers say so), when the
-    daemon's snapshot shows it beyond ``CLOCK_WARN_S``; else None."""
-    clock = (snap or {}).get("clock")
-    if not isinstance(clock, dict):
-        return None
-    skew, peers = clock.get("skew_s"), clock.get("peers")
-    if not isinstance(skew, (int, float)) or not isinstance(peers, int) or abs(skew) <= CLOCK_WARN_S:
-        return None
-    return float(skew), peers
-
-
-def current_clock_skew(home: Home, now: float) -> tuple[float, int] | None:
-    """``clock_skew`` from the running daemon's snapshot (None: no daemon, or no alarm)."""
-    store = home.store()
-    try:
-        raw = store.get_state(STATUS_KEY)
-    finally:
-        store.close()
-    try:
-        snap = json.loads(raw) if raw else None
-    except ValueError:
-        return None
-    if not isinstance(snap, dict) or not isinstance(snap.get("at"), (int, float)):
-        return None
-    return clock_skew(snap) if now - float(snap["at"]) <= STALE_AFTER_S else None
-
-
-def clock_skew_text(skew: float, peers: int) -> tuple[str, str]:
-    """The warning for a clock that is wrong by ``skew`` s, in nb and en."""
-    hours = abs(skew) / 3600.0
-    if hours >= 48:
-        span_nb, span_en = f"{hours / 24:.0f} døgn", f"{hours / 24:.0f} days"
-    elif hours >= 1:
-        span_nb, span_en = f"{hours:.1f} timer".replace(".", ","), f"{hours:.1f} hours"
-    else:
-        span_nb = span_en = f"{abs(skew) / 60:.0f} min"
-    way_nb, way_en = ("foran", "ahead of") if skew > 0 else ("etter", "behind")
-    return (
-        f"KLOKKA: klokka her går {span_nb} {way_nb} regionens ({peers} node(r) sier det): meldinger herfra"
-        " får feil tid; still klokka (timedatectl set-time) eller sjekk NTP/RTC",
-        f"CLOCK: this node's clock is {span_en} {way_en} the region's ({peers} node(s) say so): messages from"
-        " here get the wrong time; set the clock (timedatectl set-time) or check NTP/RTC",
-    )
 
 
 def _pid_alive(pid: object) -> bool:

@@ -36,6 +36,12 @@ class SyncConfig:
     # behind Norefjell when Modum is cut off), sends a summary as far as ``max_hops``
     # at most this often; hearing anyone's such probe counts as ours.
     probe_missing_s: float = 900.0
+    # A summary that shows news for an origin that does not hear its sender is passed on
+    # (``frames.Held``) after a wait drawn from this range, times (1 + hops): newer ones
+    # of the same sender take its place meanwhile, and another store's pass-on cancels it.
+    pass_on_s: tuple[float, float] = (60.0, 180.0)
+    # A store that took a message says so in a summary within this (``_announce``).
+    announce_s: tuple[float, float] = (300.0, 540.0)
     summary_min_s: float = 20.0
     summary_max_s: float = 1280.0
     # Trickle k.  One agreeing summary is enough when it counts only if it reaches all
@@ -134,6 +140,8 @@ IP_CONFIG = SyncConfig(
     max_hops=0,
     summary_min_s=1.0,
     summary_max_s=30.0,
+    pass_on_s=(0.5, 2.0),
+    announce_s=(2.0, 5.0),
     request_jitter_s=0.5,
     answer_guard_s=0.5,
     response_jitter_s=0.3,

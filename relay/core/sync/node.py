@@ -58,7 +58,7 @@ from dataclasses import replace
 
 from relay.core import frames, wire
 from relay.core.airtime import MAX_APP_PAYLOAD
-from relay.core.frames import Bundle, Request, Want
+from relay.core.frames import Bundle, Held, Request, Want
 from relay.core.model import Priority
 from relay.core.sync.config import RANK_CONTROL, Transmission, data_rank
 from relay.core.sync.queue import Answer, Queued
@@ -202,6 +202,8 @@ class SyncNode(Receiving):
         times += [t for t, _ in self._requests.values()]
         times += [t + self._reask_after(item, now) for item, t in self._asked_at.items() if item not in self._requests]
         times += [a.fire for a in self._responses.values()]
+        if (pass_on := self.holdings.next_due()) is not None:
+            times.append(pass_on)
         times += [t + self.config.fragment_timeout_s for t in self._fragment_seen.values()]
         if self._poll_outbox:
             times.append(now)
@@ -268,6 +270,7 @@ class SyncNode(Receiving):
             if wants:
                 tx = Transmission(frame, self._control_hops(now), RANK_CONTROL)
                 self.queue.push(("req", self.queue.next_id()), tx, wants=tuple(wants))
+        self._pass_on_due(now)
         for key, answer in list(self._responses.items()):
             if answer.fire <= now:
                 del self._responses[key]
@@ -288,6 +291,17 @@ class SyncNode(Receiving):
             if now - seen >= self.config.fragment_timeout_s:
                 del self._fragment_seen[fkey]
                 self._request_fragments(fkey, now)
+
+    def _pass_on_due(self, now: float) -> None:
+        """Other stores' summaries whose turn to be passed on came: as many as fit a packet."""
+        while (due := self.holdings.next_due()) is not None and due <= now:
+            summaries, toward = self.holdings.take_due(now, MAX_APP_PAYLOAD - frames.HELD_HEADER)
+            if not summaries:
+                break
+            frame = Held(self.key_id, tuple(summaries)).to_bytes()
+            hops = self.peers.hops_for(toward, now, self._control_hops(now))  # as far as they are
+            tx = Transmission(frame, hops, data_rank(Priority.RUTINE.rank))
+            self.queue.push(("held", self.queue.next_id()), tx)
 
     def _push_outbox(self, now: float) -> None:
         """Our new messages onto this path.  Where the other path is up and reaches every

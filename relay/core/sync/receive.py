@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from relay.core import frames, wire
-from relay.core.frames import Bare, Bundle, Fragment, Request, Summary, Want
+from relay.core.frames import Bare, Bundle, Fragment, Held, Request, Summary, Want
 from relay.core.log import MAX_RANGES, Inserted, Ranges, merge_runs
 from relay.core.model import Message, Priority
 from relay.core.roster import Roster
@@ -98,9 +98,55 @@ class Receiving(Answering):
         elif isinstance(parsed, Request):
             assert sender is not None
             self._receive_request(parsed, sender, now, rx)
+        elif isinstance(parsed, Held):
+            self._receive_held(parsed, sender, now)
         else:
             assert sender is not None
             self._receive_bundle(parsed, sender, now, rx)
+
+    def _receive_held(self, held: Held, via: str | None, now: float) -> None:
+        """Other stores' summaries passed on: what they hold, for the receipts, and
+        nothing else (not that they are alive, nor near).  Each must verify against its
+        own sender's key; one that does not costs only itself."""
+        for frame in held.summaries:
+            try:
+                summary = Summary.from_bytes(frame)
+                entry = self.roster.entry_for_key(summary.key_id)
+                if not summary.verify(entry.public_key):
+                    raise DecodeError(f"passed-on summary of {entry.node_id} not signed by its key", "bad_signature")
+            except DecodeError as exc:
+                self.stats.rejected[exc.reason] += 1
+                continue
+            node = entry.node_id
+            self.holdings.passed(node, summary.counter)
+            newest = max(self._freshness.newest(f"{node}:{summary.key_id}"), self.holdings.newest(node))
+            if node == self.node_id or summary.counter <= newest:
+                continue  # ours, or nothing newer than what we have
+            self._take_holdings(node, summary, now, via)
+
+    def _take_holdings(self, node: str, summary: Summary, now: float, via: str | None = None) -> None:
+        """MOTTATT receipts from ``node``'s signed summary, and whether to pass it on:
+        when it shows an origin that we know of, and that does not hear ``node``, holding
+        news of its own.  Passed on after a while (newer summaries of ``node`` take the
+        older one's place), and not if another store passes it on first."""
+        news = self.holdings.news(node, dict(summary.heads), summary.complete)
+        for origin, (first, last) in news.items():
+            self.log.add_receipts(origin, first, last, node, "MOTTATT", self._date(now))
+        # To the origins of the news that we hear and that do not hear ``node`` (nor, as far
+        # as we know, the store that passed it to us).  Passing on toward origins we only
+        # know of cost more and confirmed fewer (Modum, 10 seeds: 18 % of the pairs still
+        # unconfirmed 30 minutes after convergence, against 11 %).
+        toward = frozenset(
+            origin
+            for origin in news
+            if origin not in (self.node_id, node)
+            and self.peers.hops_to(origin, now) is not None
+            and not self.peers.reaches(node, origin)
+            and (via is None or not self.peers.reaches(via, origin))
+        )
+        delay = self.rng.uniform(*self.config.pass_on_s) * (1 + self.peers.hops_for(toward, now, 0))
+        frame = summary.body + summary.signature
+        self.holdings.keep(node, summary.counter, frame, now + delay if toward else None, toward)
 
     def _receive_bundle(self, bundle: Bundle, sender: str, now: float, rx: Rx) -> None:
         for data in bundle.messages:
@@ -146,6 +192,7 @@ class Receiving(Answering):
         if self._on_stored is not None:
             self._on_stored(signed, now)
         self._forward(signed, now, sender, rx)
+        self._announce(now)
         # A fresh push that extends what we hold of its origin is no news to the
         # region: it reached the others by the same flood, and the origin's own summary
         # soon shows who missed it.  (Every store resetting Trickle on it cost the field
@@ -283,9 +330,6 @@ class Receiving(Answering):
             self._probed_at = now  # someone's probe: it finds for us too
         heads = dict(summary.heads)
         previous = self._peer_heads.get(peer, {})
-        for origin, seq in heads.items():
-            if seq > previous.get(origin, 0):
-                self.log.add_receipts(origin, previous.get(origin, 0) + 1, seq, peer, "MOTTATT", self._date(now))
         self._peer_heads[peer] = {**previous, **heads} if not summary.complete else heads
         self._news_at[peer] = now
         theirs_extra = dict(summary.extras)
@@ -304,6 +348,7 @@ class Receiving(Answering):
             ids = self.roster.node_ids
             listed = {ids[i]: h for i, h in summary.hops_to().items() if i < len(ids)}
             self.peers.listed(peer, listed, now)
+        self._take_holdings(peer, summary, now)  # with its list: whom it reaches
         self._answered(peer, heads, theirs_extra)
         ours = self.log.summary()
         listed = {origin: ours.get(origin, 0) for origin in heads}

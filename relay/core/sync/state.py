@@ -23,6 +23,7 @@ from relay.core.model import Message, Priority
 from relay.core.roster import Roster
 from relay.core.sync.config import RANK_CONTROL, SyncConfig, Transmission
 from relay.core.sync.freshness import Freshness, SummaryClock, clock_seconds
+from relay.core.sync.holdings import Holdings
 from relay.core.sync.outbox import Outbox
 from relay.core.sync.peers import Peers
 from relay.core.sync.queue import Answer, TxQueue
@@ -121,6 +122,7 @@ class SyncState:
         # replay, across restarts (freshness.py): both kept in the store.
         self._summary_clock = SummaryClock(log)
         self._freshness = Freshness(log, path, SUMMARY_ECHO_S)
+        self.holdings = Holdings()  # who holds what across the region, and what we pass on
         self._clocks: dict[str, tuple[float, float]] = {}  # peer -> (its clock less ours, s; when heard)
         # ``now`` drives every timer and may be any steady clock (the daemon's is
         # monotonic, so a step of the system clock cannot silence the node); ``wall``
@@ -284,6 +286,16 @@ class SyncState:
         beyond us learn of it).  A reset costs about five summaries, each crossing every hill."""
         floor = self._summary_min(now)
         due = max(now + self.rng.uniform(floor / 2, floor), self._summary_sent_at + self._summary_spacing(now))
+        if self._summary_due is None or due < self._summary_due:
+            self._summary_due = due
+
+    def _announce(self, now: float) -> None:
+        """Say within ``announce_s`` that we now hold a message: the MOTTATT its origin
+        shows for us is made of our signed summary, and a store that Trickle keeps quiet
+        said so only at its hourly keepalive (Modum, 10 seeds: the receipt lag's p90 was
+        57 minutes; 22 minutes with this).  One summary for all that came meanwhile, and
+        none of its own if another went out before (``_queue_summary``)."""
+        due = max(now + self.rng.uniform(*self.config.announce_s), self._summary_sent_at + self._summary_spacing(now))
         if self._summary_due is None or due < self._summary_due:
             self._summary_due = due
 

@@ -7,7 +7,7 @@ desk.py     ``DeskStore``: the desk's accounts, sessions, drafts and who wrote w
 """
 
 from relay.edge.store.desk import DeskStore
-from relay.edge.store.rows import DAMAGE, Quarantined, Receipt, Stored, StoreError, is_full
-from relay.edge.store.store import BULK_COLUMNS, Store
+from relay.edge.store.rows import BULK_COLUMNS, DAMAGE, Quarantined, Receipt, Stored, StoreError, is_full
+from relay.edge.store.store import Store
 
 __all__ = ["BULK_COLUMNS", "DAMAGE", "DeskStore", "Quarantined", "Receipt", "Store", "StoreError", "Stored", "is_full"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from relay.core.model import Message
+from relay.core.wire import peek
 from relay.errors import DecodeError
 
 # What a damaged row can make the decoder raise: the store's rows skip the
@@ -92,3 +93,34 @@ def is_full(exc: BaseException) -> bool:
     if not isinstance(exc, sqlite3.Error):
         return False
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc).lower()
+
+
+# The columns of a message row, in the order ``Store.bulk_load`` takes them.
+BULK_COLUMNS = (
+    "origin",
+    "seq",
+    "digest",
+    "key_id",
+    "kind",
+    "priority",
+    "exercise",
+    "created",
+    "received_at",
+    "wire",
+    "local",
+    "conflict",
+    "transmitted_at",
+    "read_at",
+    "ref",
+)
+
+
+def header_is(data: bytes, seq: int, key_id: object) -> bool:
+    """Does the blob's header name ``seq`` and ``key_id``, as its row's columns do?  The
+    cheap check (a few bytes read) before a row is served: never answer a request for
+    one number with another's bytes."""
+    try:
+        head = peek(data)
+    except DAMAGE:
+        return False
+    return head.seq == seq and head.key_id == key_id

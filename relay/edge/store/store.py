@@ -31,31 +31,24 @@ from relay.core.model import Kind, Priority
 from relay.core.roster import Roster, RosterEntry
 from relay.core.signing import MESSAGE_CONTEXT, SIGNATURE_BYTES, verify
 from relay.core.wire import Dictionary, SignedMessage, parse_verified, peek
-from relay.edge.store.rows import DAMAGE, DERIVED, Quarantined, Receipt, Stored, derived, from_iso, is_full, to_iso
+from relay.edge.store.rows import (
+    BULK_COLUMNS,
+    DAMAGE,
+    DERIVED,
+    Quarantined,
+    Receipt,
+    Stored,
+    derived,
+    from_iso,
+    header_is,
+    is_full,
+    to_iso,
+)
 from relay.edge.store.schema import MIGRATIONS, SCHEMA_VERSION, Transaction
 
 if TYPE_CHECKING:
     import sqlite_utils
 from relay.errors import DecodeError, LocalError
-
-# The columns of a message row, in the order ``Store.bulk_load`` takes them.
-BULK_COLUMNS = (
-    "origin",
-    "seq",
-    "digest",
-    "key_id",
-    "kind",
-    "priority",
-    "exercise",
-    "created",
-    "received_at",
-    "wire",
-    "local",
-    "conflict",
-    "transmitted_at",
-    "read_at",
-    "ref",
-)
 
 
 class Store:
@@ -327,7 +320,7 @@ class Store:
         )
         out = []
         for data, digest, key_id in rows:
-            if hashlib.sha256(data).hexdigest() == digest and _header_is(bytes(data), seq, key_id):
+            if hashlib.sha256(data).hexdigest() == digest and header_is(bytes(data), seq, key_id):
                 out.append(data)
             else:
                 self.damaged.add((origin, seq, digest))
@@ -545,7 +538,7 @@ class Store:
             if not deep:
                 if hashlib.sha256(data).hexdigest() != digest:
                     bad.append((origin, seq, digest, "damaged"))
-                elif not _header_is(bytes(data), seq, row["key_id"]):
+                elif not header_is(bytes(data), seq, row["key_id"]):
                     bad.append((origin, seq, digest, "mismatch"))
                 continue
             reason = self._fault(row, digest, bytes(data), keys)
@@ -594,17 +587,6 @@ class Store:
             self._conn.execute("DELETE FROM origins WHERE origin=?", (origin,))
             return
         self._conn.execute("UPDATE origins SET contiguous=?, max_seq=? WHERE origin=?", (contiguous, seqs[-1], origin))
-
-
-def _header_is(data: bytes, seq: int, key_id: object) -> bool:
-    """Does the blob's header name ``seq`` and ``key_id``, as its row's columns do?  The
-    cheap check (a few bytes read) before a row is served: never answer a request for
-    one number with another's bytes."""
-    try:
-        head = peek(data)
-    except DAMAGE:
-        return False
-    return head.seq == seq and head.key_id == key_id
 
 
 def _json(summary: Mapping[str, int]) -> str:
