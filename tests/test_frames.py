@@ -361,3 +361,17 @@ def test_summary_carries_who_the_sender_hears(neighbours: tuple[int, ...]) -> No
     # eight town halls cost one byte and a few bits over a summary without the list
     plain = Summary(KEY_ID, 3, (("HOL", 4),), True)
     assert len(Summary(KEY_ID, 3, plain.heads, True, (), tuple(range(8))).to_bytes()) - len(plain.to_bytes()) <= 2
+
+
+def test_held_carries_signed_summaries_as_they_are() -> None:
+    one = Summary(KEY_ID, 3, (("HOL", 4),), counter=7).signed(SUMMARY_SIGNER.sign)
+    two = Summary(KEY_ID, 3, (("MOD", 2),), counter=8).signed(SUMMARY_SIGNER.sign)
+    frame = frames.Held(0x1234, (one, two)).to_bytes()
+    assert len(frame) == frames.HELD_HEADER + 2 + len(one) + len(two)
+    parsed = frames.parse(frame)
+    assert isinstance(parsed, frames.Held) and parsed.summaries == (one, two) and parsed.key_id == 0x1234
+    assert frames.sender_key(parsed) == 0x1234
+    with pytest.raises(DecodeError):
+        frames.parse(frame[:-1])  # cut short
+    with pytest.raises(ValueError):
+        frames.Held(0x1234, (b"\x10not a summary",)).to_bytes()

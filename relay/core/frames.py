@@ -415,21 +415,26 @@ class Bundle:
     def from_bytes(cls, frame: bytes) -> Bundle:
         if len(frame) > MAX_APP_PAYLOAD or len(frame) < BUNDLE_HEADER + 2 or frame[0] != BUNDLE:
             raise DecodeError("bundle of impossible size", "malformed")
-        kid = int.from_bytes(frame[1:3], "big")
-        messages = []
-        at = BUNDLE_HEADER
-        while at < len(frame):
-            length = frame[at]
-            message = frame[at + 1 : at + 1 + length]
-            if length == 0 or len(message) < length or not is_message_frame(message):
-                raise DecodeError("bundle entry cut short or not a message", "malformed")
-            messages.append(message)
-            at += 1 + length
-        return cls(kid, tuple(messages))
+        entries = _entries(frame, BUNDLE_HEADER, is_message_frame, "bundle entry cut short or not a message")
+        return cls(int.from_bytes(frame[1:3], "big"), entries)
 
 
 HELD = 0x05
 HELD_HEADER = 3
+
+
+def _entries(frame: bytes, start: int, fits: Callable[[bytes], bool], what: str) -> tuple[bytes, ...]:
+    """The length-prefixed entries of a bundle or a held frame, each checked by ``fits``."""
+    entries = []
+    at = start
+    while at < len(frame):
+        length = frame[at]
+        entry = frame[at + 1 : at + 1 + length]
+        if length == 0 or len(entry) < length or not fits(entry):
+            raise DecodeError(what, "malformed")
+        entries.append(entry)
+        at += 1 + length
+    return tuple(entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,17 +464,8 @@ class Held:
     def from_bytes(cls, frame: bytes) -> Held:
         if len(frame) > MAX_APP_PAYLOAD or len(frame) < HELD_HEADER + 2 or frame[0] != HELD:
             raise DecodeError("held of impossible size", "malformed")
-        kid = int.from_bytes(frame[1:3], "big")
-        summaries = []
-        at = HELD_HEADER
-        while at < len(frame):
-            length = frame[at]
-            summary = frame[at + 1 : at + 1 + length]
-            if length == 0 or len(summary) < length or summary[0] != SUMMARY:
-                raise DecodeError("held entry cut short or not a summary", "malformed")
-            summaries.append(summary)
-            at += 1 + length
-        return cls(kid, tuple(summaries))
+        entries = _entries(frame, HELD_HEADER, lambda e: e[0] == SUMMARY, "held entry cut short or not a summary")
+        return cls(int.from_bytes(frame[1:3], "big"), entries)
 
 
 @dataclass(frozen=True, slots=True)
