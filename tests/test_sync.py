@@ -523,7 +523,7 @@ def test_a_neighbour_known_to_lack_something_keeps_our_summary_coming() -> None:
     rin.run(3600)
     rin.hear(summary_of("JEV", {"HOL": 1}, ("RIN",)))
     sent: list[Transmission] = []
-    for _ in range(30):
+    for _ in range(60):  # 20 minutes: Trickle's interval is 8 by then, its moment anywhere in the second half
         rin.hear(summary_of("HOL", {"HOL": 2}, ("RIN",)))
         rin.hear(summary_of("POL", {"HOL": 2}, ("RIN",)))
         sent += rin.run(20)

@@ -149,14 +149,26 @@ class Daemon(Reporting):
         self.ip: NodePath | None = None
         if transport is not None:
             elsewhere = self._ip_peers if ip is not None else None
-            radio_sync = sync_for("radio", config or scaled_config(time_scale), self.airtime, elsewhere=elsewhere)
+            radio_sync = sync_for(
+                "radio",
+                config or scaled_config(time_scale),
+                self.airtime,
+                elsewhere=elsewhere,
+                on_holdings=partial(self._holdings_across, "ip"),
+            )
             self.radio = NodePath("radio", transport, radio_sync, self._radio_pace, free_at=now, link_since=now)
         if ip is not None:
             outbox = PathOutbox() if transport is not None else None  # IP only: the store's outbox is its own
             if outbox is not None:
                 for origin, seq, rank in store.pending():
                     outbox.add(origin, seq, rank)
-            ip_sync = sync_for("ip", scaled_config(time_scale, IP_CONFIG), self._ip_airtime, outbox=outbox)
+            ip_sync = sync_for(
+                "ip",
+                scaled_config(time_scale, IP_CONFIG),
+                self._ip_airtime,
+                outbox=outbox,
+                on_holdings=partial(self._holdings_across, "radio"),
+            )
             self.ip = NodePath("ip", ip, ip_sync, lambda length: 0.0, outbox, free_at=now, link_since=now)
         self.paths = [p for p in (self.radio, self.ip) if p is not None]
         self._conflicts = 0
@@ -177,6 +189,13 @@ class Daemon(Reporting):
         self.status: dict[str, Any] | None = None  # the last snapshot, written or not (the disk may be full)
         self._seed_heard()
         self._check_store(now)
+
+    def _holdings_across(self, to: str, frame: bytes, now: float) -> None:
+        """A signed summary one path took, for the other path to pass on (self.radio and
+        self.ip are set once both syncs exist: a summary cannot come before)."""
+        path = self.ip if to == "ip" else self.radio
+        if path is not None:
+            path.sync.take_held(frame, now)
 
     def _ip_peers(self, now: float) -> frozenset[str]:
         """The stores the IP path reaches now: none while it is down, or while the broker

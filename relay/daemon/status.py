@@ -54,7 +54,7 @@ ALARM_TEXT = {
 
 STORE_FULL_TEXT = "lageret er fullt: nye meldinger fra radioen kan ikke lagres; frigjør plass på disken"
 
-RANK_LABELS = {0: "NØD", 1: "HASTER", 2: "KONTROLL", 3: "PRIORITET", 4: "RUTINE"}
+RANK_LABELS = {0: "NØD", 1: "HASTER", 2: "KONTROLL", 3: "PRIORITET", 4: "RUTINE", 5: "KONTROLL"}
 
 SENT_SHOWN = 20
 

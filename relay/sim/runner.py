@@ -178,6 +178,7 @@ class Simulation:
                 elsewhere=partial(self._on_ip, node) if node.ip else None,
                 admission=admission,
                 path="radio",
+                on_holdings=partial(self._holdings_across, node, "ip"),
             )
             node.sync.local_message()
             self.medium.set_attached(node.id, True)
@@ -202,8 +203,16 @@ class Simulation:
                 outbox=node.ip_outbox,
                 admission=admission,
                 path="ip",
+                on_holdings=partial(self._holdings_across, node, "radio"),
             )
             node.ip_sync.local_message()
+
+    @staticmethod
+    def _holdings_across(node: SimNode, to: str, frame: bytes, now: float) -> None:
+        """A signed summary one path took, for the other path to pass on."""
+        sync = node.ip_sync if to == "ip" else node.sync
+        if sync is not None:
+            sync.take_held(frame, now)
 
     def _on_ip(self, node: SimNode, now: float) -> frozenset[str]:
         """The peers the IP path reaches now (none while our own IP path is down)."""

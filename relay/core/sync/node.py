@@ -60,7 +60,7 @@ from relay.core import frames, wire
 from relay.core.airtime import MAX_APP_PAYLOAD
 from relay.core.frames import Bundle, Held, Request, Want
 from relay.core.model import Priority
-from relay.core.sync.config import RANK_CONTROL, Transmission, data_rank
+from relay.core.sync.config import RANK_CONTROL, RANK_HELD, Transmission, data_rank
 from relay.core.sync.queue import Answer, Queued
 from relay.core.sync.receive import Receiving
 from relay.core.sync.state import URGENT_HUSH_S, Received, SyncStats
@@ -300,7 +300,7 @@ class SyncNode(Receiving):
                 break
             frame = Held(self.key_id, tuple(summaries)).to_bytes()
             hops = self.peers.hops_for(toward, now, self._control_hops(now))  # as far as they are
-            tx = Transmission(frame, hops, data_rank(Priority.RUTINE.rank))
+            tx = Transmission(frame, hops, RANK_HELD)
             self.queue.push(("held", self.queue.next_id()), tx)
 
     def _push_outbox(self, now: float) -> None:
