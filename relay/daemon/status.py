@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from relay.core.airtime import HOUR_S
 from relay.core.roster import Roster
+from relay.core.sync.config import RANK_HELD
 from relay.edge.home import Home, NodeConfig
 from relay.edge.store import Store, StoreError, is_full
 from relay.errors import ConfigError
@@ -54,7 +55,9 @@ ALARM_TEXT = {
 
 STORE_FULL_TEXT = "lageret er fullt: nye meldinger fra radioen kan ikke lagres; frigjør plass på disken"
 
-RANK_LABELS = {0: "NØD", 1: "HASTER", 2: "KONTROLL", 3: "PRIORITET", 4: "RUTINE", 5: "KONTROLL"}
+RANK_LABELS = {0: "NØD", 1: "HASTER", 2: "KONTROLL", 3: "PRIORITET", 4: "RUTINE"}
+
+RANK_HELD_LABEL = "KONTROLL"  # other stores' summaries passed on (sync RANK_HELD): control traffic
 
 SENT_SHOWN = 20
 
@@ -189,7 +192,7 @@ class Reporting(Faults):
     def _by_rank(ranks: list[int]) -> dict[str, int]:
         counts = dict.fromkeys(RANK_LABELS.values(), 0)
         for rank in ranks:
-            counts[RANK_LABELS.get(rank, "RUTINE")] += 1
+            counts[RANK_LABELS.get(rank, RANK_HELD_LABEL if rank == RANK_HELD else "RUTINE")] += 1
         return counts
 
     def _seed_heard(self) -> None:
