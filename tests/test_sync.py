@@ -11,7 +11,7 @@ import random
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import cast
 
@@ -862,6 +862,43 @@ def test_a_message_older_than_the_accept_window_is_refused_as_a_replay(age_days:
     assert bool(a.store.wire_of("HOL", 1)) is taken
     if not taken:
         assert got.rejected == "too_old"
+
+
+# --- conflicts: a second version of a held number ------------------------------------------
+
+
+def conflicting(seq: int, n: int, created: datetime = T0) -> wire.SignedMessage:
+    """A thief's NØD under HOL's key and a number HOL already used (a different text)."""
+    msg = compose(Kind.MELDING, "HOL", seq, created, text=f"Falsk alarm nummer {n}.", priority=Priority.NOD)
+    return wire.encode(msg, SIGNERS["HOL"], dictionaries.current())
+
+
+def test_a_stolen_keys_conflicts_are_bounded_per_number_and_per_hour() -> None:
+    a = Node("RIN")
+    a.hold(*HOL)  # HOL-0001..0004, genuine
+    got = [a.sync.receive(conflicting(1 + n % 4, n).wire, a.now).rejected for n in range(500)]
+
+    assert a.store.count() <= 4 + CONFIG.conflicts_per_h  # 504 rows before
+    assert all(len(a.store.wire_of("HOL", seq)) <= 2 for seq in range(1, 5))  # two versions at most
+    assert {"conflict_bound", "conflict_rate"} >= set(got) - {None}
+    a.now += 3600.0  # an hour later, a few more: never a third version of a number
+    for n in range(500, 520):
+        a.sync.receive(conflicting(1 + n % 4, n).wire, a.now)
+    assert all(len(a.store.wire_of("HOL", seq)) <= 2 for seq in range(1, 5))
+
+
+def test_a_conflict_older_than_the_window_or_under_a_revoked_key_is_refused() -> None:
+    a = Node("RIN")
+    a.hold(*HOL)
+    old = conflicting(2, 1, created=T0 - timedelta(days=400))
+    assert a.sync.receive(old.wire, a.now).rejected == "too_old"
+
+    b = Node("RIN")
+    b.hold(*HOL)
+    b.sync.set_roster(ROSTER.with_revoked("HOL", AUTHORITY, T0 + timedelta(hours=1), 4), b.now)
+    back_dated = conflicting(3, 2, created=T0 - timedelta(minutes=5))  # before the revocation, under 4
+    assert b.sync.receive(back_dated.wire, b.now).rejected == "conflict_revoked"
+    assert b.store.wire_of("HOL", 3) == [HOL[2].wire]  # the genuine one stays
 
 
 def test_messages_from_a_pi_whose_clock_is_40_days_behind_are_judged_by_its_own_clock() -> None:

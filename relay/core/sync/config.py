@@ -45,6 +45,7 @@ class SyncConfig:
     # A summary that shows news for an origin that does not hear its sender is passed on
     # (``frames.Held``) after a wait drawn from this range, times (1 + hops): newer ones
     # of the same sender take its place meanwhile, and another store's pass-on cancels it.
+    conflicts_per_h: float = 3.0  # second versions of held numbers admitted per origin (burst as many)
     pass_on_s: tuple[float, float] = (30.0, 90.0)
     # A store that took a message says so in a summary within this (``_announce``).
     announce_s: tuple[float, float] = (120.0, 300.0)

@@ -12,7 +12,7 @@ from relay.core.roster import Roster
 from relay.core.sync import revocation
 from relay.core.sync.answers import Answering
 from relay.core.sync.freshness import clock_seconds
-from relay.core.sync.state import GAP_ASKED, HEAL_WINDOW_S, Received, Rx
+from relay.core.sync.state import GAP_ASKED, HEAL_WINDOW_S, MAX_VERSIONS, Received, Rx
 from relay.errors import DecodeError
 
 
@@ -176,7 +176,7 @@ class Receiving(Answering):
                 self._refuse(data, now)
             raise
         msg = signed.message
-        self._admit(msg, now, rx)
+        self._admit(msg, signed.wire, now, rx)
         notice = revocation.notice_of(msg, self.roster)
         # Only a verified copy silences our pending answer: a forged frame naming the
         # item must not.  (A fragment cannot be verified alone; a forged fragment can
@@ -273,7 +273,7 @@ class Receiving(Answering):
             self._on_roster(roster)
         return voided
 
-    def _admit(self, msg: Message, now: float, rx: Rx) -> None:
+    def _admit(self, msg: Message, data: bytes, now: float, rx: Rx) -> None:
         """Refuse a verified message whose number cannot be right (``DecodeError``).
 
         Our own origin from the air above what we committed ourselves: only a stolen
@@ -283,21 +283,46 @@ class Receiving(Answering):
         Another origin far above what we hold (``seq_window``): a stolen key jumping
         to 2^31 makes every later message of that origin 6 bytes larger, and no store
         relays it blindly.  Older than ``max_age_s``: a replay (a 400-day-old message
-        was stored as new), refused."""
+        was stored as new), refused.  A second version of a number we hold (a
+        conflict) passes the same checks, and ``_admit_conflict``'s."""
         origin, seq = msg.origin, msg.seq
-        if self.log.wire_of(origin, seq):
-            return  # held already: a duplicate, or the other side of a conflict
+        held = self.log.wire_of(origin, seq)
+        if data in held:
+            return  # a duplicate
         age = self._age(msg, now)
         if age > self.config.max_age_s:
             raise DecodeError(f"{msg.id}: {age / 86400:.0f} days old", "too_old")
+        if held:
+            self._admit_conflict(msg, wire.peek(data).key_id, len(held), now, rx)
         if origin == self.node_id:
-            if seq > self.log.local_head(origin):
+            if held:
+                rx.alarm = "own_origin"  # another message under a number we used: our key is out
+            elif seq > self.log.local_head(origin):
                 rx.alarm = "own_origin"
                 raise DecodeError(f"{origin}-{seq:04d}: our own origin, a number we never used", "own_origin")
             return
         if seq > self.log.highest(origin) + self.config.seq_window:
             raise DecodeError(f"{origin}-{seq:04d}: far above the highest number held", "seq_jump")
         self._rate(msg, now, rx)
+
+    def _admit_conflict(self, msg: Message, key_id: int, versions: int, now: float, rx: Rx) -> None:
+        """A second version of a number we hold: only a stolen key, or a store restored
+        from an old backup, signs one.  Unbounded, a thief stored 500 NØD under five
+        numbers at Hole (12 rows became 512), back-dated past the revocation too.  So:
+        two versions a number at most; none once the origin's key is revoked (the one
+        we held is the genuine one); and ``conflicts_per_h`` per origin (burst as many),
+        with the alarm a flood raises."""
+        if versions >= MAX_VERSIONS:
+            raise DecodeError(f"{msg.id}: already held in {versions} versions", "conflict_bound")
+        if self.roster.key_entry(key_id).revoked is not None:
+            raise DecodeError(f"{msg.id}: another version under a revoked key", "conflict_revoked")
+        key = f"{msg.origin}/KONFLIKT"
+        rate = self.config.conflicts_per_h
+        level = self._tokens(key, rate, rate, now)
+        if level < 1.0:
+            rx.alarm = "origin_flood"
+            raise DecodeError(f"{msg.id}: more conflicts than relay admits", "conflict_rate")
+        self._buckets[key] = (level - 1.0, now)
 
     def _rate(self, msg: Message, now: float, rx: Rx) -> None:
         """Admission per origin: a valid signature does not make its sender well
