@@ -887,6 +887,19 @@ def test_a_stolen_keys_conflicts_are_bounded_per_number_and_per_hour() -> None:
     assert all(len(a.store.wire_of("HOL", seq)) <= 2 for seq in range(1, 5))
 
 
+def test_a_thiefs_messages_under_an_origin_are_never_pushed_to_that_origin() -> None:
+    # A thief signed MOD-0006..0008 with MOD's key; RIN took them.  MOD's own summary says
+    # it holds up to 5: it refuses the rest as its own numbers it never used.
+    rin = Node("RIN")
+    rin.hold(*(signed("MOD", seq) for seq in range(1, 9)))
+    rin.hear(summary_of("MOD", {"MOD": 5}, ("RIN",)))
+    rin.hear(summary_of("MOD", {"MOD": 5}, ("RIN",)), after=600.0)  # and again: still not lagging
+    sent = rin.run(1800.0)
+    assert data_frames(sent) == [] and bundles(sent) == []
+    assert rin.sync.receive(Request(SIGNERS["MOD"].key_id, (Want("MOD", 7),)).to_bytes(), rin.now).rejected is None
+    assert data_frames(rin.run(60.0)) == []  # asked in MOD's name: its summary shows what it refuses
+
+
 def test_a_conflict_older_than_the_window_or_under_a_revoked_key_is_refused() -> None:
     a = Node("RIN")
     a.hold(*HOL)

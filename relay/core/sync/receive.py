@@ -429,6 +429,8 @@ class Receiving(Answering):
         # Push what the peer provably lacks: saves it a request, and the answer
         # is suppressed if another holder sends the same item first.
         for origin, seq in self.log.offer(heads, limit=self.config.push_per_summary, extras=theirs_extra):
+            if origin == peer:
+                continue  # its own: it holds them, or refuses them (``_lacks``)
             for wire_bytes in self.log.wire_of(origin, seq):
                 if not self._over_rate(origin, wire.peek(wire_bytes).priority, now):
                     self._schedule_response(Want(origin, seq), wire_bytes, now, {peer})

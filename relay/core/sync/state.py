@@ -268,7 +268,9 @@ class SyncState:
     def _lacks(self, peer: str, origin: str, seq: int) -> bool:
         """Does what we last heard from ``peer`` show it lacks the item?  (Unknown: no.)"""
         heads = self._peer_heads.get(peer)
-        if heads is None:
+        if heads is None or origin == peer:
+            # An origin holds its own numbers, or refuses them as a stolen key's: pushing
+            # a thief's flood to its owner cost 256-635 refusals' worth of airtime.
             return False
         return not held_in(heads.get(origin, 0), self._peer_extras.get(peer, {}).get(origin, ()), seq)
 
@@ -354,7 +356,10 @@ class SyncState:
             heads = self._peer_heads.get(peer)
             if heads is None:
                 continue
-            lacks = self.log.offer(heads, limit=self.config.push_per_summary, extras=self._peer_extras.get(peer, {}))
+            extras = self._peer_extras.get(peer, {})
+            lacks = [
+                i for i in self.log.offer(heads, limit=self.config.push_per_summary, extras=extras) if i[0] != peer
+            ]
             # Only what it lacked when it last spoke, while we held it: a peer that kept
             # quiet since (suppressed by agreeing summaries) most likely got it by the
             # same flood, and counting it as lagging made every store speak after every
