@@ -900,6 +900,15 @@ def test_a_thiefs_messages_under_an_origin_are_never_pushed_to_that_origin() -> 
     assert data_frames(rin.run(60.0)) == []  # asked in MOD's name: its summary shows what it refuses
 
 
+def test_a_thiefs_jumps_do_not_move_the_sequence_window_up() -> None:
+    rin = Node("RIN")
+    rin.hold(*(signed("MOD", seq) for seq in range(1, 6)))  # held for an hour
+    taken = {seq: rin.sync.receive(signed("MOD", seq).wire, rin.now).rejected for seq in (2000, 6000, 6097)}
+    assert taken == {2000: None, 6000: "seq_jump", 6097: "seq_jump"}  # before: all three taken
+    rin.now += 2 * 3600.0  # an hour on, 2000 counts: one more jump, never a run of them
+    assert rin.sync.receive(signed("MOD", 6000).wire, rin.now).rejected is None
+
+
 def test_a_conflict_older_than_the_window_or_under_a_revoked_key_is_refused() -> None:
     a = Node("RIN")
     a.hold(*HOL)

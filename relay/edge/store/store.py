@@ -164,9 +164,11 @@ class Store:
         held = self._conn.execute("SELECT max(seq) FROM messages WHERE origin=? AND local=1", (origin,)).fetchone()[0]
         return max(held or 0, int(self.get_state(f"seq_floor:{origin}") or 0))
 
-    def highest(self, origin: str) -> int:
-        """The highest sequence number held of ``origin`` (0: none)."""
-        return int(self._conn.execute("SELECT max(seq) FROM messages WHERE origin=?", (origin,)).fetchone()[0] or 0)
+    def highest(self, origin: str, before: datetime | None = None) -> int:
+        """The highest sequence number held of ``origin`` (0: none); with ``before``, of those held since then."""
+        at = "" if before is None else " AND received_at <= ?"
+        args = (origin,) if before is None else (origin, to_iso(before))
+        return int(self._conn.execute(f"SELECT max(seq) FROM messages WHERE origin=?{at}", args).fetchone()[0] or 0)
 
     def raise_sequence_floor(self, origin: str, floor: int) -> None:
         """Never allocate a number at or below ``floor`` again (used after a restore)."""
