@@ -909,6 +909,15 @@ def test_a_thiefs_jumps_do_not_move_the_sequence_window_up() -> None:
     assert rin.sync.receive(signed("MOD", 6000).wire, rin.now).rejected is None
 
 
+def test_summaries_from_one_sender_are_checked_at_its_rate_and_replays_before_their_signature() -> None:
+    a = Node("RIN")
+    flood = [summary_of("HOL", {}, ("RIN",)) for _ in range(50)]
+    got = [a.sync.receive(frame, a.now + i * 0.02).rejected for i, frame in enumerate(flood)]  # 50 a second
+    burst = CONFIG.verify_per_s * 10.0
+    assert got.count(None) <= burst + 1 and set(got) == {None, "summary_flood"}
+    assert a.sync.receive(flood[0], a.now + 60.0).rejected == "replay"  # told without checking a signature
+
+
 def test_a_conflict_older_than_the_window_or_under_a_revoked_key_is_refused() -> None:
     a = Node("RIN")
     a.hold(*HOL)

@@ -45,6 +45,9 @@ class SyncConfig:
     # A summary that shows news for an origin that does not hear its sender is passed on
     # (``frames.Held``) after a wait drawn from this range, times (1 + hops): newer ones
     # of the same sender take its place meanwhile, and another store's pass-on cancels it.
+    # Signed summaries checked per second from one sender (10 s of it at once): a genuine
+    # store sends one every few seconds at most (IP) or a few a minute (radio).
+    verify_per_s: float = 0.5
     conflicts_per_h: float = 3.0  # second versions of held numbers admitted per origin (burst as many)
     pass_on_s: tuple[float, float] = (30.0, 90.0)
     # A store that took a message says so in a summary within this (``_announce``).
@@ -148,6 +151,7 @@ IP_CONFIG = SyncConfig(
     summary_min_s=1.0,
     summary_max_s=30.0,
     pass_on_s=(0.5, 2.0),
+    verify_per_s=2.0,
     announce_s=(2.0, 5.0),
     request_jitter_s=0.5,
     answer_guard_s=0.5,

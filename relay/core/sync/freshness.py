@@ -72,15 +72,24 @@ class Freshness:
 
     def check(self, peer: str, counter: int, body: bytes, now: float) -> str | None:
         """None when the summary is new (or an echo of the newest); else why not."""
-        digest = hashlib.sha256(body).digest()[:8]
+        if self.stale(peer, counter, body, now):
+            return "replay"
+        if counter > self._newest_of(peer)[0]:
+            self._newest[peer] = (counter, _digest(body), now)
+            self._state.set_state(self._key(peer), str(counter))
+        return None
+
+    def stale(self, peer: str, counter: int, body: bytes, now: float) -> bool:
+        """Is it no newer than the newest taken, and not that one relayed?  (Cheap: asked
+        before the signature is checked.)"""
         newest, newest_digest, first = self._newest_of(peer)
         if counter > newest:
-            self._newest[peer] = (counter, digest, now)
-            self._state.set_state(self._key(peer), str(counter))
-            return None
-        if counter == newest and digest == newest_digest and now - first <= self._echo_s:
-            return None  # the same transmission, relayed
-        return "replay"
+            return False
+        return counter < newest or _digest(body) != newest_digest or now - first > self._echo_s
+
+    @property
+    def path(self) -> str:
+        return self._path
 
     def newest(self, peer: str) -> int:
         return self._newest_of(peer)[0]
@@ -94,6 +103,10 @@ class Freshness:
 
     def _key(self, peer: str) -> str:
         return f"summary_newest:{self._path}:{peer}"
+
+
+def _digest(body: bytes) -> bytes:
+    return hashlib.sha256(body).digest()[:8]
 
 
 def _int(value: str | None, default: int = 0) -> int:

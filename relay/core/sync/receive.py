@@ -12,7 +12,7 @@ from relay.core.roster import Roster
 from relay.core.sync import revocation
 from relay.core.sync.answers import Answering
 from relay.core.sync.freshness import clock_seconds
-from relay.core.sync.state import GAP_ASKED, HEAL_WINDOW_S, MAX_VERSIONS, SETTLED_S, Received, Rx
+from relay.core.sync.state import GAP_ASKED, HEAL_WINDOW_S, MAX_VERSIONS, SETTLED_S, VERIFY_BURST_S, Received, Rx
 from relay.errors import DecodeError
 
 
@@ -75,10 +75,25 @@ class Receiving(Answering):
             return None
         entry = self.roster.entry_for_key(key_id)
         if isinstance(parsed, Summary):
+            self._verify_budget(entry.node_id, parsed, now)
             if not parsed.verify(entry.public_key):
                 raise DecodeError(f"summary from {entry.node_id} not signed by its key", "bad_signature")
             self._fresh(entry.node_id, parsed, now)
         return entry.node_id
+
+    def _verify_budget(self, peer: str, summary: Summary, now: float) -> None:
+        """Refuse, before its signature is checked, a summary that cannot be new (numbered
+        at or below the newest taken from its sender, and not its echo) or over its
+        sender's ``verify_per_s``: one captured login and key sending 100 signed
+        summaries a second kept a daemon's core 96 % busy verifying them."""
+        if self._freshness.stale(f"{peer}:{summary.key_id}", summary.counter, summary.body, now):
+            raise DecodeError(f"summary from {peer} older than its newest", "replay")
+        key = f"{peer}/verify/{self._freshness.path}"
+        rate = self.config.verify_per_s
+        level = self._tokens(key, rate * VERIFY_BURST_S, rate * 3600.0, now)
+        if level < 1.0:
+            raise DecodeError(f"summaries from {peer} faster than relay checks them", "summary_flood")
+        self._buckets[key] = (level - 1.0, now)
 
     def _fresh(self, peer: str, summary: Summary, now: float) -> None:
         """Refuse a summary older than the newest taken from ``peer`` (freshness.py): a
