@@ -358,10 +358,8 @@ class SyncState:
             heads = self._peer_heads.get(peer)
             if heads is None:
                 continue
-            extras = self._peer_extras.get(peer, {})
-            lacks = [
-                i for i in self.log.offer(heads, limit=self.config.push_per_summary, extras=extras) if i[0] != peer
-            ]
+            offer = self.log.offer(heads, limit=self.config.push_per_summary, extras=self._peer_extras.get(peer, {}))
+            lacks = [item for item in offer if item[0] != peer]  # its own: held, or refused (``_lacks``)
             # Only what it lacked when it last spoke, while we held it: a peer that kept
             # quiet since (suppressed by agreeing summaries) most likely got it by the
             # same flood, and counting it as lagging made every store speak after every
