@@ -1594,6 +1594,15 @@ def test_a_haster_message_reaches_a_town_hall_behind_the_hill_after_its_partitio
         lines = daemon_mod.render_status(daemon_mod.status_report(the_lab.homes["MOD"], time.time(), None), None)
         assert any(line.startswith("  HOL  HOL kommune") and line.endswith(", via 1 repeater)") for line in lines)
 
+        def hol_shows_mod_holding_it() -> bool:  # issue 22: MOTTATT from MOD's signed summary, at HOL
+            report = daemon_mod.status_report(the_lab.homes["HOL"], time.time(), None)
+            sent = [m for m in report["sent"] if m["id"] == "HOL-0001"]
+            return bool(sent) and "MOD" in sent[0]["held_by"]
+
+        # MOD says what it took within 2-5 minutes of mesh time (6-15 s here at x20), and
+        # its summary crosses the hill: within the 10-minute target (30 s).
+        _wait_for(hol_shows_mod_holding_it, 30, "HOL's status to show MOD holding HOL-0001", step=0.5)
+
 
 def test_a_fresh_nod_lost_at_the_hill_is_repaired_over_it(tmp_path: Path) -> None:
     with hill_lab(tmp_path) as the_lab:
