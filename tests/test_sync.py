@@ -918,6 +918,17 @@ def test_summaries_from_one_sender_are_checked_at_its_rate_and_replays_before_th
     assert a.sync.receive(flood[0], a.now + 60.0).rejected == "replay"  # told without checking a signature
 
 
+def test_a_thief_spending_an_origins_nod_quota_far_above_leaves_its_next_nod_a_path() -> None:
+    rin = Node("RIN")
+    rin.hold(*(signed("JEV", seq) for seq in range(1, 6)))
+    flood = [signed("JEV", 1000 + n, f"Falsk NØD {n}.", Priority.NOD) for n in range(20)]
+    got = [rin.sync.receive(m.wire, rin.now + n).rejected for n, m in enumerate(flood)]
+    assert got.count("origin_flood") >= 20 - CONFIG.nod_per_h  # the thief spent JEV's NØD quota
+    genuine = signed("JEV", 6, "Brann i skolen.", Priority.NOD)
+    assert rin.sync.receive(genuine.wire, rin.now + 30.0).rejected is None  # before: origin_flood
+    assert rin.store.wire_of("JEV", 6) == [genuine.wire]
+
+
 def test_a_conflict_older_than_the_window_or_under_a_revoked_key_is_refused() -> None:
     a = Node("RIN")
     a.hold(*HOL)

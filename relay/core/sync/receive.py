@@ -12,7 +12,16 @@ from relay.core.roster import Roster
 from relay.core.sync import revocation
 from relay.core.sync.answers import Answering
 from relay.core.sync.freshness import clock_seconds
-from relay.core.sync.state import GAP_ASKED, HEAL_WINDOW_S, MAX_VERSIONS, SETTLED_S, VERIFY_BURST_S, Received, Rx
+from relay.core.sync.state import (
+    GAP_ASKED,
+    HEAL_WINDOW_S,
+    MAX_VERSIONS,
+    NEXT_NUMBERS,
+    SETTLED_S,
+    VERIFY_BURST_S,
+    Received,
+    Rx,
+)
 from relay.errors import DecodeError
 
 
@@ -355,10 +364,18 @@ class Receiving(Answering):
         ``nod_per_h`` NØD an hour.  Over it, the message is refused now (with an
         alarm), not relayed; a summary naming it brings it in later, within the
         rate, so a genuine backlog is delayed, never lost.  (A stolen key sending a
-        NØD every 10 s held a genuine NØD back for up to 48 minutes.)"""
-        buckets = [(msg.origin, self.config.origin_burst, self.config.origin_rate_per_h)]
-        if msg.priority is Priority.NOD:
-            buckets.append((f"{msg.origin}/NØD", self.config.nod_per_h, self.config.nod_per_h))
+        NØD every 10 s held a genuine NØD back for up to 48 minutes.)  A NØD numbered
+        just above what we hold of its origin (``NEXT_NUMBERS``) has a bucket of its own:
+        a thief who spent the origin's quota on numbers far above left the owner's next
+        NØD waiting 505-523 s.  (A thief who takes the next numbers first makes the
+        owner's NØD a conflict: ``_admit_conflict``'s bucket.)"""
+        nod = msg.priority is Priority.NOD
+        if nod and msg.seq <= self.log.summary().get(msg.origin, 0) + NEXT_NUMBERS:
+            buckets = [(f"{msg.origin}/NØD-next", self.config.nod_per_h, self.config.nod_per_h)]
+        else:
+            buckets = [(msg.origin, self.config.origin_burst, self.config.origin_rate_per_h)]
+            if nod:
+                buckets.append((f"{msg.origin}/NØD", self.config.nod_per_h, self.config.nod_per_h))
         levels = [self._tokens(key, burst, rate, now) for key, burst, rate in buckets]
         if any(level < 1.0 for level in levels):
             rx.alarm = "origin_flood"

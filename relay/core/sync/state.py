@@ -66,6 +66,7 @@ SUMMARY_TYPICAL_BYTES = 80  # a signed summary of eight origins: what ``_summary
 URGENT_HUSH_S = 600.0  # after a fresh NØD or HASTER, answers of routine wait for the hills' share this long
 HEAL_WINDOW_S = 600.0  # a peer heard again within this long: its news resets Trickle (a heal)
 VERIFY_BURST_S = 10.0  # a sender's summaries checked at once: this many seconds' worth of its rate
+NEXT_NUMBERS = 2  # a NØD this close above its origin's head has its own quota (``_rate``)
 SETTLED_S = 3600.0  # a number held this long moves the sequence window (``_window_base``)
 MAX_VERSIONS = 2  # versions of one number a store keeps: the first, and one conflict
 GAP_ASKED = 4  # numbers missing below a fresh message that are asked for at once (``_gap``)
