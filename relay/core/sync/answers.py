@@ -290,5 +290,5 @@ class Answering(SyncState):
             and self._lacks(p, msg.origin, msg.seq)
             and not (self.peers.knows_list(sender) and self.peers.reaches(sender, p, rx.hop_start))
         }
-        if waiting and not self._over_rate(msg.origin, msg.priority, now):
+        if waiting and not self._over_rate(msg.origin, msg.priority, now, msg.seq):
             self._schedule_response(Want(msg.origin, msg.seq), signed.wire, now, waiting)

@@ -16,7 +16,6 @@ from relay.core.sync.state import (
     GAP_ASKED,
     HEAL_WINDOW_S,
     MAX_VERSIONS,
-    NEXT_NUMBERS,
     SETTLED_S,
     VERIFY_BURST_S,
     Received,
@@ -369,13 +368,7 @@ class Receiving(Answering):
         a thief who spent the origin's quota on numbers far above left the owner's next
         NØD waiting 505-523 s.  (A thief who takes the next numbers first makes the
         owner's NØD a conflict: ``_admit_conflict``'s bucket.)"""
-        nod = msg.priority is Priority.NOD
-        if nod and msg.seq <= self.log.summary().get(msg.origin, 0) + NEXT_NUMBERS:
-            buckets = [(f"{msg.origin}/NØD-next", self.config.nod_per_h, self.config.nod_per_h)]
-        else:
-            buckets = [(msg.origin, self.config.origin_burst, self.config.origin_rate_per_h)]
-            if nod:
-                buckets.append((f"{msg.origin}/NØD", self.config.nod_per_h, self.config.nod_per_h))
+        buckets = self._rate_buckets(msg.origin, msg.priority, msg.seq)
         levels = [self._tokens(key, burst, rate, now) for key, burst, rate in buckets]
         if any(level < 1.0 for level in levels):
             rx.alarm = "origin_flood"
@@ -473,7 +466,7 @@ class Receiving(Answering):
             if origin == peer:
                 continue  # its own: it holds them, or refuses them (``_lacks``)
             for wire_bytes in self.log.wire_of(origin, seq):
-                if not self._over_rate(origin, wire.peek(wire_bytes).priority, now):
+                if not self._over_rate(origin, wire.peek(wire_bytes).priority, now, seq):
                     self._schedule_response(Want(origin, seq), wire_bytes, now, {peer})
 
     def _same_runs(self, theirs: Mapping[str, Ranges], heads: Mapping[str, int]) -> bool:

@@ -188,14 +188,23 @@ class SyncState:
         level, at = self._buckets.get(key, (burst, now))
         return min(burst, level + max(0.0, now - at) * rate_per_h / 3600.0)
 
-    def _over_rate(self, origin: str, priority: Priority, now: float) -> bool:
-        """Is ``origin`` sending more than we admit (its bucket, or its NØD bucket, empty)?
-        Then we push none of its messages unasked: a store on the same rate would
-        refuse them, and each refused answer is airtime lost."""
-        if self._tokens(origin, self.config.origin_burst, self.config.origin_rate_per_h, now) < 1.0:
-            return True
-        nod = priority is Priority.NOD
-        return nod and self._tokens(f"{origin}/NØD", self.config.nod_per_h, self.config.nod_per_h, now) < 1.0
+    def _rate_buckets(self, origin: str, priority: Priority, seq: int | None) -> list[tuple[str, float, float]]:
+        """The admission buckets (key, burst, per hour) a message of ``origin`` is counted
+        in: the origin's, and its NØD one; a NØD numbered at most ``NEXT_NUMBERS`` above
+        what we hold of the origin only in a bucket of its own (``Receiving._rate``)."""
+        nod_bucket = (self.config.nod_per_h, self.config.nod_per_h)
+        if priority is Priority.NOD and seq is not None and seq <= self.log.summary().get(origin, 0) + NEXT_NUMBERS:
+            return [(f"{origin}/NØD-next", *nod_bucket)]
+        buckets = [(origin, self.config.origin_burst, self.config.origin_rate_per_h)]
+        return buckets + ([(f"{origin}/NØD", *nod_bucket)] if priority is Priority.NOD else [])
+
+    def _over_rate(self, origin: str, priority: Priority, now: float, seq: int | None = None) -> bool:
+        """Is ``origin`` sending more than we admit (a bucket its message would be counted
+        in empty)?  Then we push none of its messages unasked: a store on the same rate
+        would refuse them, and each refused answer is airtime lost."""
+        return any(
+            self._tokens(key, burst, rate, now) < 1.0 for key, burst, rate in self._rate_buckets(origin, priority, seq)
+        )
 
     def _date(self, now: float) -> datetime:
         return datetime.fromtimestamp(self._wall(now), UTC)
@@ -375,7 +384,8 @@ class SyncState:
 
     def _flooding(self, origin: str, now: float) -> bool:
         """Is ``origin`` over its rate here, in all it sends or in its NØD?"""
-        return self._over_rate(origin, Priority.RUTINE, now) or self._over_rate(origin, Priority.NOD, now)
+        next_nod = self._tokens(f"{origin}/NØD-next", self.config.nod_per_h, self.config.nod_per_h, now) < 1.0
+        return next_nod or self._over_rate(origin, Priority.RUTINE, now) or self._over_rate(origin, Priority.NOD, now)
 
     def _lonely(self, now: float) -> bool:
         return now >= self._lonely_at()
