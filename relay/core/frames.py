@@ -402,14 +402,8 @@ class Bundle:
     def to_bytes(self) -> bytes:
         if not self.messages:
             raise ValueError("an empty bundle")
-        out = bytearray((BUNDLE,)) + self.key_id.to_bytes(2, "big")
-        for message in self.messages:
-            if not is_message_frame(message) or len(message) > 255:
-                raise ValueError("a bundle carries whole messages only")
-            out += bytes((len(message),)) + message
-        if len(out) > MAX_APP_PAYLOAD:
-            raise ValueError(f"bundle of {len(out)} bytes does not fit one packet")
-        return bytes(out)
+        refused = "a bundle carries whole messages only"
+        return _framed(BUNDLE, self.key_id, self.messages, is_message_frame, refused, "bundle")
 
     @classmethod
     def from_bytes(cls, frame: bytes) -> Bundle:
@@ -421,6 +415,25 @@ class Bundle:
 
 HELD = 0x05
 HELD_HEADER = 3
+
+
+def _is_summary(entry: bytes) -> bool:
+    return bool(entry) and entry[0] == SUMMARY
+
+
+def _framed(
+    kind: int, key_id: int, entries: tuple[bytes, ...], fits: Callable[[bytes], bool], refused: str, name: str
+) -> bytes:
+    """A bundle or a held frame: its type, the sender's key id, then each entry after its
+    length (``_entries`` reads it back); ``refused`` when an entry does not ``fit``."""
+    out = bytearray((kind,)) + key_id.to_bytes(2, "big")
+    for entry in entries:
+        if not fits(entry) or len(entry) > 255:
+            raise ValueError(refused)
+        out += bytes((len(entry),)) + entry
+    if len(out) > MAX_APP_PAYLOAD:
+        raise ValueError(f"{name} of {len(out)} bytes does not fit one packet")
+    return bytes(out)
 
 
 def _entries(frame: bytes, start: int, fits: Callable[[bytes], bool], what: str) -> tuple[bytes, ...]:
@@ -451,20 +464,13 @@ class Held:
     def to_bytes(self) -> bytes:
         if not self.summaries:
             raise ValueError("held: no summary")
-        out = bytearray((HELD,)) + self.key_id.to_bytes(2, "big")
-        for summary in self.summaries:
-            if not summary or summary[0] != SUMMARY or len(summary) > 255:
-                raise ValueError("held carries signed summaries only")
-            out += bytes((len(summary),)) + summary
-        if len(out) > MAX_APP_PAYLOAD:
-            raise ValueError(f"held of {len(out)} bytes does not fit one packet")
-        return bytes(out)
+        return _framed(HELD, self.key_id, self.summaries, _is_summary, "held carries signed summaries only", "held")
 
     @classmethod
     def from_bytes(cls, frame: bytes) -> Held:
         if len(frame) > MAX_APP_PAYLOAD or len(frame) < HELD_HEADER + 2 or frame[0] != HELD:
             raise DecodeError("held of impossible size", "malformed")
-        entries = _entries(frame, HELD_HEADER, lambda e: e[0] == SUMMARY, "held entry cut short or not a summary")
+        entries = _entries(frame, HELD_HEADER, _is_summary, "held entry cut short or not a summary")
         return cls(int.from_bytes(frame[1:3], "big"), entries)
 
 
