@@ -70,14 +70,11 @@ class Freshness:
         self._echo_s = echo_s
         self._newest: dict[str, tuple[int, bytes, float]] = {}  # peer -> (counter, body digest, first heard)
 
-    def check(self, peer: str, counter: int, body: bytes, now: float) -> str | None:
-        """None when the summary is new (or an echo of the newest); else why not."""
-        if self.stale(peer, counter, body, now):
-            return "replay"
+    def take(self, peer: str, counter: int, body: bytes, now: float) -> None:
+        """A verified summary that ``stale`` let through: newer than the newest, it is the newest."""
         if counter > self._newest_of(peer)[0]:
             self._newest[peer] = (counter, _digest(body), now)
             self._state.set_state(self._key(peer), str(counter))
-        return None
 
     def stale(self, peer: str, counter: int, body: bytes, now: float) -> bool:
         """Is it no newer than the newest taken, and not that one relayed?  (Cheap: asked

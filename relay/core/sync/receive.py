@@ -104,10 +104,9 @@ class Receiving(Answering):
         self._buckets[key] = (level - 1.0, now)
 
     def _fresh(self, peer: str, summary: Summary, now: float) -> None:
-        """Refuse a summary older than the newest taken from ``peer`` (freshness.py): a
-        replay would keep a node that went dark looking alive."""
-        if self._freshness.check(f"{peer}:{summary.key_id}", summary.counter, summary.body, now) is not None:
-            raise DecodeError(f"summary from {peer} older than its newest", "replay")
+        """A verified summary, refused as a replay before its signature was checked if it
+        was not new (``_verify_budget``): the newest from ``peer`` now, and its clock."""
+        self._freshness.take(f"{peer}:{summary.key_id}", summary.counter, summary.body, now)
         self._clocks[peer] = (summary.sent_at - clock_seconds(self._wall(now)), now)
 
     def _dispatch(self, parsed: frames.Frame, now: float, rx: Rx, sender: str | None) -> None:
