@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -1846,6 +1847,38 @@ def test_cli_does_not_import_meshtastic(lab: Path, line: str) -> None:
     ]
     assert "relay.cli.main" in imported  # the parse works: the CLI itself is listed
     assert [name for name in imported if name.startswith("meshtastic")] == []
+
+
+def test_inbox_loads_its_own_commands_and_not_the_boards_or_the_firmwares(lab: Path) -> None:
+    code = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr))\n"
+        "from relay.cli.main import main\n"
+        f"sys.argv = ['relay', '--home', {str(lab / 'MOD')!r}, 'inbox']\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=_subprocess_env(), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = set(json.loads(result.stderr.splitlines()[-1]))
+    assert "relay.cli.traffic" in loaded
+    assert {"relay.cli.board", "relay.cli.desk", "relay.cli.firmware", "relay.core.frames"}.isdisjoint(loaded)
+
+
+def test_every_lazy_command_is_in_its_module_and_no_command_is_missing() -> None:
+    import importlib
+
+    from relay.cli.main import LAZY_COMMANDS, cli
+
+    modules = set(LAZY_COMMANDS.values())
+    for module in modules:
+        names = {command.name for command in importlib.import_module(module).COMMANDS}
+        assert names == {name for name, where in LAZY_COMMANDS.items() if where == module}, module
+    listed = cli.list_commands(click.Context(cli))
+    assert set(LAZY_COMMANDS) <= set(listed)
+    assert {"bench", "sim", "hw-sim", "daemon", "status"} <= set(listed)
+    assert all(cli.get_command(click.Context(cli), name) is not None for name in listed)
 
 
 class Terminal:

@@ -10,14 +10,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from relay.core import frames
-from relay.core.airtime import MAX_APP_PAYLOAD
+from relay.core.airtime import FRAGMENT_HEADER_BYTES, MAX_APP_PAYLOAD, MAX_FRAGMENTS, MAX_MESSAGE_BYTES
 from relay.core.frames import (
     BUNDLE,
     FRAGMENT,
     FRAGMENT_DATA,
     FRAGMENT_HEADER,
-    MAX_FRAGMENTS,
-    MAX_MESSAGE_BYTES,
     Bundle,
     Fragment,
     FragmentKey,
@@ -48,7 +46,7 @@ seqs = st.integers(1, MAX_SEQ)
 
 
 def test_budget_constants() -> None:
-    assert FRAGMENT_HEADER.size == 8
+    assert FRAGMENT_HEADER.size == FRAGMENT_HEADER_BYTES == 8
     assert FRAGMENT_DATA == MAX_APP_PAYLOAD - 8 == 223
     assert MAX_MESSAGE_BYTES == MAX_FRAGMENTS * FRAGMENT_DATA == 3568
 

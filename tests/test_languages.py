@@ -148,8 +148,11 @@ def every_command() -> list[list[str]]:
     from relay.cli.main import cli
 
     def under(command: click.Command, path: list[str]) -> list[list[str]]:
-        subs = command.commands.items() if isinstance(command, click.Group) else []
-        return [path] + [p for name, sub in subs for p in under(sub, [*path, name])]
+        if not isinstance(command, click.Group):
+            return [path]
+        ctx = click.Context(command)  # the top group loads its commands' modules as they are named
+        subs = [(name, command.get_command(ctx, name)) for name in command.list_commands(ctx)]
+        return [path] + [p for name, sub in subs if sub is not None for p in under(sub, [*path, name])]
 
     return under(cli, [])
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relay.core import frames, wire
+from relay.core import airtime, frames, wire
 from relay.core.airtime import MAX_APP_PAYLOAD
 from relay.core.bits import BitWriter
 from relay.core.model import (
@@ -887,7 +887,7 @@ def test_message_too_big_for_sixteen_packets_is_refused(roster: Roster, dictiona
     # Norwegian text of the same length fits easily, and round trips.
     msg = create(fields={"text": ("Strømmen er tilbake i Vikersund. " * 70)[:MAX_TEXT_CHARS]})
     signed = wire.encode(msg, SIGNERS["MOD"], dictionary)
-    assert len(signed.wire) <= frames.MAX_MESSAGE_BYTES
+    assert len(signed.wire) <= airtime.MAX_MESSAGE_BYTES
     assert len(frames.split(signed.wire, signed.key_id, msg.seq)) == frames.packets_for(len(signed.wire))
     assert wire.decode(signed.wire, roster, {1: dictionary}).message == msg
 

@@ -364,7 +364,7 @@ def apply(group: click.Command, lang: str) -> None:
     _click_words(lang)
     for item in _texts(group):
         if isinstance(item, click.Command):
-            item._help_option = None  # made again, in ``lang``, when a help page is drawn    for item in _texts(group):
+            item._help_option = None  # made again, in ``lang``, when a help page is drawn
         nb = getattr(item, _ORIGINAL, None)
         if nb is None:
             nb = getattr(item, "help", None)

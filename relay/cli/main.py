@@ -41,7 +41,8 @@ class RelayGroup(click.Group):
 
         argv = list(sys.argv[1:] if args is None else args)
         lang = detect_lang(english.lang_of(argv))
-        english.apply(self, lang)  # before --help, which is eager, prints it
+        self.lang = lang
+        english.apply(self, lang)  # before --help, which is eager, prints it; the rest as loaded
         if not standalone_mode:
             return super().main(argv, prog_name, complete_var, False, **kwargs)
         try:
@@ -56,6 +57,22 @@ class RelayGroup(click.Group):
             click.echo(f"{_in(lang, 'Feil', 'Error')}: {click_error(exc, lang)}", err=True)
             sys.exit(1)
         sys.exit(returned if isinstance(returned, int) else 0)  # click.exceptions.Exit comes back as its code
+
+    lang = "nb"  # the operator's language, known once main() has read the arguments
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            from relay.cli import english
+
+            for command in importlib.import_module(LAZY_COMMANDS[cmd_name]).COMMANDS:
+                english.apply(command, self.lang)
+                self.add_command(command)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
         from relay.cli.context import settings, tr
@@ -341,30 +358,20 @@ def status(as_json: bool) -> None:
         click.echo(line)
 
 
-def _register() -> None:
-    from relay.cli.board import COMMANDS as BOARD_COMMANDS
-    from relay.cli.broker import COMMANDS as BROKER_COMMANDS
-    from relay.cli.desk import COMMANDS as DESK_COMMANDS
-    from relay.cli.doctor import COMMANDS as DOCTOR_COMMANDS
-    from relay.cli.firmware import COMMANDS as FIRMWARE_COMMANDS
-    from relay.cli.logbook import COMMANDS as LOG_COMMANDS
-    from relay.cli.node import COMMANDS as NODE_COMMANDS
-    from relay.cli.traffic import COMMANDS as TRAFFIC_COMMANDS
-
-    for command in (
-        *NODE_COMMANDS,
-        *TRAFFIC_COMMANDS,
-        *LOG_COMMANDS,
-        *FIRMWARE_COMMANDS,
-        *DOCTOR_COMMANDS,
-        *BOARD_COMMANDS,
-        *DESK_COMMANDS,
-        *BROKER_COMMANDS,
-    ):
-        cli.add_command(command)
-
-
-_register()
+# The module of every top-level command defined outside this file, imported when that command
+# runs or when the help lists them all: «relay inbox» then imports neither the board, the desk
+# nor the firmware tools (relay --help and relay inbox start in at most 0.2 s, issue 25).
+# tests/test_cli.py checks this table against each module's COMMANDS.
+LAZY_COMMANDS = {
+    **dict.fromkeys(("init", "roster", "lab"), "relay.cli.node"),
+    **dict.fromkeys(("send", "inbox", "show", "ack", "reply"), "relay.cli.traffic"),
+    **dict.fromkeys(("log", "demo"), "relay.cli.logbook"),
+    "firmware": "relay.cli.firmware",
+    "doctor": "relay.cli.doctor",
+    "board": "relay.cli.board",
+    "desk": "relay.cli.desk",
+    "broker": "relay.cli.broker",
+}
 
 
 def main() -> None:

@@ -12,6 +12,9 @@ import math
 from dataclasses import dataclass
 
 MAX_APP_PAYLOAD = 231
+FRAGMENT_HEADER_BYTES = 8  # a fragment's own header (``frames.FRAGMENT_HEADER``)
+MAX_FRAGMENTS = 16  # the most packets one message may take
+MAX_MESSAGE_BYTES = MAX_FRAGMENTS * (MAX_APP_PAYLOAD - FRAGMENT_HEADER_BYTES)  # 3568
 PREAMBLE_SYMBOLS = 16
 
 

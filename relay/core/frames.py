@@ -23,7 +23,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from relay.core.airtime import MAX_APP_PAYLOAD
+from relay.core.airtime import FRAGMENT_HEADER_BYTES, MAX_APP_PAYLOAD, MAX_FRAGMENTS
 from relay.core.bits import BitReader, BitWriter
 from relay.core.nodeid import read_node, write_node
 from relay.core.signing import SIGNATURE_BYTES, SUMMARY_CONTEXT, verify
@@ -31,9 +31,7 @@ from relay.errors import DecodeError
 
 FRAGMENT = 0x01
 FRAGMENT_HEADER = struct.Struct(">BHHHB")
-FRAGMENT_DATA = MAX_APP_PAYLOAD - FRAGMENT_HEADER.size  # 223
-MAX_FRAGMENTS = 16
-MAX_MESSAGE_BYTES = MAX_FRAGMENTS * FRAGMENT_DATA
+FRAGMENT_DATA = MAX_APP_PAYLOAD - FRAGMENT_HEADER_BYTES  # 223
 
 
 def is_message_frame(frame: bytes) -> bool:

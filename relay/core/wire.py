@@ -32,8 +32,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from relay.core.airtime import MAX_FRAGMENTS, MAX_MESSAGE_BYTES  # not frames: the CLI starts faster
 from relay.core.bits import BitReader, BitWriter
-from relay.core.frames import MAX_FRAGMENTS, MAX_MESSAGE_BYTES
 from relay.core.model import (
     GROUPS,
     MAX_TEXT_CHARS,

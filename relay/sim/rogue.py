@@ -14,8 +14,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from relay.core import frames, wire
+from relay.core.airtime import MAX_FRAGMENTS
 from relay.core.compose import compose
-from relay.core.frames import MAX_FRAGMENTS, MAX_REQUEST_ITEMS, Fragment, FragmentKey, Request, Summary, Want
+from relay.core.frames import MAX_REQUEST_ITEMS, Fragment, FragmentKey, Request, Summary, Want
 from relay.core.model import MAX_SEQ, Kind, Priority
 from relay.core.roster import Roster
 from relay.core.signing import SIGNATURE_BYTES, Signer
