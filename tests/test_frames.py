@@ -373,3 +373,34 @@ def test_held_carries_signed_summaries_as_they_are() -> None:
         frames.parse(frame[:-1])  # cut short
     with pytest.raises(ValueError):
         frames.Held(0x1234, (b"\x10not a summary",)).to_bytes()
+
+
+def test_a_complete_partial_tries_the_variants_of_its_pieces_until_one_verifies() -> None:
+    pieces = [Fragment.from_bytes(f) for f in split(BIG, KEY_ID, SEQ)]
+    forged = Fragment(pieces[1].key, 1, pieces[1].count, bytes(len(pieces[1].data)))
+    r = Reassembler()
+    for fragment in [pieces[0], forged, *pieces[2:]]:
+        try:
+            assert r.add(fragment) is None
+        except DecodeError as exc:  # complete, and no combination matches: kept for more pieces
+            assert exc.reason == "bad_digest"
+    assert r.add(pieces[1]) == BIG
+    # A combination the digest takes but the signature does not is passed over.
+    r = Reassembler()
+    tried: list[bytes] = []
+    for fragment in pieces[:-1]:
+        assert r.add(fragment) is None
+    with pytest.raises(DecodeError):
+        r.add(pieces[-1], accept=lambda wire: bool(tried.append(wire)))
+    assert tried == [BIG]
+
+
+def test_partials_nobody_expects_never_evict_one_that_is_expected() -> None:
+    expected = FragmentKey(KEY_ID, 1, 7)
+    r = Reassembler(max_partials=8, per_key=2, named=lambda key: key == expected)
+    assert r.add(Fragment(expected, 0, 3, b"a")) is None
+    for seq in range(100, 110):  # fuller, but unexpected
+        key = FragmentKey(KEY_ID, seq, 0)
+        for index in range(2):
+            assert r.add(Fragment(key, index, 3, b"x")) is None
+    assert r.missing(expected) == [1, 2]

@@ -6,6 +6,7 @@ to ``receive`` of another, on a virtual clock that only moves when the test says
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 import tracemalloc
@@ -978,6 +979,71 @@ def test_forged_fragments_cannot_evict_a_genuine_partial_message() -> None:
     a.hear(genuine[-1], after=0.1)
 
     assert a.store.wire_of("HOL", 1) == [big("HOL", 1).wire]
+
+
+def test_fuller_forged_partials_under_the_same_key_cannot_evict_a_genuine_one() -> None:
+    a = Node("RIN")
+    m = big("HOL", 1)
+    genuine = frames.split(m.wire, SIGNERS["HOL"].key_id, 1)
+    for piece in genuine[:-1]:
+        a.hear(piece, after=0.1)
+    for i in range(4):  # as full as the genuine partial, under numbers no summary names
+        key = frames.FragmentKey(SIGNERS["HOL"].key_id, 100 + i, i)
+        for index in range(len(genuine) - 1):
+            a.hear(frames.Fragment(key, index, len(genuine), b"forged").to_bytes())
+    a.hear(genuine[-1], after=0.1)
+
+    assert a.store.wire_of("HOL", 1) == [m.wire]
+
+
+def forged_piece(piece: bytes) -> bytes:
+    """The same fragment key and index as ``piece``, other bytes."""
+    genuine = frames.Fragment.from_bytes(piece)
+    return frames.Fragment(genuine.key, genuine.index, genuine.count, bytes(len(genuine.data))).to_bytes()
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_forged_piece_before_or_after_the_genuine_one_does_not_spoil_the_message(when: str) -> None:
+    a = Node("RIN")
+    m = big("HOL", 1)
+    genuine = frames.split(m.wire, SIGNERS["HOL"].key_id, 1)
+    order = [forged_piece(genuine[2]), *genuine] if when == "before" else [*genuine[:3], forged_piece(genuine[2])]
+    order += genuine[3:] if when == "after" else []
+    for piece in order:
+        with contextlib.suppress(DecodeError):  # the forged piece first: no combination matches yet
+            a.hear(piece, after=0.1)
+
+    assert a.store.wire_of("HOL", 1) == [m.wire]
+
+
+def test_a_message_whose_pieces_do_not_match_is_asked_for_whole() -> None:
+    a = Node("RIN")
+    m = big("HOL", 1)
+    genuine = frames.split(m.wire, SIGNERS["HOL"].key_id, 1)
+    for piece in [forged_piece(genuine[0]), *genuine[1:]]:
+        with contextlib.suppress(DecodeError):
+            a.hear(piece, after=0.1)
+    sent = a.run(SETTLE_S)
+
+    assert Want("HOL", 1) in asked(sent)  # no fragment mask: the whole message, from any holder
+    for piece in genuine[:1]:
+        a.hear(piece, after=0.1)  # the answer
+    assert a.store.wire_of("HOL", 1) == [m.wire]
+
+
+def test_a_forged_fragment_does_not_cancel_our_answer_but_the_genuine_one_does() -> None:
+    m = big("HOL", 1)
+    pieces = frames.split(m.wire, m.key_id, 1)
+    a = Node("RIN")
+    a.hold(m)
+
+    a.hear(Request(SIGNERS["SF"].key_id, (Want("HOL", 1),)).to_bytes())
+    for piece in pieces[:2]:
+        a.hear(forged_piece(piece), after=0.01)  # forged: our answer still goes
+    a.hear(pieces[2], after=0.01)  # genuine: someone else sent it
+    sent = a.run(SETTLE_S)
+
+    assert sorted(data_frames(sent)) == sorted(p for i, p in enumerate(pieces) if i != 2)
 
 
 def test_a_forged_fragment_costs_one_request_not_a_stream_of_them() -> None:

@@ -18,9 +18,10 @@ Fragment frame byte budget (8 bytes of header, 223 of data)::
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from relay.core.airtime import FRAGMENT_HEADER_BYTES, MAX_APP_PAYLOAD, MAX_FRAGMENTS
@@ -97,43 +98,82 @@ def split(wire: bytes, key_id: int, seq: int) -> list[bytes]:
 @dataclass
 class _Partial:
     count: int
-    pieces: dict[int, bytes] = field(default_factory=dict)
+    pieces: dict[int, list[bytes]] = field(default_factory=dict)  # index -> variants, the first heard first
+
+    def add(self, index: int, data: bytes) -> bool:
+        """Keep ``data`` as a variant of piece ``index``: the first heard and the newest
+        others, at most ``VARIANTS``.  False if it was held already."""
+        variants = self.pieces.setdefault(index, [])
+        if data in variants:
+            return False
+        if len(variants) >= VARIANTS:
+            del variants[1]  # the oldest after the first
+        variants.append(data)
+        return True
+
+    def wholes(self) -> Iterator[bytes]:
+        """The messages the pieces can make, the first-heard variants first, at most ``MAX_TRIES``."""
+        lists = [self.pieces[i] for i in range(self.count)]
+        return (b"".join(combination) for combination in itertools.islice(itertools.product(*lists), MAX_TRIES))
+
+
+VARIANTS = 3  # pieces kept per fragment index
+MAX_TRIES = 256  # combinations of variants tried when a partial is complete (a SHA-256 each)
 
 
 class Reassembler:
     """Collects fragments in any order, with duplicates; bounded in memory.
 
     A fragment cannot be verified until its message is whole, so a radio with the
-    channel key can forge any number of them under any key id.  Room is therefore
-    bounded per key id as well as in all, and when it runs out the partial with
-    the fewest pieces goes (the oldest of those): 64 forged one-fragment partials
-    used to evict a genuine message that was four fifths there."""
+    channel key can forge any number of them under any key id.  So:
 
-    def __init__(self, max_partials: int = 64, per_key: int = 4) -> None:
+    * a piece is never overwritten: up to ``VARIANTS`` of each index are kept, and a
+      complete partial tries their combinations against the digest and against
+      ``accept`` (the signature); a forged piece timed against every answer once made
+      a 5-fragment message fail for 4 hours;
+    * a partial that fails stays, to be completed by the genuine pieces;
+    * room is bounded per key id and in all, and when it runs out the partial with
+      the fewest pieces goes (the oldest of those), but never for one that ``named``
+      does not name (a summary names its number, or we asked for it): 64 forged
+      one-fragment partials used to evict a genuine message that was four fifths
+      there, and four fuller forged ones still did."""
+
+    def __init__(
+        self, max_partials: int = 64, per_key: int = 4, named: Callable[[FragmentKey], bool] = lambda _: False
+    ) -> None:
         self._partials: dict[FragmentKey, _Partial] = {}
         self._max = max_partials
         self._per_key = per_key
+        self._named = named
 
-    def add(self, fragment: Fragment) -> bytes | None:
-        """Add one fragment; return the whole message once it is complete and intact."""
-        partial = self._partials.get(fragment.key)
+    def add(self, fragment: Fragment, accept: Callable[[bytes], bool] = lambda _: True) -> bytes | None:
+        """Add one fragment; return the whole message once it is complete, matches its
+        digest and ``accept`` takes it.  Raises ``bad_digest`` when the partial is complete
+        and no combination of its pieces does (it is kept for more pieces)."""
+        partial = self._partials.get(fragment.key) or self._open(fragment)
         if partial is None:
-            same = [k for k in self._partials if k.key_id == fragment.key.key_id]
-            if len(same) >= self._per_key:
-                self._evict(same)
-            elif len(self._partials) >= self._max:
-                self._evict(list(self._partials))
-            partial = self._partials[fragment.key] = _Partial(fragment.count)
+            return None  # no room but a named partial's
         if partial.count != fragment.count:
             raise DecodeError("fragment count disagrees with earlier fragments", "malformed")
-        partial.pieces[fragment.index] = fragment.data
-        if len(partial.pieces) < partial.count:
+        if not partial.add(fragment.index, fragment.data) or len(partial.pieces) < partial.count:
             return None
-        del self._partials[fragment.key]
-        wire = b"".join(partial.pieces[i] for i in range(partial.count))
-        if key_for(wire, fragment.key.key_id, fragment.key.seq16).digest16 != fragment.key.digest16:
-            raise DecodeError("reassembled message does not match its digest", "bad_digest")
-        return wire
+        key = fragment.key
+        for wire in partial.wholes():
+            if key_for(wire, key.key_id, key.seq16).digest16 == key.digest16 and accept(wire):
+                del self._partials[key]
+                return wire
+        raise DecodeError("reassembled message does not match its digest", "bad_digest")
+
+    def _open(self, fragment: Fragment) -> _Partial | None:
+        same = [k for k in self._partials if k.key_id == fragment.key.key_id]
+        full = same if len(same) >= self._per_key else list(self._partials) if len(self._partials) >= self._max else []
+        if full:
+            unnamed = [k for k in full if not self._named(k)]
+            if not unnamed and not self._named(fragment.key):
+                return None
+            self._evict(unnamed or full)
+        partial = self._partials[fragment.key] = _Partial(fragment.count)
+        return partial
 
     def _evict(self, keys: list[FragmentKey]) -> None:
         """Drop the partial with the fewest pieces among ``keys`` (the oldest of a tie)."""

@@ -28,6 +28,7 @@ LIE_ABOVE = 10_000  # summary-lie: heads this far above the highest number heard
 JUMPS = (2**31, MAX_SEQ)  # seq-jump: numbers up from 2^31 and down from 2^32-1, in turn
 HELD_PER_ORIGIN = 64  # request-flood asks among the newest numbers heard held of each origin
 SPAM_BYTES = 4  # fragment-spam: data bytes a fragment (8 of header: 12 bytes, 0.4 s at LONG_FAST)
+JAM_KEYS = 4  # fragment-jam: the long messages it remembers, the newest last
 FLOOD_TEXT = "Evakuer rådhuset straks. Møt ved brannstasjonen."
 
 
@@ -62,10 +63,13 @@ class Rogue:
         self._ticks = 0
         self._next: float | None = spec.start
         self._jumps = 0
+        self._heard_fragments: dict[FragmentKey, tuple[int, dict[int, int]]] = {}  # key -> (count, index -> size)
+        self._jams = 0
         builders: dict[str, Callable[[float], list[bytes]]] = {
             "request-flood": self._request_flood,
             "summary-lie": self._summary_lie,
             "fragment-spam": self._fragment_spam,
+            "fragment-jam": self._fragment_jam,
             "message-flood": self._message_flood,
             "seq-jump": self._seq_jump,
         }
@@ -85,6 +89,8 @@ class Rogue:
                         self._note(origin, first, last)
             elif isinstance(parsed, frames.Bare):
                 self._heard_message(parsed.data)
+            elif isinstance(parsed, Fragment):
+                self._heard_fragment(parsed)
             elif isinstance(parsed, frames.Bundle):
                 for data in parsed.messages:
                     self._heard_message(data)
@@ -95,6 +101,14 @@ class Rogue:
         head = wire.peek(data)
         origin = self.roster.entry_for_key(head.key_id).node_id
         self._note(origin, head.seq, head.seq)
+
+    def _heard_fragment(self, fragment: Fragment) -> None:
+        """A long message on the air: fragment-jam forges pieces of it (the newest few)."""
+        _, sizes = self._heard_fragments.pop(fragment.key, (fragment.count, {}))
+        sizes[fragment.index] = len(fragment.data)
+        self._heard_fragments[fragment.key] = (fragment.count, sizes)
+        while len(self._heard_fragments) > JAM_KEYS:
+            del self._heard_fragments[next(iter(self._heard_fragments))]
 
     def _note(self, origin: str, first: int, last: int) -> None:
         if last < first:
@@ -158,6 +172,21 @@ class Rogue:
         count = self.rng.randint(2, MAX_FRAGMENTS)
         key = FragmentKey(self._claimed_key(), self.rng.getrandbits(16), self.rng.getrandbits(16))
         return [Fragment(key, self.rng.randrange(count), count, self.rng.randbytes(SPAM_BYTES)).to_bytes()]
+
+    def _fragment_jam(self, now: float) -> list[bytes]:
+        """Against the long message heard last: a forged piece under its very key and an
+        index heard (a store that overwrote pieces never completed it), and a piece of a
+        fuller forged partial under its key id (to evict the genuine partial)."""
+        if not self._heard_fragments:
+            return []
+        key, (count, sizes) = next(reversed(self._heard_fragments.items()))
+        index = self.rng.choice(sorted(sizes))
+        turn, self._jams = self._jams, self._jams + 1
+        decoy = FragmentKey(key.key_id, (key.seq16 + 1 + turn // count % 4) & 0xFFFF, self.rng.getrandbits(16))
+        return [
+            Fragment(key, index, count, self.rng.randbytes(sizes[index])).to_bytes(),
+            Fragment(decoy, turn % count, count, self.rng.randbytes(SPAM_BYTES)).to_bytes(),
+        ]
 
     def _message_flood(self, now: float) -> list[bytes]:
         """A fresh NØD signed with the stolen key, numbered on from the highest heard."""

@@ -8,7 +8,8 @@ roster (no store, no key of its own), so anyone can check relay against one::
     [[rogue]]
     id = "MAL"                            # a radio id, not one of the [[node]] ids
     links = { RIN = 0.05, HOL = 0.05 }    # the nodes it hears and reaches, loss per link
-    attack = "request-flood"              # request-flood | summary-lie | fragment-spam | message-flood | seq-jump
+    attack = "request-flood"              # request-flood | summary-lie | fragment-spam | fragment-jam |
+                                          # message-flood | seq-jump
     every = "30s"                         # one frame this often (default 30s) ...
     start = "10m"                         # ... from start (default 0) ...
     stop = "40m"                          # ... until stop (default: the scenario's end)
@@ -20,7 +21,9 @@ the mesh's ``hop_limit``, and its packets collide like anyone's.  The attacks:
 ``request-flood`` asks for up to 32 messages the stores were heard to hold (one
 unsigned REQUEST, many answers); ``summary-lie`` claims heads far above anything
 (false MOTTATT receipts, requests nobody can answer); ``fragment-spam`` sends
-one-fragment partials under roster key ids; ``message-flood`` sends fresh, validly
+one-fragment partials under roster key ids; ``fragment-jam`` answers the long
+message it heard last with a forged piece under its very key, and a piece of a
+fuller forged partial under its key id; ``message-flood`` sends fresh, validly
 signed NØD messages numbered on from the stolen origin's highest; ``seq-jump``
 sends validly signed messages numbered 2^31 and up, and 2^32-1 and down.
 
@@ -100,7 +103,7 @@ SEND_KEYS = ("from", "kind", "priority", "to", "text", "text_file", "fields", "e
 INJECT_KEYS = ("into", "attack")
 REVOKE_KEYS = ("node", "from", "last_seq")
 ROGUE_KEYS = ("id", "links", "attack", "every", "start", "stop", "claims", "stolen_key")
-ROGUE_ATTACKS = ("request-flood", "summary-lie", "fragment-spam", "message-flood", "seq-jump")
+ROGUE_ATTACKS = ("request-flood", "summary-lie", "fragment-spam", "fragment-jam", "message-flood", "seq-jump")
 SIGNED_ATTACKS = ("message-flood", "seq-jump")  # need a stolen_key; the others send unsigned frames
 
 

@@ -81,7 +81,7 @@ class Answering(SyncState):
         requests were re-asks for answers still in a queue."""
         tries = self._asks.get(item, (0, None))[0]
         first = self.config.rerequest_s * (1 + self._control_hops(now))
-        return min(first * float(2 ** max(tries - 1, 0)), self.config.summary_max_s)
+        return min(first * float(2 ** min(max(tries - 1, 0), 16)), self.config.summary_max_s)
 
     def _named(self, item: tuple[str, int]) -> bool:
         """Does some peer's summary say it holds ``item``?  A want that only a fragment
@@ -110,11 +110,6 @@ class Answering(SyncState):
     def _already_held(self, origin: str, fkey: frames.FragmentKey) -> bool:
         seq = (self.log.summary().get(origin, 0) & ~0xFFFF) | fkey.seq16
         return any(frames.key_for(w, fkey.key_id, fkey.seq16) == fkey for w in self.log.wire_of(origin, seq))
-
-    def _full_seq(self, origin: str, seq16: int) -> int:
-        base = self.log.summary().get(origin, 0)
-        candidate = (base & ~0xFFFF) | seq16
-        return candidate if candidate > base else candidate + 0x10000
 
     def _schedule_response(self, want: Want, wire_bytes: bytes, now: float, requesters: set[str]) -> None:
         head = wire.peek(wire_bytes)

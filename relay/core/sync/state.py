@@ -28,6 +28,7 @@ from relay.core.sync.outbox import Outbox
 from relay.core.sync.peers import Peers
 from relay.core.sync.queue import Answer, TxQueue
 from relay.core.sync.trickle import Trickle
+from relay.errors import DecodeError
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ class SyncState:
         self._on_stored = on_stored
         self._on_roster = on_roster
         self.queue = TxQueue()
-        self._reassembler = Reassembler()
+        self._reassembler = Reassembler(named=self._expected)
         self._fragment_seen: dict[frames.FragmentKey, float] = {}
         self._requests: dict[tuple[str, int], tuple[float, int | None]] = {}  # item -> (fire at, mask)
         self._asked_at: dict[tuple[str, int], float] = {}
@@ -285,6 +286,26 @@ class SyncState:
             # a thief's flood to its owner cost 256-635 refusals' worth of airtime.
             return False
         return not held_in(heads.get(origin, 0), self._peer_extras.get(peer, {}).get(origin, ()), seq)
+
+    def _expected(self, key: frames.FragmentKey) -> bool:
+        """Is a partial message one we expect: asked for, named by a peer's summary, or
+        within two of its origin's head here (a fresh push)?  Forged partials that are
+        none of these never evict one that is (``Reassembler``)."""
+        try:
+            origin = self.roster.key_entry(key.key_id).node_id
+        except DecodeError:
+            return False
+        seq = self._full_seq(origin, key.seq16)
+        item = (origin, seq)
+        if item in self._asks or item in self._requests or seq <= self.log.summary().get(origin, 0) + 2:
+            return True
+        return any(origin in heads and not self._lacks(peer, origin, seq) for peer, heads in self._peer_heads.items())
+
+    def _full_seq(self, origin: str, seq16: int) -> int:
+        """The sequence number a fragment's low 16 bits stand for: the first above our head."""
+        base = self.log.summary().get(origin, 0)
+        candidate = (base & ~0xFFFF) | seq16
+        return candidate if candidate > base else candidate + 0x10000
 
     def _summary_min(self, now: float) -> float:
         """Trickle's shortest interval.  A summary that crosses repeaters costs one
