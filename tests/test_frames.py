@@ -404,3 +404,14 @@ def test_partials_nobody_expects_never_evict_one_that_is_expected() -> None:
         for index in range(2):
             assert r.add(Fragment(key, index, 3, b"x")) is None
     assert r.missing(expected) == [1, 2]
+
+
+def test_a_summary_names_the_numbers_its_sender_holds_twice() -> None:
+    summary = Summary(KEY_ID, 3, (("HOL", 4),), doubled=(("HOL", 2), ("RIN", 9)), counter=7)
+    frame = summary.signed(lambda body: bytes(64))
+    assert Summary.from_bytes(frame).doubled == (("HOL", 2), ("RIN", 9))
+    plain = Summary(KEY_ID, 3, (("HOL", 4),), counter=7)
+    assert len(plain.to_bytes()) <= len(summary.to_bytes()) - 5  # one bit while none is held twice
+    unsorted = Summary(KEY_ID, 3, (("HOL", 4),), doubled=(("RIN", 9), ("HOL", 2)), counter=7)
+    with pytest.raises(DecodeError):
+        Summary.from_bytes(unsorted.signed(lambda body: bytes(64)))

@@ -888,6 +888,42 @@ def test_a_stolen_keys_conflicts_are_bounded_per_number_and_per_hour() -> None:
     assert all(len(a.store.wire_of("HOL", seq)) <= 2 for seq in range(1, 5))
 
 
+def test_both_versions_of_a_number_travel_to_a_store_that_holds_one() -> None:
+    # JEV took the thief's HOL-0002 first; RIN holds both (it heard HOL's own push too).
+    thief = conflicting(2, 1)
+    rin, jev = Node("RIN"), Node("JEV")
+    rin.hold(HOL[0], HOL[1])
+    jev.hold(HOL[0], thief)
+    assert rin.sync.receive(thief.wire, rin.now).rejected is None  # a conflict: RIN holds two
+    assert "HOL" not in dict(Summary.from_bytes(jev.sync.summary_frame(jev.now)).doubled)
+    assert Summary.from_bytes(rin.sync.summary_frame(rin.now)).doubled == (("HOL", 2),)
+    for node in (rin, jev):
+        node.hear(summary_of("HOL", {"HOL": 2}, ("RIN", "JEV")))  # both know the region
+    exchange([rin, jev], 900.0)
+
+    assert sorted(jev.store.wire_of("HOL", 2)) == sorted([HOL[1].wire, thief.wire])  # before: the thief's alone
+    assert Summary.from_bytes(jev.sync.summary_frame(jev.now)).doubled == (("HOL", 2),)
+
+
+def test_the_numbers_held_twice_are_named_after_a_restart() -> None:
+    rin = Node("RIN")
+    rin.hold(HOL[0], HOL[1])
+    rin.sync.receive(conflicting(2, 1).wire, rin.now)
+    again = SyncNode(
+        "RIN",
+        SIGNERS["RIN"].key_id,
+        rin.store,
+        ROSTER,
+        dictionaries.available(),
+        lambda n: packet_airtime(n, LONG_FAST),
+        random.Random(2),
+        rin.now,
+        CONFIG,
+        sign=SIGNERS["RIN"].sign,
+    )
+    assert Summary.from_bytes(again.summary_frame(rin.now)).doubled == (("HOL", 2),)
+
+
 def test_a_thiefs_messages_under_an_origin_are_never_pushed_to_that_origin() -> None:
     # A thief signed MOD-0006..0008 with MOD's key; RIN took them.  MOD's own summary says
     # it holds up to 5: it refuses the rest as its own numbers it never used.

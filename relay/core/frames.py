@@ -202,6 +202,7 @@ BUNDLE = 0x04
 MAX_REQUEST_ITEMS = 32
 MAX_NEIGHBOURS = 64
 MAX_HOPS = 7  # the firmware's highest hop limit
+MAX_DOUBLED = 8  # numbers held twice that one summary names
 MAX_CLOCK_LAG = 1 << 32  # a summary's clock, less its counter: a Pi that boots in 1970 still fits
 
 
@@ -244,6 +245,10 @@ class Summary:
     # 1 bit unless the clock was set back.  Receivers judge the age of the sender's
     # messages by it (``SyncState._age``): a Pi that boots 40 days behind is not refused.
     clock: int | None = None
+    # (origin, seq) the sender holds in two versions, the newest few, sorted: a store
+    # holding one asks for the number, and both versions travel (a stolen key that
+    # signed the owner's next number first kept the genuine one at its origin).
+    doubled: tuple[tuple[str, int], ...] = ()
     # As heard: the signed body and its signature (``verify``); empty when built here.
     body: bytes = field(default=b"", compare=False, repr=False)
     signature: bytes = field(default=b"", compare=False, repr=False)
@@ -295,6 +300,12 @@ class Summary:
         w.write_bool(any(self.hops))  # then a hop count per neighbour listed
         for hops in self.hops if any(self.hops) else ():
             w.write_golomb(min(hops, MAX_HOPS), 0)
+        w.write_bool(bool(self.doubled))  # 1 bit while no number is held twice
+        if self.doubled:
+            w.write_golomb(len(self.doubled) - 1, 0)
+            for origin, seq in self.doubled:
+                write_node(w, origin)
+                w.write_golomb(seq, 6)
         return _fitted(w, "summary", MAX_APP_PAYLOAD - SIGNATURE_BYTES)
 
     def signed(self, sign: Callable[[bytes], bytes]) -> bytes:
@@ -322,6 +333,7 @@ class Summary:
             summary.hops,
             summary.counter,
             summary.clock,
+            summary.doubled,
             bytes(body),
             bytes(signature),
         )
@@ -373,7 +385,16 @@ class Summary:
             hop_counts = tuple(r.read_golomb(0) for _ in neighbours)
             if max(hop_counts, default=0) > MAX_HOPS or not any(hop_counts):
                 raise DecodeError("summary neighbour hops out of range", "malformed")
-        return cls(kid, version, heads, complete, tuple(extras), neighbours, hop_counts, counter, counter + lag)
+        doubled: tuple[tuple[str, int], ...] = ()
+        if r.read_bool():
+            count = r.read_golomb(0) + 1
+            if count > MAX_DOUBLED:
+                raise DecodeError("summary lists too many numbers held twice", "malformed")
+            doubled = tuple((read_node(r), r.read_golomb(6)) for _ in range(count))
+            if list(doubled) != sorted(set(doubled)):
+                raise DecodeError("summary's numbers held twice not sorted and unique", "malformed")
+        extras_t = tuple(extras)
+        return cls(kid, version, heads, complete, extras_t, neighbours, hop_counts, counter, counter + lag, doubled)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,8 @@ class Answering(SyncState):
 
         def holds(answer: Answer, waiting: str) -> bool:
             origin, seq = answer.item
-            return waiting == peer and origin in heads and held_in(heads[origin], extras.get(origin, ()), seq)
+            held = origin in heads and held_in(heads[origin], extras.get(origin, ()), seq)
+            return waiting == peer and held and not self.doubled.lacks(peer, answer.item)
 
         self._thin(None, holds)
 
@@ -55,10 +56,6 @@ class Answering(SyncState):
                 queued.answer.waiting = {p for p in queued.answer.waiting if not served(queued.answer, p)}
                 if not queued.answer.waiting:
                     self.queue.cancel(queued)
-
-    def _suppress(self, key: tuple[object, ...]) -> None:
-        """Someone else sent this item: drop our pending answer to a request for it."""
-        self._thin(key, lambda *_: True)
 
     def _want(self, item: tuple[str, int], now: float, mask: int | None = None) -> None:
         if now - self._refused.get(item, -1e18) < self.config.refuse_hold_s:
@@ -111,7 +108,11 @@ class Answering(SyncState):
         seq = (self.log.summary().get(origin, 0) & ~0xFFFF) | fkey.seq16
         return any(frames.key_for(w, fkey.key_id, fkey.seq16) == fkey for w in self.log.wire_of(origin, seq))
 
-    def _schedule_response(self, want: Want, wire_bytes: bytes, now: float, requesters: set[str]) -> None:
+    def _schedule_response(
+        self, want: Want, wire_bytes: bytes, now: float, requesters: set[str], version: int = 0
+    ) -> None:
+        """``version``: this wire's place among the versions we hold of its number (a
+        second version is an answer of its own, not a copy of the first)."""
         head = wire.peek(wire_bytes)
         if self._void(wire_bytes):
             return  # its key was revoked since we stored it: every store with the roster refuses it
@@ -125,6 +126,7 @@ class Answering(SyncState):
             key: tuple[object, ...] = (
                 ("msg", want.origin, want.seq) if len(pieces) == 1 else ("frag", want.origin, want.seq & 0xFFFF, index)
             )
+            key = (*key, version) if version else key
             pending = self._responses.get(key)
             if pending is not None:
                 pending.waiting |= requesters
@@ -259,14 +261,17 @@ class Answering(SyncState):
             self._sends.clear()  # a memory bound: what we forget only costs a turn
         self._sends.setdefault(item, {})[sender] = now
 
-    def _overheard(self, key: tuple[object, ...], sender: str | None, radius: int) -> None:
+    def _overheard(self, key: tuple[object, ...], frame: bytes, sender: str | None, radius: int) -> None:
         """``sender`` sent this item with hop limit ``radius``: whoever it reaches no
-        longer waits for our answer.  Not knowing the sender or its neighbours, we take
-        it that it reached everyone (as in SRM)."""
-        if sender is None or not self.peers.knows_list(sender):
-            self._suppress(key)
-        else:
-            self._thin(key, lambda _, peer: self.peers.reaches(sender, peer, radius))
+        longer waits for our answer of the same bytes (another version of the number
+        is another answer).  Not knowing the sender or its neighbours, we take it that
+        it reached everyone (as in SRM)."""
+        known = sender is not None and self.peers.knows_list(sender)
+        for version_key in (key, (*key, 1)):
+            self._thin(
+                version_key,
+                lambda a, peer: a.tx.frame == frame and (not known or self.peers.reaches(sender or "", peer, radius)),
+            )
 
     def _forward(self, signed: wire.SignedMessage, now: float, sender: str | None, rx: Rx) -> None:
         """Pass a message that came by repair on to the neighbours known to lack it:
@@ -286,4 +291,6 @@ class Answering(SyncState):
             and not (self.peers.knows_list(sender) and self.peers.reaches(sender, p, rx.hop_start))
         }
         if waiting and not self._over_rate(msg.origin, msg.priority, now, msg.seq):
-            self._schedule_response(Want(msg.origin, msg.seq), signed.wire, now, waiting)
+            versions = self.log.wire_of(msg.origin, msg.seq)
+            version = versions.index(signed.wire) if signed.wire in versions else 0
+            self._schedule_response(Want(msg.origin, msg.seq), signed.wire, now, waiting, version)

@@ -174,7 +174,11 @@ class SyncNode(Receiving):
 
     def _refresh_request(self, queued: Queued) -> None:
         """A request waiting for the radio drops the items that arrived meanwhile."""
-        wants = tuple(w for w in queued.wants if not self.log.wire_of(w.origin, w.seq))
+        wants = tuple(
+            w
+            for w in queued.wants
+            if len(self.log.wire_of(w.origin, w.seq)) < self.doubled.versions_wanted((w.origin, w.seq))
+        )
         if wants != queued.wants:
             queued.wants = wants
             frame = Request(self.key_id, wants).to_bytes() if wants else b""

@@ -203,7 +203,7 @@ class Receiving(Answering):
         # Only a verified copy silences our pending answer: a forged frame naming the
         # item must not.  (A fragment cannot be verified alone; a forged fragment can
         # delay one answer until the next request, never lose it.)
-        self._overheard(("msg", msg.origin, msg.seq), sender, rx.hop_start)
+        self._overheard(("msg", msg.origin, msg.seq), signed.wire, sender, rx.hop_start)
         result = self.log.insert(signed, self._date(now))
         item = (msg.origin, msg.seq)
         self._sent(item, sender or msg.origin, now)  # a bare frame: most likely its origin's push
@@ -219,6 +219,8 @@ class Receiving(Answering):
         self._stored_at[item] = now
         if result is Inserted.CONFLICT:
             self.stats.conflicts += 1
+            self.doubled.took(item, self._wall(now))
+            self._speak_soon(now)  # the region learns of the second version from our summary
         rx.stored.append(msg.id)
         if notice is not None:
             rx.voided += self.set_roster(self.roster.with_notice(notice), now)
@@ -388,7 +390,9 @@ class Receiving(Answering):
         # the same key and index, sent after every request, kept a 5-fragment message
         # from Sigdal for 4 hours.
         frame = fragment.to_bytes()
-        self._thin(("frag", entry.node_id, fragment.key.seq16, fragment.index), lambda a, _: a.tx.frame == frame)
+        key = ("frag", entry.node_id, fragment.key.seq16, fragment.index)
+        for version_key in (key, (*key, 1)):  # the first version's answer, or the second's
+            self._thin(version_key, lambda a, _: a.tx.frame == frame)
         if self._already_held(entry.node_id, fragment.key):
             return  # a late copy: reassembling it again would ask for a message we hold
         try:
@@ -429,6 +433,7 @@ class Receiving(Answering):
             listed = {ids[i]: h for i, h in summary.hops_to().items() if i < len(ids)}
             self.peers.listed(peer, listed, now)
         self._take_holdings(peer, summary, now)  # with its list: whom it reaches
+        self._versions(peer, summary, now)
         self._answered(peer, heads, theirs_extra)
         ours = self.log.summary()
         listed = {origin: ours.get(origin, 0) for origin in heads}
@@ -475,9 +480,26 @@ class Receiving(Answering):
         for origin, seq in self.log.offer(heads, limit=self.config.push_per_summary, extras=theirs_extra):
             if origin == peer:
                 continue  # its own: it holds them, or refuses them (``_lacks``)
-            for wire_bytes in self.log.wire_of(origin, seq):
-                if not self._over_rate(origin, wire.peek(wire_bytes).priority, now, seq):
-                    self._schedule_response(Want(origin, seq), wire_bytes, now, {peer})
+            self._offer(peer, origin, seq, now)
+
+    def _versions(self, peer: str, summary: Summary, now: float) -> None:
+        """Numbers held in two versions: we ask for those ``peer`` names that we hold
+        once, and give both versions of ours that its summary does not name (once an
+        hour for each: it may refuse more of an origin's conflicts than its rate)."""
+        self.doubled.heard(peer, summary.doubled)
+        for item in summary.doubled:
+            if item[0] != self.node_id and len(self.log.wire_of(*item)) == 1:
+                self.doubled.want(item)
+                self._want(item, now)  # the other version: a holder answers with both
+        for origin, seq in self.doubled.listed(self._wall(now)):
+            if origin != peer and self._lacks(peer, origin, seq) and self.doubled.offer_due(peer, (origin, seq), now):
+                self._offer(peer, origin, seq, now)
+
+    def _offer(self, peer: str, origin: str, seq: int, now: float) -> None:
+        """Answer ``peer``, which provably lacks it, with every version of a number we hold."""
+        for version, wire_bytes in enumerate(self.log.wire_of(origin, seq)):
+            if not self._over_rate(origin, wire.peek(wire_bytes).priority, now, seq):
+                self._schedule_response(Want(origin, seq), wire_bytes, now, {peer}, version)
 
     def _same_runs(self, theirs: Mapping[str, Ranges], heads: Mapping[str, int]) -> bool:
         """Do the runs a summary names agree with ours?  Where we hold more runs than a
@@ -520,8 +542,8 @@ class Receiving(Answering):
                 continue
             if known and not self._lacks(requester, want.origin, want.seq):
                 continue  # its summary says it holds it: a forged request, or one that crossed our answer
-            for wire_bytes in self.log.wire_of(want.origin, want.seq):
-                self._schedule_response(want, wire_bytes, now, {requester})
+            for version, wire_bytes in enumerate(self.log.wire_of(want.origin, want.seq)):
+                self._schedule_response(want, wire_bytes, now, {requester}, version)
 
 
 # A reassembled message refused for one of these was signed by its key all the same: it is

@@ -22,6 +22,7 @@ from relay.core.log import Log, Ranges, held_in
 from relay.core.model import Message, Priority
 from relay.core.roster import Roster
 from relay.core.sync.config import RANK_CONTROL, SyncConfig, Transmission
+from relay.core.sync.doubled import Doubled
 from relay.core.sync.freshness import Freshness, SummaryClock, clock_seconds
 from relay.core.sync.holdings import Holdings
 from relay.core.sync.outbox import Outbox
@@ -127,6 +128,7 @@ class SyncState:
         # Summaries are numbered upward for ever, and a peer's older than its newest is a
         # replay, across restarts (freshness.py): both kept in the store.
         self._summary_clock = SummaryClock(log)
+        self.doubled = Doubled(log)  # numbers held in two versions, ours and as peers named them
         self._freshness = Freshness(log, path, SUMMARY_ECHO_S)
         self.holdings = Holdings()  # who holds what across the region, and what we pass on
         self._on_holdings = on_holdings  # a signed summary with news: the other path may pass it on
@@ -285,7 +287,9 @@ class SyncState:
             # An origin holds its own numbers, or refuses them as a stolen key's: pushing
             # a thief's flood to its owner cost 256-635 refusals' worth of airtime.
             return False
-        return not held_in(heads.get(origin, 0), self._peer_extras.get(peer, {}).get(origin, ()), seq)
+        if not held_in(heads.get(origin, 0), self._peer_extras.get(peer, {}).get(origin, ()), seq):
+            return True
+        return self.doubled.lacks(peer, (origin, seq))  # one version of two
 
     def _expected(self, key: frames.FragmentKey) -> bool:
         """Is a partial message one we expect: asked for, named by a peer's summary, or
@@ -428,7 +432,10 @@ class SyncState:
         wall = self._wall(now if now is not None else max(self.peers.last_heard(), self._summary_sent_at))
         count = self._summary_clock.next(wall)
         clock = clock_seconds(wall)
-        whole = Summary(self.key_id, self.roster.version, tuple(heads), True, extras, neighbours, hops, count, clock)
+        twice = self.doubled.listed(wall)
+        whole = Summary(
+            self.key_id, self.roster.version, tuple(heads), True, extras, neighbours, hops, count, clock, twice
+        )
         try:
             return whole.signed(self._sign)
         except ValueError:
@@ -448,6 +455,7 @@ class SyncState:
                 hops,
                 count,
                 clock,
+                twice,
             )
             try:
                 candidate.to_bytes()
