@@ -224,21 +224,36 @@ def test_a_long_message_gets_through_a_radio_forging_its_pieces() -> None:
     assert set(long["delivered"]) == {"RIN", "HOL", "JEV", "MOD", "KRO", "SIG", "SF", "POL"}  # type: ignore[arg-type]
 
 
-def test_the_owners_version_of_a_number_a_thief_signed_first_reaches_every_store() -> None:
-    """A thief with Hole's key signs Hole's next number before Hole does.  The owner's
-    own message under that number reached 1 of 8 stores in an hour (2 of 3 seeds):
-    the summaries said every store held the number.  Now both versions travel."""
+def thief_run(owner: str) -> Simulation:
+    """Modum: a thief with ``owner``'s key signs its next number (at 10 minutes, beside
+    Ringerike and Hole) before ``owner`` sends one of its own (at 20 minutes)."""
     data = tomllib.loads((EXAMPLES / "rogue-request-flood.toml").read_text(encoding="utf-8"))
     data["mesh"]["duration"] = "1h30m"
-    thief = {"attack": "message-flood", "stolen_key": "HOL", "every": "1h", "start": "10m", "stop": "11m"}
+    thief = {"attack": "message-flood", "stolen_key": owner, "every": "1h", "start": "10m", "stop": "11m"}
     data["rogue"] = [{**data["rogue"][0], **thief}]
-    data["event"] = [{"at": "20m", "send": {"from": "HOL", "priority": "HASTER", "text": "Vannledning brudd."}}]
+    data["event"] = [{"at": "20m", "send": {"from": owner, "priority": "HASTER", "text": "Vannledning brudd."}}]
     sim = Simulation(scenario.parse(data, EXAMPLES, "thief"))
     sim.run()
-    stores = ("RIN", "HOL", "JEV", "MOD", "KRO", "SIG", "SF", "POL")
-    taken = {n: len(sim.nodes[n].store.wire_of("HOL", 1)) for n in stores if n != "HOL"}
-    assert taken == dict.fromkeys(taken, 2)  # the thief's and the owner's, at every other store
-    assert sim.nodes["HOL"].store.wire_of("HOL", 1)  # the owner keeps its own
+    return sim
+
+
+STORES = ("RIN", "HOL", "JEV", "MOD", "KRO", "SIG", "SF", "POL")
+
+
+def test_the_owners_version_of_a_number_a_thief_signed_first_reaches_every_store() -> None:
+    """Sigdal does not hear the thief: its own message reuses the number.  The summaries
+    said every store held the number, so where the thief's version came first the
+    owner's never followed (before: at 2 of the 7 other stores, on this seed)."""
+    sim = thief_run("SIG")
+    versions = {n: len(sim.nodes[n].store.wire_of("SIG", 1)) for n in STORES if n != "SIG"}
+    assert versions == dict.fromkeys(versions, 2)  # the thief's and the owner's, at every other store
+
+
+def test_an_owner_that_hears_the_thief_numbers_its_message_above_the_thiefs() -> None:
+    sim = thief_run("HOL")  # Hole hears the thief: own-origin alarm, and its next number is 2
+    assert {n: len(sim.nodes[n].store.wire_of("HOL", 2)) for n in STORES} == dict.fromkeys(STORES, 1)
+    assert not sim.nodes["HOL"].store.wire_of("HOL", 1)  # the thief's: refused at its owner, never asked for
+    assert sim.nodes["HOL"].rejected.get("own_origin", 0) <= 3
 
 
 @pytest.mark.parametrize("attack", ["message-flood", "seq-jump"])

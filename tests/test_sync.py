@@ -905,6 +905,16 @@ def test_both_versions_of_a_number_travel_to_a_store_that_holds_one() -> None:
     assert Summary.from_bytes(jev.sync.summary_frame(jev.now)).doubled == (("HOL", 2),)
 
 
+def test_an_owner_that_hears_a_thief_under_its_own_origin_numbers_on_above_it() -> None:
+    hol = Node("HOL")
+    thief = conflicting(3, 1)  # HOL-0003, while Hole has committed nothing
+    assert hol.sync.receive(thief.wire, hol.now).alarm == "own_origin"
+    assert hol.store.local_head("HOL") == 3  # Hole's next message is HOL-0004: no conflict
+    far = conflicting(CONFIG.seq_window + 10, 2)  # far above: no store takes it
+    assert hol.sync.receive(far.wire, hol.now).alarm == "own_origin"
+    assert hol.store.local_head("HOL") == 3
+
+
 def test_the_numbers_held_twice_are_named_after_a_restart() -> None:
     rin = Node("RIN")
     rin.hold(HOL[0], HOL[1])

@@ -58,8 +58,8 @@ class Answering(SyncState):
                     self.queue.cancel(queued)
 
     def _want(self, item: tuple[str, int], now: float, mask: int | None = None) -> None:
-        if now - self._refused.get(item, -1e18) < self.config.refuse_hold_s:
-            return  # signed with a revoked key: asking again soon only brings it back
+        if now - self._refused.get(item, -1e18) < self.config.refuse_hold_s or self.stolen.holds(*item):
+            return  # signed with a revoked or stolen key: asking only brings it back
         if now < self._deferred.get(item, -1e18) or self._flooding(item[0], now):
             return  # over its origin's rate: it would be refused (asked again once a summary names it later)
         asked = self._asked_at.get(item)

@@ -285,6 +285,7 @@ class SyncNode(Receiving):
                 unconfirmed = item in self._unconfirmed and not self._named(item)
                 refused = now - self._refused.get(item, -1e18) < self.config.refuse_hold_s
                 refused = refused or now < self._deferred.get(item, -1e18) or self._flooding(item[0], now)
+                refused = refused or self.stolen.holds(*item)
                 if tries >= self.config.reask_limit or self.log.wire_of(*item) or unconfirmed or refused:
                     del self._asked_at[item]  # the next summary that names it starts over
                     self._asks.pop(item, None)

@@ -303,7 +303,10 @@ class Receiving(Answering):
         Our own origin from the air above what we committed ourselves: only a stolen
         key (or a copy of our key on another node) makes one, and stored, it would
         become our head and could lock ``relay send`` out for good: refused, with an
-        alarm.  (At or below it is our own history coming back after a restore.)
+        alarm, and our next number goes above it where the stores would take it (else
+        our next message would be a second version of the thief's number); the numbers
+        skipped stay the thief's (``Stolen``).  At or below what we committed, and not
+        skipped, it is our own history coming back after a restore.
         Another origin far above what we hold (``seq_window``): a stolen key jumping
         to 2^31 makes every later message of that origin 6 bytes larger, and no store
         relays it blindly.  Older than ``max_age_s``: a replay (a 400-day-old message
@@ -321,8 +324,11 @@ class Receiving(Answering):
         if origin == self.node_id:
             if held:
                 rx.alarm = "own_origin"  # another message under a number we used: our key is out
-            elif seq > self.log.local_head(origin):
+            elif seq > (ours := self.log.local_head(origin)) or self.stolen.holds(origin, seq):
                 rx.alarm = "own_origin"
+                if ours < seq <= ours + self.config.seq_window:  # the stores take it: our next goes above
+                    self.stolen.skip(ours + 1, seq)
+                    self.log.raise_sequence_floor(origin, seq)
                 raise DecodeError(f"{origin}-{seq:04d}: our own origin, a number we never used", "own_origin")
             return
         if seq > self._window_base(origin, now) + self.config.seq_window:

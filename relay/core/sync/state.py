@@ -28,6 +28,7 @@ from relay.core.sync.holdings import Holdings
 from relay.core.sync.outbox import Outbox
 from relay.core.sync.peers import Peers
 from relay.core.sync.queue import Answer, TxQueue
+from relay.core.sync.stolen import Stolen
 from relay.core.sync.trickle import Trickle
 from relay.errors import DecodeError
 
@@ -129,6 +130,7 @@ class SyncState:
         # replay, across restarts (freshness.py): both kept in the store.
         self._summary_clock = SummaryClock(log)
         self.doubled = Doubled(log)  # numbers held in two versions, ours and as peers named them
+        self.stolen = Stolen(log, node_id)  # our own numbers a thief signed first
         self._freshness = Freshness(log, path, SUMMARY_ECHO_S)
         self.holdings = Holdings()  # who holds what across the region, and what we pass on
         self._on_holdings = on_holdings  # a signed summary with news: the other path may pass it on

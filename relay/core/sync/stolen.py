@@ -1,0 +1,45 @@
+"""Numbers of our own origin that a thief signed first, and that we skipped.
+
+A stolen key's message under our origin, above what we committed, is refused with
+an alarm, and our next number goes above it (``Log.raise_sequence_floor``): else our
+next message would be a second version of the thief's number.  The numbers skipped
+stay the thief's: below the floor they would pass for our own history coming back
+after a restore, so they are kept here (in the store's state, across restarts),
+refused when heard, and never asked for.
+"""
+
+from __future__ import annotations
+
+import json
+
+from relay.core.sync.freshness import StateStore
+
+STATE_KEY = "stolen_numbers"
+KEPT = 16  # runs remembered (the newest)
+
+Run = tuple[int, int]
+
+
+class Stolen:
+    def __init__(self, state: StateStore, origin: str) -> None:
+        self._state = state
+        self._origin = origin
+        self._runs: list[Run] = _load(state.get_state(STATE_KEY))
+
+    def skip(self, first: int, last: int) -> None:
+        """Numbers ``first``..``last`` of our origin are the thief's."""
+        if last < first:
+            return
+        self._runs = [*self._runs, (first, last)][-KEPT:]
+        self._state.set_state(STATE_KEY, json.dumps(self._runs))
+
+    def holds(self, origin: str, seq: int) -> bool:
+        """Is ``origin``-``seq`` one of our numbers a thief took?"""
+        return origin == self._origin and any(first <= seq <= last for first, last in self._runs)
+
+
+def _load(text: str | None) -> list[Run]:
+    try:
+        return [(int(a), int(b)) for a, b in json.loads(text)] if text else []
+    except (ValueError, TypeError):
+        return []
