@@ -34,11 +34,14 @@ MAL = {"id": "MAL", "links": {"RIN": 0.05, "HOL": 0.05}, "attack": "request-floo
 
 
 def scenario_with(
-    *rogues: dict[str, object], events: list[dict[str, object]] | None = None, hop_limit: int = 3
+    *rogues: dict[str, object],
+    events: list[dict[str, object]] | None = None,
+    hop_limit: int = 3,
+    duration: str = "30m",
 ) -> Scenario:
     """Ringerike, Hole and Modum in a chain, a repeater beside Modum, and these rogues."""
     data: dict[str, object] = {
-        "mesh": {"duration": "30m", "hop_limit": hop_limit},
+        "mesh": {"duration": duration, "hop_limit": hop_limit},
         "node": [{"id": "RIN"}, {"id": "HOL"}, {"id": "MOD"}, {"id": "REP", "radio_only": True}],
         "link": [
             {"a": "RIN", "b": "HOL", "loss": 0.0},
@@ -74,12 +77,12 @@ def test_a_rogue_table_is_read() -> None:
         (
             {"attack": "jam"},
             "[[rogue]] MAL: ukjent angrep 'jam' (gyldige: request-flood, summary-lie, "
-            "fragment-spam, fragment-jam, message-flood, seq-jump)",
+            "fragment-spam, fragment-jam, message-flood, seq-jump, conflict-flood)",
         ),
         (
             {"attack": None},
             "[[rogue]] MAL: ukjent angrep '' (gyldige: request-flood, summary-lie, "
-            "fragment-spam, fragment-jam, message-flood, seq-jump)",
+            "fragment-spam, fragment-jam, message-flood, seq-jump, conflict-flood)",
         ),
         ({"links": {"RIN": 0.05, "KRO": 0.1}}, "[[rogue]] MAL: links nevner ukjent node 'KRO'"),
         ({"links": {"RIN": 1.0}}, "[[rogue]] MAL: tap mot RIN må være et tall mellom 0 og 1"),
@@ -97,7 +100,7 @@ def test_a_rogue_table_is_read() -> None:
         ({"attack": "seq-jump"}, "[[rogue]] MAL: seq-jump signerer med en stjålet nøkkel: oppgi stolen_key"),
         (
             {"stolen_key": "MOD"},
-            "[[rogue]] MAL: stolen_key brukes bare av message-flood og seq-jump, ikke request-flood",
+            "[[rogue]] MAL: stolen_key brukes bare av message-flood, seq-jump og conflict-flood, ikke request-flood",
         ),
         (
             {"attack": "seq-jump", "stolen_key": "MOD", "claims": "HOL"},
@@ -271,6 +274,50 @@ def test_signed_attacks_send_valid_messages_with_the_stolen_key(attack: str) -> 
         assert {m.priority for m in messages} == {Priority.NOD}
     else:
         assert [m.seq for m in messages] == [2**31, MAX_SEQ, 2**31 + 1]
+
+
+def test_conflict_flood_signs_other_versions_of_held_numbers() -> None:
+    sc = scenario_with({**MAL, "attack": "conflict-flood", "stolen_key": "MOD", "every": "10s"})
+    rogue = rogue_of(sc)
+    rogue.hear(heard_summary(sc, {"MOD": 2}))
+    roster, _ = lab_roster(sc)
+    sent = [frames.parse(f) for f in rogue.due(35.0)]
+    assert all(isinstance(f, Bare) for f in sent) and len(sent) == 4
+    messages = [wire.decode(f.data, roster, dictionaries.available()).message for f in sent]  # type: ignore[union-attr]
+    assert [m.seq for m in messages] == [1, 2, 1, 2]  # the numbers Modum used, in turn
+    assert {m.origin for m in messages} == {"MOD"} and {m.priority for m in messages} == {Priority.NOD}
+    assert len({m.get("text") for m in messages}) == 4  # each one another version
+
+
+def test_a_conflict_flood_adds_a_few_rows_an_hour_however_fast_the_thief_signs() -> None:
+    """Modum sends eight messages; then a thief with Modum's key signs another version
+    of one of them every 2 s for an hour (1800 conflicts).  Each store keeps two
+    versions of a number at most and admits 3 conflicts an hour per origin (a burst
+    of 3): its row count grows by 6 at most, not by 1800."""
+    sends = [{"at": f"{30 + 15 * i}s", "send": {"from": "MOD", "text": f"Melding {i}."}} for i in range(8)]
+    sc = scenario_with(
+        {"id": "EVE", "links": {"HOL": 0.0}, "attack": "conflict-flood", "stolen_key": "MOD"}
+        | {"every": "2s", "start": "5m", "stop": "65m"},
+        events=sends,
+        duration="70m",
+    )
+    counts: list[dict[str, int]] = []
+
+    def at_start_and_stop(t: float, text: str) -> None:
+        if text.startswith("EVE (fiendtlig radio)"):
+            counts.append({n: node.store.count() for n, node in sim.nodes.items()})
+
+    sim = Simulation(sc, timeline=at_start_and_stop)
+    report = sim.run()
+    nodes: dict[str, dict[str, object]] = report["nodes"]  # type: ignore[assignment]
+    assert nodes["EVE"]["packets_sent"] == 1800
+    before, last_frame = counts
+    after = {n: node.store.count() for n, node in sim.nodes.items()}
+    assert before == {"RIN": 8, "HOL": 8, "MOD": 8}
+    assert after == last_frame
+    assert 1 <= after["HOL"] - before["HOL"] <= 6  # Hole hears the thief
+    for node in ("RIN", "MOD"):
+        assert after[node] - before[node] <= 6, (node, before, after)
 
 
 # --- on the air --------------------------------------------------------------------

@@ -46,7 +46,7 @@ class Rogue:
         dictionary: wire.Dictionary | None = None,
     ) -> None:
         """``t0``: the wall time of the scenario's start (messages are dated from it);
-        ``stolen``: the real signer of ``spec.stolen_key`` (message-flood, seq-jump)."""
+        ``stolen``: the real signer of ``spec.stolen_key`` (message-flood, seq-jump, conflict-flood)."""
         if spec.attack not in ROGUE_ATTACKS:
             raise ValueError(f"unknown attack {spec.attack!r}")
         if spec.attack in SIGNED_ATTACKS and stolen is None:
@@ -65,6 +65,7 @@ class Rogue:
         self._jumps = 0
         self._heard_fragments: dict[FragmentKey, tuple[int, dict[int, int]]] = {}  # key -> (count, index -> size)
         self._jams = 0
+        self._conflicts = 0
         builders: dict[str, Callable[[float], list[bytes]]] = {
             "request-flood": self._request_flood,
             "summary-lie": self._summary_lie,
@@ -72,6 +73,7 @@ class Rogue:
             "fragment-jam": self._fragment_jam,
             "message-flood": self._message_flood,
             "seq-jump": self._seq_jump,
+            "conflict-flood": self._conflict_flood,
         }
         self._build = builders[spec.attack]
 
@@ -199,14 +201,23 @@ class Rogue:
         seq = JUMPS[0] + turn // 2 if turn % 2 == 0 else JUMPS[1] - turn // 2
         return self._signed(self._stolen_origin(), seq, Priority.HASTER, now)
 
+    def _conflict_flood(self, now: float) -> list[bytes]:
+        """Another NØD under a number the owner already used (one heard held; 1 if
+        none was), the held numbers in turn: a conflict for every store that holds it."""
+        origin = self._stolen_origin()
+        held = sorted(self.held.get(origin, ())) or [1]
+        turn, self._conflicts = self._conflicts, self._conflicts + 1
+        text = f"{FLOOD_TEXT} ({turn + 1})"  # each version its own text: no two alike
+        return self._signed(origin, held[turn % len(held)], Priority.NOD, now, text)
+
     def _stolen_origin(self) -> str:
         assert self.spec.stolen_key is not None
         return self.spec.stolen_key
 
-    def _signed(self, origin: str, seq: int, priority: Priority, now: float) -> list[bytes]:
+    def _signed(self, origin: str, seq: int, priority: Priority, now: float, text: str = FLOOD_TEXT) -> list[bytes]:
         assert self.stolen is not None
         created = self.t0 + timedelta(seconds=now)
-        msg = compose(Kind.MELDING, origin, seq, created, text=FLOOD_TEXT, priority=priority, exercise=True)
+        msg = compose(Kind.MELDING, origin, seq, created, text=text, priority=priority, exercise=True)
         signed = wire.encode(msg, self.stolen, self.dictionary)
         self.highest[origin] = max(self.highest.get(origin, 0), seq)
         return frames.split(signed.wire, signed.key_id, seq)

@@ -9,12 +9,12 @@ roster (no store, no key of its own), so anyone can check relay against one::
     id = "MAL"                            # a radio id, not one of the [[node]] ids
     links = { RIN = 0.05, HOL = 0.05 }    # the nodes it hears and reaches, loss per link
     attack = "request-flood"              # request-flood | summary-lie | fragment-spam | fragment-jam |
-                                          # message-flood | seq-jump
+                                          # message-flood | seq-jump | conflict-flood
     every = "30s"                         # one frame this often (default 30s) ...
     start = "10m"                         # ... from start (default 0) ...
     stop = "40m"                          # ... until stop (default: the scenario's end)
     claims = "JEV"                        # unsigned frames claim this node's key id (default: one drawn per frame)
-    stolen_key = "MOD"                    # message-flood and seq-jump sign with this node's real key
+    stolen_key = "MOD"                    # message-flood, seq-jump, conflict-flood sign with this node's real key
 
 It ignores the duty-cycle law, never rebroadcasts others' packets, sends with
 the mesh's ``hop_limit``, and its packets collide like anyone's.  The attacks:
@@ -25,7 +25,9 @@ one-fragment partials under roster key ids; ``fragment-jam`` answers the long
 message it heard last with a forged piece under its very key, and a piece of a
 fuller forged partial under its key id; ``message-flood`` sends fresh, validly
 signed NØD messages numbered on from the stolen origin's highest; ``seq-jump``
-sends validly signed messages numbered 2^31 and up, and 2^32-1 and down.
+sends validly signed messages numbered 2^31 and up, and 2^32-1 and down;
+``conflict-flood`` signs other messages under numbers the stolen origin was
+heard to hold (conflicts: a second version of each number, in turn).
 
 The answer to a stolen key is an ``[[event]]`` with ``revoke``: the roster
 authority revokes the node's key at that moment, and ``from`` imports the new
@@ -103,8 +105,16 @@ SEND_KEYS = ("from", "kind", "priority", "to", "text", "text_file", "fields", "e
 INJECT_KEYS = ("into", "attack")
 REVOKE_KEYS = ("node", "from", "last_seq")
 ROGUE_KEYS = ("id", "links", "attack", "every", "start", "stop", "claims", "stolen_key")
-ROGUE_ATTACKS = ("request-flood", "summary-lie", "fragment-spam", "fragment-jam", "message-flood", "seq-jump")
-SIGNED_ATTACKS = ("message-flood", "seq-jump")  # need a stolen_key; the others send unsigned frames
+ROGUE_ATTACKS = (
+    "request-flood",
+    "summary-lie",
+    "fragment-spam",
+    "fragment-jam",
+    "message-flood",
+    "seq-jump",
+    "conflict-flood",
+)
+SIGNED_ATTACKS = ("message-flood", "seq-jump", "conflict-flood")  # need a stolen_key; the others send unsigned frames
 
 
 def parse_duration(value: object) -> float:
@@ -450,7 +460,8 @@ def _rogue(data: dict[str, object], nodes: tuple[NodeSpec, ...], duration: float
     if attack in SIGNED_ATTACKS and stolen_key is None:
         raise ValidationError(f"{where}: {attack} signerer med en stjålet nøkkel: oppgi stolen_key")
     if attack not in SIGNED_ATTACKS and stolen_key is not None:
-        raise ValidationError(f"{where}: stolen_key brukes bare av {' og '.join(SIGNED_ATTACKS)}, ikke {attack}")
+        signed = f"{', '.join(SIGNED_ATTACKS[:-1])} og {SIGNED_ATTACKS[-1]}"
+        raise ValidationError(f"{where}: stolen_key brukes bare av {signed}, ikke {attack}")
     if attack in SIGNED_ATTACKS and claims is not None:
         raise ValidationError(f"{where}: claims gjelder usignerte rammer; {attack} sender bare signerte meldinger")
     every = parse_duration(data.get("every", "30s"))
