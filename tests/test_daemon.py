@@ -50,6 +50,8 @@ from relay.edge.store import Store
 from relay.edge.transport import Heard
 from relay.errors import ConfigError
 from tests.helpers import AUTHORITY, SIGNERS, STRANGER, build_roster
+from tests.test_board import board
+from tests.test_board import get as board_get
 
 ROSTER = build_roster()
 SHORT_FAST = PRESETS["SHORT_FAST"]
@@ -1520,6 +1522,10 @@ id = "REP"
 name = "Repeater Gyrihaugen"
 radio_only = true
 
+[[node]]
+id = "SIG"
+name = "Sigdal kommune"
+
 [[link]]
 a = "HOL"
 b = "REP"
@@ -1529,12 +1535,19 @@ loss = 0.0
 a = "MOD"
 b = "REP"
 loss = 0.0
+
+[[link]]
+a = "SIG"
+b = "HOL"
+loss = 0.0
 """
 
 
 @contextmanager
 def hill_lab(tmp_path: Path) -> Iterator[Lab]:
-    """HOL and MOD running, each having heard the other's summary over the repeater."""
+    """HOL and MOD running, each having heard the other's summary over the repeater.
+    SIG is in the roster and has a radio beside HOL, but its daemon never runs: a
+    forger can use that radio (``send_raw``)."""
     with lab(tmp_path, speedup=20, scenario=HILL) as the_lab:
         for node in ("HOL", "MOD"):
             the_lab.start(node)
@@ -1548,6 +1561,43 @@ def hill_lab(tmp_path: Path) -> Iterator[Lab]:
                 f"{node} to hear {other} over the hill",
             )
         yield the_lab
+
+
+def send_raw(the_lab: Lab, node: str, *payloads: bytes) -> None:
+    """Put ``payloads`` on the air from ``node``'s simulated radio, as a forger with the
+    channel key would: the unmodified library, no daemon, no key of the roster."""
+    from meshtastic.tcp_interface import TCPInterface
+
+    port = int(the_lab.endpoints[node]["tcp"].rsplit(":", 1)[1])
+    radio = TCPInterface(hostname="127.0.0.1", portNumber=port, timeout=30)
+    try:
+        for payload in payloads:
+            radio.sendData(payload, destinationId="^all", portNum=256, wantAck=False, hopLimit=0)  # PRIVATE_APP
+    finally:
+        radio.close()
+
+
+def forged_in_the_name_of(home: Home, replayed: bytes) -> list[bytes]:
+    """What a radio with the channel key but not ``home``'s key can send in its name: a
+    REQUEST, a BUNDLE replaying a real message, a SUMMARY claiming it holds that message
+    (a signature of zeros), and that summary passed on in a HELD frame."""
+    key_id = home.signer().key_id
+    peek = wire.peek(replayed)
+    origin = home.roster().entry_for_key(peek.key_id).node_id
+    claim = frames.Summary(key_id, home.roster().version, ((origin, peek.seq),), counter=clock_seconds(time.time()))
+    summary = claim.to_bytes() + bytes(64)
+    return [
+        frames.Request(key_id, (frames.Want(origin, peek.seq),)).to_bytes(),
+        frames.Bundle(key_id, (replayed,)).to_bytes(),
+        summary,
+        frames.Held(key_id, (summary,)).to_bytes(),
+    ]
+
+
+def snapshot_after(home: Home, at: float) -> bool:
+    """Whether the daemon's status snapshot was written after ``at`` (Unix seconds)."""
+    written = daemon_mod.status_report(home, time.time(), None)["daemon"]["snapshot_at"]
+    return written is not None and datetime.fromisoformat(written).timestamp() > at
 
 
 def cli_send(home: Home, *args: str) -> str:
@@ -1602,6 +1652,34 @@ def test_a_haster_message_reaches_a_town_hall_behind_the_hill_after_its_partitio
         # MOD says what it took within 2-5 minutes of mesh time (6-15 s here at x20), and
         # its summary crosses the hill: within the 10-minute target (30 s).
         _wait_for(hol_shows_mod_holding_it, 30, "HOL's status to show MOD holding HOL-0001", step=0.5)
+
+        # SIG never ran.  Frames in its name from its radio beside HOL make it neither
+        # heard nor a holder: only a summary signed by its key could (issue 22).
+        [mine] = the_lab.held("HOL", "HOL", 1)
+        send_raw(the_lab, "SIG", *forged_in_the_name_of(the_lab.homes["SIG"], mine.wire))
+        said = ("heard REQUEST of SIG (", "heard BUNDLE of SIG: HOL-0001 (", "heard HELD of SIG: 1 summaries")
+        _wait_for(lambda: all(s in the_lab.log("HOL") for s in said), 30, "HOL to hear the frames in SIG's name")
+        assert re.search(r"rejected a \d+-byte frame: bad_signature", the_lab.log("HOL"))  # the summary
+        heard_at = time.time()
+        _wait_for(
+            lambda: snapshot_after(the_lab.homes["HOL"], heard_at), 30, "HOL's daemon to write its status after them"
+        )
+        report = daemon_mod.status_report(the_lab.homes["HOL"], time.time(), None)
+        [sig] = [h for h in report["heard"] if h["node"] == "SIG"]
+        assert (sig["at"], sig["hops"]) == (None, None)
+        [sent_doc] = [m for m in report["sent"] if m["id"] == "HOL-0001"]
+        levels = {c["node"]: (c["level"], c["last_heard"]) for c in sent_doc["confirmations"]}
+        assert levels["SIG"] == (None, None) and levels["MOD"][0] == "MOTTATT"
+        lines = daemon_mod.render_status(report, None)
+        assert "      SIG  ikke bekreftet ennå (aldri hørt)" in lines
+        assert any(line.startswith("      MOD  mottatt ") for line in lines)
+        assert any(re.fullmatch(r"  SIG  SIG kommune  aldri", line) for line in lines), lines
+        # The board: MOD waits only to read it (it holds it), SIG to receive it, never heard.
+        with board(the_lab.homes["HOL"].path) as url:
+            status_code, html = board_get(url)
+        assert status_code == 200
+        assert "Venter på mottak: SIG (aldri hørt). Venter på lest: MOD" in html
+        assert '<th scope="row">SIG</th><td>SIG kommune</td><td>aldri</td><td>–</td>' in html
 
 
 def test_a_fresh_nod_lost_at_the_hill_is_repaired_over_it(tmp_path: Path) -> None:
