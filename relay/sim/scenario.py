@@ -14,13 +14,15 @@ roster (no store, no key of its own), so anyone can check relay against one::
     stop = "40m"                          # ... until stop (default: the scenario's end)
     claims = "JEV"                        # unsigned frames claim this node's key id (default: one drawn per frame)
     stolen_key = "MOD"                    # message-flood and seq-jump sign with this node's real key
+                                          # (summary-lie: its lies, in another node's name)
 
 It ignores the duty-cycle law, never rebroadcasts others' packets, sends with
 the mesh's ``hop_limit``, and its packets collide like anyone's.  The attacks:
 ``request-flood`` asks for up to 32 messages the stores were heard to hold (one
 unsigned REQUEST, many answers); ``summary-lie`` claims heads far above anything
 (false MOTTATT receipts, requests nobody can answer); ``fragment-spam`` sends
-one-fragment partials under roster key ids; ``message-flood`` sends fresh, validly
+one-fragment partials under roster key ids (a summary-lie with a ``stolen_key`` signs
+its lies with it, a third store's key: never the claimed node's); ``message-flood`` sends fresh, validly
 signed NØD messages numbered on from the stolen origin's highest; ``seq-jump``
 sends validly signed messages numbered 2^31 and up, and 2^32-1 and down.
 
@@ -102,6 +104,7 @@ REVOKE_KEYS = ("node", "from", "last_seq")
 ROGUE_KEYS = ("id", "links", "attack", "every", "start", "stop", "claims", "stolen_key")
 ROGUE_ATTACKS = ("request-flood", "summary-lie", "fragment-spam", "message-flood", "seq-jump")
 SIGNED_ATTACKS = ("message-flood", "seq-jump")  # need a stolen_key; the others send unsigned frames
+KEYED_ATTACKS = (*SIGNED_ATTACKS, "summary-lie")  # may have one: a summary-lie signs its lies with it
 
 
 def parse_duration(value: object) -> float:
@@ -446,8 +449,14 @@ def _rogue(data: dict[str, object], nodes: tuple[NodeSpec, ...], duration: float
     stolen_key = _roster_node(data.get("stolen_key"), stores, "stolen_key", where)
     if attack in SIGNED_ATTACKS and stolen_key is None:
         raise ValidationError(f"{where}: {attack} signerer med en stjålet nøkkel: oppgi stolen_key")
-    if attack not in SIGNED_ATTACKS and stolen_key is not None:
-        raise ValidationError(f"{where}: stolen_key brukes bare av {' og '.join(SIGNED_ATTACKS)}, ikke {attack}")
+    if attack not in KEYED_ATTACKS and stolen_key is not None:
+        used_by = f"{', '.join(KEYED_ATTACKS[:-1])} og {KEYED_ATTACKS[-1]}"
+        raise ValidationError(f"{where}: stolen_key brukes bare av {used_by}, ikke {attack}")
+    if stolen_key is not None and claims == stolen_key:
+        raise ValidationError(
+            f"{where}: claims og stolen_key er samme node; signert med nodens egen nøkkel kan ingen"
+            " skille løgnen fra sannheten (la claims nevne en annen node)"
+        )
     if attack in SIGNED_ATTACKS and claims is not None:
         raise ValidationError(f"{where}: claims gjelder usignerte rammer; {attack} sender bare signerte meldinger")
     every = parse_duration(data.get("every", "30s"))
