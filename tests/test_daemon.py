@@ -1501,6 +1501,8 @@ def hw_control(the_lab: Lab, command: str) -> dict[str, Any]:
 
 # --- integration: two town halls that hear each other only over a radio-only hill ---------------
 
+# Hole and Modum over the repeater, as in examples/modum.toml.  Sigdal has a key in the
+# roster and a radio, beside Hole here, but its daemon never runs: a forger uses its radio.
 HILL = """
 [mesh]
 preset = "LONG_FAST"
@@ -1636,6 +1638,16 @@ def test_a_haster_message_reaches_a_town_hall_behind_the_hill_after_its_partitio
         assert (doc["verified"], doc["priority"], doc["text"]) == (True, "HASTER", "Evakuer Sundvollen.")
         assert "<6>relay[MOD]: stored HOL-0001 MELDING HASTER from the air" in the_lab.log("MOD")
 
+        # SIG never ran.  Frames in its name from its radio beside HOL make it neither
+        # heard nor a holder, as HOL's status and board show below: only a summary signed by
+        # its key could (issue 22).  Sent now: HOL writes its status while MOD's receipt comes.
+        [mine] = the_lab.held("HOL", "HOL", 1)
+        send_raw(the_lab, "SIG", *forged_in_the_name_of(the_lab.homes["SIG"], mine.wire))
+        said = ("heard REQUEST of SIG (", "heard BUNDLE of SIG: HOL-0001 (", "heard HELD of SIG: 1 summaries")
+        _wait_for(lambda: all(s in the_lab.log("HOL") for s in said), 30, "HOL to hear the frames in SIG's name")
+        assert re.search(r"rejected a \d+-byte frame: bad_signature", the_lab.log("HOL"))  # the summary
+        heard_at = time.time()
+
         def status_says_hol_is_behind_the_hill() -> bool:
             report = daemon_mod.status_report(the_lab.homes["MOD"], time.time(), None)
             return any(h["node"] == "HOL" and h["hops"] == 1 for h in report["heard"])
@@ -1652,15 +1664,7 @@ def test_a_haster_message_reaches_a_town_hall_behind_the_hill_after_its_partitio
         # MOD says what it took within 2-5 minutes of mesh time (6-15 s here at x20), and
         # its summary crosses the hill: within the 10-minute target (30 s).
         _wait_for(hol_shows_mod_holding_it, 30, "HOL's status to show MOD holding HOL-0001", step=0.5)
-
-        # SIG never ran.  Frames in its name from its radio beside HOL make it neither
-        # heard nor a holder: only a summary signed by its key could (issue 22).
-        [mine] = the_lab.held("HOL", "HOL", 1)
-        send_raw(the_lab, "SIG", *forged_in_the_name_of(the_lab.homes["SIG"], mine.wire))
-        said = ("heard REQUEST of SIG (", "heard BUNDLE of SIG: HOL-0001 (", "heard HELD of SIG: 1 summaries")
-        _wait_for(lambda: all(s in the_lab.log("HOL") for s in said), 30, "HOL to hear the frames in SIG's name")
-        assert re.search(r"rejected a \d+-byte frame: bad_signature", the_lab.log("HOL"))  # the summary
-        heard_at = time.time()
+        # HOL's status, written after the frames in SIG's name: SIG never heard, not a holder.
         _wait_for(
             lambda: snapshot_after(the_lab.homes["HOL"], heard_at), 30, "HOL's daemon to write its status after them"
         )
@@ -1673,7 +1677,7 @@ def test_a_haster_message_reaches_a_town_hall_behind_the_hill_after_its_partitio
         lines = daemon_mod.render_status(report, None)
         assert "      SIG  ikke bekreftet ennå (aldri hørt)" in lines
         assert any(line.startswith("      MOD  mottatt ") for line in lines)
-        assert any(re.fullmatch(r"  SIG  SIG kommune  aldri", line) for line in lines), lines
+        assert "  SIG  SIG kommune  aldri" in lines
         # The board: MOD waits only to read it (it holds it), SIG to receive it, never heard.
         with board(the_lab.homes["HOL"].path) as url:
             status_code, html = board_get(url)
