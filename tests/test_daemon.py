@@ -50,6 +50,8 @@ from relay.edge.store import Store
 from relay.edge.transport import Heard
 from relay.errors import ConfigError
 from tests.helpers import AUTHORITY, SIGNERS, STRANGER, build_roster
+from tests.test_board import board
+from tests.test_board import get as board_get
 
 ROSTER = build_roster()
 SHORT_FAST = PRESETS["SHORT_FAST"]
@@ -1499,6 +1501,7 @@ def hw_control(the_lab: Lab, command: str) -> dict[str, Any]:
 
 # --- integration: two town halls that hear each other only over a radio-only hill ---------------
 
+# Hole and Modum over the repeater, as in examples/modum.toml.
 HILL = """
 [mesh]
 preset = "LONG_FAST"
@@ -1531,11 +1534,27 @@ b = "REP"
 loss = 0.0
 """
 
+# Sigdal has a key in the roster and a radio, beside Hole here, but its daemon never
+# runs: a forger uses its radio.
+HILL_SIG = (
+    HILL
+    + """
+[[node]]
+id = "SIG"
+name = "Sigdal kommune"
+
+[[link]]
+a = "SIG"
+b = "HOL"
+loss = 0.0
+"""
+)
+
 
 @contextmanager
-def hill_lab(tmp_path: Path) -> Iterator[Lab]:
+def hill_lab(tmp_path: Path, scenario: str = HILL) -> Iterator[Lab]:
     """HOL and MOD running, each having heard the other's summary over the repeater."""
-    with lab(tmp_path, speedup=20, scenario=HILL) as the_lab:
+    with lab(tmp_path, speedup=20, scenario=scenario) as the_lab:
         for node in ("HOL", "MOD"):
             the_lab.start(node)
         the_lab.connected("HOL", "MOD")
@@ -1548,6 +1567,63 @@ def hill_lab(tmp_path: Path) -> Iterator[Lab]:
                 f"{node} to hear {other} over the hill",
             )
         yield the_lab
+
+
+def forge_until_heard(the_lab: Lab, node: str, listener: str, forged: list[tuple[bytes, str]]) -> None:
+    """Put each frame of ``forged`` on the air from ``node``'s simulated radio, as a forger
+    with the channel key would (the unmodified library, no daemon, no key of the roster),
+    until ``listener``'s journal shows its line once more: a frame sent while the listener
+    transmits (its answer to the last one) is not heard, so it goes again."""
+    from meshtastic.tcp_interface import TCPInterface
+
+    port = int(the_lab.endpoints[node]["tcp"].rsplit(":", 1)[1])
+    radio = TCPInterface(hostname="127.0.0.1", portNumber=port, timeout=30)
+    try:
+        for frame, line in forged:
+            before = the_lab.log(listener).count(line)
+            for _ in range(5):
+                radio.sendData(frame, destinationId="^all", portNum=256, wantAck=False, hopLimit=0)  # PRIVATE_APP
+                if _logs_again(the_lab, listener, line, before, 5.0):
+                    break
+            else:
+                raise AssertionError(f"{listener} never heard the frame that makes it log {line!r}")
+    finally:
+        radio.close()
+
+
+def _logs_again(the_lab: Lab, node: str, line: str, before: int, timeout: float) -> bool:
+    """Whether ``node``'s journal shows ``line`` more than ``before`` times within ``timeout`` s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if the_lab.log(node).count(line) > before:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def forged_in_the_name_of(home: Home, replayed: bytes) -> list[tuple[bytes, str]]:
+    """What a radio with the channel key but not ``home``'s key can send in its name, with
+    the line a store's journal shows on hearing it: a SUMMARY claiming it holds the
+    ``replayed`` message (a signature of zeros), that summary passed on in a HELD frame, a
+    BUNDLE replaying the message, and a REQUEST (last: a store may answer it)."""
+    node, key_id = home.config().node_id, home.signer().key_id
+    peek = wire.peek(replayed)
+    origin = home.roster().entry_for_key(peek.key_id).node_id
+    message_id = f"{origin}-{peek.seq:04d}"
+    claim = frames.Summary(key_id, home.roster().version, ((origin, peek.seq),), counter=clock_seconds(time.time()))
+    summary = claim.to_bytes() + bytes(64)
+    return [
+        (summary, f"rejected a {len(summary)}-byte frame: bad_signature"),
+        (frames.Held(key_id, (summary,)).to_bytes(), f"heard HELD of {node}: 1 summaries passed on ("),
+        (frames.Bundle(key_id, (replayed,)).to_bytes(), f"heard BUNDLE of {node}: {message_id} ("),
+        (frames.Request(key_id, (frames.Want(origin, peek.seq),)).to_bytes(), f"heard REQUEST of {node} ("),
+    ]
+
+
+def snapshot_after(home: Home, at: float) -> bool:
+    """Whether the daemon's status snapshot was written after ``at`` (Unix seconds)."""
+    written = daemon_mod.status_report(home, time.time(), None)["daemon"]["snapshot_at"]
+    return written is not None and datetime.fromisoformat(written).timestamp() > at
 
 
 def cli_send(home: Home, *args: str) -> str:
@@ -1602,6 +1678,45 @@ def test_a_haster_message_reaches_a_town_hall_behind_the_hill_after_its_partitio
         # MOD says what it took within 2-5 minutes of mesh time (6-15 s here at x20), and
         # its summary crosses the hill: within the 10-minute target (30 s).
         _wait_for(hol_shows_mod_holding_it, 30, "HOL's status to show MOD holding HOL-0001", step=0.5)
+
+
+def test_frames_in_the_name_of_a_store_that_never_ran_make_it_neither_heard_nor_a_holder(tmp_path: Path) -> None:
+    """Issue 22: SIG never ran.  A REQUEST, a BUNDLE, a SUMMARY and a HELD in its name, from
+    its radio beside HOL, make it neither heard nor a holder in HOL's status and on HOL's
+    board, which show MOD holding HOL's message: only a summary signed by SIG's key could."""
+    with hill_lab(tmp_path, HILL_SIG) as the_lab:
+        sent = cli_send(the_lab.homes["HOL"], "MELDING", "--priority", "HASTER", "--text", "Evakuer.", "--to", "ALLE")
+        _wait_for(lambda: the_lab.held("MOD", "HOL", 1), 60, f"{sent} at MOD")
+
+        def hol_shows_mod_holding_it() -> bool:
+            report = daemon_mod.status_report(the_lab.homes["HOL"], time.time(), None)
+            return any(m["id"] == sent and "MOD" in m["held_by"] for m in report["sent"])
+
+        # Generous: the 10-minute target is the test above's; here what matters is after it.
+        _wait_for(hol_shows_mod_holding_it, 120, f"HOL's status to show MOD holding {sent}", step=0.5)
+        [mine] = the_lab.held("HOL", "HOL", 1)
+        forge_until_heard(the_lab, "SIG", "HOL", forged_in_the_name_of(the_lab.homes["SIG"], mine.wire))
+        heard_at = time.time()
+        # HOL's status, written after the frames in SIG's name: SIG never heard, not a holder.
+        _wait_for(
+            lambda: snapshot_after(the_lab.homes["HOL"], heard_at), 30, "HOL's daemon to write its status after them"
+        )
+        report = daemon_mod.status_report(the_lab.homes["HOL"], time.time(), None)
+        [sig] = [h for h in report["heard"] if h["node"] == "SIG"]
+        assert (sig["at"], sig["hops"]) == (None, None)
+        [sent_doc] = [m for m in report["sent"] if m["id"] == "HOL-0001"]
+        levels = {c["node"]: (c["level"], c["last_heard"]) for c in sent_doc["confirmations"]}
+        assert levels["SIG"] == (None, None) and levels["MOD"][0] == "MOTTATT"
+        lines = daemon_mod.render_status(report, None)
+        assert "      SIG  ikke bekreftet ennå (aldri hørt)" in lines
+        assert any(line.startswith("      MOD  mottatt ") for line in lines)
+        assert "  SIG  SIG kommune  aldri" in lines
+        # The board: MOD waits only to read it (it holds it), SIG to receive it, never heard.
+        with board(the_lab.homes["HOL"].path) as url:
+            status_code, html = board_get(url)
+        assert status_code == 200
+        assert "Venter på mottak: SIG (aldri hørt). Venter på lest: MOD" in html
+        assert '<th scope="row">SIG</th><td>SIG kommune</td><td>aldri</td><td>–</td>' in html
 
 
 def test_a_fresh_nod_lost_at_the_hill_is_repaired_over_it(tmp_path: Path) -> None:

@@ -9,21 +9,24 @@ still delivers a NØD to every store through a request flood.
 from __future__ import annotations
 
 import json
+import math
 import random
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from relay.core import frames, wire
 from relay.core.frames import MAX_REQUEST_ITEMS, Bare, Fragment, Request, Summary
 from relay.core.model import MAX_SEQ, Kind, Priority
+from relay.core.sync.freshness import clock_seconds
 from relay.edge import dictionaries
 from relay.errors import ValidationError
 from relay.sim import scenario
 from relay.sim.report import print_summary
-from relay.sim.rogue import LIE_ABOVE, Rogue
-from relay.sim.runner import T0, Simulation, lab_roster, node_signer
+from relay.sim.rogue import LIE_ABOVE, LIE_AHEAD_S, Rogue
+from relay.sim.runner import EPOCH0, T0, Simulation, lab_roster, node_signer
 from relay.sim.scenario import RogueSpec, Scenario
 from tests.test_cli import ok, relay_cli
 
@@ -100,7 +103,13 @@ def test_a_rogue_table_is_read() -> None:
         ({"attack": "seq-jump"}, "[[rogue]] MAL: seq-jump signerer med en stjålet nøkkel: oppgi stolen_key"),
         (
             {"stolen_key": "MOD"},
-            "[[rogue]] MAL: stolen_key brukes bare av message-flood, seq-jump og conflict-flood, ikke request-flood",
+            "[[rogue]] MAL: stolen_key brukes bare av message-flood, seq-jump, conflict-flood og summary-lie, "
+            "ikke request-flood",
+        ),
+        (
+            {"attack": "summary-lie", "stolen_key": "MOD", "claims": "MOD"},
+            "[[rogue]] MAL: claims og stolen_key er samme node; signert med nodens egen nøkkel kan ingen"
+            " skille løgnen fra sannheten (la claims nevne en annen node)",
         ),
         (
             {"attack": "seq-jump", "stolen_key": "MOD", "claims": "HOL"},
@@ -183,6 +192,29 @@ def test_summary_lie_claims_heads_far_above_anything() -> None:
     summary = frames.parse(frame)
     assert isinstance(summary, Summary) and summary.key_id == key_of(sc, "MOD")
     assert dict(summary.heads) == {"RIN": 5 + LIE_ABOVE, "HOL": LIE_ABOVE, "MOD": LIE_ABOVE}
+
+
+def test_summary_lie_is_numbered_above_any_genuine_summary_and_every_other_one_is_passed_on() -> None:
+    sc = scenario_with({**MAL, "attack": "summary-lie", "claims": "MOD"})
+    rogue = rogue_of(sc)
+    summary, held = (frames.parse(f) for f in rogue.due(30.0))
+    assert isinstance(summary, Summary) and summary.counter == clock_seconds(T0.timestamp()) + LIE_AHEAD_S
+    assert isinstance(held, frames.Held) and held.key_id == key_of(sc, "MOD")
+    (passed,) = (Summary.from_bytes(f) for f in held.summaries)
+    assert passed.key_id == key_of(sc, "MOD") and passed.counter == summary.counter + 30
+    assert not passed.verify(node_signer(sc.seed, "MOD").public_key)
+
+
+def test_summary_lie_with_a_stolen_key_signs_its_lies_with_it_in_another_nodes_name() -> None:
+    sc = scenario_with({**MAL, "attack": "summary-lie", "stolen_key": "HOL"})
+    rogue = rogue_of(sc)
+    sent = [frames.parse(f) for f in rogue.due(300.0)]
+    assert [type(f) for f in sent] == [Summary, frames.Held] * 5 + [Summary]
+    for frame in sent:
+        summary = frame if isinstance(frame, Summary) else Summary.from_bytes(frame.summaries[0])  # type: ignore[union-attr]
+        assert summary.key_id in (key_of(sc, "RIN"), key_of(sc, "MOD"))  # never the thief's own node
+        assert summary.verify(node_signer(sc.seed, "HOL").public_key)  # signed by the stolen key
+        assert not isinstance(frame, frames.Held) or frame.key_id == key_of(sc, "HOL")  # passed on "by" HOL
 
 
 def test_fragment_spam_sends_fragments_under_roster_key_ids() -> None:
@@ -418,3 +450,74 @@ def test_a_revoke_event_is_checked() -> None:
         scenario_with(events=[{"at": "1m", "revoke": {"node": "MOD", "from": "MOD"}}])
     with pytest.raises(ValidationError, match="ukjent nøkkel 'nod' i revoke"):
         scenario_with(events=[{"at": "1m", "revoke": {"nod": "MOD", "from": "RIN"}}])
+
+
+# --- no false MOTTATT under a rogue radio (issue 22) ------------------------------------------
+
+
+def sigdal_cut_off(seed: int, attack: str, **rogue: object) -> Scenario:
+    """The shipped request-flood exercise (1 h) with the rogue's attack changed and its
+    frames in Sigdal's name while Sigdal is cut off, from 5 to 45 minutes: what is sent
+    meanwhile (HOL-0001 at 6 minutes, Modum's NØD at 20), Sigdal does not hold."""
+    data = tomllib.loads((EXAMPLES / "rogue-request-flood.toml").read_text(encoding="utf-8"))
+    data["mesh"]["seed"] = seed
+    [mal] = data["rogue"]
+    data["rogue"] = [{**mal, "attack": attack, "claims": "SIG", **rogue}]
+    data["event"] += [{"at": "5m", "partition": ["SIG"]}, {"at": "45m", "heal": ["SIG"]}]
+    return scenario.parse(data, EXAMPLES, "sigdal-cut-off")
+
+
+def false_receipts(sim: Simulation, report: dict[str, Any]) -> tuple[list[str], int]:
+    """Every MOTTATT receipt of every store checked against when the node it names held the
+    message: (the false ones, how many were checked).  A store dates a receipt to the
+    second: shown at second s, it was recorded before s + 1, when the node must have held it."""
+    delivered = {str(m["id"]): dict(m["delivered"]) for m in report["messages"]}
+    false: list[str] = []
+    checked = 0
+    for node in sim.nodes.values():
+        for stored in node.store.log():
+            held = delivered.get(stored.id)
+            if held is None:
+                continue  # not sent by an event (none is in these scenarios)
+            for r in node.store.receipts(stored.message.origin, stored.message.seq):
+                if r.level != "MOTTATT":
+                    continue
+                checked += 1
+                said = r.at.timestamp() - EPOCH0
+                if held.get(r.node, math.inf) >= said + 1:
+                    false.append(
+                        f"{node.id} shows {r.node} holding {stored.id} at {said:.0f} s: held at {held.get(r.node)}"
+                    )
+    return false, checked
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(
+    ("attack", "rogue"),
+    [
+        ("summary-lie", {}),
+        ("request-flood", {}),
+        ("summary-lie", {"stolen_key": "JEV"}),  # a third store's real key: neither an origin nor Sigdal
+    ],
+    ids=["summary-lie", "request-flood", "summary-lie-with-JEV-key"],
+)
+def test_every_mottatt_any_store_shows_was_so_when_it_was_recorded(
+    seed: int, attack: str, rogue: dict[str, str]
+) -> None:
+    """For 30 minutes the rogue sends, every 30 s, frames in Sigdal's name while Sigdal is
+    cut off: summaries claiming it holds everything (unsigned, or signed with Jevnaker's
+    stolen key; every other one passed on in a HELD frame), or requests for what the
+    stores hold.  No store shows a receipt for a message before the node it names held it."""
+    sim = Simulation(sigdal_cut_off(seed, attack, **rogue))
+    report: dict[str, Any] = sim.run()
+
+    false, checked = false_receipts(sim, report)
+    assert false == []
+    assert checked >= 50  # the receipts of the hour, before and after the attack: not a vacuous check
+    sig = {str(m["id"]): m["delivered"].get("SIG") for m in report["messages"]}
+    assert all(sig[i] is not None and sig[i] > 45 * 60 for i in ("HOL-0001", "MOD-0002"))  # held after the heal only
+    nodes: dict[str, dict[str, Any]] = report["nodes"]
+    assert nodes["MAL"]["packets_sent"] == 60
+    if attack == "summary-lie":
+        for near in ("RIN", "HOL"):  # the lies reached the stores beside the rogue, and were checked
+            assert nodes[near]["rejected"].get("bad_signature", 0) > 0, nodes[near]["rejected"]

@@ -16,15 +16,17 @@ from datetime import datetime, timedelta
 from relay.core import frames, wire
 from relay.core.airtime import MAX_FRAGMENTS
 from relay.core.compose import compose
-from relay.core.frames import MAX_REQUEST_ITEMS, Fragment, FragmentKey, Request, Summary, Want
+from relay.core.frames import MAX_REQUEST_ITEMS, Fragment, FragmentKey, Held, Request, Summary, Want
 from relay.core.model import MAX_SEQ, Kind, Priority
 from relay.core.roster import Roster
 from relay.core.signing import SIGNATURE_BYTES, Signer
+from relay.core.sync.freshness import clock_seconds
 from relay.edge import dictionaries
 from relay.errors import DecodeError
 from relay.sim.scenario import ROGUE_ATTACKS, SIGNED_ATTACKS, RogueSpec
 
 LIE_ABOVE = 10_000  # summary-lie: heads this far above the highest number heard of each origin
+LIE_AHEAD_S = 3600  # summary-lie: counters this far above the clock's, newer than any genuine summary
 JUMPS = (2**31, MAX_SEQ)  # seq-jump: numbers up from 2^31 and down from 2^32-1, in turn
 HELD_PER_ORIGIN = 64  # request-flood asks among the newest numbers heard held of each origin
 SPAM_BYTES = 4  # fragment-spam: data bytes a fragment (8 of header: 12 bytes, 0.4 s at LONG_FAST)
@@ -46,7 +48,8 @@ class Rogue:
         dictionary: wire.Dictionary | None = None,
     ) -> None:
         """``t0``: the wall time of the scenario's start (messages are dated from it);
-        ``stolen``: the real signer of ``spec.stolen_key`` (message-flood, seq-jump, conflict-flood)."""
+        ``stolen``: the real signer of ``spec.stolen_key`` (message-flood, seq-jump,
+        conflict-flood; a summary-lie signs its lies with it)."""
         if spec.attack not in ROGUE_ATTACKS:
             raise ValueError(f"unknown attack {spec.attack!r}")
         if spec.attack in SIGNED_ATTACKS and stolen is None:
@@ -140,8 +143,9 @@ class Rogue:
         return out
 
     def _claimed_key(self) -> int:
-        """The key id an unsigned frame claims: ``claims``, or a roster node drawn each time."""
-        node = self.spec.claims or self.rng.choice(self.roster.node_ids)
+        """The key id an unsigned frame claims: ``claims``, or a roster node drawn each
+        time (never the stolen key's: a frame in its name would be signed by it)."""
+        node = self.spec.claims or self.rng.choice([n for n in self.roster.node_ids if n != self.spec.stolen_key])
         entry = self.roster.active(node)
         assert entry is not None, f"{node} has no active key"
         return entry.key_id
@@ -161,13 +165,23 @@ class Rogue:
                 wants.pop()
 
     def _summary_lie(self, now: float) -> list[bytes]:
-        """A SUMMARY with every origin's head far above anything: false MOTTATT receipts."""
+        """A SUMMARY with every origin's head far above anything: false MOTTATT receipts.
+        Numbered above any genuine one, so that it is checked, not refused as a replay;
+        every other one passed on in a HELD frame, as a store passes on a far store's."""
         heads = tuple(
             sorted((origin, min(MAX_SEQ, self.highest.get(origin, 0) + LIE_ABOVE)) for origin in self.roster.node_ids)
         )
-        # Signed with a key that is not the claimed node's: a forger has no other.
-        forged = Summary(self._claimed_key(), self.roster.version, heads).to_bytes()
-        return [forged + bytes(self.rng.getrandbits(8) for _ in range(SIGNATURE_BYTES))]
+        counter = clock_seconds((self.t0 + timedelta(seconds=now)).timestamp()) + LIE_AHEAD_S
+        lie = Summary(self._claimed_key(), self.roster.version, heads, counter=counter)
+        # Signed with a key that is not the claimed node's: a forger has no other, a thief a third store's.
+        if self.stolen is not None:
+            forged = lie.signed(self.stolen.sign)
+        else:
+            forged = lie.to_bytes() + bytes(self.rng.getrandbits(8) for _ in range(SIGNATURE_BYTES))
+        if self._ticks % 2 == 0:
+            return [forged]
+        passer = self.stolen.key_id if self.stolen is not None else self._claimed_key()
+        return [Held(passer, (forged,)).to_bytes()]
 
     def _fragment_spam(self, now: float) -> list[bytes]:
         """One fragment of a message that never was: it cannot be verified until whole."""

@@ -15,14 +15,16 @@ roster (no store, no key of its own), so anyone can check relay against one::
     stop = "40m"                          # ... until stop (default: the scenario's end)
     claims = "JEV"                        # unsigned frames claim this node's key id (default: one drawn per frame)
     stolen_key = "MOD"                    # message-flood, seq-jump, conflict-flood sign with this node's real key
+                                          # (summary-lie: its lies, in another node's name)
 
 It ignores the duty-cycle law, never rebroadcasts others' packets, sends with
 the mesh's ``hop_limit``, and its packets collide like anyone's.  The attacks:
 ``request-flood`` asks for up to 32 messages the stores were heard to hold (one
 unsigned REQUEST, many answers); ``summary-lie`` claims heads far above anything
 (false MOTTATT receipts, requests nobody can answer); ``fragment-spam`` sends
-one-fragment partials under roster key ids; ``fragment-jam`` answers the long
-message it heard last with a forged piece under its very key, and a piece of a
+one-fragment partials under roster key ids (a summary-lie with a ``stolen_key`` signs
+its lies with it, a third store's key: never the claimed node's); ``fragment-jam`` answers
+the long message it heard last with a forged piece under its very key, and a piece of a
 fuller forged partial under its key id; ``message-flood`` sends fresh, validly
 signed NØD messages numbered on from the stolen origin's highest; ``seq-jump``
 sends validly signed messages numbered 2^31 and up, and 2^32-1 and down;
@@ -115,6 +117,7 @@ ROGUE_ATTACKS = (
     "conflict-flood",
 )
 SIGNED_ATTACKS = ("message-flood", "seq-jump", "conflict-flood")  # need a stolen_key; the others send unsigned frames
+KEYED_ATTACKS = (*SIGNED_ATTACKS, "summary-lie")  # may have one: a summary-lie signs its lies with it
 
 
 def parse_duration(value: object) -> float:
@@ -459,9 +462,14 @@ def _rogue(data: dict[str, object], nodes: tuple[NodeSpec, ...], duration: float
     stolen_key = _roster_node(data.get("stolen_key"), stores, "stolen_key", where)
     if attack in SIGNED_ATTACKS and stolen_key is None:
         raise ValidationError(f"{where}: {attack} signerer med en stjålet nøkkel: oppgi stolen_key")
-    if attack not in SIGNED_ATTACKS and stolen_key is not None:
-        signed = f"{', '.join(SIGNED_ATTACKS[:-1])} og {SIGNED_ATTACKS[-1]}"
-        raise ValidationError(f"{where}: stolen_key brukes bare av {signed}, ikke {attack}")
+    if attack not in KEYED_ATTACKS and stolen_key is not None:
+        used_by = f"{', '.join(KEYED_ATTACKS[:-1])} og {KEYED_ATTACKS[-1]}"
+        raise ValidationError(f"{where}: stolen_key brukes bare av {used_by}, ikke {attack}")
+    if stolen_key is not None and claims == stolen_key:
+        raise ValidationError(
+            f"{where}: claims og stolen_key er samme node; signert med nodens egen nøkkel kan ingen"
+            " skille løgnen fra sannheten (la claims nevne en annen node)"
+        )
     if attack in SIGNED_ATTACKS and claims is not None:
         raise ValidationError(f"{where}: claims gjelder usignerte rammer; {attack} sender bare signerte meldinger")
     every = parse_duration(data.get("every", "30s"))
