@@ -1472,3 +1472,12 @@ def test_answers_of_routine_wait_for_the_hills_share_only_while_a_nod_is_fresh()
     a.hear(signed("HOL", 9, "Dambrudd ved Vikerfoss. Evakuer nå.", priority=Priority.NOD).wire, hops=1, hop_start=1)
     assert a.sync._paced(answer, a.now)
     assert not a.sync._paced(answer, a.now + URGENT_HUSH_S)
+
+
+def test_a_thiefs_flood_of_our_next_numbers_stays_the_thiefs_below_the_floor() -> None:
+    hol = Node("HOL")
+    for seq in range(1, 41):  # one at a time, each above the floor the last one raised
+        assert hol.sync.receive(conflicting(seq, seq).wire, hol.now).rejected == "own_origin"
+    assert hol.store.local_head("HOL") == 40
+    assert hol.sync.receive(conflicting(3, 99).wire, hol.now).rejected == "own_origin"  # not our history
+    assert not hol.store.wire_of("HOL", 3)

@@ -30,8 +30,13 @@ class Stolen:
         """Numbers ``first``..``last`` of our origin are the thief's."""
         if last < first:
             return
-        self._runs = [*self._runs, (first, last)][-KEPT:]
-        self._state.set_state(STATE_KEY, json.dumps(self._runs))
+        runs = self._runs
+        if runs and first <= runs[-1][1] + 1 and last >= runs[-1][0]:
+            runs = [*runs[:-1], (min(first, runs[-1][0]), max(last, runs[-1][1]))]  # a flood: one run
+        else:
+            runs = [*runs, (first, last)][-KEPT:]
+        self._runs = runs
+        self._state.set_state(STATE_KEY, json.dumps(runs))
 
     def holds(self, origin: str, seq: int) -> bool:
         """Is ``origin``-``seq`` one of our numbers a thief took?"""
