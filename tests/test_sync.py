@@ -1481,3 +1481,22 @@ def test_a_thiefs_flood_of_our_next_numbers_stays_the_thiefs_below_the_floor() -
     assert hol.store.local_head("HOL") == 40
     assert hol.sync.receive(conflicting(3, 99).wire, hol.now).rejected == "own_origin"  # not our history
     assert not hol.store.wire_of("HOL", 3)
+
+
+def test_a_number_one_path_skipped_for_a_thief_is_the_thiefs_on_the_other_path_too() -> None:
+    radio = Node("HOL")
+    ip = SyncNode(
+        "HOL",
+        SIGNERS["HOL"].key_id,
+        radio.store,  # the one store both paths' syncs share
+        ROSTER,
+        dictionaries.available(),
+        lambda n: packet_airtime(n, LONG_FAST),
+        random.Random(3),
+        radio.now,
+        CONFIG,
+        sign=SIGNERS["HOL"].sign,
+    )
+    assert radio.sync.receive(conflicting(5, 1).wire, radio.now).rejected == "own_origin"  # skips 1-5
+    assert ip.receive(conflicting(3, 2).wire, radio.now).rejected == "own_origin"
+    assert not radio.store.wire_of("HOL", 3)
