@@ -39,13 +39,16 @@ class Doubled:
     def took(self, item: Item, wall: float) -> None:
         """We now hold ``item`` in two versions."""
         self._wanted.discard(item)
-        self._ours[item] = wall
+        self._ours = {**_load(self._state.get_state(STATE_KEY)), **self._ours, item: wall}  # and the other path's
         newest = sorted(self._ours.items(), key=lambda kv: kv[1], reverse=True)[:KEPT]
         self._ours = dict(newest)
         self._state.set_state(STATE_KEY, json.dumps([[o, s, t] for (o, s), t in newest]))
 
     def listed(self, wall: float) -> tuple[Item, ...]:
-        """What our next summary names: the newest few taken within a day, sorted."""
+        """What our next summary names: the newest few taken within a day, sorted (read
+        from the store too: the other path's sync may have taken one)."""
+        merged = {**_load(self._state.get_state(STATE_KEY)), **self._ours}
+        self._ours = dict(sorted(merged.items(), key=lambda kv: kv[1], reverse=True)[:KEPT])
         recent = [(t, item) for item, t in self._ours.items() if wall - t < NAMED_S]
         return tuple(sorted(item for _, item in sorted(recent, reverse=True)[:LISTED]))
 
