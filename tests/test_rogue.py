@@ -19,7 +19,7 @@ import pytest
 
 from relay.core import frames, wire
 from relay.core.frames import MAX_REQUEST_ITEMS, Bare, Fragment, Request, Summary
-from relay.core.model import MAX_SEQ, Kind, Priority
+from relay.core.model import MAX_SEQ, Kind, Message, Priority
 from relay.core.sync.freshness import clock_seconds
 from relay.edge import dictionaries
 from relay.errors import ValidationError
@@ -291,15 +291,22 @@ def test_an_owner_that_hears_the_thief_numbers_its_message_above_the_thiefs() ->
     assert sim.nodes["HOL"].rejected.get("own_origin", 0) <= 3
 
 
-@pytest.mark.parametrize("attack", ["message-flood", "seq-jump"])
-def test_signed_attacks_send_valid_messages_with_the_stolen_key(attack: str) -> None:
+def signed_with_modums_key(attack: str, head: int, until: float) -> list[Message]:
+    """What a rogue with Modum's key signs by ``until`` (every 10 s), having heard Modum
+    hold up to ``head``: each a whole, valid message."""
     sc = scenario_with({**MAL, "attack": attack, "stolen_key": "MOD", "every": "10s"})
     rogue = rogue_of(sc)
-    rogue.hear(heard_summary(sc, {"MOD": 7}))
+    rogue.hear(heard_summary(sc, {"MOD": head}))
     roster, _ = lab_roster(sc)
-    sent = [frames.parse(f) for f in rogue.due(25.0)]
-    assert all(isinstance(f, Bare) for f in sent) and len(sent) == 3
-    messages = [wire.decode(f.data, roster, dictionaries.available()).message for f in sent]  # type: ignore[union-attr]
+    sent = [frames.parse(f) for f in rogue.due(until)]
+    assert all(isinstance(f, Bare) for f in sent)
+    return [wire.decode(f.data, roster, dictionaries.available()).message for f in sent]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("attack", ["message-flood", "seq-jump"])
+def test_signed_attacks_send_valid_messages_with_the_stolen_key(attack: str) -> None:
+    messages = signed_with_modums_key(attack, 7, 25.0)
+    assert len(messages) == 3
     assert {m.origin for m in messages} == {"MOD"} and {m.kind for m in messages} == {Kind.MELDING}
     if attack == "message-flood":
         assert [m.seq for m in messages] == [8, 9, 10]
@@ -309,13 +316,8 @@ def test_signed_attacks_send_valid_messages_with_the_stolen_key(attack: str) -> 
 
 
 def test_conflict_flood_signs_other_versions_of_held_numbers() -> None:
-    sc = scenario_with({**MAL, "attack": "conflict-flood", "stolen_key": "MOD", "every": "10s"})
-    rogue = rogue_of(sc)
-    rogue.hear(heard_summary(sc, {"MOD": 2}))
-    roster, _ = lab_roster(sc)
-    sent = [frames.parse(f) for f in rogue.due(35.0)]
-    assert all(isinstance(f, Bare) for f in sent) and len(sent) == 4
-    messages = [wire.decode(f.data, roster, dictionaries.available()).message for f in sent]  # type: ignore[union-attr]
+    messages = signed_with_modums_key("conflict-flood", 2, 35.0)
+    assert len(messages) == 4
     assert [m.seq for m in messages] == [1, 2, 1, 2]  # the numbers Modum used, in turn
     assert {m.origin for m in messages} == {"MOD"} and {m.priority for m in messages} == {Priority.NOD}
     assert len({m.get("text") for m in messages}) == 4  # each one another version

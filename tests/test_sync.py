@@ -64,9 +64,12 @@ def big(origin: str, seq: int) -> wire.SignedMessage:
 class Node:
     """One SyncNode with its own store and its own notion of now."""
 
-    def __init__(self, node_id: str, seed: int = 1, now: float = NOW, config: SyncConfig = CONFIG) -> None:
+    def __init__(
+        self, node_id: str, seed: int = 1, now: float = NOW, config: SyncConfig = CONFIG, store: Store | None = None
+    ) -> None:
+        """``store``: another node's (a restart, or the other path's sync on the same Pi)."""
         self.id = node_id
-        self.store = Store(":memory:", dictionaries.available())
+        self.store = store or Store(":memory:", dictionaries.available())
         self.now = now
         self.sync = SyncNode(
             node_id,
@@ -919,19 +922,8 @@ def test_the_numbers_held_twice_are_named_after_a_restart() -> None:
     rin = Node("RIN")
     rin.hold(HOL[0], HOL[1])
     rin.sync.receive(conflicting(2, 1).wire, rin.now)
-    again = SyncNode(
-        "RIN",
-        SIGNERS["RIN"].key_id,
-        rin.store,
-        ROSTER,
-        dictionaries.available(),
-        lambda n: packet_airtime(n, LONG_FAST),
-        random.Random(2),
-        rin.now,
-        CONFIG,
-        sign=SIGNERS["RIN"].sign,
-    )
-    assert Summary.from_bytes(again.summary_frame(rin.now)).doubled == (("HOL", 2),)
+    again = Node("RIN", seed=2, now=rin.now, store=rin.store)
+    assert Summary.from_bytes(again.sync.summary_frame(rin.now)).doubled == (("HOL", 2),)
 
 
 def test_a_thiefs_messages_under_an_origin_are_never_pushed_to_that_origin() -> None:
@@ -1485,18 +1477,7 @@ def test_a_thiefs_flood_of_our_next_numbers_stays_the_thiefs_below_the_floor() -
 
 def test_a_number_one_path_skipped_for_a_thief_is_the_thiefs_on_the_other_path_too() -> None:
     radio = Node("HOL")
-    ip = SyncNode(
-        "HOL",
-        SIGNERS["HOL"].key_id,
-        radio.store,  # the one store both paths' syncs share
-        ROSTER,
-        dictionaries.available(),
-        lambda n: packet_airtime(n, LONG_FAST),
-        random.Random(3),
-        radio.now,
-        CONFIG,
-        sign=SIGNERS["HOL"].sign,
-    )
+    ip = Node("HOL", seed=3, store=radio.store)  # the one store both paths' syncs share
     assert radio.sync.receive(conflicting(5, 1).wire, radio.now).rejected == "own_origin"  # skips 1-5
-    assert ip.receive(conflicting(3, 2).wire, radio.now).rejected == "own_origin"
+    assert ip.sync.receive(conflicting(3, 2).wire, radio.now).rejected == "own_origin"
     assert not radio.store.wire_of("HOL", 3)

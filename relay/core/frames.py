@@ -393,8 +393,9 @@ class Summary:
             doubled = tuple((read_node(r), r.read_golomb(6)) for _ in range(count))
             if list(doubled) != sorted(set(doubled)):
                 raise DecodeError("summary's numbers held twice not sorted and unique", "malformed")
-        extras_t = tuple(extras)
-        return cls(kid, version, heads, complete, extras_t, neighbours, hop_counts, counter, counter + lag, doubled)
+        return cls(
+            kid, version, heads, complete, tuple(extras), neighbours, hop_counts, counter, counter + lag, doubled
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from relay.core.log import Ranges, held_in
 from relay.core.model import Priority
 from relay.core.sync.config import Transmission, data_rank
 from relay.core.sync.queue import Answer
-from relay.core.sync.state import MAX_DEFERRALS, Rx, SyncState
+from relay.core.sync.state import MAX_DEFERRALS, MAX_VERSIONS, Rx, SyncState
 from relay.errors import DecodeError
 
 
@@ -126,7 +126,7 @@ class Answering(SyncState):
             key: tuple[object, ...] = (
                 ("msg", want.origin, want.seq) if len(pieces) == 1 else ("frag", want.origin, want.seq & 0xFFFF, index)
             )
-            key = (*key, version) if version else key
+            key = versioned(key, version)
             pending = self._responses.get(key)
             if pending is not None:
                 pending.waiting |= requesters
@@ -267,11 +267,13 @@ class Answering(SyncState):
         is another answer).  Not knowing the sender or its neighbours, we take it that
         it reached everyone (as in SRM)."""
         known = sender is not None and self.peers.knows_list(sender)
-        for version_key in (key, (*key, 1)):
-            self._thin(
-                version_key,
-                lambda a, peer: a.tx.frame == frame and (not known or self.peers.reaches(sender or "", peer, radius)),
-            )
+        self._thin_same(key, frame, lambda peer: not known or self.peers.reaches(sender or "", peer, radius))
+
+    def _thin_same(self, key: tuple[object, ...], frame: bytes, reached: Callable[[str], bool]) -> None:
+        """Someone sent ``frame``: our answers of those very bytes, under any version of
+        ``key``, no longer wait for the peers it ``reached``."""
+        for version in range(MAX_VERSIONS):
+            self._thin(versioned(key, version), lambda a, peer: a.tx.frame == frame and reached(peer))
 
     def _forward(self, signed: wire.SignedMessage, now: float, sender: str | None, rx: Rx) -> None:
         """Pass a message that came by repair on to the neighbours known to lack it:
@@ -294,3 +296,9 @@ class Answering(SyncState):
             versions = self.log.wire_of(msg.origin, msg.seq)
             version = versions.index(signed.wire) if signed.wire in versions else 0
             self._schedule_response(Want(msg.origin, msg.seq), signed.wire, now, waiting, version)
+
+
+def versioned(key: tuple[object, ...], version: int) -> tuple[object, ...]:
+    """An answer's key for ``version`` of its number: a second version is an answer of its
+    own (the first keeps the plain key)."""
+    return (*key, version) if version else key

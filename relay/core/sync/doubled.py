@@ -44,11 +44,14 @@ class Doubled:
         self._ours = dict(newest)
         self._state.set_state(STATE_KEY, json.dumps([[o, s, t] for (o, s), t in newest]))
 
-    def listed(self, wall: float) -> tuple[Item, ...]:
-        """What our next summary names: the newest few taken within a day, sorted (read
-        from the store too: the other path's sync may have taken one)."""
+    def refresh(self) -> None:
+        """Take in what the store keeps: the other path's sync may have taken one (read as
+        each summary of ours is built, not on every frame heard)."""
         merged = {**_load(self._state.get_state(STATE_KEY)), **self._ours}
         self._ours = dict(sorted(merged.items(), key=lambda kv: kv[1], reverse=True)[:KEPT])
+
+    def listed(self, wall: float) -> tuple[Item, ...]:
+        """What our next summary names: the newest few taken within a day, sorted."""
         recent = [(t, item) for item, t in self._ours.items() if wall - t < NAMED_S]
         return tuple(sorted(item for _, item in sorted(recent, reverse=True)[:LISTED]))
 

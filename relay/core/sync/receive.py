@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from relay.core import frames, wire
 from relay.core.frames import Bare, Bundle, Fragment, Held, Request, Summary, Want
@@ -395,14 +395,12 @@ class Receiving(Answering):
         # Only the very piece we would send takes our answer's place: a forged one under
         # the same key and index, sent after every request, kept a 5-fragment message
         # from Sigdal for 4 hours.
-        frame = fragment.to_bytes()
         key = ("frag", entry.node_id, fragment.key.seq16, fragment.index)
-        for version_key in (key, (*key, 1)):  # the first version's answer, or the second's
-            self._thin(version_key, lambda a, _: a.tx.frame == frame)
+        self._thin_same(key, fragment.to_bytes(), lambda _: True)
         if self._already_held(entry.node_id, fragment.key):
             return  # a late copy: reassembling it again would ask for a message we hold
         try:
-            whole = self._reassembler.add(fragment, _signed_by_its_key(self.roster, self.dictionaries))
+            whole = self._reassembler.add(fragment, self._signed_by_its_key)
         except DecodeError as exc:
             if exc.reason == "bad_digest" and self._expected(fragment.key):
                 # Whole, some piece being forged or damaged; at the pace of any re-ask: a forged
@@ -414,6 +412,14 @@ class Receiving(Answering):
             return
         self._fragment_seen.pop(fragment.key, None)
         self._accept_message(whole, now, rx)
+
+    def _signed_by_its_key(self, data: bytes) -> bool:
+        """Is a reassembled message its key's (``Reassembler`` tries another combination if not)?"""
+        try:
+            wire.decode(data, self.roster, self.dictionaries)
+        except DecodeError as exc:
+            return exc.reason in _GENUINE_REFUSALS
+        return True
 
     def _receive_summary(self, summary: Summary, peer: str, now: float, rx: Rx) -> None:
         if rx.hop_start >= self.config.max_hops:
@@ -555,14 +561,3 @@ class Receiving(Answering):
 # A reassembled message refused for one of these was signed by its key all the same: it is
 # handed on, to be refused with its reason.  For any other, a piece was forged or damaged.
 _GENUINE_REFUSALS = ("revoked", "unknown_dictionary", "unsupported_version")
-
-
-def _signed_by_its_key(roster: Roster, dictionaries: Mapping[int, wire.Dictionary]) -> Callable[[bytes], bool]:
-    def signed(data: bytes) -> bool:
-        try:
-            wire.decode(data, roster, dictionaries)
-        except DecodeError as exc:
-            return exc.reason in _GENUINE_REFUSALS
-        return True
-
-    return signed

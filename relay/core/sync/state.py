@@ -434,6 +434,7 @@ class SyncState:
         wall = self._wall(now if now is not None else max(self.peers.last_heard(), self._summary_sent_at))
         count = self._summary_clock.next(wall)
         clock = clock_seconds(wall)
+        self.doubled.refresh()
         twice = self.doubled.listed(wall)
         whole = Summary(
             self.key_id, self.roster.version, tuple(heads), True, extras, neighbours, hops, count, clock, twice
